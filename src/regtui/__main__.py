@@ -1,0 +1,3 @@
+from regtui.cli.main import main
+
+raise SystemExit(main())

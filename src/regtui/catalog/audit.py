@@ -1,0 +1,153 @@
+"""The hash-chained audit log: appending in a write transaction, and verifying.
+
+Each event's hash covers its own fields and the previous event's hash, so an
+edited event breaks its own hash, and a deleted, inserted or reordered one
+breaks the link (and the gapless sequence) after it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, func, insert, select
+
+from regtui.catalog.records import AuditEvent, ChainCheck, iso
+from regtui.catalog.schema import AuditEventRow
+
+GENESIS = "0" * 64
+T = AuditEventRow.__table__
+
+
+def canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def event_hash(
+    *,
+    seq: int,
+    at: datetime,
+    actor: str,
+    action: str,
+    model: str | None,
+    target: str,
+    before: Any,
+    after: Any,
+    reason: str | None,
+    prev_hash: str,
+) -> str:
+    body = {
+        "seq": seq,
+        "at": iso(at),
+        "actor": actor,
+        "action": action,
+        "model": model,
+        "target": target,
+        "before": before,
+        "after": after,
+        "reason": reason,
+        "prev_hash": prev_hash,
+    }
+    return hashlib.sha256(canonical(body).encode("utf-8")).hexdigest()
+
+
+def append(
+    conn: Connection,
+    *,
+    at: datetime,
+    actor: str,
+    action: str,
+    model: str | None,
+    target: str,
+    before: Any = None,
+    after: Any = None,
+    reason: str | None = None,
+) -> int:
+    """Add one event; the caller holds the write lock, so the tail cannot move."""
+    last = conn.execute(select(T.c.seq, T.c.hash).order_by(T.c.seq.desc()).limit(1)).first()
+    seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
+    fields = dict(
+        seq=seq,
+        at=at,
+        actor=actor,
+        action=action,
+        model=model,
+        target=target,
+        before=before,
+        after=after,
+        reason=reason,
+        prev_hash=prev,
+    )
+    conn.execute(insert(T).values(**fields, hash=event_hash(**fields)))
+    return seq
+
+
+def row_to_event(row: Any) -> AuditEvent:
+    return AuditEvent(
+        seq=row.seq,
+        at=row.at,
+        actor=row.actor,
+        action=row.action,
+        model=row.model,
+        target=row.target,
+        before=row.before,
+        after=row.after,
+        reason=row.reason,
+        prev_hash=row.prev_hash,
+        hash=row.hash,
+    )
+
+
+def verify(events: Iterable[AuditEvent], expected_head: str | None = None) -> ChainCheck:
+    """Walk the chain in sequence order; name the first event that does not fit."""
+    prev = GENESIS
+    count = 0
+    for ev in events:
+        count += 1
+        if ev.seq != count:
+            return ChainCheck(
+                False, count, prev, ev.seq, f"sequence jumps to {ev.seq} after {count - 1}"
+            )
+        if ev.prev_hash != prev:
+            return ChainCheck(False, count, prev, ev.seq, "does not link to the event before it")
+        fields = {
+            k: getattr(ev, k)
+            for k in (
+                "seq",
+                "at",
+                "actor",
+                "action",
+                "model",
+                "target",
+                "before",
+                "after",
+                "reason",
+                "prev_hash",
+            )
+        }
+        if event_hash(**fields) != ev.hash:
+            return ChainCheck(
+                False, count, prev, ev.seq, "its content was changed after it was written"
+            )
+        prev = ev.hash
+    if expected_head is not None and expected_head != prev:
+        return ChainCheck(
+            False,
+            count,
+            prev,
+            None,
+            f"chain head {prev[:12]} is not the expected {expected_head[:12]}",
+        )
+    return ChainCheck(True, count, prev)
+
+
+def head(conn: Connection) -> tuple[int, str]:
+    row = conn.execute(select(T.c.seq, T.c.hash).order_by(T.c.seq.desc()).limit(1)).first()
+    return (row[0], row[1]) if row else (0, GENESIS)
+
+
+def count(conn: Connection) -> int:
+    return conn.execute(select(func.count()).select_from(T)).scalar_one()

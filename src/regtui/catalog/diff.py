@@ -1,0 +1,150 @@
+"""Differences between two versions, as data both the CLI and the TUI render."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from regtui.catalog.records import VersionInfo, iso
+
+# Names that mean "lower is better"; everything else is higher-is-better.
+LOWER_IS_BETTER = re.compile(
+    r"loss|error|err\b|_err|latency|time|mse|rmse|mae|mape|perplexity|ppl|wer|cer|brier|logloss",
+    re.IGNORECASE,
+)
+MAX_FLAT_KEYS = 500
+
+
+def higher_is_better(metric: str, overrides: dict[str, bool] | None = None) -> bool:
+    """Direction of a metric: by user override, else by its name."""
+    if overrides and metric in overrides:
+        return overrides[metric]
+    return LOWER_IS_BETTER.search(metric) is None
+
+
+@dataclass(frozen=True)
+class DiffRow:
+    section: str  # version | metrics | params | tags | lineage | metadata
+    key: str
+    left: Any
+    right: Any
+    status: str  # same | added | removed | changed
+    delta: float | None = None
+    better: bool | None = None  # metrics only: is right better than left?
+
+    @property
+    def differs(self) -> bool:
+        return self.status != "same"
+
+    def to_json(self) -> dict[str, Any]:
+        out = {
+            "section": self.section,
+            "key": self.key,
+            "left": self.left,
+            "right": self.right,
+            "status": self.status,
+        }
+        if self.section == "metrics":
+            out["delta"] = self.delta
+            out["better"] = self.better
+        return out
+
+
+@dataclass(frozen=True)
+class Diff:
+    left: VersionInfo
+    right: VersionInfo
+    rows: tuple[DiffRow, ...]
+
+    def changed(self) -> list[DiffRow]:
+        return [r for r in self.rows if r.differs]
+
+    def section(self, name: str) -> list[DiffRow]:
+        return [r for r in self.rows if r.section == name]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "left": self.left.ref,
+            "right": self.right.ref,
+            "identical_content": self.left.sha256 == self.right.sha256,
+            "rows": [r.to_json() for r in self.rows],
+        }
+
+
+def flatten(value: Any, prefix: str = "", out: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Nested dicts as dotted keys, bounded so a huge metadata blob stays a table."""
+    out = {} if out is None else out
+    if isinstance(value, dict) and value:
+        for k, v in value.items():
+            if len(out) >= MAX_FLAT_KEYS:
+                break
+            flatten(v, f"{prefix}.{k}" if prefix else str(k), out)
+    else:
+        out[prefix] = value
+    return out
+
+
+def _status(present_l: bool, present_r: bool, left: Any, right: Any) -> str:
+    if not present_l:
+        return "added"
+    if not present_r:
+        return "removed"
+    return "same" if left == right else "changed"
+
+
+def _rows(section: str, left: dict[str, Any], right: dict[str, Any]) -> list[DiffRow]:
+    rows = []
+    for key in sorted(set(left) | set(right)):
+        lv, rv = left.get(key), right.get(key)
+        rows.append(DiffRow(section, key, lv, rv, _status(key in left, key in right, lv, rv)))
+    return rows
+
+
+def _metric_rows(
+    left: dict[str, float], right: dict[str, float], overrides: dict[str, bool] | None
+) -> list[DiffRow]:
+    rows = []
+    for row in _rows("metrics", left, right):
+        delta = better = None
+        if row.status == "changed" and _is_num(row.left) and _is_num(row.right):
+            delta = row.right - row.left
+            up = higher_is_better(row.key, overrides)
+            better = (delta > 0) == up if delta != 0 else None
+        elif row.status == "same" and _is_num(row.left):
+            delta = 0.0
+        rows.append(DiffRow(row.section, row.key, row.left, row.right, row.status, delta, better))
+    return rows
+
+
+def _is_num(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _facts(v: VersionInfo) -> dict[str, Any]:
+    return {
+        "sha256": v.sha256,
+        "size_bytes": v.size_bytes,
+        "format": v.format,
+        "framework": v.framework,
+        "path": v.path,
+        "created_at": iso(v.created_at),
+        "created_by": v.created_by,
+        "approval": v.approval.status,
+        "stages": ", ".join(v.stages),
+        "warnings": len(v.warnings),
+        "artifact_state": v.artifact_state,
+    }
+
+
+def diff_versions(
+    left: VersionInfo, right: VersionInfo, directions: dict[str, bool] | None = None
+) -> Diff:
+    rows = _rows("version", _facts(left), _facts(right))
+    rows += _metric_rows(left.metrics, right.metrics, directions)
+    rows += _rows("params", flatten(left.params), flatten(right.params))
+    rows += _rows("tags", left.tags, right.tags)
+    rows += _rows("lineage", flatten(left.lineage), flatten(right.lineage))
+    rows += _rows("metadata", flatten(left.metadata), flatten(right.metadata))
+    return Diff(left, right, tuple(rows))

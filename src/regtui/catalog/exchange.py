@@ -1,0 +1,156 @@
+"""The whole catalog as JSON and back, exactly: export(import(x)) == x.
+
+Rows are written with natural keys (model name, version number) instead of
+database ids, so the file means the same in any catalog it is imported into.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, func, insert, select
+
+from regtui.catalog import audit
+from regtui.catalog.migrate import HEAD_REVISION
+from regtui.catalog.records import iso
+from regtui.catalog.schema import (
+    ApprovalRow,
+    AuditEventRow,
+    ModelRow,
+    SettingRow,
+    StageMoveRow,
+    StageRow,
+    VersionRow,
+    WatchRootRow,
+)
+from regtui.errors import UsageError
+
+FORMAT = "regtui-catalog"
+M, V, S = ModelRow.__table__, VersionRow.__table__, StageRow.__table__
+SM, A, E = StageMoveRow.__table__, ApprovalRow.__table__, AuditEventRow.__table__
+ST, W = SettingRow.__table__, WatchRootRow.__table__
+
+TIME_FIELDS = {"created_at", "approval_at", "updated_at", "at"}
+
+
+def _plain(row: Any, drop: set[str]) -> dict[str, Any]:
+    out = {}
+    for k, v in row._mapping.items():
+        if k in drop:
+            continue
+        out[k] = iso(v) if isinstance(v, datetime) else v
+    return out
+
+
+def _times(d: dict[str, Any]) -> dict[str, Any]:
+    return {k: datetime.fromisoformat(v) if k in TIME_FIELDS and v else v for k, v in d.items()}
+
+
+def export_catalog(conn: Connection) -> dict[str, Any]:
+    mname = dict(conn.execute(select(M.c.id, M.c.name)).all())
+    vkey = {
+        vid: (mname[mid], n)
+        for vid, mid, n in conn.execute(select(V.c.id, V.c.model_id, V.c.number))
+    }
+
+    def ref(vid: int | None) -> list[Any] | None:
+        return list(vkey[vid]) if vid is not None else None
+
+    return {
+        "format": FORMAT,
+        "schema": HEAD_REVISION,
+        "models": [_plain(r, {"id"}) for r in conn.execute(select(M).order_by(M.c.name))],
+        "versions": [
+            {"model": mname[r.model_id], **_plain(r, {"id", "model_id"})}
+            for r in conn.execute(select(V).order_by(V.c.model_id, V.c.number))
+        ],
+        "stages": [
+            {
+                "model": mname[r.model_id],
+                **_plain(r, {"id", "model_id", "version_id"}),
+                "version": ref(r.version_id),
+            }
+            for r in conn.execute(select(S).order_by(S.c.id))
+        ],
+        "stage_moves": [
+            {
+                "model": mname[r.model_id],
+                **_plain(r, {"id", "model_id", "from_version_id", "to_version_id"}),
+                "from_version": ref(r.from_version_id),
+                "to_version": ref(r.to_version_id),
+            }
+            for r in conn.execute(select(SM).order_by(SM.c.id))
+        ],
+        "approvals": [
+            {**_plain(r, {"id", "version_id"}), "version": ref(r.version_id)}
+            for r in conn.execute(select(A).order_by(A.c.id))
+        ],
+        "settings": {r.key: r.value for r in conn.execute(select(ST).order_by(ST.c.key))},
+        "watch_roots": [_plain(r, {"id"}) for r in conn.execute(select(W).order_by(W.c.id))],
+        "audit": [_plain(r, set()) for r in conn.execute(select(E).order_by(E.c.seq))],
+    }
+
+
+def import_catalog(conn: Connection, data: dict[str, Any]) -> int:
+    """Load an export into an empty catalog; returns the number of versions."""
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise UsageError(f'not a regtui catalog export (expected "format": "{FORMAT}")')
+    if (
+        conn.execute(select(func.count()).select_from(M)).scalar_one()
+        or conn.execute(select(func.count()).select_from(E)).scalar_one()
+    ):
+        raise UsageError("import needs an empty catalog; this one already has models or events")
+    try:
+        return _load(conn, data)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise UsageError(f"bad catalog export: {type(exc).__name__}: {exc}") from None
+
+
+def _load(conn: Connection, data: dict[str, Any]) -> int:
+    mid: dict[str, int] = {}
+    for m in data["models"]:
+        mid[m["name"]] = conn.execute(insert(M).values(**_times(m))).inserted_primary_key[0]
+    vid: dict[tuple[str, int], int] = {}
+    for v in data["versions"]:
+        fields = _times({k: x for k, x in v.items() if k != "model"})
+        new = conn.execute(insert(V).values(model_id=mid[v["model"]], **fields))
+        vid[(v["model"], v["number"])] = new.inserted_primary_key[0]
+
+    def key(ref: list[Any] | None) -> int | None:
+        return vid[(ref[0], ref[1])] if ref is not None else None
+
+    for s in data["stages"]:
+        fields = _times({k: x for k, x in s.items() if k not in ("model", "version")})
+        conn.execute(
+            insert(S).values(model_id=mid[s["model"]], version_id=key(s["version"]), **fields)
+        )
+    for m in data["stage_moves"]:
+        fields = _times(
+            {k: x for k, x in m.items() if k not in ("model", "from_version", "to_version")}
+        )
+        conn.execute(
+            insert(SM).values(
+                model_id=mid[m["model"]],
+                from_version_id=key(m["from_version"]),
+                to_version_id=key(m["to_version"]),
+                **fields,
+            )
+        )
+    for a in data["approvals"]:
+        fields = _times({k: x for k, x in a.items() if k != "version"})
+        conn.execute(insert(A).values(version_id=key(a["version"]), **fields))
+    for k, value in data["settings"].items():
+        conn.execute(insert(ST).values(key=k, value=value))
+    for w in data["watch_roots"]:
+        conn.execute(insert(W).values(**_times(w)))
+    events = data["audit"]
+    for e in events:
+        conn.execute(insert(E).values(**_times(e)))
+    check = audit.verify(audit.row_to_event(r) for r in conn.execute(select(E).order_by(E.c.seq)))
+    if not check.ok:
+        raise UsageError(
+            f"the export's audit chain does not verify at event {check.first_bad}: "
+            f"{check.problem}; nothing was imported"
+        )
+    return len(data["versions"])

@@ -1,0 +1,272 @@
+"""The --filter language, parsed with Lark and compiled to SQL (never eval'd).
+
+    metrics.auc > 0.9 and (tags.team = 'growth' or format = 'onnx')
+        and approval = 'approved' and not path like '%tmp%'
+
+Fields: metrics.K, params.K, tags.K, metadata.K; format, framework, path,
+sha256, approval, created_by, model, stage; version, size; created (ISO date);
+archived (true/false). A missing key compares as SQL NULL: neither true nor false.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, case, exists, func, not_, or_, select, true
+from sqlalchemy import cast as sa_cast
+from sqlalchemy.types import Float, Text
+
+from regtui.catalog.schema import ModelRow, StageRow, VersionRow
+from regtui.errors import FilterError
+
+GRAMMAR = r"""
+?start: or_expr
+?or_expr: and_expr (_OR and_expr)*
+?and_expr: not_expr (_AND not_expr)*
+?not_expr: _NOT not_expr -> negate
+         | atom
+?atom: "(" or_expr ")"
+     | comparison
+comparison: FIELD OP value                          -> compare
+          | FIELD _LIKE STRING                      -> like
+          | FIELD _NOT _LIKE STRING                 -> unlike
+          | FIELD _IN "(" value ("," value)* ")"    -> within
+?value: NUMBER -> number
+      | STRING -> string
+      | _TRUE  -> true_
+      | _FALSE -> false_
+
+_OR.2: /or\b/i
+_AND.2: /and\b/i
+_NOT.2: /not\b/i
+_LIKE.2: /like\b/i
+_IN.2: /in\b/i
+_TRUE.2: /true\b/i
+_FALSE.2: /false\b/i
+FIELD: /[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_\-\/.:]+|\."[^"\n]{1,128}")?/
+OP: "==" | "!=" | "<>" | "<=" | ">=" | "=" | "<" | ">"
+NUMBER: /[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?/
+STRING: /'([^'\\]|\\.)*'/ | /"([^"\\]|\\.)*"/
+%ignore /\s+/
+"""
+
+MAX_FILTER_LEN = 4000
+
+V = VersionRow.__table__
+M = ModelRow.__table__
+S = StageRow.__table__
+
+TEXT_COLUMNS = {
+    "format": V.c.format,
+    "framework": V.c.framework,
+    "path": V.c.path,
+    "sha256": V.c.sha256,
+    "approval": V.c.approval_status,
+    "created_by": V.c.created_by,
+    "model": M.c.name,
+}
+NUMBER_COLUMNS = {"version": V.c.number, "size": V.c.size_bytes}
+JSON_COLUMNS = {
+    "metrics": V.c.metrics,
+    "params": V.c.params,
+    "tags": V.c.tags,
+    "metadata": V.c.meta,
+}
+
+
+@lru_cache(maxsize=1)
+def _parser() -> Any:
+    from lark import Lark
+
+    return Lark(GRAMMAR, parser="lalr", maybe_placeholders=False)
+
+
+def compile_filter(text: str, dialect: str) -> ColumnElement[bool]:
+    """SQL condition on the version (joined with model) for a filter expression."""
+    if not text.strip():
+        return true()
+    if len(text) > MAX_FILTER_LEN:
+        raise FilterError(f"filter is longer than {MAX_FILTER_LEN} characters")
+    from lark.exceptions import (
+        UnexpectedCharacters,
+        UnexpectedEOF,
+        UnexpectedInput,
+        UnexpectedToken,
+    )
+
+    try:
+        tree = _parser().parse(text)
+    except UnexpectedEOF:
+        raise FilterError("filter ends too early: a value or ')' is missing") from None
+    except UnexpectedToken as exc:
+        if exc.token.type == "$END":
+            raise FilterError("filter ends too early: a value or ')' is missing") from None
+        raise FilterError(f"filter: unexpected {str(exc.token)!r} at column {exc.column}") from None
+    except UnexpectedCharacters as exc:
+        raise FilterError(
+            f"filter: unexpected character {text[exc.pos_in_stream]!r} at column {exc.column}"
+        ) from None
+    except UnexpectedInput as exc:  # pragma: no cover - other lark errors
+        raise FilterError(f"filter: cannot parse at column {getattr(exc, 'column', '?')}") from None
+    return _Compiler(dialect).expr(tree)
+
+
+def _unquote(token: str) -> str:
+    body = token[1:-1]
+    out, i = [], 0
+    while i < len(body):
+        ch = body[i]
+        if ch == "\\" and i + 1 < len(body):
+            i += 1
+            ch = body[i]
+        out.append(ch)
+        i += 1
+    return "".join(out)
+
+
+class _Compiler:
+    def __init__(self, dialect: str) -> None:
+        self.pg = dialect == "postgresql"
+
+    def expr(self, tree: Any) -> ColumnElement[bool]:
+        kind = tree.data
+        if kind == "or_expr":
+            return or_(*(self.expr(c) for c in tree.children))
+        if kind == "and_expr":
+            return and_(*(self.expr(c) for c in tree.children))
+        if kind == "negate":
+            return not_(self.expr(tree.children[0]))
+        if kind == "compare":
+            field, op, value = tree.children
+            return self.compare(str(field), str(op), self.value(value), field)
+        if kind in ("like", "unlike"):
+            field, pattern = tree.children
+            cond = self.text_of(str(field), field).like(_unquote(str(pattern)))
+            return not_(cond) if kind == "unlike" else cond
+        if kind == "within":
+            field, *values = tree.children
+            return or_(*(self.compare(str(field), "=", self.value(v), field) for v in values))
+        raise FilterError(f"filter: unsupported construct {kind}")  # pragma: no cover
+
+    def value(self, node: Any) -> Any:
+        kind = node.data
+        if kind == "number":
+            raw = str(node.children[0])
+            return float(raw) if any(c in raw for c in ".eE") else int(raw)
+        if kind == "string":
+            return _unquote(str(node.children[0]))
+        return kind == "true_"
+
+    def compare(self, field: str, op: str, value: Any, tok: Any) -> ColumnElement[bool]:
+        op = {"==": "=", "<>": "!="}.get(op, op)
+        head, _, key = field.partition(".")
+        head = head.lower()
+        if head == "stage":
+            if op not in ("=", "!=") or not isinstance(value, str):
+                raise FilterError(f"filter: stage takes = or != and a name (column {tok.column})")
+            held = exists(select(S.c.id).where(S.c.version_id == V.c.id, S.c.name == value))
+            return held if op == "=" else not_(held)
+        if head == "archived":
+            if op not in ("=", "!=") or not isinstance(value, bool):
+                raise FilterError(f"filter: archived takes = true or = false (column {tok.column})")
+            return _apply(V.c.archived, op, value)
+        if head == "created":
+            if not isinstance(value, str):
+                raise FilterError(
+                    f"filter: created compares with a date like '2026-11-01' (column {tok.column})"
+                )
+            from datetime import UTC, datetime
+
+            try:
+                when = datetime.fromisoformat(value)
+            except ValueError:
+                raise FilterError(
+                    f"filter: {value!r} is not an ISO date (column {tok.column})"
+                ) from None
+            if when.tzinfo is None:
+                when = when.replace(tzinfo=UTC)
+            return _apply(V.c.created_at, op, when)
+        if head in NUMBER_COLUMNS and not key:
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise FilterError(f"filter: {head} compares with a number (column {tok.column})")
+            return _apply(NUMBER_COLUMNS[head], op, value)
+        if head in TEXT_COLUMNS and not key:
+            return _apply(TEXT_COLUMNS[head], op, _as_text(value))
+        if head in JSON_COLUMNS and key:
+            key = key[1:-1] if key.startswith('"') else key
+            col = JSON_COLUMNS[head]
+            if isinstance(value, bool):
+                return _apply(self.json_text(col, key), op, "true" if value else "false")
+            if isinstance(value, int | float):
+                return _apply(self.json_number(col, key), op, value)
+            if head == "metrics":
+                raise FilterError(
+                    f"filter: metrics are numbers; compare with a number (column {tok.column})"
+                )
+            return _apply(self.json_text(col, key), op, value)
+        raise FilterError(f"filter: unknown field {field!r} at column {tok.column}")
+
+    def text_of(self, field: str, tok: Any) -> ColumnElement[Any]:
+        head, _, key = field.partition(".")
+        head = head.lower()
+        if head in TEXT_COLUMNS and not key:
+            return TEXT_COLUMNS[head]
+        if head in JSON_COLUMNS and key:
+            key = key[1:-1] if key.startswith('"') else key
+            return self.json_text(JSON_COLUMNS[head], key)
+        raise FilterError(f"filter: 'like' needs a text field, not {field!r} (column {tok.column})")
+
+    def json_number(self, col: Any, key: str) -> ColumnElement[Any]:
+        """The key's value when it is a JSON number, else NULL (never a cast error)."""
+        if self.pg:
+            return case(
+                (
+                    func.jsonb_typeof(col.op("->")(key)) == "number",
+                    sa_cast(col.op("->>")(key), Float),
+                ),
+                else_=None,
+            )
+        path = _sqlite_path(key)
+        return case(
+            (func.json_type(col, path).in_(("integer", "real")), func.json_extract(col, path)),
+            else_=None,
+        )
+
+    def json_text(self, col: Any, key: str) -> ColumnElement[Any]:
+        if self.pg:
+            return col.op("->>")(key)
+        path = _sqlite_path(key)
+        return case(
+            (func.json_type(col, path) == "text", func.json_extract(col, path)),
+            (func.json_type(col, path).in_(("true", "false")), func.json_type(col, path)),
+            (
+                func.json_type(col, path).in_(("integer", "real")),
+                sa_cast(func.json_extract(col, path), Text),
+            ),
+            else_=None,
+        )
+
+
+def _sqlite_path(key: str) -> str:
+    return '$."' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _as_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _apply(col: Any, op: str, value: Any) -> ColumnElement[bool]:
+    if op == "=":
+        return col == value
+    if op == "!=":
+        return col != value
+    if op == "<":
+        return col < value
+    if op == "<=":
+        return col <= value
+    if op == ">":
+        return col > value
+    return col >= value

@@ -1,0 +1,58 @@
+"""Names and references: `MODEL:VERSION`, `MODEL@STAGE`, or `MODEL` (its latest version)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from regtui.errors import UsageError
+
+MODEL_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,127}")
+STAGE_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
+
+
+def check_model_name(name: str) -> str:
+    if not MODEL_NAME.fullmatch(name or ""):
+        raise UsageError(
+            f"bad model name {name!r}: use lowercase letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit, at most 128 characters"
+        )
+    return name
+
+
+def check_stage_name(name: str) -> str:
+    if not STAGE_NAME.fullmatch(name or ""):
+        raise UsageError(
+            f"bad stage name {name!r}: use lowercase letters, digits, '.', '_' or '-', "
+            "at most 64 characters"
+        )
+    return name
+
+
+@dataclass(frozen=True)
+class Ref:
+    model: str
+    version: int | None = None
+    stage: str | None = None
+
+    def __str__(self) -> str:
+        if self.version is not None:
+            return f"{self.model}:{self.version}"
+        if self.stage is not None:
+            return f"{self.model}@{self.stage}"
+        return self.model
+
+
+def parse_ref(text: str) -> Ref:
+    """Parse a version reference; the error says which form was expected."""
+    text = text.strip()
+    if "@" in text:
+        model, stage = text.split("@", 1)
+        return Ref(check_model_name(model), stage=check_stage_name(stage))
+    if ":" in text:
+        model, number = text.rsplit(":", 1)
+        digits = number[1:] if number[:1] in ("v", "V") else number
+        if not digits.isdigit() or int(digits) < 1:
+            raise UsageError(f"bad version in {text!r}: expected MODEL:N with N = 1, 2, 3 …")
+        return Ref(check_model_name(model), version=int(digits))
+    return Ref(check_model_name(text))

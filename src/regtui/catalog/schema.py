@@ -1,0 +1,146 @@
+"""Catalog tables. Changing them needs an Alembic migration in regtui/migrations."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Column, Index, Text, UniqueConstraint
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlmodel import Field, SQLModel
+
+# JSON on SQLite, JSONB on PostgreSQL (indexable, compact).
+JSONType = JSON().with_variant(JSONB(), "postgresql")
+
+
+def json_column(nullable: bool = False) -> Any:
+    return Field(default=None, sa_column=Column(JSONType, nullable=nullable))
+
+
+class ModelRow(SQLModel, table=True):
+    __tablename__ = "model"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=128, unique=True, index=True)
+    description: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    tags: dict[str, str] = json_column()
+    created_at: datetime
+    created_by: str
+
+
+class VersionRow(SQLModel, table=True):
+    __tablename__ = "version"
+    __table_args__ = (
+        UniqueConstraint("model_id", "number", name="uq_version_model_number"),
+        UniqueConstraint("model_id", "sha256", name="uq_version_model_sha256"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    model_id: int = Field(foreign_key="model.id", index=True)
+    number: int
+    path: str = Field(sa_column=Column(Text, nullable=False))
+    sha256: str = Field(max_length=64)
+    size_bytes: int = Field(sa_column=Column(BigInteger, nullable=False))
+    format: str = Field(default="unknown", max_length=64)
+    framework: str | None = Field(default=None, max_length=64)
+    metrics: dict[str, float] = json_column()
+    params: dict[str, Any] = json_column()
+    tags: dict[str, str] = json_column()
+    meta: dict[str, Any] = json_column()
+    lineage: dict[str, Any] = json_column()
+    warnings: list[str] = json_column()
+    created_at: datetime
+    created_by: str
+    approval_status: str = Field(default="pending", max_length=16)
+    approval_by: str | None = None
+    approval_at: datetime | None = None
+    approval_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    archived: bool = False
+    # "ok", or "changed"/"missing" once the file no longer matches the hash.
+    artifact_state: str = Field(default="ok", max_length=16)
+
+
+class StageRow(SQLModel, table=True):
+    """A named pointer of a model to at most one version."""
+
+    __tablename__ = "stage"
+    __table_args__ = (UniqueConstraint("model_id", "name", name="uq_stage_model_name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    model_id: int = Field(foreign_key="model.id", index=True)
+    name: str = Field(max_length=64)
+    version_id: int | None = Field(default=None, foreign_key="version.id")
+    # Bumped on every move: lets a caller say "only if nobody moved it since".
+    revision: int = 0
+    updated_at: datetime
+    updated_by: str
+
+
+class StageMoveRow(SQLModel, table=True):
+    """Every move of a stage pointer, kept forever: the stage's history."""
+
+    __tablename__ = "stage_move"
+    __table_args__ = (Index("ix_stage_move_model_stage", "model_id", "stage", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    model_id: int = Field(foreign_key="model.id")
+    stage: str = Field(max_length=64)
+    from_version_id: int | None = Field(default=None, foreign_key="version.id")
+    to_version_id: int | None = Field(default=None, foreign_key="version.id")
+    action: str = Field(max_length=16)  # promote | rollback | demote
+    at: datetime
+    by: str
+    reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class ApprovalRow(SQLModel, table=True):
+    """Every approval decision on a version; the version row holds the latest."""
+
+    __tablename__ = "approval"
+
+    id: int | None = Field(default=None, primary_key=True)
+    version_id: int = Field(foreign_key="version.id", index=True)
+    status: str = Field(max_length=16)
+    by: str
+    at: datetime
+    reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class AuditEventRow(SQLModel, table=True):
+    """One change, hash-chained to the event before it."""
+
+    __tablename__ = "audit_event"
+
+    seq: int = Field(primary_key=True)
+    at: datetime
+    actor: str
+    action: str = Field(max_length=32)
+    model: str | None = Field(default=None, max_length=128, index=True)
+    target: str = Field(sa_column=Column(Text, nullable=False))
+    before: Any = json_column(nullable=True)
+    after: Any = json_column(nullable=True)
+    reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)
+
+
+class SettingRow(SQLModel, table=True):
+    """Catalog-wide settings shared by every client (the policy lives here)."""
+
+    __tablename__ = "setting"
+
+    key: str = Field(primary_key=True, max_length=64)
+    value: Any = json_column()
+
+
+class WatchRootRow(SQLModel, table=True):
+    """A folder the watcher watches and the rule that names its models."""
+
+    __tablename__ = "watch_root"
+
+    id: int | None = Field(default=None, primary_key=True)
+    path: str = Field(sa_column=Column(Text, nullable=False, unique=True))
+    model: str | None = Field(default=None, max_length=128)
+    settle_seconds: float = 2.0
+    created_at: datetime
+    created_by: str

@@ -1,0 +1,977 @@
+"""The catalog service: every change and every read the faces need.
+
+Plain Python over SQLAlchemy Core (the tables are SQLModel's). Each change runs
+in one write transaction together with its audit event, so a failure leaves
+nothing half-written. Reads return frozen records (regtui.catalog.records).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from regtui.catalog import audit
+from regtui.catalog.db import make_engine, read_txn, write_txn
+from regtui.catalog.diff import Diff, diff_versions
+from regtui.catalog.filter import compile_filter
+from regtui.catalog.migrate import ensure_schema
+from regtui.catalog.records import (
+    Approval,
+    ArtifactCheck,
+    AuditEvent,
+    ChainCheck,
+    ModelInfo,
+    Policy,
+    RegisterResult,
+    StageMove,
+    VersionInfo,
+)
+from regtui.catalog.refs import Ref, check_model_name, check_stage_name, parse_ref
+from regtui.catalog.schema import (
+    ApprovalRow,
+    AuditEventRow,
+    ModelRow,
+    SettingRow,
+    StageMoveRow,
+    StageRow,
+    VersionRow,
+    WatchRootRow,
+)
+from regtui.errors import ArtifactError, Conflict, NotFound, PolicyRefused, UsageError
+from regtui.hashing import Digest, Progress, hash_path
+from regtui.settings import current_user, database_url
+
+M = ModelRow.__table__
+V = VersionRow.__table__
+S = StageRow.__table__
+SM = StageMoveRow.__table__
+A = ApprovalRow.__table__
+E = AuditEventRow.__table__
+ST = SettingRow.__table__
+W = WatchRootRow.__table__
+
+MAX_REASON = 2000
+VERSION_COLUMNS = [c for c in V.c] + [M.c.name.label("model_name")]
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Candidate:
+    """An artifact hashed and inspected, ready to be written as a version."""
+
+    path: Path
+    model: str
+    digest: Digest
+    format: str = "unknown"
+    framework: str | None = None
+    metrics: dict[str, float] = field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict)
+    lineage: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class WatchRoot:
+    path: str
+    model: str | None
+    settle_seconds: float
+
+
+def clean_metrics(metrics: dict[str, Any] | None) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for k, v in (metrics or {}).items():
+        if isinstance(v, bool) or not isinstance(v, int | float):
+            raise UsageError(f"metric {k!r} must be a number, got {v!r}")
+        if not math.isfinite(v):
+            raise UsageError(f"metric {k!r} must be finite, got {v!r}")
+        out[str(k)] = float(v) if isinstance(v, float) else v
+    return out
+
+
+def clean_tags(tags: dict[str, Any] | None) -> dict[str, str]:
+    return {str(k): str(v) for k, v in (tags or {}).items()}
+
+
+def clean_reason(reason: str | None, required: bool = False) -> str | None:
+    if reason is not None:
+        reason = reason.strip()
+    if required and not reason:
+        raise UsageError("a reason is required for this action")
+    if reason and len(reason) > MAX_REASON:
+        raise UsageError(f"reason is longer than {MAX_REASON} characters")
+    return reason or None
+
+
+class Catalog:
+    """The registry. `Catalog()` finds the catalog like the CLI: REGTUI_DB, then the default.
+
+    >>> reg = Catalog()                      # doctest: +SKIP
+    >>> reg.register("out/model.onnx", model="churn", metrics={"auc": 0.91})  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        db: str | os.PathLike[str] | None = None,
+        *,
+        user: str | None = None,
+        read_only: bool = False,
+    ) -> None:
+        self.url = database_url(db)
+        self.read_only = read_only
+        self.engine = make_engine(self.url, read_only=read_only)
+        ensure_schema(self.engine, read_only=read_only)
+        self.actor = current_user(user)
+        self.dialect = self.engine.dialect.name
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Catalog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ policy
+
+    def policy(self) -> Policy:
+        with read_txn(self.engine) as conn:
+            return self._policy(conn)
+
+    def _policy(self, conn: Connection) -> Policy:
+        row = conn.execute(select(ST.c.value).where(ST.c.key == "policy")).first()
+        if row is None:
+            return Policy()
+        data = row[0]
+        return Policy(
+            protected_stages=tuple(data.get("protected_stages", ["production"])),
+            distinct_approver=bool(data.get("distinct_approver", False)),
+        )
+
+    def set_policy(self, policy: Policy, reason: str | None = None) -> Policy:
+        for stage in policy.protected_stages:
+            check_stage_name(stage)
+        with write_txn(self.engine) as conn:
+            before = self._policy(conn)
+            value = policy.to_json()
+            if conn.execute(select(ST.c.key).where(ST.c.key == "policy")).first():
+                conn.execute(update(ST).where(ST.c.key == "policy").values(value=value))
+            else:
+                conn.execute(insert(ST).values(key="policy", value=value))
+            self._event(conn, "policy_changed", None, "policy", before.to_json(), value, reason)
+        return policy
+
+    # ------------------------------------------------------------ registration
+
+    def prepare(
+        self,
+        path: str | os.PathLike[str],
+        model: str,
+        *,
+        metrics: dict[str, Any] | None = None,
+        params: dict[str, Any] | None = None,
+        tags: dict[str, Any] | None = None,
+        lineage: dict[str, Any] | None = None,
+        root: Path | None = None,
+        progress: Progress | None = None,
+    ) -> Candidate:
+        """Inspect and hash an artifact (no database work; safe in any thread).
+
+        Explicit metrics/params/tags/lineage win over what sidecars said.
+        """
+        from regtui.inspect import inspect_path
+
+        check_model_name(model)
+        p = Path(path).expanduser().absolute()
+        if not p.exists() and not p.is_symlink():
+            raise ArtifactError(f"{p}: no such file or folder")
+        facts = inspect_path(p, root=root)
+        if facts.refused:
+            raise ArtifactError(f"{p}: refused: {facts.refused}")
+        digest = hash_path(p, progress)
+        return Candidate(
+            path=p,
+            model=model,
+            digest=digest,
+            format=facts.format,
+            framework=facts.framework,
+            metrics={**clean_metrics(facts.metrics), **clean_metrics(metrics)},
+            params={**facts.params, **(params or {})},
+            tags=clean_tags(tags),
+            metadata=facts.metadata,
+            lineage={**facts.lineage, **(lineage or {})},
+            warnings=list(facts.warnings),
+        )
+
+    def register(
+        self,
+        path: str | os.PathLike[str],
+        model: str,
+        *,
+        metrics: dict[str, Any] | None = None,
+        params: dict[str, Any] | None = None,
+        tags: dict[str, Any] | None = None,
+        lineage: dict[str, Any] | None = None,
+        root: Path | None = None,
+        progress: Progress | None = None,
+    ) -> VersionInfo:
+        """Register an artifact as the next version of `model` (created if new).
+
+        The same bytes already registered under the model return that version.
+        """
+        cand = self.prepare(
+            path,
+            model,
+            metrics=metrics,
+            params=params,
+            tags=tags,
+            lineage=lineage,
+            root=root,
+            progress=progress,
+        )
+        return self.add_candidates([cand])[0].version
+
+    def add_candidates(self, candidates: Sequence[Candidate]) -> list[RegisterResult]:
+        """Write prepared artifacts as versions, all in one transaction."""
+        if self.read_only:
+            raise UsageError("catalog is open read-only")
+        results: list[RegisterResult] = []
+        with write_txn(self.engine) as conn:
+            ts = now()
+            model_ids: dict[str, int] = {}
+            next_number: dict[int, int] = {}
+            for cand in candidates:
+                mid = model_ids.get(cand.model)
+                if mid is None:
+                    mid = model_ids[cand.model] = self._model_id(
+                        conn, cand.model, create=True, ts=ts
+                    )
+                existing = conn.execute(
+                    select(V.c.id).where(V.c.model_id == mid, V.c.sha256 == cand.digest.sha256)
+                ).first()
+                if existing is not None:
+                    results.append(RegisterResult(self._version_by_id(conn, existing[0]), False))
+                    continue
+                if mid not in next_number:
+                    top = conn.execute(
+                        select(func.max(V.c.number)).where(V.c.model_id == mid)
+                    ).scalar_one()
+                    next_number[mid] = (top or 0) + 1
+                number = next_number[mid]
+                next_number[mid] += 1
+                vid = conn.execute(
+                    insert(V).values(
+                        model_id=mid,
+                        number=number,
+                        path=str(cand.path),
+                        sha256=cand.digest.sha256,
+                        size_bytes=cand.digest.size_bytes,
+                        format=cand.format,
+                        framework=cand.framework,
+                        metrics=cand.metrics,
+                        params=cand.params,
+                        tags=cand.tags,
+                        meta=cand.metadata,
+                        lineage=cand.lineage,
+                        warnings=cand.warnings,
+                        created_at=ts,
+                        created_by=self.actor,
+                        approval_status="pending",
+                        archived=False,
+                        artifact_state="ok",
+                    )
+                ).inserted_primary_key[0]
+                self._event(
+                    conn,
+                    "registered",
+                    cand.model,
+                    f"{cand.model}:{number}",
+                    None,
+                    {
+                        "path": str(cand.path),
+                        "sha256": cand.digest.sha256,
+                        "size_bytes": cand.digest.size_bytes,
+                        "format": cand.format,
+                    },
+                    None,
+                    ts,
+                )
+                results.append(RegisterResult(self._version_by_id(conn, vid), True))
+        return results
+
+    def _model_id(
+        self, conn: Connection, name: str, *, create: bool = False, ts: datetime | None = None
+    ) -> int:
+        row = conn.execute(select(M.c.id).where(M.c.name == name)).first()
+        if row is not None:
+            return row[0]
+        if not create:
+            raise NotFound(f"no model named {name!r}")
+        ts = ts or now()
+        mid = conn.execute(
+            insert(M).values(
+                name=name, description="", tags={}, created_at=ts, created_by=self.actor
+            )
+        ).inserted_primary_key[0]
+        self._event(conn, "model_created", name, name, None, {"name": name}, None, ts)
+        return mid
+
+    # ------------------------------------------------------------------- reads
+
+    def models(self) -> list[ModelInfo]:
+        with read_txn(self.engine) as conn:
+            counts = conn.execute(
+                select(M, func.count(V.c.id).label("n"), func.max(V.c.number).label("latest"))
+                .select_from(M.outerjoin(V, V.c.model_id == M.c.id))
+                .group_by(M.c.id)
+                .order_by(M.c.name)
+            ).all()
+            stages: dict[int, dict[str, int | None]] = {}
+            for mid, name, number in conn.execute(
+                select(S.c.model_id, S.c.name, V.c.number)
+                .select_from(S.outerjoin(V, V.c.id == S.c.version_id))
+                .order_by(S.c.name)
+            ):
+                stages.setdefault(mid, {})[name] = number
+        return [
+            ModelInfo(
+                id=r.id,
+                name=r.name,
+                description=r.description,
+                tags=r.tags or {},
+                versions=r.n,
+                stages=stages.get(r.id, {}),
+                created_at=r.created_at,
+                created_by=r.created_by,
+                latest=r.latest,
+            )
+            for r in counts
+        ]
+
+    def model(self, name: str) -> ModelInfo:
+        for info in self.models():
+            if info.name == name:
+                return info
+        raise NotFound(f"no model named {name!r}")
+
+    def versions(
+        self,
+        model: str | None = None,
+        *,
+        where: str | None = None,
+        newest_first: bool = False,
+        include_archived: bool = True,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[VersionInfo]:
+        """Versions of one model (or all), filtered by the filter language."""
+        with read_txn(self.engine) as conn:
+            q = self._versions_query(conn, model, where, include_archived)
+            order = (V.c.number.desc(),) if newest_first else (V.c.number,)
+            if model is None:
+                order = (M.c.name, *order)
+            q = q.order_by(*order).offset(offset)
+            if limit is not None:
+                q = q.limit(limit)
+            rows = conn.execute(q).all()
+            return self._to_infos(conn, rows)
+
+    def count_versions(
+        self, model: str | None = None, *, where: str | None = None, include_archived: bool = True
+    ) -> int:
+        with read_txn(self.engine) as conn:
+            q = self._versions_query(conn, model, where, include_archived)
+            return conn.execute(select(func.count()).select_from(q.subquery())).scalar_one()
+
+    def _versions_query(
+        self, conn: Connection, model: str | None, where: str | None, include_archived: bool
+    ) -> Any:
+        q = select(*VERSION_COLUMNS).select_from(V.join(M, M.c.id == V.c.model_id))
+        if model is not None:
+            q = q.where(V.c.model_id == self._model_id(conn, model))
+        if where:
+            q = q.where(compile_filter(where, self.dialect))
+        if not include_archived:
+            q = q.where(V.c.archived.is_(False))
+        return q
+
+    def _to_infos(self, conn: Connection, rows: Sequence[Any]) -> list[VersionInfo]:
+        if not rows:
+            return []
+        stage_map: dict[int, list[str]] = {}
+        model_ids = {r.model_id for r in rows}
+        q = select(S.c.version_id, S.c.name).where(S.c.version_id.is_not(None))
+        if len(model_ids) <= 500:
+            q = q.where(S.c.model_id.in_(model_ids))
+        for vid, name in conn.execute(q.order_by(S.c.name)):
+            stage_map.setdefault(vid, []).append(name)
+        return [_info(r, tuple(stage_map.get(r.id, ()))) for r in rows]
+
+    def _version_by_id(self, conn: Connection, vid: int) -> VersionInfo:
+        row = conn.execute(
+            select(*VERSION_COLUMNS)
+            .select_from(V.join(M, M.c.id == V.c.model_id))
+            .where(V.c.id == vid)
+        ).one()
+        return self._to_infos(conn, [row])[0]
+
+    def _resolve_id(self, conn: Connection, ref: Ref) -> int:
+        mid = self._model_id(conn, ref.model)
+        if ref.version is not None:
+            row = conn.execute(
+                select(V.c.id).where(V.c.model_id == mid, V.c.number == ref.version)
+            ).first()
+            if row is None:
+                raise NotFound(f"{ref.model} has no version {ref.version}")
+            return row[0]
+        if ref.stage is not None:
+            row = conn.execute(
+                select(S.c.version_id).where(S.c.model_id == mid, S.c.name == ref.stage)
+            ).first()
+            if row is None or row[0] is None:
+                raise NotFound(f"{ref.model} has nothing in stage {ref.stage!r}")
+            return row[0]
+        row = conn.execute(
+            select(V.c.id)
+            .where(V.c.model_id == mid, V.c.archived.is_(False))
+            .order_by(V.c.number.desc())
+            .limit(1)
+        ).first()
+        if row is None:
+            raise NotFound(f"{ref.model} has no versions")
+        return row[0]
+
+    def get(self, ref: str | Ref) -> VersionInfo:
+        """The version a reference names: MODEL:N, MODEL@STAGE or MODEL (latest)."""
+        r = parse_ref(ref) if isinstance(ref, str) else ref
+        with read_txn(self.engine) as conn:
+            return self._version_by_id(conn, self._resolve_id(conn, r))
+
+    def resolve(self, ref: str) -> VersionInfo:
+        """What serving code asks: the version in MODEL@STAGE (or any ref)."""
+        return self.get(ref)
+
+    def diff(
+        self, left: str | Ref, right: str | Ref, directions: dict[str, bool] | None = None
+    ) -> Diff:
+        return diff_versions(self.get(left), self.get(right), directions)
+
+    def stage_history(self, model: str, stage: str | None = None) -> list[StageMove]:
+        with read_txn(self.engine) as conn:
+            mid = self._model_id(conn, model)
+            return self._moves(conn, mid, model, stage)
+
+    def _moves(self, conn: Connection, mid: int, model: str, stage: str | None) -> list[StageMove]:
+        vf, vt = V.alias("vf"), V.alias("vt")
+        q = (
+            select(SM, vf.c.number.label("from_n"), vt.c.number.label("to_n"))
+            .select_from(
+                SM.outerjoin(vf, vf.c.id == SM.c.from_version_id).outerjoin(
+                    vt, vt.c.id == SM.c.to_version_id
+                )
+            )
+            .where(SM.c.model_id == mid)
+            .order_by(SM.c.id)
+        )
+        if stage is not None:
+            q = q.where(SM.c.stage == stage)
+        return [
+            StageMove(model, r.stage, r.from_n, r.to_n, r.action, r.at, r.by, r.reason)
+            for r in conn.execute(q)
+        ]
+
+    def stage_at(self, model: str, stage: str, when: datetime) -> int | None:
+        """The version number `stage` pointed to at `when` (None: nothing then)."""
+        holder = None
+        for move in self.stage_history(model, stage):
+            if move.at > when:
+                break
+            holder = move.to_version
+        return holder
+
+    # ----------------------------------------------------------------- changes
+
+    def approve(self, ref: str, reason: str) -> VersionInfo:
+        return self._decide(ref, "approved", reason)
+
+    def reject(self, ref: str, reason: str) -> VersionInfo:
+        return self._decide(ref, "rejected", reason)
+
+    def _decide(self, ref: str, status: str, reason: str) -> VersionInfo:
+        reason = clean_reason(reason, required=True)
+        r = parse_ref(ref)
+        with write_txn(self.engine) as conn:
+            vid = self._resolve_id(conn, r)
+            v = self._version_by_id(conn, vid)
+            if v.approval.status == status:
+                raise UsageError(f"{v.ref} is already {status}")
+            policy = self._policy(conn)
+            if status == "approved" and policy.distinct_approver and v.created_by == self.actor:
+                raise PolicyRefused(
+                    "distinct-approver",
+                    f"{self.actor} registered {v.ref} and cannot also approve it",
+                )
+            if status == "rejected" and v.stages:
+                raise PolicyRefused(
+                    "rejected-no-stage",
+                    f"{v.ref} holds {', '.join(v.stages)}; move or roll back the stage first",
+                )
+            ts = now()
+            conn.execute(
+                update(V)
+                .where(V.c.id == vid)
+                .values(
+                    approval_status=status,
+                    approval_by=self.actor,
+                    approval_at=ts,
+                    approval_reason=reason,
+                )
+            )
+            conn.execute(
+                insert(A).values(version_id=vid, status=status, by=self.actor, at=ts, reason=reason)
+            )
+            self._event(
+                conn,
+                status,
+                v.model,
+                v.ref,
+                {"approval": v.approval.status},
+                {"approval": status},
+                reason,
+                ts,
+            )
+            return self._version_by_id(conn, vid)
+
+    def _check_stage_policy(self, conn: Connection, v: VersionInfo, stage: str) -> None:
+        if v.archived:
+            raise PolicyRefused("archived-no-stage", f"{v.ref} is archived; unarchive it first")
+        if v.approval.status == "rejected":
+            raise PolicyRefused("rejected-no-stage", f"{v.ref} is rejected and can go to no stage")
+        policy = self._policy(conn)
+        if stage in policy.protected_stages and v.approval.status != "approved":
+            raise PolicyRefused(
+                "protected-stage-needs-approval",
+                f"{stage} is protected and {v.ref} is {v.approval.status}; approve it first",
+            )
+
+    def promote(
+        self, ref: str, stage: str, reason: str | None = None, *, expect_revision: int | None = None
+    ) -> StageMove:
+        """Point `stage` at the version. `expect_revision` guards against a racing move."""
+        check_stage_name(stage)
+        reason = clean_reason(reason)
+        r = parse_ref(ref)
+        with write_txn(self.engine) as conn:
+            vid = self._resolve_id(conn, r)
+            v = self._version_by_id(conn, vid)
+            self._check_stage_policy(conn, v, stage)
+            mid = self._model_id(conn, v.model)
+            row = conn.execute(select(S).where(S.c.model_id == mid, S.c.name == stage)).first()
+            if row is not None and row.version_id == vid:
+                raise UsageError(f"{v.ref} is already in {stage}")
+            current_rev = row.revision if row is not None else 0
+            if expect_revision is not None and expect_revision != current_rev:
+                raise Conflict(f"{v.model}@{stage} was moved by someone else meanwhile; look again")
+            return self._move(conn, mid, v.model, stage, row, vid, "promote", reason)
+
+    def _move(
+        self,
+        conn: Connection,
+        mid: int,
+        model: str,
+        stage: str,
+        row: Any,
+        to_vid: int | None,
+        action: str,
+        reason: str | None,
+    ) -> StageMove:
+        ts = now()
+        from_vid = row.version_id if row is not None else None
+        if row is None:
+            try:
+                with conn.begin_nested():
+                    conn.execute(
+                        insert(S).values(
+                            model_id=mid,
+                            name=stage,
+                            version_id=to_vid,
+                            revision=1,
+                            updated_at=ts,
+                            updated_by=self.actor,
+                        )
+                    )
+            except IntegrityError:
+                raise Conflict(f"{model}@{stage} was created by someone else meanwhile") from None
+        else:
+            done = conn.execute(
+                update(S)
+                .where(S.c.id == row.id, S.c.revision == row.revision)
+                .values(
+                    version_id=to_vid,
+                    revision=row.revision + 1,
+                    updated_at=ts,
+                    updated_by=self.actor,
+                )
+            )
+            if done.rowcount != 1:
+                raise Conflict(f"{model}@{stage} was moved by someone else meanwhile; look again")
+        conn.execute(
+            insert(SM).values(
+                model_id=mid,
+                stage=stage,
+                from_version_id=from_vid,
+                to_version_id=to_vid,
+                action=action,
+                at=ts,
+                by=self.actor,
+                reason=reason,
+            )
+        )
+        numbers = dict(
+            conn.execute(
+                select(V.c.id, V.c.number).where(
+                    V.c.id.in_([x for x in (from_vid, to_vid) if x is not None])
+                )
+            ).all()
+        )
+        from_n, to_n = numbers.get(from_vid), numbers.get(to_vid)
+        verb = {"promote": "promoted", "rollback": "rolled_back", "demote": "demoted"}[action]
+        self._event(
+            conn,
+            verb,
+            model,
+            f"{model}@{stage}",
+            {"version": from_n},
+            {"version": to_n},
+            reason,
+            ts,
+        )
+        return StageMove(model, stage, from_n, to_n, action, ts, self.actor, reason)
+
+    def rollback(
+        self,
+        model: str,
+        stage: str = "production",
+        to: int | None = None,
+        reason: str | None = None,
+    ) -> StageMove:
+        """Move `stage` back to the version it held before (or to version `to`)."""
+        check_model_name(model)
+        check_stage_name(stage)
+        reason = clean_reason(reason)
+        with write_txn(self.engine) as conn:
+            mid = self._model_id(conn, model)
+            row = conn.execute(select(S).where(S.c.model_id == mid, S.c.name == stage)).first()
+            if row is None or row.version_id is None:
+                raise NotFound(f"{model} has nothing in stage {stage!r} to roll back")
+            held = _effective_holders(self._moves(conn, mid, model, stage))
+            if to is None:
+                if len(held) < 2:
+                    raise UsageError(f"{model}@{stage} has no earlier version to roll back to")
+                target_n = held[-2]
+            else:
+                ever = {m.to_version for m in self._moves(conn, mid, model, stage)}
+                if to not in ever:
+                    raise UsageError(
+                        f"{model}:{to} never held {stage}; use promote to put it there"
+                    )
+                target_n = to
+            vid = self._resolve_id(conn, Ref(model, version=target_n))
+            if vid == row.version_id:
+                raise UsageError(f"{model}:{target_n} is already in {stage}")
+            self._check_stage_policy(conn, self._version_by_id(conn, vid), stage)
+            return self._move(conn, mid, model, stage, row, vid, "rollback", reason)
+
+    def demote(self, model: str, stage: str, reason: str | None = None) -> StageMove:
+        """Empty a stage (it then points at no version)."""
+        check_stage_name(stage)
+        reason = clean_reason(reason)
+        with write_txn(self.engine) as conn:
+            mid = self._model_id(conn, model)
+            row = conn.execute(select(S).where(S.c.model_id == mid, S.c.name == stage)).first()
+            if row is None or row.version_id is None:
+                raise NotFound(f"{model} has nothing in stage {stage!r}")
+            return self._move(conn, mid, model, stage, row, None, "demote", reason)
+
+    def archive(self, ref: str, reason: str | None = None, archived: bool = True) -> VersionInfo:
+        reason = clean_reason(reason)
+        with write_txn(self.engine) as conn:
+            vid = self._resolve_id(conn, parse_ref(ref))
+            v = self._version_by_id(conn, vid)
+            if v.archived == archived:
+                raise UsageError(f"{v.ref} is already {'archived' if archived else 'not archived'}")
+            if archived and v.stages:
+                raise PolicyRefused(
+                    "archived-no-stage",
+                    f"{v.ref} holds {', '.join(v.stages)}; move the stage first",
+                )
+            conn.execute(update(V).where(V.c.id == vid).values(archived=archived))
+            self._event(
+                conn,
+                "archived" if archived else "unarchived",
+                v.model,
+                v.ref,
+                {"archived": v.archived},
+                {"archived": archived},
+                reason,
+            )
+            return self._version_by_id(conn, vid)
+
+    def edit_model(
+        self,
+        model: str,
+        *,
+        description: str | None = None,
+        tags: dict[str, Any] | None = None,
+        reason: str | None = None,
+    ) -> ModelInfo:
+        """Replace the model's description and/or tags."""
+        reason = clean_reason(reason)
+        with write_txn(self.engine) as conn:
+            mid = self._model_id(conn, model)
+            row = conn.execute(select(M).where(M.c.id == mid)).one()
+            values: dict[str, Any] = {}
+            if description is not None and description != row.description:
+                values["description"] = description
+            if tags is not None and clean_tags(tags) != (row.tags or {}):
+                values["tags"] = clean_tags(tags)
+            if not values:
+                raise UsageError(f"nothing to change on {model}")
+            before = {k: getattr(row, k) for k in values}
+            conn.execute(update(M).where(M.c.id == mid).values(**values))
+            self._event(conn, "edited", model, model, before, values, reason)
+        return self.model(model)
+
+    def edit_version(
+        self, ref: str, *, tags: dict[str, Any], reason: str | None = None
+    ) -> VersionInfo:
+        """Replace a version's tags."""
+        reason = clean_reason(reason)
+        new = clean_tags(tags)
+        with write_txn(self.engine) as conn:
+            vid = self._resolve_id(conn, parse_ref(ref))
+            v = self._version_by_id(conn, vid)
+            if new == v.tags:
+                raise UsageError(f"nothing to change on {v.ref}")
+            conn.execute(update(V).where(V.c.id == vid).values(tags=new))
+            self._event(conn, "edited", v.model, v.ref, {"tags": v.tags}, {"tags": new}, reason)
+            return self._version_by_id(conn, vid)
+
+    def mark_artifact(self, ref: str, state: str, detail: str | None = None) -> VersionInfo:
+        """Record that a version's file no longer matches (changed/missing) or does again."""
+        if state not in ("ok", "changed", "missing"):
+            raise UsageError(f"bad artifact state {state!r}")
+        with write_txn(self.engine) as conn:
+            vid = self._resolve_id(conn, parse_ref(ref))
+            v = self._version_by_id(conn, vid)
+            if v.artifact_state != state:
+                conn.execute(update(V).where(V.c.id == vid).values(artifact_state=state))
+                self._event(
+                    conn,
+                    "artifact_" + state,
+                    v.model,
+                    v.ref,
+                    {"artifact_state": v.artifact_state},
+                    {"artifact_state": state},
+                    detail,
+                )
+            return self._version_by_id(conn, vid)
+
+    # ------------------------------------------------------------------- audit
+
+    def _event(
+        self,
+        conn: Connection,
+        action: str,
+        model: str | None,
+        target: str,
+        before: Any,
+        after: Any,
+        reason: str | None,
+        ts: datetime | None = None,
+    ) -> None:
+        audit.append(
+            conn,
+            at=ts or now(),
+            actor=self.actor,
+            action=action,
+            model=model,
+            target=target,
+            before=before,
+            after=after,
+            reason=reason,
+        )
+
+    def audit_events(
+        self,
+        model: str | None = None,
+        *,
+        actor: str | None = None,
+        action: str | None = None,
+        limit: int | None = None,
+        newest_first: bool = False,
+    ) -> list[AuditEvent]:
+        q = select(E)
+        if model is not None:
+            q = q.where(E.c.model == model)
+        if actor is not None:
+            q = q.where(E.c.actor == actor)
+        if action is not None:
+            q = q.where(E.c.action == action)
+        q = q.order_by(E.c.seq.desc() if newest_first else E.c.seq)
+        if limit is not None:
+            q = q.limit(limit)
+        with read_txn(self.engine) as conn:
+            return [audit.row_to_event(r) for r in conn.execute(q)]
+
+    def _iter_events(self) -> Iterator[AuditEvent]:
+        with read_txn(self.engine) as conn:
+            for r in conn.execute(select(E).order_by(E.c.seq)).yield_per(2000):
+                yield audit.row_to_event(r)
+
+    def verify_audit(self, expected_head: str | None = None) -> ChainCheck:
+        return audit.verify(self._iter_events(), expected_head)
+
+    def audit_head(self) -> tuple[int, str]:
+        with read_txn(self.engine) as conn:
+            return audit.head(conn)
+
+    def change_counter(self) -> int:
+        """Rises with every change to the catalog: a cheap way to notice other writers."""
+        return self.audit_head()[0]
+
+    # --------------------------------------------------------------- artifacts
+
+    def verify_artifacts(self, model: str | None = None) -> list[ArtifactCheck]:
+        """Re-hash every version's artifact; report missing and changed ones."""
+        out = []
+        for v in self.versions(model):
+            p = Path(v.path)
+            if not p.exists():
+                out.append(ArtifactCheck(v.ref, v.path, "missing", "the file or folder is gone"))
+                continue
+            try:
+                digest = hash_path(p)
+            except ArtifactError as exc:
+                out.append(ArtifactCheck(v.ref, v.path, "unreadable", str(exc)))
+                continue
+            if digest.sha256 != v.sha256:
+                out.append(
+                    ArtifactCheck(v.ref, v.path, "changed", f"sha256 is now {digest.sha256[:12]}…")
+                )
+            else:
+                out.append(ArtifactCheck(v.ref, v.path, "ok"))
+        return out
+
+    # ------------------------------------------------------------- watch roots
+
+    def add_watch_root(
+        self, path: str | os.PathLike[str], model: str | None = None, settle_seconds: float = 2.0
+    ) -> WatchRoot:
+        p = str(Path(path).expanduser().resolve())
+        if model is not None:
+            check_model_name(model)
+        with write_txn(self.engine) as conn:
+            row = conn.execute(select(W).where(W.c.path == p)).first()
+            values = {"model": model, "settle_seconds": float(settle_seconds)}
+            if row is None:
+                conn.execute(
+                    insert(W).values(path=p, created_at=now(), created_by=self.actor, **values)
+                )
+                self._event(conn, "watch_added", model, p, None, values, None)
+            elif (row.model, row.settle_seconds) != (model, float(settle_seconds)):
+                conn.execute(update(W).where(W.c.id == row.id).values(**values))
+                self._event(
+                    conn,
+                    "watch_changed",
+                    model,
+                    p,
+                    {"model": row.model, "settle_seconds": row.settle_seconds},
+                    values,
+                    None,
+                )
+        return WatchRoot(p, model, float(settle_seconds))
+
+    def watch_roots(self) -> list[WatchRoot]:
+        with read_txn(self.engine) as conn:
+            return [
+                WatchRoot(r.path, r.model, r.settle_seconds)
+                for r in conn.execute(select(W).order_by(W.c.path))
+            ]
+
+    def remove_watch_root(self, path: str | os.PathLike[str]) -> None:
+        p = str(Path(path).expanduser().resolve())
+        with write_txn(self.engine) as conn:
+            done = conn.execute(W.delete().where(W.c.path == p))
+            if done.rowcount == 0:
+                raise NotFound(f"{p} is not watched")
+            self._event(conn, "watch_removed", None, p, None, None, None)
+
+    # ------------------------------------------------------------ import/export
+
+    def export_data(self) -> dict[str, Any]:
+        from regtui.catalog.exchange import export_catalog
+
+        with read_txn(self.engine) as conn:
+            return export_catalog(conn)
+
+    def import_data(self, data: dict[str, Any]) -> int:
+        from regtui.catalog.exchange import import_catalog
+
+        with write_txn(self.engine) as conn:
+            return import_catalog(conn, data)
+
+
+def _effective_holders(moves: Iterable[StageMove]) -> list[int]:
+    """Versions a stage held, oldest first, with rolled-back-over ones dropped.
+
+    A promote pushes; a rollback to X drops everything after X (or pushes X if it
+    was dropped earlier); a demote empties the stage.
+    """
+    held: list[int] = []
+    for m in moves:
+        if m.to_version is None:
+            held = []
+        elif m.action == "rollback" and m.to_version in held:
+            del held[held.index(m.to_version) + 1 :]
+        else:
+            held.append(m.to_version)
+    return held
+
+
+def _info(r: Any, stages: tuple[str, ...]) -> VersionInfo:
+    return VersionInfo(
+        id=r.id,
+        model=r.model_name,
+        version=r.number,
+        path=r.path,
+        sha256=r.sha256,
+        size_bytes=r.size_bytes,
+        format=r.format,
+        framework=r.framework,
+        metrics=r.metrics or {},
+        params=r.params or {},
+        tags=r.tags or {},
+        metadata=r.meta or {},
+        lineage=r.lineage or {},
+        approval=Approval(r.approval_status, r.approval_by, r.approval_at, r.approval_reason),
+        stages=stages,
+        warnings=tuple(r.warnings or ()),
+        created_at=r.created_at,
+        created_by=r.created_by,
+        archived=bool(r.archived),
+        artifact_state=r.artifact_state,
+    )

@@ -1,0 +1,1 @@
+"""The command line: argument parsing here, rendering in cli.output."""

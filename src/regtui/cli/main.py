@@ -1,0 +1,648 @@
+"""`regtui` command line: every action of the TUI as a command, for scripts and tests.
+
+Imports of the catalog (SQLAlchemy) and the TUI (Textual) happen inside the
+commands, so `regtui --version` and argument errors stay instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from regtui import __version__
+from regtui.errors import RegtuiError, UsageError
+
+if TYPE_CHECKING:
+    from regtui.catalog.service import Catalog
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with one-line errors, as the command-line contract promises."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
+def _kv(text: str) -> tuple[str, str]:
+    if "=" not in text or text.startswith("="):
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    key, value = text.split("=", 1)
+    return key.strip(), value
+
+
+def _scalar(value: str) -> Any:
+    """Parameter values keep their type when they look like JSON numbers or booleans."""
+    low = value.strip().lower()
+    if low in ("true", "false"):
+        return low == "true"
+    try:
+        number = json.loads(value)
+    except ValueError:
+        return value
+    return number if isinstance(number, int | float) else value
+
+
+def _metric(key: str, value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise UsageError(f"metric {key!r} must be a number, got {value!r}") from None
+    return number
+
+
+def _settle(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
+    if not 0 <= value <= 3600:
+        raise argparse.ArgumentTypeError("settle time must be between 0 and 3600 seconds")
+    return value
+
+
+def build_parser() -> Parser:
+    common = Parser(add_help=False)
+    common.add_argument(
+        "--db",
+        default=argparse.SUPPRESS,
+        help="catalog: SQLite path or postgresql:// URL (default: REGTUI_DB, "
+        "else the user data directory)",
+    )
+    common.add_argument(
+        "--user",
+        default=argparse.SUPPRESS,
+        help="who is acting (default: REGTUI_USER, else the login name)",
+    )
+    common.add_argument(
+        "--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks"
+    )
+    js = Parser(add_help=False)
+    js.add_argument("--json", action="store_true", help="stable JSON output")
+
+    p = Parser(
+        prog="regtui",
+        parents=[common],
+        description="A local-first model registry. With no command, opens the TUI.",
+    )
+    p.add_argument("--version", action="version", version=f"regtui {__version__}")
+    p.add_argument("--read-only", action="store_true", help="open the TUI without actions")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+
+    def cmd(name: str, help: str, *parents: Parser) -> Parser:
+        return sub.add_parser(name, help=help, description=help, parents=[common, *parents])
+
+    cmd("demo", "open the TUI on a fresh catalog seeded from sample_models/")
+
+    w = cmd("watch", "watch folders and register finished model files", js)
+    w.add_argument(
+        "dirs",
+        nargs="*",
+        type=Path,
+        metavar="DIR",
+        help="folders to watch (default: the watch roots kept in the catalog)",
+    )
+    w.add_argument("--model", help="register everything as this model")
+    w.add_argument(
+        "--settle",
+        type=_settle,
+        default=None,
+        help="seconds a file must be quiet before it counts as finished",
+    )
+    w.add_argument("--headless", action="store_true", help="no TUI: print one line per event")
+    w.add_argument("--poll", action="store_true", help="poll instead of OS events (network FS)")
+
+    s = cmd("scan", "one pass over folders: register what is new, then exit", js)
+    s.add_argument("dirs", nargs="+", type=Path, metavar="DIR")
+    s.add_argument("--model", help="register everything as this model")
+
+    r = cmd("register", "register one file or bundle folder as a new version", js)
+    r.add_argument("path", type=Path, metavar="PATH")
+    r.add_argument("--model", required=True)
+    r.add_argument("--metric", type=_kv, action="append", default=[], metavar="K=V")
+    r.add_argument("--param", type=_kv, action="append", default=[], metavar="K=V")
+    r.add_argument("--tag", type=_kv, action="append", default=[], metavar="K=V")
+
+    cmd("models", "list models", js)
+
+    v = cmd("versions", "list the versions of a model", js)
+    v.add_argument("model", metavar="MODEL")
+    v.add_argument(
+        "--filter",
+        dest="where",
+        metavar="EXPR",
+        help="e.g. \"metrics.auc > 0.9 and tags.team = 'growth'\"",
+    )
+
+    sh = cmd("show", "show one version (MODEL:VERSION, MODEL@STAGE or MODEL)", js)
+    sh.add_argument("ref", metavar="REF")
+
+    d = cmd("diff", "compare two versions", js)
+    d.add_argument("left", metavar="REF")
+    d.add_argument("right", metavar="REF")
+    d.add_argument("--all", action="store_true", help="also list the fields that are equal")
+
+    for name, verb in (("approve", "approve a version"), ("reject", "reject a version")):
+        a = cmd(name, verb, js)
+        a.add_argument("ref", metavar="REF")
+        a.add_argument("--reason", required=True)
+
+    pr = cmd("promote", "point a stage at a version", js)
+    pr.add_argument("ref", metavar="REF")
+    pr.add_argument("--to", required=True, metavar="STAGE", dest="stage")
+    pr.add_argument("--reason")
+
+    rb = cmd("rollback", "move a stage back to the version it held before", js)
+    rb.add_argument("model", metavar="MODEL")
+    rb.add_argument("--stage", default="production")
+    rb.add_argument("--to", type=int, metavar="VERSION")
+    rb.add_argument("--reason")
+
+    dm = cmd("demote", "empty a stage", js)
+    dm.add_argument("model", metavar="MODEL")
+    dm.add_argument("--stage", required=True)
+    dm.add_argument("--reason")
+
+    st = cmd("stages", "stage history of a model (or what a stage held at a time)", js)
+    st.add_argument("model", metavar="MODEL")
+    st.add_argument("--stage")
+    st.add_argument("--at", metavar="WHEN", help="ISO date/time: which version the stage held then")
+
+    ar = cmd("archive", "archive a version (or --undo)", js)
+    ar.add_argument("ref", metavar="REF")
+    ar.add_argument("--reason")
+    ar.add_argument("--undo", action="store_true")
+
+    ed = cmd("edit", "edit a model's description/tags, or a version's tags", js)
+    ed.add_argument("target", metavar="MODEL|REF")
+    ed.add_argument("--description")
+    ed.add_argument("--tag", type=_kv, action="append", default=[], metavar="K=V")
+    ed.add_argument("--untag", action="append", default=[], metavar="K")
+    ed.add_argument("--reason")
+
+    rs = cmd("resolve", "print the artifact path of MODEL@STAGE (for serving code)", js)
+    rs.add_argument("ref", metavar="MODEL@STAGE")
+
+    au = cmd("audit", "the audit log", js)
+    au.add_argument("model", nargs="?", metavar="MODEL")
+    au.add_argument("--actor")
+    au.add_argument("--action")
+    au.add_argument("--verify", action="store_true", help="check the hash chain")
+    au.add_argument(
+        "--head",
+        nargs="?",
+        const="",
+        default=None,
+        metavar="H",
+        help="print the chain head; with --verify, check it equals H",
+    )
+
+    ve = cmd("verify", "re-hash artifacts: report missing or changed ones", js)
+    ve.add_argument("model", nargs="?", metavar="MODEL")
+
+    po = cmd("policy", "show or change the approval policy", js)
+    po.add_argument("--protect", metavar="STAGES", help="comma-separated protected stages")
+    po.add_argument("--distinct-approver", choices=["on", "off"])
+    po.add_argument("--reason")
+
+    ex = cmd("export", "write the whole catalog as JSON")
+    ex.add_argument("file", type=Path, metavar="FILE", help="'-' for standard output")
+    im = cmd("import", "load a catalog export into an empty catalog", js)
+    im.add_argument("file", type=Path, metavar="FILE")
+
+    cmd("locate", "print where the catalog and data live", js)
+    return p
+
+
+# --------------------------------------------------------------------- commands
+
+
+def _open(args: argparse.Namespace, read_only: bool = False) -> Catalog:
+    from regtui.catalog.service import Catalog
+
+    return Catalog(getattr(args, "db", None), user=getattr(args, "user", None), read_only=read_only)
+
+
+def _emit_json(data: Any) -> None:
+    # ensure_ascii: control and bidi characters from artifacts arrive escaped.
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=True) + "\n")
+
+
+def cmd_register(args: argparse.Namespace) -> int:
+    from regtui.cli import output
+
+    with _open(args) as cat:
+        cand = cat.prepare(
+            args.path,
+            args.model,
+            metrics={k: _metric(k, v) for k, v in args.metric},
+            params={k: _scalar(v) for k, v in args.param},
+            tags=dict(args.tag),
+        )
+        result = cat.add_candidates([cand])[0]
+    if args.json:
+        _emit_json(result.to_json())
+    else:
+        verb = "registered" if result.created else "already registered as"
+        print(
+            f"{verb} {output.ref(result.version)}  {output.size(result.version.size_bytes)}"
+            f"  {result.version.format}"
+        )
+        output.print_warnings(result.version)
+    return 0
+
+
+def cmd_scan(args: argparse.Namespace) -> int:
+    from regtui.catalog.scan import scan
+    from regtui.cli import output
+
+    with _open(args) as cat:
+        items = scan(
+            cat, args.dirs, args.model, on_item=None if args.json else output.print_scan_item
+        )
+    if args.json:
+        _emit_json([i.to_json() for i in items])
+    else:
+        output.print_scan_summary(items)
+    return 1 if any(i.outcome == "error" for i in items) else 0
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from regtui.cli import output
+
+    with _open(args) as cat:
+        models = cat.models()
+    if args.json:
+        _emit_json([m.to_json() for m in models])
+    else:
+        output.print_models(models)
+    return 0
+
+
+def cmd_versions(args: argparse.Namespace) -> int:
+    from regtui.cli import output
+
+    with _open(args) as cat:
+        versions = cat.versions(args.model, where=args.where)
+    if args.json:
+        _emit_json([v.to_json() for v in versions])
+    else:
+        output.print_versions(versions)
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from regtui.cli import output
+
+    with _open(args) as cat:
+        v = cat.get(args.ref)
+        history = cat.stage_history(v.model)
+    if args.json:
+        _emit_json(v.to_json())
+    else:
+        output.print_version(v, history)
+    return 0
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    from regtui.cli import output
+
+    with _open(args) as cat:
+        diff = cat.diff(args.left, args.right)
+    if args.json:
+        _emit_json(diff.to_json())
+    else:
+        output.print_diff(diff, show_all=args.all)
+    return 0
+
+
+def cmd_decide(args: argparse.Namespace) -> int:
+    from regtui.cli import output
+
+    with _open(args) as cat:
+        fn = cat.approve if args.command == "approve" else cat.reject
+        v = fn(args.ref, args.reason)
+    if args.json:
+        _emit_json(v.to_json())
+    else:
+        print(f"{output.ref(v)} {v.approval.status} by {output.safe(v.approval.by)}")
+    return 0
+
+
+def _print_move(args: argparse.Namespace, move: Any) -> int:
+    from regtui.cli import output
+
+    if args.json:
+        _emit_json(move.to_json())
+    else:
+        print(output.move_line(move))
+    return 0
+
+
+def cmd_promote(args: argparse.Namespace) -> int:
+    with _open(args) as cat:
+        move = cat.promote(args.ref, args.stage, args.reason)
+    return _print_move(args, move)
+
+
+def cmd_rollback(args: argparse.Namespace) -> int:
+    with _open(args) as cat:
+        move = cat.rollback(args.model, args.stage, args.to, args.reason)
+    return _print_move(args, move)
+
+
+def cmd_demote(args: argparse.Namespace) -> int:
+    with _open(args) as cat:
+        move = cat.demote(args.model, args.stage, args.reason)
+    return _print_move(args, move)
+
+
+def cmd_stages(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from regtui.cli import output
+
+    with _open(args) as cat:
+        if args.at:
+            if not args.stage:
+                raise UsageError("--at needs --stage")
+            try:
+                when = datetime.fromisoformat(args.at)
+            except ValueError:
+                raise UsageError(f"--at: {args.at!r} is not an ISO date or time") from None
+            if when.tzinfo is None:
+                when = when.replace(tzinfo=UTC)
+            held = cat.stage_at(args.model, args.stage, when)
+            if args.json:
+                _emit_json(
+                    {"model": args.model, "stage": args.stage, "at": args.at, "version": held}
+                )
+            else:
+                print(
+                    f"{args.model}@{args.stage} at {args.at}: "
+                    + (f"version {held}" if held is not None else "nothing")
+                )
+            return 0
+        moves = cat.stage_history(args.model, args.stage)
+    if args.json:
+        _emit_json([m.to_json() for m in moves])
+    else:
+        for m in moves:
+            print(output.move_line(m))
+    return 0
+
+
+def cmd_archive(args: argparse.Namespace) -> int:
+    from regtui.cli import output
+
+    with _open(args) as cat:
+        v = cat.archive(args.ref, args.reason, archived=not args.undo)
+    if args.json:
+        _emit_json(v.to_json())
+    else:
+        print(f"{output.ref(v)} {'archived' if v.archived else 'unarchived'}")
+    return 0
+
+
+def cmd_edit(args: argparse.Namespace) -> int:
+    from regtui.catalog.refs import parse_ref
+
+    ref = parse_ref(args.target)
+    with _open(args) as cat:
+        if ref.version is None and ref.stage is None:
+            info = cat.model(ref.model)
+            tags = None
+            if args.tag or args.untag:
+                tags = {**info.tags, **dict(args.tag)}
+                for k in args.untag:
+                    tags.pop(k, None)
+            out = cat.edit_model(
+                ref.model, description=args.description, tags=tags, reason=args.reason
+            ).to_json()
+        else:
+            if args.description is not None:
+                raise UsageError("--description is for models; versions have tags")
+            v = cat.get(ref)
+            tags = {**v.tags, **dict(args.tag)}
+            for k in args.untag:
+                tags.pop(k, None)
+            out = cat.edit_version(str(ref), tags=tags, reason=args.reason).to_json()
+    if args.json:
+        _emit_json(out)
+    else:
+        print(f"edited {args.target}")
+    return 0
+
+
+def cmd_resolve(args: argparse.Namespace) -> int:
+    with _open(args) as cat:
+        v = cat.resolve(args.ref)
+    if args.json:
+        _emit_json(v.to_json())
+    else:
+        print(v.path)
+    return 0
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    from regtui.cli import output
+
+    with _open(args) as cat:
+        if args.verify:
+            check = cat.verify_audit(args.head or None)
+            if args.json:
+                _emit_json(check.to_json())
+            else:
+                print(output.chain_line(check))
+            return 0 if check.ok else 8
+        if args.head is not None:
+            seq, head = cat.audit_head()
+            if args.json:
+                _emit_json({"events": seq, "head": head})
+            else:
+                print(head)
+            return 0
+        events = cat.audit_events(args.model, actor=args.actor, action=args.action)
+    if args.json:
+        _emit_json([e.to_json() for e in events])
+    else:
+        output.print_events(events)
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from regtui.cli import output
+
+    with _open(args) as cat:
+        checks = cat.verify_artifacts(args.model)
+    if args.json:
+        _emit_json([c.to_json() for c in checks])
+    else:
+        output.print_checks(checks)
+    return 0 if all(c.state == "ok" for c in checks) else 9
+
+
+def cmd_policy(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    with _open(args) as cat:
+        policy = cat.policy()
+        if args.protect is not None or args.distinct_approver is not None:
+            if args.protect is not None:
+                stages = tuple(s.strip() for s in args.protect.split(",") if s.strip())
+                policy = replace(policy, protected_stages=stages)
+            if args.distinct_approver is not None:
+                policy = replace(policy, distinct_approver=args.distinct_approver == "on")
+            policy = cat.set_policy(policy, args.reason)
+    if args.json:
+        _emit_json(policy.to_json())
+    else:
+        print(f"protected stages: {', '.join(policy.protected_stages) or '(none)'}")
+        print(f"approver must differ from creator: {'on' if policy.distinct_approver else 'off'}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    with _open(args) as cat:
+        data = cat.export_data()
+    text = json.dumps(data, indent=1, ensure_ascii=True, sort_keys=True) + "\n"
+    if str(args.file) == "-":
+        sys.stdout.write(text)
+        return 0
+    tmp = args.file.with_name(args.file.name + ".partial")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(args.file)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise UsageError(f"cannot write {args.file}: {exc.strerror}") from None
+    print(
+        f"exported {len(data['models'])} models, {len(data['versions'])} versions, "
+        f"{len(data['audit'])} events to {args.file}",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    try:
+        data = json.loads(args.file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UsageError(f"{args.file}: no such file") from None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise UsageError(f"{args.file}: not readable JSON: {exc}") from None
+    with _open(args) as cat:
+        n = cat.import_data(data)
+    if args.json:
+        _emit_json({"versions": n})
+    else:
+        print(f"imported {n} versions")
+    return 0
+
+
+def cmd_locate(args: argparse.Namespace) -> int:
+    from regtui import settings
+
+    info = {
+        "catalog": settings.database_url(getattr(args, "db", None)),
+        "data_dir": str(settings.data_dir()),
+        "user": settings.current_user(getattr(args, "user", None)),
+    }
+    if args.json:
+        _emit_json(info)
+    else:
+        for k, v in info.items():
+            print(f"{k}: {v}")
+    return 0
+
+
+def cmd_watch(args: argparse.Namespace) -> int:
+    try:
+        from regtui.watch.headless import run_headless
+    except ImportError:
+        raise RegtuiError("the watcher is not available in this build") from None
+    with _open(args) as cat:
+        dirs = list(args.dirs)
+        if not args.headless:
+            return _run_tui(args, cat, watch_dirs=dirs)
+        return run_headless(cat, dirs, args.model, args.settle, args.poll, args.json)
+
+
+def _run_tui(args: argparse.Namespace, cat: Catalog, watch_dirs: list[Path] | None = None) -> int:
+    from regtui.tui.app import make_app
+
+    app = make_app(cat, watch_dirs=watch_dirs, read_only=getattr(args, "read_only", False))
+    app.run()
+    return int(app.return_code or 0)
+
+
+def cmd_tui(args: argparse.Namespace) -> int:
+    with _open(args, read_only=args.read_only) as cat:
+        return _run_tui(args, cat)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from regtui.demo import run_demo
+
+    return run_demo()
+
+
+COMMANDS: dict[str | None, Callable[[argparse.Namespace], int]] = {
+    None: cmd_tui,
+    "demo": cmd_demo,
+    "watch": cmd_watch,
+    "scan": cmd_scan,
+    "register": cmd_register,
+    "models": cmd_models,
+    "versions": cmd_versions,
+    "show": cmd_show,
+    "diff": cmd_diff,
+    "approve": cmd_decide,
+    "reject": cmd_decide,
+    "promote": cmd_promote,
+    "rollback": cmd_rollback,
+    "demote": cmd_demote,
+    "stages": cmd_stages,
+    "archive": cmd_archive,
+    "edit": cmd_edit,
+    "resolve": cmd_resolve,
+    "audit": cmd_audit,
+    "verify": cmd_verify,
+    "policy": cmd_policy,
+    "export": cmd_export,
+    "import": cmd_import,
+    "locate": cmd_locate,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    try:
+        args = build_parser().parse_args(argv)
+        return COMMANDS[args.command](args)
+    except RegtuiError as exc:
+        if debug:
+            raise
+        _fail(str(exc))
+        return exc.exit_code
+    except KeyboardInterrupt:
+        _fail("interrupted")
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:  # the last net: one line, never a traceback unless asked
+        if debug:
+            raise
+        _fail(f"internal error: {type(exc).__name__}: {exc} (run with --debug for details)")
+        return 70
+
+
+def _fail(message: str) -> None:
+    from regtui.text import printable
+
+    first = printable(message, 2000, one_line=True)
+    sys.stderr.write(f"regtui: error: {first}\n")

@@ -1,0 +1,248 @@
+"""Plain-text rendering for the CLI. Every artifact-provided string goes through
+`safe`, so escape sequences print as visible escapes and are never acted on."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from regtui.catalog.diff import Diff
+from regtui.catalog.records import (
+    ArtifactCheck,
+    AuditEvent,
+    ChainCheck,
+    ModelInfo,
+    ScanItem,
+    StageMove,
+    VersionInfo,
+    iso,
+)
+from regtui.text import printable
+
+CELL_LIMIT = 60
+
+
+def safe(value: object, limit: int = 10_000) -> str:
+    return printable("" if value is None else value, limit, one_line=True)
+
+
+def ref(v: VersionInfo) -> str:
+    return f"{safe(v.model)}:{v.version}"
+
+
+def size(n: int) -> str:
+    step = 1000.0
+    value = float(n)
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if value < step or unit == "TB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= step
+    return f"{n} B"  # pragma: no cover
+
+
+def short_time(v: Any) -> str:
+    text = iso(v) or ""
+    return text[:16].replace("T", " ")
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    cells = [[safe(c, CELL_LIMIT) for c in row] for row in rows]
+    widths = [len(h) for h in headers]
+    for row in cells:
+        for i, c in enumerate(row):
+            widths[i] = max(widths[i], len(c))
+    out = sys.stdout
+    out.write("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip() + "\n")
+    for row in cells:
+        out.write("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() + "\n")
+
+
+def print_models(models: Sequence[ModelInfo]) -> None:
+    if not models:
+        print("no models yet: register one with 'regtui register PATH --model NAME'")
+        return
+    table(
+        ["MODEL", "VERSIONS", "LATEST", "STAGES", "DESCRIPTION"],
+        [
+            [
+                m.name,
+                str(m.versions),
+                str(m.latest or "-"),
+                ", ".join(f"{s}={n if n is not None else '-'}" for s, n in m.stages.items()),
+                m.description.splitlines()[0] if m.description else "",
+            ]
+            for m in models
+        ],
+    )
+
+
+def headline_metrics(v: VersionInfo, n: int = 3) -> str:
+    return " ".join(f"{k}={v.metrics[k]:.4g}" for k in sorted(v.metrics)[:n])
+
+
+def print_versions(versions: Sequence[VersionInfo]) -> None:
+    if not versions:
+        print("no versions match")
+        return
+    table(
+        ["VER", "CREATED", "FORMAT", "SIZE", "APPROVAL", "STAGES", "METRICS", "WARN"],
+        [
+            [
+                str(v.version),
+                short_time(v.created_at),
+                v.format,
+                size(v.size_bytes),
+                v.approval.status + (" (archived)" if v.archived else ""),
+                ", ".join(v.stages),
+                headline_metrics(v),
+                str(len(v.warnings)) if v.warnings else "",
+            ]
+            for v in versions
+        ],
+    )
+
+
+def _section(title: str, items: dict[str, Any]) -> None:
+    if not items:
+        return
+    print(f"{title}:")
+    width = min(max(len(safe(k, 40)) for k in items), 40)
+    for k in sorted(items):
+        print(f"  {safe(k, 40).ljust(width)}  {safe(items[k], 200)}")
+
+
+def print_version(v: VersionInfo, history: Sequence[StageMove] = ()) -> None:
+    print(
+        f"{ref(v)}  {v.format}{' / ' + safe(v.framework) if v.framework else ''}  "
+        f"{size(v.size_bytes)}"
+    )
+    print(f"  path      {safe(v.path)}")
+    print(f"  sha256    {v.sha256}")
+    print(f"  created   {iso(v.created_at)} by {safe(v.created_by)}")
+    approval = v.approval
+    line = f"  approval  {approval.status}"
+    if approval.by:
+        line += f" by {safe(approval.by)} at {iso(approval.at)}"
+    if approval.reason:
+        line += f": {safe(approval.reason, 200)}"
+    print(line)
+    print(f"  stages    {', '.join(v.stages) or '-'}")
+    if v.archived:
+        print("  archived")
+    if v.artifact_state != "ok":
+        print(f"  artifact  {v.artifact_state} since registration")
+    _section("metrics", v.metrics)
+    _section("params", v.params)
+    _section("tags", v.tags)
+    _section("lineage", v.lineage)
+    from regtui.catalog.diff import flatten
+
+    _section("metadata", flatten(v.metadata))
+    print_warnings(v)
+    moves = [m for m in history if v.version in (m.to_version, m.from_version)]
+    if moves:
+        print("stage history:")
+        for m in moves:
+            print("  " + move_line(m))
+
+
+def print_warnings(v: VersionInfo) -> None:
+    for w in v.warnings:
+        print(f"warning: {safe(w, 500)}")
+
+
+def move_line(m: StageMove) -> str:
+    src = f"v{m.from_version}" if m.from_version is not None else "nothing"
+    dst = f"v{m.to_version}" if m.to_version is not None else "nothing"
+    text = (
+        f"{short_time(m.at)}  {safe(m.model)}@{m.stage}: {src} -> {dst}  ({m.action} by "
+        f"{safe(m.by)})"
+    )
+    if m.reason:
+        text += f"  {safe(m.reason, 120)}"
+    return text
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return safe(value, CELL_LIMIT)
+
+
+def print_diff(diff: Diff, show_all: bool = False) -> None:
+    left, right = diff.left.ref, diff.right.ref
+    rows = diff.rows if show_all else diff.changed()
+    if not rows:
+        print(f"{safe(left)} and {safe(right)} do not differ")
+        return
+    out = []
+    for r in rows:
+        mark = {"same": " ", "added": "+", "removed": "-", "changed": "~"}[r.status]
+        note = ""
+        if r.section == "metrics" and r.delta is not None and r.status == "changed":
+            note = f"{r.delta:+.6g}" + {True: " better", False: " worse", None: ""}[r.better]
+        out.append([mark, r.section, r.key, _fmt(r.left), _fmt(r.right), note])
+    table(["", "SECTION", "FIELD", safe(left), safe(right), "CHANGE"], out)
+
+
+def print_events(events: Sequence[AuditEvent]) -> None:
+    if not events:
+        print("no events")
+        return
+    table(
+        ["SEQ", "TIME", "ACTOR", "ACTION", "TARGET", "CHANGE", "REASON"],
+        [
+            [
+                str(e.seq),
+                short_time(e.at),
+                e.actor,
+                e.action,
+                e.target,
+                _change(e.before, e.after),
+                e.reason or "",
+            ]
+            for e in events
+        ],
+    )
+
+
+def _change(before: Any, after: Any) -> str:
+    if isinstance(before, dict) and isinstance(after, dict) and len(after) == 1:
+        ((k, v),) = after.items()
+        return f"{k}: {_fmt(before.get(k))} -> {_fmt(v)}"
+    return ""
+
+
+def chain_line(check: ChainCheck) -> str:
+    if check.ok:
+        return f"audit chain verifies: {check.events} events, head {check.head}"
+    where = f"at event {check.first_bad}" if check.first_bad is not None else "at the head"
+    return f"audit chain BROKEN {where}: {check.problem}"
+
+
+def print_checks(checks: Sequence[ArtifactCheck]) -> None:
+    bad = [c for c in checks if c.state != "ok"]
+    for c in bad:
+        print(f"{c.state:10}  {safe(c.ref)}  {safe(c.path)}  {safe(c.detail, 200)}")
+    print(f"{len(checks) - len(bad)} of {len(checks)} artifacts match their hash")
+
+
+def print_scan_item(item: ScanItem) -> None:
+    if item.outcome == "registered" and item.version is not None:
+        v = item.version
+        print(f"registered  {ref(v)}  {safe(item.path)}  {size(v.size_bytes)}  {v.format}")
+        for w in v.warnings:
+            print(f"  warning: {safe(w, 300)}")
+    elif item.outcome in ("refused", "error"):
+        print(f"{item.outcome:10}  {safe(item.path)}  {safe(item.detail, 300)}")
+
+
+def print_scan_summary(items: Sequence[ScanItem]) -> None:
+    counts: dict[str, int] = {}
+    for i in items:
+        counts[i.outcome] = counts.get(i.outcome, 0) + 1
+    parts = [f"{counts.get(k, 0)} {k}" for k in ("registered", "exists", "refused", "error")]
+    print("scan: " + ", ".join(parts))

@@ -1,0 +1,51 @@
+"""Errors the faces (CLI, TUI, watcher) show to a person as one line."""
+
+from __future__ import annotations
+
+
+class RegtuiError(Exception):
+    """Base: its message is shown as `regtui: error: <message>`."""
+
+    exit_code = 1
+
+
+class UsageError(RegtuiError):
+    """Bad arguments or a bad reference."""
+
+    exit_code = 2
+
+
+class NotFound(RegtuiError):
+    exit_code = 3
+
+
+class PolicyRefused(RegtuiError):
+    """A policy rule refused a change; `rule` names it."""
+
+    exit_code = 4
+
+    def __init__(self, rule: str, message: str) -> None:
+        super().__init__(f"refused by policy rule '{rule}': {message}")
+        self.rule = rule
+
+
+class Conflict(RegtuiError):
+    """Someone else changed what this action expected; nothing was written."""
+
+    exit_code = 5
+
+
+class ArtifactError(RegtuiError):
+    """The artifact could not be read (missing, changed while hashing, refused)."""
+
+    exit_code = 6
+
+
+class CatalogError(RegtuiError):
+    """The catalog could not be opened or written (locked, read-only, newer schema)."""
+
+    exit_code = 7
+
+
+class FilterError(UsageError):
+    """A --filter expression that does not parse; says where."""

@@ -1,0 +1,123 @@
+"""Content hashes of artifacts: streamed in 1 MiB chunks, so memory stays flat.
+
+A folder's hash is the sha256 of its sorted `relative-path NUL file-hash` lines,
+so renaming, adding or changing any file inside changes it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from regtui.errors import ArtifactError
+
+CHUNK = 1 << 20
+
+Progress = Callable[[int, int], None]
+"""Called with (bytes done, bytes total) while a large artifact is hashed."""
+
+
+@dataclass(frozen=True)
+class Digest:
+    sha256: str
+    size_bytes: int
+
+
+def _identity(st: os.stat_result) -> tuple[int, int, int, int]:
+    return (st.st_ino, st.st_dev, st.st_size, st.st_mtime_ns)
+
+
+def hash_file(path: Path, progress: Progress | None = None) -> Digest:
+    """sha256 and size of one file; refuses one that vanishes or changes meanwhile."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        raise ArtifactError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise ArtifactError(f"{path}: is a folder, not a file") from None
+    except OSError as exc:
+        raise ArtifactError(f"{path}: cannot open: {exc.strerror}") from None
+    with os.fdopen(fd, "rb", buffering=0) as fh:
+        before = os.fstat(fh.fileno())
+        if not stat.S_ISREG(before.st_mode):
+            raise ArtifactError(f"{path}: not a regular file")
+        total = before.st_size
+        digest = hashlib.sha256()
+        buf = bytearray(CHUNK)
+        view = memoryview(buf)
+        done = 0
+        while True:
+            n = fh.readinto(view)
+            if not n:
+                break
+            digest.update(view[:n])
+            done += n
+            if progress is not None:
+                progress(done, total)
+    try:
+        after = os.stat(path)
+    except FileNotFoundError:
+        raise ArtifactError(f"{path}: deleted while it was being hashed") from None
+    if _identity(after) != _identity(before) or done != before.st_size:
+        raise ArtifactError(
+            f"{path}: changed while it was being hashed; try again when it is quiet"
+        )
+    return Digest(digest.hexdigest(), done)
+
+
+def iter_tree(root: Path) -> list[tuple[str, Path]]:
+    """Relative POSIX path and absolute path of every file and symlink under root, sorted.
+
+    Symlinks are listed, never followed, so a link out of the folder cannot pull
+    outside bytes into the hash.
+    """
+    entries: list[tuple[str, Path]] = []
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        base = Path(dirpath)
+        for name in filenames + [d for d in dirnames if (base / d).is_symlink()]:
+            full = base / name
+            entries.append((full.relative_to(root).as_posix(), full))
+    entries.sort()
+    return entries
+
+
+def hash_tree(root: Path, progress: Progress | None = None) -> Digest:
+    """Hash of a bundle folder from its files' relative paths and hashes."""
+    if not root.is_dir():
+        raise ArtifactError(f"{root}: no such folder")
+    entries = iter_tree(root)
+    total = 0
+    for _, full in entries:
+        try:
+            if not full.is_symlink():
+                total += full.stat().st_size
+        except FileNotFoundError:
+            pass
+    outer = hashlib.sha256()
+    done = 0
+    for rel, full in entries:
+        if full.is_symlink():
+            line = f"{rel}\0link:{os.readlink(full)}\n"
+        else:
+            base = done
+
+            def step(d: int, _t: int, base: int = base) -> None:
+                if progress is not None:
+                    progress(base + d, total)
+
+            digest = hash_file(full, step if progress else None)
+            done += digest.size_bytes
+            line = f"{rel}\0{digest.sha256}\n"
+        outer.update(line.encode("utf-8", "surrogateescape"))
+    return Digest(outer.hexdigest(), done)
+
+
+def hash_path(path: Path, progress: Progress | None = None) -> Digest:
+    """Hash a file or a bundle folder."""
+    if path.is_dir():
+        return hash_tree(path, progress)
+    return hash_file(path, progress)

@@ -1,0 +1,37 @@
+"""Making untrusted text safe to print in a terminal.
+
+Artifact text (names, model cards, metadata) may hold escape sequences, C1
+controls or bidi overrides; printed raw they could recolour, move the cursor,
+retitle the window or reorder what a reviewer reads. Here they become visible
+escapes like `\\x1b` or `\\u202e`, so the text is shown, never acted on.
+"""
+
+from __future__ import annotations
+
+import re
+
+# C0 controls except tab and newline, DEL, the C1 range, and the Unicode
+# bidi embedding/override/isolate controls and line/paragraph separators.
+_UNSAFE = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]"
+)
+_UNSAFE_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+DEFAULT_LIMIT = 10_000
+
+
+def _visible(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def printable(value: object, limit: int = DEFAULT_LIMIT, *, one_line: bool = False) -> str:
+    """`value` as text with every control character made visible, cut at `limit`.
+
+    `one_line` also escapes tabs and newlines (for table cells).
+    """
+    text = value if isinstance(value, str) else str(value)
+    cut = len(text) > limit
+    if cut:
+        text = text[:limit]
+    text = (_UNSAFE_LINE if one_line else _UNSAFE).sub(_visible, text)
+    return text + "…" if cut else text

@@ -1,0 +1,49 @@
+"""Shared fixtures: every test gets its own data dir and user; catalogs on both backends."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.pg import PgServer, start_server
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test touches a real home directory or an outside catalog."""
+    monkeypatch.setenv("REGTUI_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
+    monkeypatch.setenv("REGTUI_USER", "tester")
+    monkeypatch.delenv("REGTUI_DB", raising=False)
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    """A real PostgreSQL server; failing to start one is an error, not a skip,
+    unless REGTUI_SKIP_PG=1 says the run is knowingly without it."""
+    if os.environ.get("REGTUI_SKIP_PG") == "1":
+        pytest.skip("REGTUI_SKIP_PG=1: PostgreSQL tests skipped on purpose")
+    try:
+        server = start_server()
+    except Exception as exc:  # a loud failure: CI must not pass without PostgreSQL
+        pytest.fail(f"could not start PostgreSQL for the tests: {exc}", pytrace=False)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.pg)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, empty catalog location on each backend."""
+    if request.param == "sqlite":
+        return str(tmp_path / "catalog.sqlite")
+    server: PgServer = request.getfixturevalue("pg_server")
+    return server.new_database()
+
+
+@pytest.fixture
+def sqlite_path(tmp_path: Path) -> str:
+    return str(tmp_path / "catalog.sqlite")

@@ -1,0 +1,75 @@
+"""Schema versions: old catalogs open under new code; newer ones are refused."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine
+
+from regtui.catalog.migrate import HEAD_REVISION, known_revisions, upgrade
+from regtui.catalog.service import Catalog
+from regtui.errors import CatalogError
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+
+
+def test_head_constant_matches_the_migration_scripts() -> None:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from regtui.catalog.migrate import MIGRATIONS_DIR
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    assert ScriptDirectory.from_config(cfg).get_current_head() == HEAD_REVISION
+    assert HEAD_REVISION in known_revisions()
+
+
+def test_migrations_build_exactly_the_tables_the_code_uses(db_url: str) -> None:
+    """Alembic's autogenerate finds nothing to add: the migrations and schema.py agree."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from regtui.catalog.schema import SQLModel
+    from regtui.settings import database_url
+
+    cat = Catalog(db_url)
+    with cat.engine.connect() as conn:
+        diffs = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
+    assert diffs == []
+    assert database_url(db_url)
+
+
+def test_first_schema_catalog_opens_and_works(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite"
+    shutil.copy(DATA / "catalog_schema_0001.sqlite", path)
+    cat = Catalog(str(path), user="carol")
+    assert [v.version for v in cat.versions("churn")] == [1, 2, 3]
+    assert cat.get("churn@production").version == 1
+    assert cat.model("churn").description == "Churn *model*"
+    assert cat.verify_audit().ok
+    (tmp_path / "new.bin").write_bytes(b"new weights")
+    assert cat.register(tmp_path / "new.bin", "churn").version == 4
+    assert cat.verify_audit().ok
+
+
+def test_catalog_from_a_newer_regtui_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "future.sqlite"
+    shutil.copy(DATA / "catalog_schema_0001.sqlite", path)
+    con = sqlite3.connect(path)
+    con.execute("UPDATE alembic_version SET version_num = '9999'")
+    con.commit()
+    con.close()
+    with pytest.raises(CatalogError, match="newer than this regtui"):
+        Catalog(str(path))
+
+
+def test_upgrade_from_empty_database(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'e.sqlite'}")
+    with engine.begin() as conn:
+        upgrade(conn)
+    con = sqlite3.connect(tmp_path / "e.sqlite")
+    assert con.execute("SELECT version_num FROM alembic_version").fetchone()[0] == HEAD_REVISION

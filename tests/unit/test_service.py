@@ -1,0 +1,313 @@
+"""The catalog service on SQLite and on a real PostgreSQL server."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from regtui.catalog.records import Policy
+from regtui.catalog.service import Catalog
+from regtui.errors import ArtifactError, Conflict, NotFound, PolicyRefused, UsageError
+from tests.unit.helpers import artifact, catalog_with_versions
+
+
+def test_register_numbers_versions_and_dedupes_same_bytes(db_url: str, tmp_path: Path) -> None:
+    cat = Catalog(db_url, user="alice")
+    a = artifact(tmp_path, "a.bin", "A")
+    b = artifact(tmp_path, "b.bin", "B")
+    v1 = cat.register(a, "churn", metrics={"auc": 0.9}, params={"lr": 0.1}, tags={"k": "v"})
+    v2 = cat.register(b, "churn")
+    again = cat.register(artifact(tmp_path, "copy.bin", "A"), "churn")
+    assert (v1.version, v2.version, again.version) == (1, 2, 1)
+    assert cat.count_versions("churn") == 2
+    assert v1.metrics == {"auc": 0.9} and v1.params == {"lr": 0.1} and v1.tags == {"k": "v"}
+    assert v1.created_by == "alice" and v1.approval.status == "pending"
+    assert v1.sha256 == hashlib.sha256(b"A").hexdigest()
+    assert v1.size_bytes == 1
+    # The same bytes under another model is a version of that model.
+    assert cat.register(a, "other").version == 1
+
+
+def test_register_refuses_bad_names_and_missing_files(db_url: str, tmp_path: Path) -> None:
+    cat = Catalog(db_url)
+    with pytest.raises(UsageError, match="bad model name"):
+        cat.register(artifact(tmp_path, "a.bin", "A"), "Bad Name")
+    with pytest.raises(ArtifactError, match="no such file"):
+        cat.register(tmp_path / "missing.bin", "churn")
+    with pytest.raises(UsageError, match="must be a number"):
+        cat.register(artifact(tmp_path, "a.bin", "A"), "churn", metrics={"auc": "high"})
+    with pytest.raises(UsageError, match="finite"):
+        cat.register(artifact(tmp_path, "a.bin", "A"), "churn", metrics={"auc": float("nan")})
+    assert cat.models() == []
+    assert cat.verify_audit().events == 0
+
+
+def test_bundle_folder_hash_covers_paths_and_contents(db_url: str, tmp_path: Path) -> None:
+    cat = Catalog(db_url)
+    bundle = tmp_path / "bundle"
+    artifact(bundle, "weights.bin", "W")
+    artifact(bundle, "sub/config.json", "{}")
+    v1 = cat.register(bundle, "b")
+    (bundle / "sub" / "config.json").rename(bundle / "sub" / "config2.json")
+    v2 = cat.register(bundle, "b")
+    assert v1.sha256 != v2.sha256 and v2.version == 2
+    assert v1.size_bytes == 3
+
+
+def test_approval_policy_and_promotion_flow(db_url: str, tmp_path: Path) -> None:
+    cat = catalog_with_versions(db_url, tmp_path, 3)
+    bob = Catalog(db_url, user="bob")
+    with pytest.raises(PolicyRefused) as refused:
+        bob.promote("churn:1", "production")
+    assert refused.value.rule == "protected-stage-needs-approval"
+    assert "production" in str(refused.value)
+    # Unprotected stages take pending versions.
+    move = bob.promote("churn:1", "staging", "try it")
+    assert (move.from_version, move.to_version, move.reason) == (None, 1, "try it")
+    bob.approve("churn:1", "good")
+    bob.approve("churn:2", "better")
+    bob.promote("churn:1", "production")
+    bob.promote("churn:2", "production")
+    assert bob.resolve("churn@production").version == 2
+    assert bob.get("churn:2").stages == ("production",)
+    assert bob.model("churn").stages == {"production": 2, "staging": 1}
+    with pytest.raises(UsageError, match="already in production"):
+        bob.promote("churn:2", "production")
+    with pytest.raises(UsageError, match="already approved"):
+        bob.approve("churn:2", "again")
+    bob.reject("churn:3", "overfits")
+    with pytest.raises(PolicyRefused) as r2:
+        bob.promote("churn:3", "staging")
+    assert r2.value.rule == "rejected-no-stage"
+    with pytest.raises(PolicyRefused) as r3:
+        bob.reject("churn:2", "oops")
+    assert r3.value.rule == "rejected-no-stage"
+    with pytest.raises(UsageError, match="reason is required"):
+        bob.approve("churn:3", "  ")
+    assert bob.verify_audit().ok
+
+
+def test_distinct_approver_rule(db_url: str, tmp_path: Path) -> None:
+    cat = catalog_with_versions(db_url, tmp_path, 1, user="alice")
+    cat.set_policy(Policy(protected_stages=("production", "canary"), distinct_approver=True))
+    with pytest.raises(PolicyRefused) as refused:
+        cat.approve("churn:1", "mine")
+    assert refused.value.rule == "distinct-approver"
+    bob = Catalog(db_url, user="bob")
+    bob.approve("churn:1", "ok")
+    with pytest.raises(UsageError, match="bad stage name"):
+        bob.promote("churn:1", "Canary!")
+    bob.promote("churn:1", "canary")
+    assert cat.policy().protected_stages == ("production", "canary")
+
+
+def test_rollback_walks_back_and_is_recorded(db_url: str, tmp_path: Path) -> None:
+    cat = catalog_with_versions(db_url, tmp_path, 3)
+    for n in (1, 2, 3):
+        cat.approve(f"churn:{n}", "ok")
+        cat.promote(f"churn:{n}", "production")
+    move = cat.rollback("churn", reason="v3 is slow")
+    assert (move.from_version, move.to_version, move.action) == (3, 2, "rollback")
+    assert cat.rollback("churn").to_version == 1
+    with pytest.raises(UsageError, match="no earlier version"):
+        cat.rollback("churn")
+    # Named target: any version that held the stage before.
+    assert cat.rollback("churn", to=3).to_version == 3
+    with pytest.raises(UsageError, match="already in production"):
+        cat.rollback("churn", to=3)
+    assert cat.stage_history("churn", "production")[-1].action == "rollback"
+    with pytest.raises(NotFound):
+        cat.rollback("churn", stage="staging")
+    actions = [e.action for e in cat.audit_events("churn")]
+    assert actions.count("rolled_back") == 3
+
+
+def test_stage_at_answers_what_was_in_production(db_url: str, tmp_path: Path) -> None:
+    cat = catalog_with_versions(db_url, tmp_path, 2)
+    cat.approve("churn:1", "ok")
+    cat.approve("churn:2", "ok")
+    before = datetime.now(UTC) - timedelta(seconds=1)
+    cat.promote("churn:1", "production")
+    middle = datetime.now(UTC)
+    cat.promote("churn:2", "production")
+    assert cat.stage_at("churn", "production", before) is None
+    assert cat.stage_at("churn", "production", middle) == 1
+    assert cat.stage_at("churn", "production", datetime.now(UTC)) == 2
+
+
+def test_optimistic_promote_conflicts(db_url: str, tmp_path: Path) -> None:
+    cat = catalog_with_versions(db_url, tmp_path, 2)
+    cat.promote("churn:1", "staging")
+    with pytest.raises(Conflict):
+        cat.promote("churn:2", "staging", expect_revision=0)
+    assert cat.get("churn@staging").version == 1
+    cat.promote("churn:2", "staging", expect_revision=1)
+    assert cat.get("churn@staging").version == 2
+
+
+def test_archive_edit_and_demote(db_url: str, tmp_path: Path) -> None:
+    cat = catalog_with_versions(db_url, tmp_path, 2)
+    cat.promote("churn:1", "staging")
+    with pytest.raises(PolicyRefused):
+        cat.archive("churn:1")
+    v2 = cat.archive("churn:2", "old")
+    assert v2.archived
+    assert cat.get("churn").version == 1  # latest skips archived versions
+    with pytest.raises(PolicyRefused) as refused:
+        cat.promote("churn:2", "staging")
+    assert refused.value.rule == "archived-no-stage"
+    assert not cat.archive("churn:2", archived=False).archived
+    info = cat.edit_model("churn", description="# Churn\nmodel", tags={"owner": "ml"})
+    assert (info.description, info.tags) == ("# Churn\nmodel", {"owner": "ml"})
+    with pytest.raises(UsageError, match="nothing to change"):
+        cat.edit_model("churn", description="# Churn\nmodel")
+    assert cat.edit_version("churn:1", tags={"a": "b"}).tags == {"a": "b"}
+    assert cat.demote("churn", "staging").to_version is None
+    with pytest.raises(NotFound):
+        cat.get("churn@staging")
+    assert cat.verify_audit().ok
+
+
+def test_refs_and_not_found(db_url: str, tmp_path: Path) -> None:
+    cat = catalog_with_versions(db_url, tmp_path, 2)
+    assert cat.get("churn").version == 2
+    assert cat.get("churn:v1").version == 1
+    for bad, err in (("churn:0", UsageError), ("churn:x", UsageError), ("churn:9", NotFound),
+                     ("nope", NotFound), ("churn@prod", NotFound), ("UP:1", UsageError)):
+        with pytest.raises(err):
+            cat.get(bad)
+
+
+def test_filter_language_runs_in_sql(db_url: str, tmp_path: Path) -> None:
+    cat = catalog_with_versions(db_url, tmp_path, 4)
+    cat.approve("churn:4", "ok")
+
+    def nums(expr: str) -> list[int]:
+        return [v.version for v in cat.versions("churn", where=expr)]
+
+    assert nums("metrics.auc > 0.815") == [2, 3, 4]
+    assert nums("metrics.auc > 0.815 and tags.team = 'growth'") == [3]
+    assert nums("(tags.team = 'growth' or version = 4) and approval = 'approved'") == [4]
+    assert nums("not tags.team = 'growth'") == [2, 4]
+    assert nums("metrics.loss <= 0.5 and params.lr < 0.04") == [3, 4]
+    assert nums("path like '%m1.bin'") == [1]
+    assert nums("path not like '%m1.bin'") == [2, 3, 4]
+    assert nums("version in (1, 3)") == [1, 3]
+    assert nums("metrics.missing > 0") == []
+    assert nums("model like 'ch%' and size > 0") == [1, 2, 3, 4]
+    assert nums("created > '2000-01-01'") == [1, 2, 3, 4]
+    assert cat.count_versions("churn", where="tags.team = 'core'") == 2
+
+
+@pytest.mark.parametrize(
+    ("expr", "message"),
+    [
+        ("metrics.auc >", "ends too early"),
+        ("metrics.auc >> 1", "column 14"),
+        ("bogus = 1", "unknown field 'bogus'"),
+        ("metrics.auc = 'x'", "metrics are numbers"),
+        ("(version = 1", "ends too early"),
+        ("version = 1 )", "column 13"),
+        ("version = 1; drop table model", "column 12"),
+        ("created > 'yesterday'", "not an ISO date"),
+    ],
+)
+def test_filter_errors_point_at_the_problem(sqlite_path: str, tmp_path: Path, expr: str,
+                                            message: str) -> None:
+    cat = catalog_with_versions(sqlite_path, tmp_path, 1)
+    from regtui.errors import FilterError
+
+    with pytest.raises(FilterError, match=message.replace("(", r"\(")):
+        cat.versions("churn", where=expr)
+    assert cat.count_versions("churn") == 1
+
+
+def test_diff_reports_changes_with_deltas(db_url: str, tmp_path: Path) -> None:
+    cat = catalog_with_versions(db_url, tmp_path, 2)
+    diff = cat.diff("churn:1", "churn:2")
+    metrics = {r.key: r for r in diff.section("metrics")}
+    assert metrics["auc"].delta == pytest.approx(0.01) and metrics["auc"].better is True
+    assert metrics["loss"].delta == pytest.approx(-0.5) and metrics["loss"].better is True
+    params = {r.key: r for r in diff.section("params")}
+    assert params["lr"].status == "changed"
+    tags = {r.key: r for r in diff.section("tags")}
+    assert (tags["team"].left, tags["team"].right) == ("growth", "core")
+    facts = {r.key: r for r in diff.section("version")}
+    assert facts["sha256"].differs and not facts["format"].differs
+    assert all(r.differs for r in diff.changed())
+    assert diff.to_json()["identical_content"] is False
+
+
+def test_audit_chain_detects_edits_and_deletions(sqlite_path: str, tmp_path: Path) -> None:
+    import sqlite3
+
+    cat = catalog_with_versions(sqlite_path, tmp_path, 3)
+    cat.approve("churn:2", "ok")
+    check = cat.verify_audit()
+    assert check.ok and check.events == 5
+    assert cat.audit_head() == (5, check.head)
+    assert not cat.verify_audit(expected_head="0" * 64).ok
+    con = sqlite3.connect(sqlite_path)
+    con.execute("UPDATE audit_event SET actor = 'mallory' WHERE seq = 3")
+    con.commit()
+    bad = cat.verify_audit()
+    assert (bad.ok, bad.first_bad) == (False, 3)
+    con.execute("UPDATE audit_event SET actor = 'alice' WHERE seq = 3")
+    con.execute("DELETE FROM audit_event WHERE seq = 2")
+    con.commit()
+    bad = cat.verify_audit()
+    assert (bad.ok, bad.first_bad) == (False, 3)
+    con.close()
+
+
+def test_export_import_round_trip_is_exact(db_url: str, tmp_path: Path) -> None:
+    cat = catalog_with_versions(db_url, tmp_path, 3)
+    cat.approve("churn:1", "ok")
+    cat.promote("churn:1", "production", "ship")
+    cat.edit_model("churn", description="desc ☃", tags={"a": "1"})
+    cat.add_watch_root(tmp_path, "churn", 1.5)
+    data = cat.export_data()
+    other = Catalog(str(tmp_path / "other.sqlite"))
+    assert other.import_data(data) == 3
+    assert other.export_data() == data
+    assert other.verify_audit().head == cat.verify_audit().head
+    assert other.get("churn@production").version == 1
+    with pytest.raises(UsageError, match="empty catalog"):
+        other.import_data(data)
+
+
+def test_import_refuses_tampered_export(sqlite_path: str, tmp_path: Path) -> None:
+    cat = catalog_with_versions(sqlite_path, tmp_path, 2)
+    data = cat.export_data()
+    data["audit"][1]["actor"] = "mallory"
+    other = Catalog(str(tmp_path / "other.sqlite"))
+    with pytest.raises(UsageError, match="does not verify"):
+        other.import_data(data)
+    assert other.models() == []
+    with pytest.raises(UsageError, match="not a regtui catalog"):
+        other.import_data({"hello": 1})
+
+
+def test_verify_artifacts_reports_missing_and_changed(db_url: str, tmp_path: Path) -> None:
+    cat = catalog_with_versions(db_url, tmp_path, 3)
+    (tmp_path / "m1.bin").unlink()
+    (tmp_path / "m2.bin").write_text("tampered")
+    states = {c.ref: c.state for c in cat.verify_artifacts("churn")}
+    assert states == {"churn:1": "missing", "churn:2": "changed", "churn:3": "ok"}
+    marked = cat.mark_artifact("churn:2", "changed", "overwritten")
+    assert marked.artifact_state == "changed"
+
+
+def test_watch_roots_are_kept(db_url: str, tmp_path: Path) -> None:
+    cat = Catalog(db_url)
+    cat.add_watch_root(tmp_path, None, 2.0)
+    cat.add_watch_root(tmp_path, "fixed", 3.0)
+    roots = cat.watch_roots()
+    assert len(roots) == 1 and roots[0].model == "fixed" and roots[0].settle_seconds == 3.0
+    cat.remove_watch_root(tmp_path)
+    assert cat.watch_roots() == []
+    with pytest.raises(NotFound):
+        cat.remove_watch_root(tmp_path)
