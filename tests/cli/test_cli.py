@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 
-def run(*args: str, db: str | None = None, user: str | None = None,
-        ok: bool = True) -> subprocess.CompletedProcess[str]:
+def run(
+    *args: str, db: str | None = None, user: str | None = None, ok: bool = True
+) -> subprocess.CompletedProcess[str]:
     cmd = [sys.executable, "-m", "regtui", *args]
     env = dict(os.environ)
     if db is not None:
@@ -51,23 +52,64 @@ def arts(tmp_path: Path) -> Path:
 
 def test_full_review_flow_with_json(db_url: str, arts: Path) -> None:
     db = db_url
-    v1 = js("register", str(arts / "m1.bin"), "--model", "churn", "--metric", "auc=0.90",
-            "--param", "lr=0.1", "--param", "opt=adam", "--tag", "team=growth", db=db,
-            user="alice")
+    v1 = js(
+        "register",
+        str(arts / "m1.bin"),
+        "--model",
+        "churn",
+        "--metric",
+        "auc=0.90",
+        "--param",
+        "lr=0.1",
+        "--param",
+        "opt=adam",
+        "--tag",
+        "team=growth",
+        db=db,
+        user="alice",
+    )
     assert v1["created"] is True and v1["version"] == 1 and v1["created_by"] == "alice"
     assert v1["metrics"] == {"auc": 0.9} and v1["params"] == {"lr": 0.1, "opt": "adam"}
-    for key in ("model", "version", "path", "sha256", "size_bytes", "format", "framework",
-                "metrics", "params", "tags", "metadata", "lineage", "approval", "stages",
-                "warnings", "created_at", "created_by"):
+    for key in (
+        "model",
+        "version",
+        "path",
+        "sha256",
+        "size_bytes",
+        "format",
+        "framework",
+        "metrics",
+        "params",
+        "tags",
+        "metadata",
+        "lineage",
+        "approval",
+        "stages",
+        "warnings",
+        "created_at",
+        "created_by",
+    ):
         assert key in v1
-    v2 = js("register", str(arts / "m2.bin"), "--model", "churn", "--metric", "auc=0.93",
-            db=db, user="alice")
+    v2 = js(
+        "register",
+        str(arts / "m2.bin"),
+        "--model",
+        "churn",
+        "--metric",
+        "auc=0.93",
+        db=db,
+        user="alice",
+    )
     assert v2["version"] == 2
     refused = fail("promote", "churn:2", "--to", "production", db=db, code=4)
     assert "protected-stage-needs-approval" in refused
     approved = js("approve", "churn:2", "--reason", "better auc", db=db, user="bob")
-    assert approved["approval"] == {**approved["approval"], "status": "approved", "by": "bob",
-                                    "reason": "better auc"}
+    assert approved["approval"] == {
+        **approved["approval"],
+        "status": "approved",
+        "by": "bob",
+        "reason": "better auc",
+    }
     js("approve", "churn:1", "--reason", "baseline", db=db, user="bob")
     js("promote", "churn:1", "--to", "production", db=db, user="bob")
     move = js("promote", "churn:2", "--to", "production", "--reason", "ship", db=db, user="bob")
@@ -94,8 +136,9 @@ def test_full_review_flow_with_json(db_url: str, arts: Path) -> None:
 
 def test_text_output_reads_well(sqlite_path: str, arts: Path) -> None:
     db = sqlite_path
-    out = run("register", str(arts / "m1.bin"), "--model", "churn", "--metric", "auc=0.9",
-              db=db).stdout
+    out = run(
+        "register", str(arts / "m1.bin"), "--model", "churn", "--metric", "auc=0.9", db=db
+    ).stdout
     assert out.startswith("registered churn:1")
     again = run("register", str(arts / "m1.bin"), "--model", "churn", db=db).stdout
     assert again.startswith("already registered as churn:1")
@@ -113,14 +156,20 @@ def test_text_output_reads_well(sqlite_path: str, arts: Path) -> None:
 
 def test_scan_registers_new_files_once(sqlite_path: str, tmp_path: Path) -> None:
     root = tmp_path / "runs"
-    for model, run_dir in (("churn-xgb", "2026-11-20"), ("churn-xgb", "2026-11-21"),
-                           ("fraud", "a")):
+    for model, run_dir in (
+        ("churn-xgb", "2026-11-20"),
+        ("churn-xgb", "2026-11-21"),
+        ("fraud", "a"),
+    ):
         d = root / model / run_dir
         d.mkdir(parents=True)
         (d / "model.bin").write_bytes(f"{model}/{run_dir}".encode())
     first = js("scan", str(root), db=sqlite_path)
     assert sorted((i["model"], i["outcome"]) for i in first) == [
-        ("churn-xgb", "registered"), ("churn-xgb", "registered"), ("fraud", "registered")]
+        ("churn-xgb", "registered"),
+        ("churn-xgb", "registered"),
+        ("fraud", "registered"),
+    ]
     second = js("scan", str(root), db=sqlite_path)
     assert {i["outcome"] for i in second} == {"exists"}
     fixed = js("scan", str(root), "--model", "all", db=sqlite_path)
@@ -156,7 +205,9 @@ def test_edit_archive_stages_policy_verify_locate(sqlite_path: str, arts: Path) 
     proc = run("verify", "--json", db=db, ok=False)
     assert proc.returncode == 9
     assert {c["ref"]: c["state"] for c in json.loads(proc.stdout)} == {
-        "churn:1": "ok", "churn:2": "changed"}
+        "churn:1": "ok",
+        "churn:2": "changed",
+    }
     located = js("locate", db=db)
     assert located["catalog"].endswith(Path(db).name)
     js("demote", "churn", "--stage", "staging", db=db)
@@ -198,8 +249,9 @@ def test_version_and_help_are_quick_to_reach() -> None:
         (["--db", "/no/such/dir/cat.sqlite", "models"], 7, "cannot open"),
     ],
 )
-def test_errors_are_one_line(sqlite_path: str, arts: Path, args: list[str], code: int,
-                             needle: str) -> None:
+def test_errors_are_one_line(
+    sqlite_path: str, arts: Path, args: list[str], code: int, needle: str
+) -> None:
     from regtui.catalog.service import Catalog
 
     with Catalog(sqlite_path) as cat:  # set up in-process: only the command under test is slow
@@ -216,8 +268,17 @@ def test_debug_shows_the_traceback(sqlite_path: str) -> None:
 def test_markup_and_escapes_from_artifacts_print_inert(sqlite_path: str, tmp_path: Path) -> None:
     evil = "[@click=app.quit]\x1b[31mred\x1b]0;title\x07\u202eevil\x9b"
     (tmp_path / "m.bin").write_bytes(b"x")
-    run("register", str(tmp_path / "m.bin"), "--model", "m", "--tag", f"note={evil}",
-        "--param", f"p={evil}", db=sqlite_path)
+    run(
+        "register",
+        str(tmp_path / "m.bin"),
+        "--model",
+        "m",
+        "--tag",
+        f"note={evil}",
+        "--param",
+        f"p={evil}",
+        db=sqlite_path,
+    )
     shown = run("show", "m:1", db=sqlite_path).stdout
     assert "\x1b" not in shown and "\u202e" not in shown and "\x9b" not in shown
     assert "\\x1b[31mred" in shown and "\\u202e" in shown and "[@click=app.quit]" in shown

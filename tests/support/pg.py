@@ -15,8 +15,11 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-PG_BIN_DIRS = ["/usr/lib/postgresql/15/bin", "/usr/lib/postgresql/16/bin",
-               "/usr/lib/postgresql/17/bin"]
+PG_BIN_DIRS = [
+    "/usr/lib/postgresql/15/bin",
+    "/usr/lib/postgresql/16/bin",
+    "/usr/lib/postgresql/17/bin",
+]
 
 
 def _bin(name: str) -> str:
@@ -43,8 +46,13 @@ class PgServer:
     def admin(self, sql: str) -> None:
         import psycopg
 
-        with psycopg.connect(host=str(self.socket_dir), port=self.port, user="postgres",
-                             dbname="postgres", autocommit=True) as conn:
+        with psycopg.connect(
+            host=str(self.socket_dir),
+            port=self.port,
+            user="postgres",
+            dbname="postgres",
+            autocommit=True,
+        ) as conn:
             conn.execute(sql)
 
     def new_database(self) -> str:
@@ -53,8 +61,19 @@ class PgServer:
         return self.url(name)
 
     def stop(self) -> None:
-        subprocess.run([*self.as_user, _bin("pg_ctl"), "-D", str(self.root / "data"), "-m",
-                        "immediate", "stop"], capture_output=True, timeout=60)
+        subprocess.run(
+            [
+                *self.as_user,
+                _bin("pg_ctl"),
+                "-D",
+                str(self.root / "data"),
+                "-m",
+                "immediate",
+                "stop",
+            ],
+            capture_output=True,
+            timeout=60,
+        )
         shutil.rmtree(self.root, ignore_errors=True)
 
 
@@ -69,13 +88,47 @@ def start_server() -> PgServer:
         as_user = ["runuser", "-u", "postgres", "--"]
     data = root / "data"
     port = 5432
-    subprocess.run([*as_user, _bin("initdb"), "-D", str(data), "-U", "postgres", "-A", "trust",
-                    "--no-sync", "-E", "UTF8"], check=True, capture_output=True, timeout=120)
-    opts = (f"-k {socket_dir} -p {port} -c listen_addresses='' -c fsync=off "
-            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=100")
-    proc = subprocess.run([*as_user, _bin("pg_ctl"), "-D", str(data), "-o", opts, "-l",
-                           str(root / "log"), "-w", "-t", "60", "start"], capture_output=True,
-                          text=True, timeout=90)
+    subprocess.run(
+        [
+            *as_user,
+            _bin("initdb"),
+            "-D",
+            str(data),
+            "-U",
+            "postgres",
+            "-A",
+            "trust",
+            "--no-sync",
+            "-E",
+            "UTF8",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    opts = (
+        f"-k {socket_dir} -p {port} -c listen_addresses='' -c fsync=off "
+        "-c synchronous_commit=off -c full_page_writes=off -c max_connections=100"
+    )
+    proc = subprocess.run(
+        [
+            *as_user,
+            _bin("pg_ctl"),
+            "-D",
+            str(data),
+            "-o",
+            opts,
+            "-l",
+            str(root / "log"),
+            "-w",
+            "-t",
+            "60",
+            "start",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
     if proc.returncode != 0:
         log = (root / "log").read_text() if (root / "log").exists() else ""
         raise RuntimeError(f"pg_ctl start failed: {proc.stderr.strip()} {log[-500:]}")

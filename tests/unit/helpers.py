@@ -18,7 +18,11 @@ def catalog_with_versions(url: str, folder: Path, n: int = 3, user: str = "alice
     """A catalog with model `churn` holding versions 1..n of distinct bytes."""
     cat = Catalog(url, user=user)
     for i in range(1, n + 1):
-        cat.register(artifact(folder, f"m{i}.bin", f"model {i}"), "churn",
-                     metrics={"auc": 0.8 + i / 100, "loss": 1 / i}, params={"lr": 0.1 / i},
-                     tags={"team": "growth" if i % 2 else "core"})
+        cat.register(
+            artifact(folder, f"m{i}.bin", f"model {i}"),
+            "churn",
+            metrics={"auc": 0.8 + i / 100, "loss": 1 / i},
+            params={"lr": 0.1 / i},
+            tags={"team": "growth" if i % 2 else "core"},
+        )
     return cat

@@ -22,9 +22,19 @@ def test_parallel_registrations_are_gapless(db_url: str, tmp_path: Path) -> None
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     procs = [
         subprocess.Popen(
-            [sys.executable, "-m", "tests.support.register_many", db_url, str(tmp_path / "a"),
-             str(w), str(PER_PROC)],
-            cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True,
+            [
+                sys.executable,
+                "-m",
+                "tests.support.register_many",
+                db_url,
+                str(tmp_path / "a"),
+                str(w),
+                str(PER_PROC),
+            ],
+            cwd=ROOT,
+            env=env,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         for w in range(PROCS)
     ]
@@ -40,7 +50,11 @@ def test_parallel_registrations_are_gapless(db_url: str, tmp_path: Path) -> None
 
 def test_concurrent_first_open_creates_schema_once(sqlite_path: str) -> None:
     code = "import sys; from regtui.catalog.service import Catalog; Catalog(sys.argv[1]).models()"
-    procs = [subprocess.Popen([sys.executable, "-c", code, sqlite_path],
-                              stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, sqlite_path], stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(4)
+    ]
     errs = [p.communicate(timeout=120)[1] for p in procs]
     assert [p.returncode for p in procs] == [0] * 4, errs

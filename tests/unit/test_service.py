@@ -58,7 +58,7 @@ def test_bundle_folder_hash_covers_paths_and_contents(db_url: str, tmp_path: Pat
 
 
 def test_approval_policy_and_promotion_flow(db_url: str, tmp_path: Path) -> None:
-    cat = catalog_with_versions(db_url, tmp_path, 3)
+    catalog_with_versions(db_url, tmp_path, 3)
     bob = Catalog(db_url, user="bob")
     with pytest.raises(PolicyRefused) as refused:
         bob.promote("churn:1", "production")
@@ -175,8 +175,14 @@ def test_refs_and_not_found(db_url: str, tmp_path: Path) -> None:
     cat = catalog_with_versions(db_url, tmp_path, 2)
     assert cat.get("churn").version == 2
     assert cat.get("churn:v1").version == 1
-    for bad, err in (("churn:0", UsageError), ("churn:x", UsageError), ("churn:9", NotFound),
-                     ("nope", NotFound), ("churn@prod", NotFound), ("UP:1", UsageError)):
+    for bad, err in (
+        ("churn:0", UsageError),
+        ("churn:x", UsageError),
+        ("churn:9", NotFound),
+        ("nope", NotFound),
+        ("churn@prod", NotFound),
+        ("UP:1", UsageError),
+    ):
         with pytest.raises(err):
             cat.get(bad)
 
@@ -215,8 +221,9 @@ def test_filter_language_runs_in_sql(db_url: str, tmp_path: Path) -> None:
         ("created > 'yesterday'", "not an ISO date"),
     ],
 )
-def test_filter_errors_point_at_the_problem(sqlite_path: str, tmp_path: Path, expr: str,
-                                            message: str) -> None:
+def test_filter_errors_point_at_the_problem(
+    sqlite_path: str, tmp_path: Path, expr: str, message: str
+) -> None:
     cat = catalog_with_versions(sqlite_path, tmp_path, 1)
     from regtui.errors import FilterError
 

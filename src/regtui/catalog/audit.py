@@ -54,35 +54,48 @@ def event_hash(
     return hashlib.sha256(canonical(body).encode("utf-8")).hexdigest()
 
 
-def append(
-    conn: Connection,
-    *,
-    at: datetime,
-    actor: str,
-    action: str,
-    model: str | None,
-    target: str,
-    before: Any = None,
-    after: Any = None,
-    reason: str | None = None,
-) -> int:
-    """Add one event; the caller holds the write lock, so the tail cannot move."""
-    last = conn.execute(select(T.c.seq, T.c.hash).order_by(T.c.seq.desc()).limit(1)).first()
-    seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
-    fields = dict(
-        seq=seq,
-        at=at,
-        actor=actor,
-        action=action,
-        model=model,
-        target=target,
-        before=before,
-        after=after,
-        reason=reason,
-        prev_hash=prev,
-    )
-    conn.execute(insert(T).values(**fields, hash=event_hash(**fields)))
-    return seq
+class Appender:
+    """Adds events to the chain inside one write transaction (which holds the
+    write lock, so the tail cannot move); many events go in one executemany."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.seq, self.prev = head(conn)
+        self.rows: list[dict[str, Any]] = []
+
+    def add(
+        self,
+        *,
+        at: datetime,
+        actor: str,
+        action: str,
+        model: str | None,
+        target: str,
+        before: Any,
+        after: Any,
+        reason: str | None,
+    ) -> int:
+        self.seq += 1
+        fields = dict(
+            seq=self.seq,
+            at=at,
+            actor=actor,
+            action=action,
+            model=model,
+            target=target,
+            before=before,
+            after=after,
+            reason=reason,
+            prev_hash=self.prev,
+        )
+        self.prev = event_hash(**fields)
+        self.rows.append({**fields, "hash": self.prev})
+        return self.seq
+
+    def flush(self) -> None:
+        if self.rows:
+            self.conn.execute(_INSERT, self.rows)
+            self.rows = []
 
 
 def row_to_event(row: Any) -> AuditEvent:
@@ -144,8 +157,12 @@ def verify(events: Iterable[AuditEvent], expected_head: str | None = None) -> Ch
     return ChainCheck(True, count, prev)
 
 
+_SELECT_HEAD = select(T.c.seq, T.c.hash).order_by(T.c.seq.desc()).limit(1)
+_INSERT = insert(T)
+
+
 def head(conn: Connection) -> tuple[int, str]:
-    row = conn.execute(select(T.c.seq, T.c.hash).order_by(T.c.seq.desc()).limit(1)).first()
+    row = conn.execute(_SELECT_HEAD).first()
     return (row[0], row[1]) if row else (0, GENESIS)
 
 

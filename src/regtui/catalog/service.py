@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from regtui.catalog import audit
@@ -60,6 +60,13 @@ W = WatchRootRow.__table__
 
 MAX_REASON = 2000
 VERSION_COLUMNS = [c for c in V.c] + [M.c.name.label("model_name")]
+
+# Prebuilt statements for the registration hot path (no per-call construction).
+_SELECT_MODEL_ID = select(M.c.id).where(M.c.name == bindparam("name"))
+_SELECT_SAME_BYTES = select(V.c.id).where(
+    V.c.model_id == bindparam("mid"), V.c.sha256 == bindparam("sha")
+)
+_SELECT_TOP_NUMBER = select(func.max(V.c.number)).where(V.c.model_id == bindparam("mid"))
 
 
 def now() -> datetime:
@@ -135,6 +142,8 @@ class Catalog:
         ensure_schema(self.engine, read_only=read_only)
         self.actor = current_user(user)
         self.dialect = self.engine.dialect.name
+        self._insert_version = _insert_unless_same_bytes(self.dialect)
+        self._model_ids: dict[str, int] = {}
 
     def close(self) -> None:
         self.engine.dispose()
@@ -245,78 +254,99 @@ class Catalog:
         return self.add_candidates([cand])[0].version
 
     def add_candidates(self, candidates: Sequence[Candidate]) -> list[RegisterResult]:
-        """Write prepared artifacts as versions, all in one transaction."""
+        """Write prepared artifacts as versions, all in one transaction.
+
+        This is the hot path of scans and bursts: statements are prebuilt, the
+        audit events go in with one executemany, and the returned records are
+        built from what was written instead of being read back.
+        """
         if self.read_only:
             raise UsageError("catalog is open read-only")
         results: list[RegisterResult] = []
         with write_txn(self.engine) as conn:
             ts = now()
+            chain = audit.Appender(conn)
             model_ids: dict[str, int] = {}
             next_number: dict[int, int] = {}
             for cand in candidates:
                 mid = model_ids.get(cand.model)
                 if mid is None:
                     mid = model_ids[cand.model] = self._model_id(
-                        conn, cand.model, create=True, ts=ts
+                        conn, cand.model, create=True, ts=ts, chain=chain
                     )
-                existing = conn.execute(
-                    select(V.c.id).where(V.c.model_id == mid, V.c.sha256 == cand.digest.sha256)
-                ).first()
-                if existing is not None:
-                    results.append(RegisterResult(self._version_by_id(conn, existing[0]), False))
-                    continue
                 if mid not in next_number:
-                    top = conn.execute(
-                        select(func.max(V.c.number)).where(V.c.model_id == mid)
-                    ).scalar_one()
+                    top = conn.execute(_SELECT_TOP_NUMBER, {"mid": mid}).scalar_one()
                     next_number[mid] = (top or 0) + 1
                 number = next_number[mid]
+                row = {
+                    "model_id": mid,
+                    "number": number,
+                    "path": str(cand.path),
+                    "sha256": cand.digest.sha256,
+                    "size_bytes": cand.digest.size_bytes,
+                    "format": cand.format,
+                    "framework": cand.framework,
+                    "metrics": cand.metrics,
+                    "params": cand.params,
+                    "tags": cand.tags,
+                    "meta": cand.metadata,
+                    "lineage": cand.lineage,
+                    "warnings": cand.warnings,
+                    "created_at": ts,
+                    "created_by": self.actor,
+                    "approval_status": "pending",
+                    "approval_by": None,
+                    "approval_at": None,
+                    "approval_reason": None,
+                    "archived": False,
+                    "artifact_state": "ok",
+                }
+                # The unique (model, sha256) constraint decides "same bytes": one
+                # statement instead of a look-up before every insert.
+                vid = conn.execute(self._insert_version, row).scalar()
+                if vid is None:
+                    existing = conn.execute(
+                        _SELECT_SAME_BYTES, {"mid": mid, "sha": cand.digest.sha256}
+                    ).scalar_one()
+                    results.append(RegisterResult(self._version_by_id(conn, existing), False))
+                    continue
                 next_number[mid] += 1
-                vid = conn.execute(
-                    insert(V).values(
-                        model_id=mid,
-                        number=number,
-                        path=str(cand.path),
-                        sha256=cand.digest.sha256,
-                        size_bytes=cand.digest.size_bytes,
-                        format=cand.format,
-                        framework=cand.framework,
-                        metrics=cand.metrics,
-                        params=cand.params,
-                        tags=cand.tags,
-                        meta=cand.metadata,
-                        lineage=cand.lineage,
-                        warnings=cand.warnings,
-                        created_at=ts,
-                        created_by=self.actor,
-                        approval_status="pending",
-                        archived=False,
-                        artifact_state="ok",
-                    )
-                ).inserted_primary_key[0]
-                self._event(
-                    conn,
-                    "registered",
-                    cand.model,
-                    f"{cand.model}:{number}",
-                    None,
-                    {
-                        "path": str(cand.path),
+                ref = f"{cand.model}:{number}"
+                chain.add(
+                    at=ts,
+                    actor=self.actor,
+                    action="registered",
+                    model=cand.model,
+                    target=ref,
+                    before=None,
+                    after={
+                        "path": row["path"],
                         "sha256": cand.digest.sha256,
                         "size_bytes": cand.digest.size_bytes,
                         "format": cand.format,
                     },
-                    None,
-                    ts,
+                    reason=None,
                 )
-                results.append(RegisterResult(self._version_by_id(conn, vid), True))
+                results.append(RegisterResult(_info_from_row(vid, cand.model, row), True))
+            chain.flush()
         return results
 
     def _model_id(
-        self, conn: Connection, name: str, *, create: bool = False, ts: datetime | None = None
+        self,
+        conn: Connection,
+        name: str,
+        *,
+        create: bool = False,
+        ts: datetime | None = None,
+        chain: audit.Appender | None = None,
     ) -> int:
-        row = conn.execute(select(M.c.id).where(M.c.name == name)).first()
+        cached = self._model_ids.get(name)
+        if cached is not None:
+            return cached
+        row = conn.execute(_SELECT_MODEL_ID, {"name": name}).first()
         if row is not None:
+            # Models are never deleted, so a found id stays right for this catalog.
+            self._model_ids[name] = row[0]
             return row[0]
         if not create:
             raise NotFound(f"no model named {name!r}")
@@ -326,7 +356,19 @@ class Catalog:
                 name=name, description="", tags={}, created_at=ts, created_by=self.actor
             )
         ).inserted_primary_key[0]
-        self._event(conn, "model_created", name, name, None, {"name": name}, None, ts)
+        if chain is None:
+            self._event(conn, "model_created", name, name, None, {"name": name}, None, ts)
+        else:
+            chain.add(
+                at=ts,
+                actor=self.actor,
+                action="model_created",
+                model=name,
+                target=name,
+                before=None,
+                after={"name": name},
+                reason=None,
+            )
         return mid
 
     # ------------------------------------------------------------------- reads
@@ -803,8 +845,8 @@ class Catalog:
         reason: str | None,
         ts: datetime | None = None,
     ) -> None:
-        audit.append(
-            conn,
+        chain = audit.Appender(conn)
+        chain.add(
             at=ts or now(),
             actor=self.actor,
             action=action,
@@ -814,6 +856,7 @@ class Catalog:
             after=after,
             reason=reason,
         )
+        chain.flush()
 
     def audit_events(
         self,
@@ -950,6 +993,49 @@ def _effective_holders(moves: Iterable[StageMove]) -> list[int]:
         else:
             held.append(m.to_version)
     return held
+
+
+def _insert_unless_same_bytes(dialect: str) -> Any:
+    """INSERT of a version that does nothing when the model already has these bytes."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return (
+            pg_insert(V)
+            .on_conflict_do_nothing(index_elements=["model_id", "sha256"])
+            .returning(V.c.id)
+        )
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return (
+        sqlite_insert(V)
+        .on_conflict_do_nothing(index_elements=["model_id", "sha256"])
+        .returning(V.c.id)
+    )
+
+
+def _info_from_row(vid: int, model: str, row: dict[str, Any]) -> VersionInfo:
+    """The record of a version just inserted (no stages yet), without reading it back."""
+    return VersionInfo(
+        id=vid,
+        model=model,
+        version=row["number"],
+        path=row["path"],
+        sha256=row["sha256"],
+        size_bytes=row["size_bytes"],
+        format=row["format"],
+        framework=row["framework"],
+        metrics=row["metrics"],
+        params=row["params"],
+        tags=row["tags"],
+        metadata=row["meta"],
+        lineage=row["lineage"],
+        approval=Approval("pending"),
+        stages=(),
+        warnings=tuple(row["warnings"]),
+        created_at=row["created_at"],
+        created_by=row["created_by"],
+    )
 
 
 def _info(r: Any, stages: tuple[str, ...]) -> VersionInfo:
