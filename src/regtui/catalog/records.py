@@ -51,6 +51,7 @@ class VersionInfo:
     created_by: str
     archived: bool = False
     artifact_state: str = "ok"
+    stored_path: str | None = None
 
     @property
     def ref(self) -> str:
@@ -77,6 +78,7 @@ class VersionInfo:
             "created_by": self.created_by,
             "archived": self.archived,
             "artifact_state": self.artifact_state,
+            "stored_path": self.stored_path,
         }
 
 

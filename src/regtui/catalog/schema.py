@@ -58,6 +58,8 @@ class VersionRow(SQLModel, table=True):
     archived: bool = False
     # "ok", or "changed"/"missing" once the file no longer matches the hash.
     artifact_state: str = Field(default="ok", max_length=16)
+    # Its copy in the content-addressed store, once it reached a protected stage.
+    stored_path: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
 class StageRow(SQLModel, table=True):

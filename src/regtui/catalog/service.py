@@ -300,6 +300,7 @@ class Catalog:
                     "approval_reason": None,
                     "archived": False,
                     "artifact_state": "ok",
+                    "stored_path": None,
                 }
                 # The unique (model, sha256) constraint decides "same bytes": one
                 # statement instead of a look-up before every insert.
@@ -506,6 +507,38 @@ class Catalog:
         """What serving code asks: the version in MODEL@STAGE (or any ref)."""
         return self.get(ref)
 
+    def _kept_copy(self, v: VersionInfo) -> str:
+        """The version's copy in the content store, made now if it has none that matches."""
+        from regtui.catalog import store
+
+        if v.stored_path and Path(v.stored_path).exists():
+            return v.stored_path
+        return str(store.keep(Path(v.path), v.sha256))
+
+    def artifact_path(self, v: VersionInfo, *, check: bool = True) -> Path:
+        """Where to load the version from: its kept copy if it has one, else its path.
+
+        With `check`, the bytes are re-hashed first and a changed artifact is
+        refused rather than served.
+        """
+        problems = []
+        for candidate in dict.fromkeys(p for p in (v.stored_path, v.path) if p):
+            p = Path(candidate)
+            if not p.exists():
+                problems.append(f"{p} is missing")
+                continue
+            if not check:
+                return p
+            try:
+                got = hash_path(p).sha256
+            except ArtifactError as exc:
+                problems.append(str(exc))
+                continue
+            if got == v.sha256:
+                return p
+            problems.append(f"{p} changed (sha256 {got[:12]}…, registered {v.sha256[:12]}…)")
+        raise ArtifactError(f"{v.ref}: refusing to serve: " + "; ".join(problems))
+
     def diff(
         self, left: str | Ref, right: str | Ref, directions: dict[str, bool] | None = None
     ) -> Diff:
@@ -610,16 +643,36 @@ class Catalog:
             )
 
     def promote(
-        self, ref: str, stage: str, reason: str | None = None, *, expect_revision: int | None = None
+        self,
+        ref: str,
+        stage: str,
+        reason: str | None = None,
+        *,
+        expect_version: int | None = None,
+        expect_revision: int | None = None,
     ) -> StageMove:
-        """Point `stage` at the version. `expect_revision` guards against a racing move."""
+        """Point `stage` at the version.
+
+        Optimistic concurrency: with `expect_version` (0 = the stage is empty) or
+        `expect_revision`, a stage that moved meanwhile raises Conflict instead
+        of being silently overwritten.
+        """
         check_stage_name(stage)
         reason = clean_reason(reason)
         r = parse_ref(ref)
+        stored = None
+        with read_txn(self.engine) as conn:
+            # Refusals first, then the (possibly slow) copy into the store outside the lock.
+            v = self._version_by_id(conn, self._resolve_id(conn, r))
+            self._check_stage_policy(conn, v, stage)
+            if stage in self._policy(conn).protected_stages:
+                stored = self._kept_copy(v)
         with write_txn(self.engine) as conn:
             vid = self._resolve_id(conn, r)
             v = self._version_by_id(conn, vid)
             self._check_stage_policy(conn, v, stage)
+            if stored is not None and stored != v.stored_path:
+                conn.execute(update(V).where(V.c.id == vid).values(stored_path=stored))
             mid = self._model_id(conn, v.model)
             row = conn.execute(select(S).where(S.c.model_id == mid, S.c.name == stage)).first()
             if row is not None and row.version_id == vid:
@@ -627,6 +680,21 @@ class Catalog:
             current_rev = row.revision if row is not None else 0
             if expect_revision is not None and expect_revision != current_rev:
                 raise Conflict(f"{v.model}@{stage} was moved by someone else meanwhile; look again")
+            if expect_version is not None:
+                held = 0
+                if row is not None and row.version_id is not None:
+                    held = conn.execute(
+                        select(V.c.number).where(V.c.id == row.version_id)
+                    ).scalar_one()
+                if held != expect_version:
+
+                    def says(n: int) -> str:
+                        return f"version {n}" if n else "nothing"
+
+                    raise Conflict(
+                        f"{v.model}@{stage} holds {says(held)}, not {says(expect_version)}: "
+                        "it was moved meanwhile; nothing was changed"
+                    )
             return self._move(conn, mid, v.model, stage, row, vid, "promote", reason)
 
     def _move(
@@ -734,7 +802,11 @@ class Catalog:
             vid = self._resolve_id(conn, Ref(model, version=target_n))
             if vid == row.version_id:
                 raise UsageError(f"{model}:{target_n} is already in {stage}")
-            self._check_stage_policy(conn, self._version_by_id(conn, vid), stage)
+            target = self._version_by_id(conn, vid)
+            self._check_stage_policy(conn, target, stage)
+            if stage in self._policy(conn).protected_stages and not target.stored_path:
+                stored = self._kept_copy(target)
+                conn.execute(update(V).where(V.c.id == vid).values(stored_path=stored))
             return self._move(conn, mid, model, stage, row, vid, "rollback", reason)
 
     def demote(self, model: str, stage: str, reason: str | None = None) -> StageMove:
@@ -902,21 +974,9 @@ class Catalog:
         """Re-hash every version's artifact; report missing and changed ones."""
         out = []
         for v in self.versions(model):
-            p = Path(v.path)
-            if not p.exists():
-                out.append(ArtifactCheck(v.ref, v.path, "missing", "the file or folder is gone"))
-                continue
-            try:
-                digest = hash_path(p)
-            except ArtifactError as exc:
-                out.append(ArtifactCheck(v.ref, v.path, "unreadable", str(exc)))
-                continue
-            if digest.sha256 != v.sha256:
-                out.append(
-                    ArtifactCheck(v.ref, v.path, "changed", f"sha256 is now {digest.sha256[:12]}…")
-                )
-            else:
-                out.append(ArtifactCheck(v.ref, v.path, "ok"))
+            if v.stored_path:
+                out.append(_check_one(f"{v.ref} (kept copy)", Path(v.stored_path), v.sha256))
+            out.append(_check_one(v.ref, Path(v.path), v.sha256))
         return out
 
     # ------------------------------------------------------------- watch roots
@@ -965,6 +1025,32 @@ class Catalog:
 
     # ------------------------------------------------------------ import/export
 
+    def backup(self, target: str | os.PathLike[str]) -> int:
+        """A consistent copy of a live SQLite catalog (SQLite's online backup API)."""
+        import sqlite3
+
+        if self.dialect != "sqlite":
+            raise UsageError("backup copies SQLite catalogs; for PostgreSQL use pg_dump")
+        dest = Path(target).expanduser().absolute()
+        if dest.exists():
+            raise UsageError(f"{dest} exists; choose a new file")
+        source = self.engine.url.database
+        tmp = dest.with_name(dest.name + ".partial")
+        try:
+            src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+            dst = sqlite3.connect(tmp)
+            try:
+                src.backup(dst)
+                pages = dst.execute("PRAGMA page_count").fetchone()[0]
+            finally:
+                dst.close()
+                src.close()
+            tmp.replace(dest)
+        except (sqlite3.Error, OSError) as exc:
+            tmp.unlink(missing_ok=True)
+            raise UsageError(f"backup to {dest} failed: {exc}") from None
+        return pages
+
     def export_data(self) -> dict[str, Any]:
         from regtui.catalog.exchange import export_catalog
 
@@ -993,6 +1079,18 @@ def _effective_holders(moves: Iterable[StageMove]) -> list[int]:
         else:
             held.append(m.to_version)
     return held
+
+
+def _check_one(ref: str, p: Path, sha256: str) -> ArtifactCheck:
+    if not p.exists():
+        return ArtifactCheck(ref, str(p), "missing", "the file or folder is gone")
+    try:
+        got = hash_path(p).sha256
+    except ArtifactError as exc:
+        return ArtifactCheck(ref, str(p), "unreadable", str(exc))
+    if got != sha256:
+        return ArtifactCheck(ref, str(p), "changed", f"sha256 is now {got[:12]}…")
+    return ArtifactCheck(ref, str(p), "ok")
 
 
 def _insert_unless_same_bytes(dialect: str) -> Any:
@@ -1060,4 +1158,5 @@ def _info(r: Any, stages: tuple[str, ...]) -> VersionInfo:
         created_by=r.created_by,
         archived=bool(r.archived),
         artifact_state=r.artifact_state,
+        stored_path=r.stored_path,
     )

@@ -154,6 +154,11 @@ def build_parser() -> Parser:
     pr.add_argument("ref", metavar="REF")
     pr.add_argument("--to", required=True, metavar="STAGE", dest="stage")
     pr.add_argument("--reason")
+    pr.add_argument(
+        "--expect",
+        metavar="VERSION|none",
+        help="only if the stage still holds this version (else: conflict)",
+    )
 
     rb = cmd("rollback", "move a stage back to the version it held before", js)
     rb.add_argument("model", metavar="MODEL")
@@ -185,6 +190,14 @@ def build_parser() -> Parser:
 
     rs = cmd("resolve", "print the artifact path of MODEL@STAGE (for serving code)", js)
     rs.add_argument("ref", metavar="MODEL@STAGE")
+    rs.add_argument(
+        "--no-check",
+        action="store_true",
+        help="skip re-hashing the artifact before printing its path",
+    )
+
+    bk = cmd("backup", "take a consistent copy of a live SQLite catalog")
+    bk.add_argument("file", type=Path, metavar="FILE")
 
     au = cmd("audit", "the audit log", js)
     au.add_argument("model", nargs="?", metavar="MODEL")
@@ -344,7 +357,12 @@ def _print_move(args: argparse.Namespace, move: Any) -> int:
 
 def cmd_promote(args: argparse.Namespace) -> int:
     with _open(args) as cat:
-        move = cat.promote(args.ref, args.stage, args.reason)
+        expect = None
+        if args.expect is not None:
+            if args.expect != "none" and not args.expect.isdigit():
+                raise UsageError("--expect takes a version number or 'none'")
+            expect = 0 if args.expect == "none" else int(args.expect)
+        move = cat.promote(args.ref, args.stage, args.reason, expect_version=expect)
     return _print_move(args, move)
 
 
@@ -440,10 +458,18 @@ def cmd_edit(args: argparse.Namespace) -> int:
 def cmd_resolve(args: argparse.Namespace) -> int:
     with _open(args) as cat:
         v = cat.resolve(args.ref)
+        path = cat.artifact_path(v, check=not args.no_check)
     if args.json:
-        _emit_json(v.to_json())
+        _emit_json({**v.to_json(), "serve_path": str(path)})
     else:
-        print(v.path)
+        print(path)
+    return 0
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    with _open(args) as cat:
+        pages = cat.backup(args.file)
+    print(f"backed up the catalog to {args.file} ({pages} pages)", file=sys.stderr)
     return 0
 
 
@@ -609,6 +635,7 @@ COMMANDS: dict[str | None, Callable[[argparse.Namespace], int]] = {
     "archive": cmd_archive,
     "edit": cmd_edit,
     "resolve": cmd_resolve,
+    "backup": cmd_backup,
     "audit": cmd_audit,
     "verify": cmd_verify,
     "policy": cmd_policy,
