@@ -10,12 +10,16 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.pg import url_as
+
 
 def run(
     *args: str, db: str | None = None, user: str | None = None, ok: bool = True
 ) -> subprocess.CompletedProcess[str]:
     cmd = [sys.executable, "-m", "regtui", *args]
     env = dict(os.environ)
+    if db is not None and user is not None:
+        db = url_as(db, user)  # PostgreSQL: the actor is the role logged in as
     if db is not None:
         env["REGTUI_DB"] = db
     if user is not None:
@@ -114,7 +118,10 @@ def test_full_review_flow_with_json(db_url: str, arts: Path) -> None:
     js("promote", "churn:1", "--to", "production", db=db, user="bob")
     move = js("promote", "churn:2", "--to", "production", "--reason", "ship", db=db, user="bob")
     assert (move["from_version"], move["to_version"]) == (1, 2)
-    assert run("resolve", "churn@production", db=db).stdout.strip() == str(arts / "m2.bin")
+    served = Path(run("resolve", "churn@production", db=db).stdout.strip())
+    # Production is served from the content store, which outlives the training folder.
+    assert served.read_bytes() == (arts / "m2.bin").read_bytes()
+    assert "store" in served.parts and served != arts / "m2.bin"
     shown = js("show", "churn@production", db=db)
     assert shown["version"] == 2 and shown["stages"] == ["production"]
     back = js("rollback", "churn", "--reason", "latency", db=db, user="bob")

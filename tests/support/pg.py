@@ -133,3 +133,26 @@ def start_server() -> PgServer:
         log = (root / "log").read_text() if (root / "log").exists() else ""
         raise RuntimeError(f"pg_ctl start failed: {proc.stderr.strip()} {log[-500:]}")
     return PgServer(root, socket_dir, port, as_user)
+
+
+def url_as(url: str, role: str, *, superuser: bool = True) -> str:
+    """The same PostgreSQL catalog URL, logged in as `role` (created if missing).
+
+    Test roles are superusers unless asked otherwise: they stand for trusted
+    clients; the team-mode tests make plain roles to see the server refuse them.
+    """
+    import psycopg
+
+    if not url.startswith("postgresql://"):
+        return url
+    rest = url.split("://", 1)[1]
+    _, _, after_at = rest.partition("@")
+    dbname, _, query = after_at.lstrip("/").partition("?")
+    params = dict(p.split("=", 1) for p in query.split("&") if p)
+    with psycopg.connect(host=params["host"], port=int(params["port"]), user="postgres",
+                         dbname=dbname, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone()
+        if not exists:
+            kind = "SUPERUSER" if superuser else "NOSUPERUSER"
+            conn.execute(f'CREATE ROLE "{role}" LOGIN {kind}')
+    return f"postgresql://{role}@/{after_at.lstrip('/')}"

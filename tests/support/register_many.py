@@ -10,7 +10,7 @@ from regtui.catalog.service import Catalog
 
 def main() -> int:
     url, folder, worker, count = sys.argv[1], Path(sys.argv[2]), sys.argv[3], int(sys.argv[4])
-    cat = Catalog(url, user=f"worker-{worker}")
+    cat = Catalog(url)
     folder.mkdir(parents=True, exist_ok=True)
     for i in range(count):
         path = folder / f"w{worker}-{i}.bin"

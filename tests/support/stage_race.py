@@ -17,7 +17,7 @@ from regtui.errors import Conflict, RegtuiError
 
 def main() -> int:
     url, me, rounds, sync = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), Path(sys.argv[4])
-    cat = Catalog(url, user=f"racer-{me}")
+    cat = Catalog(url)
     for r in range(rounds):
         # Wait until the coordinator opens round r (a file it writes).
         while not (sync / f"go-{r}").exists():

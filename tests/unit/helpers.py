@@ -5,6 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from regtui.catalog.service import Catalog
+from tests.support.pg import url_as
+
+
+def open_as(url: str, user: str) -> Catalog:
+    """A catalog opened by `user`: on PostgreSQL that means logging in as that role."""
+    return Catalog(url_as(url, user), user=user)
 
 
 def artifact(folder: Path, name: str, content: bytes | str) -> Path:
@@ -16,7 +22,7 @@ def artifact(folder: Path, name: str, content: bytes | str) -> Path:
 
 def catalog_with_versions(url: str, folder: Path, n: int = 3, user: str = "alice") -> Catalog:
     """A catalog with model `churn` holding versions 1..n of distinct bytes."""
-    cat = Catalog(url, user=user)
+    cat = open_as(url, user)
     for i in range(1, n + 1):
         cat.register(
             artifact(folder, f"m{i}.bin", f"model {i}"),

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from regtui.catalog.service import Catalog
-from tests.unit.helpers import artifact
+from tests.unit.helpers import artifact, open_as
 
 ROOT = Path(__file__).resolve().parents[2]
 FULL = os.environ.get("REGTUI_FULL") == "1"
@@ -24,7 +24,7 @@ ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
 @pytest.mark.slow
 def test_two_racers_one_holder_every_round(db_url: str, tmp_path: Path) -> None:
     rounds = 200 if FULL else int(os.environ.get("REGTUI_RACE_ROUNDS", "60"))
-    cat = Catalog(db_url, user="setup")
+    cat = open_as(db_url, "setup")
     for i in range(1, 2 * rounds + 3):
         cat.register(artifact(tmp_path / "a", f"{i}.bin", f"v{i}"), "m")
     for i in range(1, 2 * rounds + 3):

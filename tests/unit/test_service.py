@@ -11,11 +11,11 @@ import pytest
 from regtui.catalog.records import Policy
 from regtui.catalog.service import Catalog
 from regtui.errors import ArtifactError, Conflict, NotFound, PolicyRefused, UsageError
-from tests.unit.helpers import artifact, catalog_with_versions
+from tests.unit.helpers import artifact, catalog_with_versions, open_as
 
 
 def test_register_numbers_versions_and_dedupes_same_bytes(db_url: str, tmp_path: Path) -> None:
-    cat = Catalog(db_url, user="alice")
+    cat = open_as(db_url, "alice")
     a = artifact(tmp_path, "a.bin", "A")
     b = artifact(tmp_path, "b.bin", "B")
     v1 = cat.register(a, "churn", metrics={"auc": 0.9}, params={"lr": 0.1}, tags={"k": "v"})
@@ -59,7 +59,7 @@ def test_bundle_folder_hash_covers_paths_and_contents(db_url: str, tmp_path: Pat
 
 def test_approval_policy_and_promotion_flow(db_url: str, tmp_path: Path) -> None:
     catalog_with_versions(db_url, tmp_path, 3)
-    bob = Catalog(db_url, user="bob")
+    bob = open_as(db_url, "bob")
     with pytest.raises(PolicyRefused) as refused:
         bob.promote("churn:1", "production")
     assert refused.value.rule == "protected-stage-needs-approval"
@@ -96,7 +96,7 @@ def test_distinct_approver_rule(db_url: str, tmp_path: Path) -> None:
     with pytest.raises(PolicyRefused) as refused:
         cat.approve("churn:1", "mine")
     assert refused.value.rule == "distinct-approver"
-    bob = Catalog(db_url, user="bob")
+    bob = open_as(db_url, "bob")
     bob.approve("churn:1", "ok")
     with pytest.raises(UsageError, match="bad stage name"):
         bob.promote("churn:1", "Canary!")
@@ -318,3 +318,62 @@ def test_watch_roots_are_kept(db_url: str, tmp_path: Path) -> None:
     assert cat.watch_roots() == []
     with pytest.raises(NotFound):
         cat.remove_watch_root(tmp_path)
+
+
+def test_team_mode_postgres_trusts_roles_not_claims(pg_server: object, tmp_path: Path) -> None:
+    """On PostgreSQL the server, not the client, says who acts and who may approve."""
+    from sqlalchemy import text
+
+    from tests.support.pg import PgServer, url_as
+
+    assert isinstance(pg_server, PgServer)
+    url = pg_server.new_database()
+    Catalog(url).close()  # the schema, made by the admin
+    pg_server.admin(
+        "DO $$ BEGIN CREATE ROLE regtui_approver NOLOGIN; "
+        "EXCEPTION WHEN duplicate_object THEN NULL; END $$"
+    )
+    dbname = url.split("/")[3].split("?")[0]
+    for role in ("dana", "erin"):
+        url_as(url, role, superuser=False)
+    import psycopg
+
+    with psycopg.connect(
+        host=str(pg_server.socket_dir),
+        port=pg_server.port,
+        user="postgres",
+        dbname=dbname,
+        autocommit=True,
+    ) as conn:
+        conn.execute("GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA public TO dana, erin")
+        conn.execute("GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO dana, erin")
+        conn.execute("GRANT regtui_approver TO erin")
+    dana = Catalog(url_as(url, "dana", superuser=False))
+    erin = Catalog(url_as(url, "erin", superuser=False))
+    assert (dana.actor, erin.actor) == ("dana", "erin")
+    with pytest.raises(UsageError, match="database role 'dana'"):
+        Catalog(url_as(url, "dana", superuser=False), user="erin")
+    v = dana.register(artifact(tmp_path, "m.bin", "M"), "team")
+    assert v.created_by == "dana"
+    with pytest.raises(PolicyRefused) as refused:
+        dana.approve("team:1", "I approve of myself")
+    assert refused.value.rule == "approver-role"
+    dana.promote("team:1", "staging")  # unprotected stages need no approver
+    erin.approve("team:1", "reviewed")
+    with pytest.raises(PolicyRefused, match="approver-role"):
+        dana.promote("team:1", "production")
+    erin.promote("team:1", "production")
+    assert erin.get("team@production").version == 1
+    # Going around regtui with plain SQL meets the same walls.
+    with dana.engine.begin() as conn, pytest.raises(Exception, match="actor-is-role"):
+        conn.execute(
+            text(
+                "INSERT INTO audit_event (seq, at, actor, action, target, prev_hash, "
+                "hash) VALUES (999, now(), 'erin', 'approved', 'x', 'p', 'h')"
+            )
+        )
+    with dana.engine.begin() as conn, pytest.raises(Exception, match="append-only"):
+        conn.execute(text("UPDATE audit_event SET actor = 'dana'"))  # UPDATE is granted …
+    with dana.engine.begin() as conn, pytest.raises(Exception, match="permission denied"):
+        conn.execute(text("DELETE FROM audit_event"))  # … DELETE is not
+    assert erin.verify_audit().ok

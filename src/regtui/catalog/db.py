@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from regtui.errors import CatalogError
+from regtui.errors import CatalogError, PolicyRefused, RegtuiError
 
 BUSY_TIMEOUT_S = float(os.environ.get("REGTUI_BUSY_TIMEOUT", "30"))
 # Any constant works; it only has to be the same for every regtui client.
@@ -76,7 +76,7 @@ def write_txn(engine: Engine) -> Iterator[Connection]:
             if not is_sqlite(engine):
                 conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_WRITE_LOCK_KEY})
             yield conn
-    except OperationalError as exc:
+    except DBAPIError as exc:
         raise translate_db_error(exc) from None
 
 
@@ -90,10 +90,19 @@ def read_txn(engine: Engine) -> Iterator[Connection]:
         raise translate_db_error(exc) from None
 
 
-def translate_db_error(exc: DBAPIError) -> CatalogError:
+def translate_db_error(exc: DBAPIError) -> RegtuiError:
     """One line a person can act on, for the database errors people meet."""
     msg = str(exc.orig) if exc.orig is not None else str(exc)
     low = msg.lower()
+    if msg.startswith("regtui: "):
+        # Raised by the PostgreSQL team-mode triggers: "regtui: <rule>: <why>".
+        rule, _, why = msg[len("regtui: ") :].partition(": ")
+        return PolicyRefused(rule, why.splitlines()[0] if why else rule)
+    if "permission denied" in low:
+        return CatalogError(
+            "your database role lacks a privilege for this; ask the catalog's admin "
+            f"(README: team mode): {msg.strip().splitlines()[0]}"
+        )
     if "database is locked" in low or "database table is locked" in low:
         return CatalogError(
             f"catalog is locked by another process (waited {BUSY_TIMEOUT_S:g}s); try again"

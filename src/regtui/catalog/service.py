@@ -140,10 +140,26 @@ class Catalog:
         self.read_only = read_only
         self.engine = make_engine(self.url, read_only=read_only)
         ensure_schema(self.engine, read_only=read_only)
-        self.actor = current_user(user)
         self.dialect = self.engine.dialect.name
+        self.actor = (
+            self._session_role(user) if self.dialect == "postgresql" else current_user(user)
+        )
         self._insert_version = _insert_unless_same_bytes(self.dialect)
         self._model_ids: dict[str, int] = {}
+
+    def _session_role(self, claimed: str | None) -> str:
+        """On PostgreSQL the actor is the database role the session logged in as:
+        the server vouches for it, and its triggers refuse any other name."""
+        from sqlalchemy import text
+
+        with read_txn(self.engine) as conn:
+            role = conn.execute(text("SELECT current_user")).scalar_one()
+        if claimed and claimed != role:
+            raise UsageError(
+                f"on a PostgreSQL catalog you act as your database role {role!r}; "
+                f"--user {claimed!r} cannot change that (connect as that role instead)"
+            )
+        return str(role)
 
     def close(self) -> None:
         self.engine.dispose()
