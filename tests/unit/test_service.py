@@ -55,6 +55,7 @@ def test_bundle_folder_hash_covers_paths_and_contents(db_url: str, tmp_path: Pat
     v2 = cat.register(bundle, "b")
     assert v1.sha256 != v2.sha256 and v2.version == 2
     assert v1.size_bytes == 3
+    assert v1.format == "folder" and "not a recognised bundle" in v1.warnings[0]
 
 
 def test_approval_policy_and_promotion_flow(db_url: str, tmp_path: Path) -> None:

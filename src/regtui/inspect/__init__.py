@@ -1,20 +1,382 @@
 """Artifact inspectors: turn a path into Facts without executing anything from it.
 
-This is the seam the catalog calls during registration. The real inspectors
-(issue "Artifact inspectors") replace the body of `inspect_path`; its
-signature and the Facts it returns are the contract.
+`inspect_path` decides the format from content (magic bytes, headers), reads
+only bounded headers, adds sidecar metrics/params and lineage, and never raises
+for bad content: hostile or damaged input becomes a refusal or a warning.
+The naming helpers are shared with the scanner and the watcher.
 """
 
 from __future__ import annotations
 
+import bz2
+import gzip
+import lzma
+import os
+import zlib
 from pathlib import Path
+from typing import IO
 
+from regtui.inspect.bounds import (
+    MAX_WARNING_CHARS,
+    MAX_WARNINGS,
+    BadContent,
+    Refused,
+    bounded,
+    clip,
+)
+from regtui.inspect.bundles import (
+    bundle_files,
+    bundle_kind,
+    bundle_root,
+    inspect_huggingface,
+    inspect_mlflow,
+    is_bundle_dir,
+    merge_inner,
+    savedmodel_files,
+)
+from regtui.inspect.detect import (
+    extension_mismatch,
+    is_artifact_candidate,
+    is_ignored_name,
+    read_head,
+    sniff,
+)
 from regtui.inspect.facts import Facts
+from regtui.inspect.gguf import inspect_gguf
+from regtui.inspect.keras import inspect_keras
+from regtui.inspect.lineage import lineage_for
+from regtui.inspect.onnx import inspect_onnx
+from regtui.inspect.pickle_scan import describe, framework_from_globals, scan_pickle
+from regtui.inspect.pytorch import LEGACY_MAGIC, inspect_legacy_torch, inspect_torch_zip
+from regtui.inspect.safetensors import inspect_safetensors
+from regtui.inspect.sidecars import read_sidecars
+from regtui.inspect.tensorflow import inspect_hdf5, inspect_savedmodel, inspect_tflite
+from regtui.inspect.trees import (
+    inspect_catboost,
+    inspect_lightgbm,
+    inspect_xgboost_json,
+    inspect_xgboost_ubj,
+)
+from regtui.inspect.zipcheck import list_zip
 
-__all__ = ["Facts", "inspect_path"]
+__all__ = [
+    "Facts",
+    "bundle_root",
+    "inspect_path",
+    "is_artifact_candidate",
+    "is_bundle_dir",
+    "is_ignored_name",
+]
+
+MAX_DECOMPRESSED_RATIO = 64  # compressed joblib/pickle: scanned up to this many times its size
+_SELF_NAMED = {
+    "safetensors",
+    "gguf",
+    "onnx",
+    "hdf5",
+    "tflite",
+    "xgboost-json",
+    "xgboost-ubj",
+    "lightgbm",
+}
+_PICKLE_EXTS = {".pkl", ".pickle", ".joblib", ".sav", ".pt", ".pth", ".bin", ".ckpt"}
 
 
 def inspect_path(path: Path, *, root: Path | None = None) -> Facts:
     """Facts about `path` (file or bundle folder). `root` is the watched or
     scanned root, if any: nothing outside it may be followed."""
-    return Facts()
+    facts = Facts()
+    try:
+        reason = _link_refusal(path, root)
+        if reason:
+            facts.refused = reason
+            return facts
+        if path.is_dir():
+            _inspect_bundle(path, facts, root)
+            run_dir = path
+            sidecar_dirs = _bundle_sidecar_dirs(path, root)
+        else:
+            _inspect_file(path, facts)
+            run_dir = path.parent
+            sidecar_dirs = [path.parent]
+        if facts.refused is None:
+            for folder in sidecar_dirs:
+                read_sidecars(folder, facts.metrics, facts.params, facts.warnings)
+            facts.lineage = lineage_for(run_dir.absolute())
+    except Refused as exc:
+        facts.refused = clip(str(exc), MAX_WARNING_CHARS)
+    except BadContent as exc:
+        facts.warnings.append(str(exc))
+    except OSError as exc:
+        facts.warnings.append(f"cannot read: {exc.strerror or exc}")
+    except Exception as exc:  # last resort: a bug here must not stop a scan
+        facts.warnings.append(f"inspector failed: {type(exc).__name__}: {exc}")
+    return _finish(facts)
+
+
+def _finish(facts: Facts) -> Facts:
+    facts.metadata = bounded(facts.metadata)
+    facts.params = bounded(facts.params)
+    facts.lineage = bounded(facts.lineage)
+    facts.metrics = {clip(k, 200): v for k, v in list(facts.metrics.items())[:500]}
+    seen: list[str] = []
+    for w in facts.warnings:
+        w = clip(w, MAX_WARNING_CHARS)
+        if w not in seen:
+            seen.append(w)
+    if len(seen) > MAX_WARNINGS:
+        seen = [*seen[:MAX_WARNINGS], f"… and {len(seen) - MAX_WARNINGS} more warnings"]
+    facts.warnings = seen
+    return facts
+
+
+def _inside(path: Path, base: Path) -> bool:
+    return path == base or path.is_relative_to(base)
+
+
+def _link_refusal(path: Path, root: Path | None) -> str | None:
+    """A reason to refuse `path` for its symlinks, or None."""
+    if path.is_symlink() and not path.exists():
+        return f"broken symlink -> {clip(os.readlink(path), 300)}"
+    if root is None:
+        return None
+    base = root.resolve()
+    target = path.resolve()
+    if not _inside(target, base):
+        return f"symlink points outside the watched root: {clip(str(target), 300)}"
+    if path.is_dir():
+        for p in bundle_files(path, recurse_checkpoints=True):
+            if p.is_symlink() and not _inside(p.resolve(), base):
+                rel = p.relative_to(path)
+                return f"{clip(str(rel), 200)} is a symlink pointing outside the watched root"
+    return None
+
+
+def _bundle_sidecar_dirs(folder: Path, root: Path | None) -> list[Path]:
+    """A bundle's own sidecars win; its parent's count when the parent is a run
+    folder (not the root, not a bundle whose checkpoint this is)."""
+    parent = folder.parent
+    dirs = []
+    if (root is None or parent.resolve() != root.resolve()) and not is_bundle_dir(parent):
+        dirs.append(parent)
+    dirs.append(folder)
+    return dirs
+
+
+def _inspect_bundle(folder: Path, facts: Facts, root: Path | None) -> None:
+    kind = bundle_kind(folder)
+    if kind is None:
+        # Asked for by name (scans only pick recognised bundles): register it as
+        # plain files, hashed whole, and say that nothing inside was understood.
+        facts.format = "folder"
+        facts.metadata["bundle_files"] = len(bundle_files(folder))
+        facts.warnings.append(
+            "not a recognised bundle (MLflow, Hugging Face, SavedModel): registered as a "
+            "plain folder without inspecting its files"
+        )
+        return
+    files = bundle_files(folder)
+    facts.metadata["bundle_files"] = len(files)
+    if kind == "mlflow":
+        inspect_mlflow(folder, facts)
+    elif kind == "savedmodel":
+        inspect_savedmodel(folder, facts)
+        facts.metadata.update(savedmodel_files(folder))
+        return
+    else:
+        inspect_huggingface(folder, facts, files)
+    merge_inner(facts, folder, files, _inspect_inner)
+
+
+def _inspect_inner(path: Path) -> Facts:
+    sub = Facts()
+    try:
+        _inspect_file(path, sub)
+    except Refused as exc:
+        sub.refused = str(exc)
+    except BadContent as exc:
+        sub.warnings.append(str(exc))
+    except OSError as exc:
+        sub.warnings.append(f"cannot read: {exc.strerror or exc}")
+    return sub
+
+
+def _inspect_file(path: Path, facts: Facts) -> None:
+    size = path.stat().st_size
+    if size == 0:
+        raise Refused("empty file (0 bytes)")
+    head = read_head(path)
+    kind = sniff(head, size)
+    ext = path.suffix.lower()
+    if kind is None and ext in (".onnx", ".safetensors", ".gguf"):
+        kind = ext[1:]  # damaged magic: let the format's reader say what is wrong
+    if kind is None and ext in _PICKLE_EXTS and head[:1] in (b"(", b"c", b"]", b"}", b"I", b"N"):
+        kind = "pickle"  # protocol 0/1 pickles have no PROTO opcode
+    if kind is None and ext == ".pb":
+        facts.format = "tensorflow-graph"
+        facts.framework = "tensorflow"
+        facts.warnings.append("a .pb file outside a SavedModel folder: recognised by name only")
+        return
+    if kind in _SELF_NAMED:
+        facts.format = kind  # known from the magic, even if the rest turns out damaged
+    if kind == "safetensors":
+        inspect_safetensors(path, facts)
+    elif kind == "gguf":
+        inspect_gguf(path, facts)
+    elif kind == "onnx":
+        inspect_onnx(path, facts)
+    elif kind == "zip":
+        _inspect_zip(path, facts)
+    elif kind == "pickle":
+        if head.startswith(LEGACY_MAGIC):
+            inspect_legacy_torch(path, facts)
+        else:
+            _inspect_pickle(path, facts)
+    elif kind == "compressed":
+        _inspect_compressed(path, facts, head, size)
+    elif kind == "hdf5":
+        inspect_hdf5(path, facts)
+    elif kind == "tflite":
+        inspect_tflite(path, facts)
+    elif kind == "catboost":
+        inspect_catboost(path, facts)
+    elif kind == "xgboost-json":
+        inspect_xgboost_json(path, facts)
+    elif kind == "xgboost-ubj":
+        inspect_xgboost_ubj(path, facts)
+    elif kind == "xgboost-binary":
+        facts.format = "xgboost-binary"
+        facts.framework = "xgboost"
+        facts.warnings.append("legacy XGBoost binary format: recognised, not parsed")
+    elif kind == "lightgbm":
+        inspect_lightgbm(path, facts)
+    else:
+        facts.format = "unknown"
+        facts.warnings.append(
+            f"content not recognised as a model format ({size} bytes, starts {head[:8].hex()})"
+        )
+    if facts.format != "unknown":
+        mismatch = extension_mismatch(path, facts.format)
+        if mismatch:
+            facts.warnings.insert(0, mismatch)
+
+
+def _inspect_zip(path: Path, facts: Facts) -> None:
+    zf, entries = list_zip(path)
+    with zf:
+        names = {e.name for e in entries}
+        if any(n == "data.pkl" or n.endswith("/data.pkl") for n in names):
+            inspect_torch_zip(zf, entries, facts)
+        elif "config.json" in names and ("metadata.json" in names or path.suffix == ".keras"):
+            inspect_keras(zf, entries, facts)
+        else:
+            facts.format = "zip"
+            facts.metadata["entries"] = sorted(names)[:100]
+            facts.warnings.append("zip archive that is not a known model format")
+
+
+def _inspect_pickle(path: Path, facts: Facts) -> None:
+    with path.open("rb", buffering=1 << 16) as fh:
+        scan = scan_pickle(fh)
+    _pickle_facts(path, facts, scan)
+
+
+def _pickle_facts(path: Path, facts: Facts, scan: object) -> None:
+    meta, warnings = describe(scan)  # type: ignore[arg-type]
+    names = meta["imports"]
+    joblib = path.suffix.lower() == ".joblib" or any(n.startswith("joblib.") for n in names)
+    facts.format = "joblib" if joblib else "pickle"
+    facts.framework = framework_from_globals(names)
+    if scan.tensors:  # type: ignore[attr-defined]
+        meta["tensors"] = scan.tensors  # type: ignore[attr-defined]
+        meta["parameters"] = scan.tensor_elements  # type: ignore[attr-defined]
+    facts.metadata.update(meta)
+    facts.warnings.extend(warnings)
+
+
+def _inspect_compressed(path: Path, facts: Facts, head: bytes, size: int) -> None:
+    """Compressed joblib/pickle, scanned through a streaming decompressor with a cap."""
+    if path.suffix.lower() not in _PICKLE_EXTS:
+        facts.format = "unknown"
+        facts.warnings.append("compressed data that is not a known model format")
+        return
+    limit = max(size * MAX_DECOMPRESSED_RATIO, 64 << 20)
+    raw = path.open("rb")
+    stream: IO[bytes]
+    if head.startswith(b"\x1f\x8b"):
+        stream = gzip.GzipFile(fileobj=raw)
+    elif head.startswith(b"BZh"):
+        stream = bz2.BZ2File(raw)
+    elif head.startswith(b"\xfd7zXZ"):
+        stream = lzma.LZMAFile(raw)  # noqa: SIM115 - closed below
+    else:
+        stream = _ZlibReader(raw)
+    capped = _Capped(stream, limit)
+    with raw, stream:
+        try:
+            scan = scan_pickle(capped, seekable=False)  # type: ignore[arg-type]
+        except (OSError, EOFError, zlib.error, lzma.LZMAError) as exc:
+            raise BadContent(f"damaged compressed data: {exc}") from None
+    _pickle_facts(path, facts, scan)
+    facts.metadata["compressed"] = True
+    if capped.hit:
+        facts.warnings.append(
+            f"decompressed size passes {MAX_DECOMPRESSED_RATIO}x the file: possible decompression bomb, scan stopped"
+        )
+
+
+class _Capped:
+    """A read-only stream that ends (as if truncated) after `limit` bytes."""
+
+    def __init__(self, inner: IO[bytes], limit: int) -> None:
+        self.inner = inner
+        self.left = limit
+        self.hit = False
+
+    def read(self, n: int = -1) -> bytes:
+        if n < 0 or n > self.left:
+            n = self.left
+        data = self.inner.read(n) if n else b""
+        self.left -= len(data)
+        if self.left <= 0 and not self.hit and data:
+            self.hit = bool(self.inner.read(1))
+        return data
+
+    def readline(self, limit: int = -1) -> bytes:
+        out = bytearray()
+        while limit < 0 or len(out) < limit:
+            b = self.read(1)
+            if not b:
+                break
+            out += b
+            if b == b"\n":
+                break
+        return bytes(out)
+
+
+class _ZlibReader:
+    """zlib stream (joblib's 'zlib' compressor) as a file object."""
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        self.raw = raw
+        self.d = zlib.decompressobj()
+        self.buf = b""
+
+    def read(self, n: int = -1) -> bytes:
+        want = n if n >= 0 else 1 << 30
+        while len(self.buf) < want and not self.d.eof:
+            data = self.d.unconsumed_tail or self.raw.read(1 << 16)
+            if not data:
+                break
+            self.buf += self.d.decompress(data, 1 << 20)
+        out, self.buf = self.buf[:want], self.buf[want:]
+        return out
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self) -> _ZlibReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass

@@ -1,0 +1,117 @@
+"""Limits on everything read from an artifact, and helpers that enforce them.
+
+Artifacts are untrusted: every string, list, dict and document taken from one is
+cut to a known size here, so a hostile file cannot make the catalog row (or the
+inspector's memory) large.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+MAX_STR = 1_000  # characters kept of one string from an artifact
+MAX_LIST = 100  # items kept of one list
+MAX_DICT = 200  # keys kept of one mapping
+MAX_DEPTH = 8  # nesting kept
+MAX_JSON_BYTES = 16 << 20  # a JSON sidecar/config read whole is at most this
+MAX_YAML_BYTES = 1 << 20  # YAML is read whole and parsed: smaller cap
+MAX_WARNINGS = 50
+MAX_WARNING_CHARS = 600
+
+
+class Refused(Exception):
+    """The artifact must not be registered; the message is the one-line reason."""
+
+
+class BadContent(Exception):
+    """The content is damaged or hostile; the message is a warning for the version."""
+
+
+def clip(text: str, limit: int = MAX_STR) -> str:
+    """`text` cut to `limit` characters, with a marker saying how much was cut."""
+    if len(text) <= limit or (len(text) <= limit + 40 and "…[truncated " in text[limit:]):
+        return text  # short, or already cut (bounded() may see a value twice)
+    return f"{text[:limit]}…[truncated {len(text) - limit} chars]"
+
+
+def bounded(value: Any, depth: int = 0) -> Any:
+    """A JSON-serialisable, size-bounded copy of `value` (bytes never kept)."""
+    if value is None or isinstance(value, bool | int):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, str):
+        return clip(value)
+    if isinstance(value, bytes | bytearray | memoryview):
+        return f"<{len(value)} bytes>"
+    if depth >= MAX_DEPTH:
+        return "…[nested too deep]"
+    if isinstance(value, dict):
+        out: dict[str, Any] = {}
+        for i, (k, v) in enumerate(value.items()):
+            if i >= MAX_DICT:
+                out["…"] = f"[{len(value) - MAX_DICT} more keys]"
+                break
+            out[clip(str(k), 200)] = bounded(v, depth + 1)
+        return out
+    if isinstance(value, list | tuple | set | frozenset):
+        items = list(value)[: MAX_LIST + 1]
+        out_list = [bounded(v, depth + 1) for v in items[:MAX_LIST]]
+        if len(value) > MAX_LIST:
+            out_list.append(f"…[{len(value) - MAX_LIST} more]")
+        return out_list
+    return clip(str(value))
+
+
+def read_capped(path: Path, cap: int, what: str) -> bytes:
+    """The whole file, or BadContent if it is larger than `cap` bytes."""
+    with path.open("rb") as fh:
+        data = fh.read(cap + 1)
+    if len(data) > cap:
+        raise BadContent(f"{what} {path.name} is larger than {cap >> 10} KiB: not read")
+    return data
+
+
+def load_json(path: Path, cap: int = MAX_JSON_BYTES) -> Any:
+    """A JSON file read with a size cap; BadContent on anything wrong."""
+    data = read_capped(path, cap, "JSON file")
+    try:
+        return json.loads(data)
+    except (ValueError, RecursionError) as exc:
+        raise BadContent(f"{path.name} is not valid JSON: {clip(str(exc), 200)}") from None
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    """SafeLoader that refuses anchors/aliases: they are how YAML bombs multiply."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:  # type: ignore[override]
+        if self.check_event(yaml.AliasEvent):
+            raise yaml.YAMLError("anchors/aliases are not accepted in artifact YAML")
+        event = self.peek_event()
+        if getattr(event, "anchor", None):
+            raise yaml.YAMLError("anchors/aliases are not accepted in artifact YAML")
+        return super().compose_node(parent, index)
+
+
+def load_yaml_text(text: str, name: str) -> Any:
+    """safe_load semantics (plain data only), without aliases, size-capped."""
+    if len(text) > MAX_YAML_BYTES:
+        raise BadContent(f"YAML {name} is larger than {MAX_YAML_BYTES >> 10} KiB: not read")
+    try:
+        return yaml.load(text, Loader=_NoAliasLoader)
+    except (yaml.YAMLError, RecursionError, ValueError) as exc:
+        raise BadContent(f"{name} is not accepted YAML: {clip(str(exc), 200)}") from None
+
+
+def load_yaml(path: Path) -> Any:
+    data = read_capped(path, MAX_YAML_BYTES, "YAML file")
+    return load_yaml_text(data.decode("utf-8", errors="replace"), path.name)
+
+
+def is_finite_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)

@@ -1,0 +1,233 @@
+"""ONNX models: ModelProto read with the bounded wire walker, raw tensor data skipped.
+
+Field numbers are those of onnx.proto (stable since IR version 3).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path, PurePath
+from typing import Any
+
+from regtui.inspect.bounds import BadContent, Refused, clip
+from regtui.inspect.facts import Facts
+from regtui.inspect.protobuf_wire import LEN, VARINT, Wire
+
+MAX_IO = 200  # graph inputs/outputs described
+MAX_INITIALIZERS = 1_000_000
+MAX_NODES = 5_000_000
+MAX_DIMS = 64
+MAX_PROPS = 200
+_ELEM = {
+    1: "float32", 2: "uint8", 3: "int8", 4: "uint16", 5: "int16", 6: "int32", 7: "int64",
+    8: "string", 9: "bool", 10: "float16", 11: "float64", 12: "uint32", 13: "uint64",
+    14: "complex64", 15: "complex128", 16: "bfloat16", 17: "float8e4m3fn",
+    18: "float8e4m3fnuz", 19: "float8e5m2", 20: "float8e5m2fnuz", 21: "uint4", 22: "int4",
+    23: "float4e2m1",
+}  # fmt: skip
+
+
+class _Onnx:
+    def __init__(self, w: Wire, folder: Path) -> None:
+        self.w = w
+        self.folder = folder
+        self.params = 0
+        self.initializers = 0
+        self.external: list[str] = []
+        self.nodes = 0
+        self.op_types: dict[str, int] = {}
+        self.warnings: list[str] = []
+
+    def model(self) -> dict[str, Any]:
+        w = self.w
+        meta: dict[str, Any] = {"opset_import": {}}
+        props: dict[str, str] = {}
+        for num, wt, val, at in w.fields(0, w.size):
+            if num == 1 and wt == VARINT:
+                meta["ir_version"] = val
+            elif num == 2 and wt == LEN:
+                meta["producer_name"] = w.string(at, val)
+            elif num == 3 and wt == LEN:
+                meta["producer_version"] = w.string(at, val)
+            elif num == 4 and wt == LEN:
+                meta["domain"] = w.string(at, val)
+            elif num == 5 and wt == VARINT:
+                meta["model_version"] = val
+            elif num == 6 and wt == LEN:
+                meta["doc_string"] = w.string(at, val, 1000)
+            elif num == 7 and wt == LEN:
+                meta["graph"] = self.graph(at, at + val)
+            elif num == 8 and wt == LEN:
+                domain, version = self.opset(at, at + val)
+                if len(meta["opset_import"]) < 100:
+                    meta["opset_import"][domain or "ai.onnx"] = version
+            elif num == 14 and wt == LEN and len(props) < MAX_PROPS:
+                k, v = self.string_pair(at, at + val)
+                props[k] = v
+        if "ir_version" not in meta:
+            raise BadContent("not an ONNX model: no ir_version field")
+        if props:
+            meta["metadata_props"] = props
+        meta["parameters"] = self.params
+        meta["initializers"] = self.initializers
+        meta["nodes"] = self.nodes
+        meta["op_types"] = dict(sorted(self.op_types.items(), key=lambda kv: -kv[1])[:50])
+        if self.external:
+            meta["external_data"] = sorted(set(self.external))[:50]
+        return meta
+
+    def opset(self, start: int, end: int) -> tuple[str, int | None]:
+        domain, version = "", None
+        for num, wt, val, at in self.w.fields(start, end):
+            if num == 1 and wt == LEN:
+                domain = self.w.string(at, val, 200)
+            elif num == 2 and wt == VARINT:
+                version = val
+        return domain, version
+
+    def string_pair(self, start: int, end: int) -> tuple[str, str]:
+        key, value = "", ""
+        for num, wt, val, at in self.w.fields(start, end):
+            if num == 1 and wt == LEN:
+                key = self.w.string(at, val, 200)
+            elif num == 2 and wt == LEN:
+                value = self.w.string(at, val, 1000)
+        return key, value
+
+    def graph(self, start: int, end: int) -> dict[str, Any]:
+        g: dict[str, Any] = {"inputs": [], "outputs": []}
+        init_names: set[str] = set()
+        inputs: list[dict[str, Any]] = []
+        for num, wt, val, at in self.w.fields(start, end):
+            if wt != LEN:
+                continue
+            if num == 1:
+                self.nodes += 1
+                if self.nodes > MAX_NODES:
+                    raise BadContent(f"ONNX graph has more than {MAX_NODES} nodes")
+                op = self.node_op(at, at + val)
+                if op and (op in self.op_types or len(self.op_types) < 500):
+                    self.op_types[op] = self.op_types.get(op, 0) + 1
+            elif num == 2:
+                g["name"] = self.w.string(at, val, 200)
+            elif num == 5:
+                self.initializers += 1
+                if self.initializers > MAX_INITIALIZERS:
+                    raise BadContent(f"ONNX graph has more than {MAX_INITIALIZERS} initializers")
+                name = self.tensor(at, at + val)
+                if name and len(init_names) < 100_000:
+                    init_names.add(name)
+            elif num in (11, 12):
+                target = inputs if num == 11 else g["outputs"]
+                if len(target) < MAX_IO:
+                    target.append(self.value_info(at, at + val))
+        # Old exporters list initializers among inputs too: those are weights, not inputs.
+        g["inputs"] = [i for i in inputs if i.get("name") not in init_names]
+        return g
+
+    def node_op(self, start: int, end: int) -> str | None:
+        for num, wt, val, at in self.w.fields(start, end):
+            if num == 4 and wt == LEN:
+                return self.w.string(at, val, 200)
+        return None
+
+    def tensor(self, start: int, end: int) -> str | None:
+        dims: list[int] = []
+        name = None
+        external = False
+        location = None
+        for num, wt, val, at in self.w.fields(start, end):
+            if num == 1:
+                if wt == VARINT:
+                    dims.append(val)  # type: ignore[arg-type]
+                elif wt == LEN:
+                    dims.extend(self.w.packed_varints(at, val, MAX_DIMS))  # type: ignore[arg-type]
+            elif num == 8 and wt == LEN:
+                name = self.w.string(at, val, 1000)
+            elif num == 14 and wt == VARINT:
+                external = val == 1
+            elif num == 13 and wt == LEN:
+                k, v = self.string_pair(at, at + val)
+                if k == "location":
+                    location = v
+        if dims and all(d >= 0 for d in dims):
+            self.params += math.prod(dims[:MAX_DIMS])
+        elif not dims:
+            self.params += 1  # a scalar
+        if external or location is not None:
+            self.check_external(location, name)
+        return name
+
+    def check_external(self, location: str | None, name: str | None) -> None:
+        if not location:
+            self.warnings.append(
+                f"initializer {clip(str(name), 200)!r} is external with no location"
+            )
+            return
+        pure = PurePath(location.replace("\\", "/"))
+        base = self.folder.resolve()
+        target = (base / pure).resolve()
+        if pure.is_absolute() or not target.is_relative_to(base):
+            raise Refused(
+                f"ONNX external data {clip(location, 200)!r} points outside the model's folder"
+            )
+        if len(self.external) < 1000:
+            self.external.append(location)
+        if not target.exists():
+            self.warnings.append(f"ONNX external data file {clip(location, 200)!r} is missing")
+
+    def value_info(self, start: int, end: int) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for num, wt, val, at in self.w.fields(start, end):
+            if num == 1 and wt == LEN:
+                out["name"] = self.w.string(at, val, 200)
+            elif num == 2 and wt == LEN:
+                out.update(self.type_proto(at, at + val))
+        return out
+
+    def type_proto(self, start: int, end: int) -> dict[str, Any]:
+        for num, wt, val, at in self.w.fields(start, end):
+            if num in (1, 8) and wt == LEN:  # tensor_type, sparse_tensor_type
+                return self.tensor_type(at, at + val)
+            if num in (4, 5, 9) and wt == LEN:
+                return {"type": {4: "sequence", 5: "map", 9: "optional"}[num]}
+        return {}
+
+    def tensor_type(self, start: int, end: int) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for num, wt, val, at in self.w.fields(start, end):
+            if num == 1 and wt == VARINT:
+                out["elem_type"] = _ELEM.get(val, str(val))  # type: ignore[arg-type]
+            elif num == 2 and wt == LEN:
+                out["shape"] = self.shape(at, at + val)
+        return out
+
+    def shape(self, start: int, end: int) -> list[int | str | None]:
+        dims: list[int | str | None] = []
+        for num, wt, val, at in self.w.fields(start, end):
+            if num == 1 and wt == LEN and len(dims) < MAX_DIMS:
+                dim: int | str | None = None
+                for n2, w2, v2, a2 in self.w.fields(at, at + val):
+                    if n2 == 1 and w2 == VARINT:
+                        dim = v2
+                    elif n2 == 2 and w2 == LEN:
+                        dim = self.w.string(a2, v2, 100)
+                dims.append(dim)
+        return dims
+
+
+def inspect_onnx(path: Path, facts: Facts) -> None:
+    size = path.stat().st_size
+    with path.open("rb", buffering=1 << 16) as fh:
+        walker = _Onnx(Wire(fh, size), path.parent)
+        meta = walker.model()
+    facts.format = "onnx"
+    facts.framework = "onnx"
+    graph = meta.get("graph", {})
+    meta["inputs"] = graph.pop("inputs", [])
+    meta["outputs"] = graph.pop("outputs", [])
+    if graph.get("name"):
+        meta["graph_name"] = graph["name"]
+    meta.pop("graph", None)
+    facts.metadata.update(meta)
+    facts.warnings.extend(walker.warnings)

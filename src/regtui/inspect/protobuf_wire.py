@@ -1,0 +1,104 @@
+"""A bounded protobuf wire-format reader over a seekable file.
+
+Used for ONNX and SavedModel: fields of interest are decoded, everything else
+(notably multi-GB `raw_data` blobs) is skipped with a seek, so memory stays flat
+whatever the file size. Lengths are checked against the enclosing message.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterator
+from typing import IO
+
+from regtui.inspect.bounds import BadContent
+
+VARINT, I64, LEN, SGROUP, EGROUP, I32 = 0, 1, 2, 3, 4, 5
+MAX_DEPTH = 32
+
+
+class Wire:
+    """Reads fields from a file between byte offsets; never reads a skipped payload."""
+
+    def __init__(self, fh: IO[bytes], size: int) -> None:
+        self.fh = fh
+        self.size = size
+        self.reads = 0
+
+    def varint(self, end: int) -> int:
+        shift = 0
+        result = 0
+        for _ in range(10):
+            if self.fh.tell() >= end:
+                raise BadContent(f"protobuf varint runs past its message at byte {self.fh.tell()}")
+            b = self.fh.read(1)
+            if not b:
+                raise BadContent("truncated protobuf: varint at end of file")
+            result |= (b[0] & 0x7F) << shift
+            if b[0] < 0x80:
+                return result
+            shift += 7
+        raise BadContent("malformed protobuf: varint longer than 10 bytes")
+
+    def fields(self, start: int, end: int) -> Iterator[tuple[int, int, int | None, int]]:
+        """(field number, wire type, value for varint/fixed or None, payload offset) per field.
+
+        For LEN fields the value is the payload length and the file is left at the
+        payload start; callers read it or not, the next iteration seeks past it.
+        """
+        if end > self.size:
+            raise BadContent(
+                f"protobuf message claims {end - start} bytes past the end of the file"
+            )
+        pos = start
+        while pos < end:
+            self.fh.seek(pos)
+            key = self.varint(end)
+            number, wtype = key >> 3, key & 7
+            if number == 0:
+                raise BadContent(f"malformed protobuf: field number 0 at byte {pos}")
+            if wtype == VARINT:
+                value = self.varint(end)
+                pos = self.fh.tell()
+                yield number, wtype, value, pos
+            elif wtype == I64:
+                raw = self.fh.read(8)
+                if len(raw) < 8:
+                    raise BadContent("truncated protobuf: fixed64 at end of file")
+                pos = self.fh.tell()
+                yield number, wtype, struct.unpack("<q", raw)[0], pos
+            elif wtype == I32:
+                raw = self.fh.read(4)
+                if len(raw) < 4:
+                    raise BadContent("truncated protobuf: fixed32 at end of file")
+                pos = self.fh.tell()
+                yield number, wtype, struct.unpack("<i", raw)[0], pos
+            elif wtype == LEN:
+                length = self.varint(end)
+                at = self.fh.tell()
+                if at + length > end:
+                    raise BadContent(
+                        f"protobuf field {number} claims {length} bytes at byte {at}, past its "
+                        f"message end {end}: truncated or lying length"
+                    )
+                yield number, wtype, length, at
+                pos = at + length
+            else:
+                raise BadContent(f"unsupported protobuf wire type {wtype} at byte {pos}")
+            self.reads += 1
+
+    def read_bytes(self, at: int, length: int, cap: int) -> bytes:
+        self.fh.seek(at)
+        return self.fh.read(min(length, cap))
+
+    def string(self, at: int, length: int, cap: int = 4096) -> str:
+        text = self.read_bytes(at, length, cap).decode("utf-8", errors="replace")
+        return text if length <= cap else f"{text}…[truncated {length - cap} bytes]"
+
+    def packed_varints(self, at: int, length: int, limit: int) -> list[int]:
+        out: list[int] = []
+        end = at + length
+        self.fh.seek(at)
+        while self.fh.tell() < end and len(out) < limit:
+            out.append(self.varint(end))
+        return out

@@ -1,0 +1,93 @@
+"""PyTorch checkpoints: zip archives (torch.save since 1.6) and legacy pickle files.
+
+The zip is listed (never extracted); tensor storages are its `data/N` entries, and
+its `data.pkl` is walked by the pickle scanner for imports and tensor shapes.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from regtui.inspect.bounds import BadContent
+from regtui.inspect.facts import Facts
+from regtui.inspect.pickle_scan import PickleScan, describe, scan_pickle
+from regtui.inspect.zipcheck import Entry
+
+LEGACY_MAGIC = b"\x80\x02\x8a\x0al\xfc\x9cF\xf9 j\xa8P\x19"
+_STORAGE_DTYPES = {
+    "FloatStorage": "float32", "DoubleStorage": "float64", "HalfStorage": "float16",
+    "BFloat16Storage": "bfloat16", "LongStorage": "int64", "IntStorage": "int32",
+    "ShortStorage": "int16", "CharStorage": "int8", "ByteStorage": "uint8",
+    "BoolStorage": "bool", "ComplexFloatStorage": "complex64",
+    "ComplexDoubleStorage": "complex128",
+}  # fmt: skip
+
+
+def _storage_dtypes(scan: PickleScan) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for kind, _numel in scan.storages.values():
+        short = kind.rsplit(".", 1)[-1]
+        name = _STORAGE_DTYPES.get(short, short)
+        out[name] = out.get(name, 0) + 1
+    return dict(sorted(out.items()))
+
+
+def _tensor_meta(scan: PickleScan) -> dict[str, Any]:
+    meta: dict[str, Any] = {}
+    if scan.tensors:
+        meta["tensors"] = scan.tensors
+        meta["parameters"] = scan.tensor_elements
+    if scan.storages:
+        meta["storage_dtypes"] = _storage_dtypes(scan)
+    return meta
+
+
+def inspect_torch_zip(zf: zipfile.ZipFile, entries: list[Entry], facts: Facts) -> None:
+    names = [e.name for e in entries]
+    pkl = next((e for e in entries if e.name == "data.pkl" or e.name.endswith("/data.pkl")), None)
+    if pkl is None:
+        raise BadContent("zip archive without data.pkl: not a PyTorch checkpoint")
+    prefix = pkl.name[: -len("data.pkl")]
+    storages = [e for e in entries if e.name.startswith(prefix + "data/")]
+    is_script = any(n.startswith(prefix + "code/") for n in names)
+    facts.format = "torchscript" if is_script else "pytorch"
+    facts.framework = "torch"
+    with zf.open(pkl.name) as fh:
+        scan = scan_pickle(fh, seekable=False, sequence=False)
+    meta, warnings = describe(scan)
+    facts.metadata.update(
+        {
+            "entries": len(entries),
+            "tensor_storages": len(storages),
+            "storage_bytes": sum(e.size for e in storages),
+            **_tensor_meta(scan),
+            **meta,
+        }
+    )
+    version = next((e for e in entries if e.name == prefix + "version"), None)
+    if version is not None and version.size < 64:
+        raw = zf.read(version.name).strip()
+        if raw.isdigit():
+            facts.metadata["archive_version"] = int(raw)
+    if is_script:
+        warnings.append("TorchScript archive: loading it runs the code in its code/ folder")
+    if len(storages) != len(scan.storages) and scan.complete:
+        warnings.append(
+            f"data.pkl refers to {len(scan.storages)} storages but the archive holds {len(storages)}"
+        )
+    facts.warnings.extend(warnings)
+
+
+def inspect_legacy_torch(path: Path, facts: Facts) -> None:
+    """torch.save(..., _use_new_zipfile_serialization=False): pickles, then raw storages."""
+    with path.open("rb") as fh:
+        scan = scan_pickle(fh)
+    meta, warnings = describe(scan)
+    facts.format = "pytorch-legacy"
+    facts.framework = "torch"
+    facts.metadata.update({"tensor_storages": len(scan.storages), **_tensor_meta(scan), **meta})
+    if scan.storages:
+        facts.metadata["storage_elements"] = sum(n for _k, n in scan.storages.values())
+    facts.warnings.extend(warnings)

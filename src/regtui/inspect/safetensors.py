@@ -1,0 +1,123 @@
+"""safetensors: an 8-byte little-endian header length, a JSON header, raw tensor data.
+
+Only the header is read, after its length has been checked against the file size
+and a hard cap, so a header "claiming 100 GB" costs one 8-byte read.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import struct
+from pathlib import Path
+from typing import Any
+
+from regtui.inspect.bounds import BadContent, bounded, clip
+from regtui.inspect.facts import Facts
+
+MAX_HEADER = 100 << 20
+_DTYPE_BYTES = {
+    "BOOL": 1, "U8": 1, "I8": 1, "F8_E5M2": 1, "F8_E4M3": 1, "F8_E8M0": 1,
+    "I16": 2, "U16": 2, "F16": 2, "BF16": 2,
+    "I32": 4, "U32": 4, "F32": 4,
+    "I64": 8, "U64": 8, "F64": 8,
+    "F4": 1, "F6_E2M3": 1, "F6_E3M2": 1,
+}  # fmt: skip
+_FRAMEWORKS = {"pt": "torch", "tf": "tensorflow", "flax": "flax", "mlx": "mlx", "np": "numpy"}
+
+
+def read_header(path: Path) -> tuple[dict[str, Any], int, int]:
+    """(header, header length, file size); BadContent if the header is not sound."""
+    with path.open("rb") as fh:
+        size = path.stat().st_size
+        raw = fh.read(8)
+        if len(raw) < 8:
+            raise BadContent(f"truncated safetensors: {size} bytes, no header length")
+        (n,) = struct.unpack("<Q", raw)
+        if n > size - 8:
+            raise BadContent(
+                f"safetensors header claims {n} bytes but the file has only {size - 8} after "
+                "the length: truncated or lying header, not read"
+            )
+        if n > MAX_HEADER:
+            raise BadContent(
+                f"safetensors header of {n} bytes exceeds the {MAX_HEADER >> 20} MiB cap"
+            )
+        data = fh.read(n)
+    try:
+        header = json.loads(data)
+    except (ValueError, RecursionError) as exc:
+        raise BadContent(f"safetensors header is not valid JSON: {clip(str(exc), 200)}") from None
+    if not isinstance(header, dict):
+        raise BadContent("safetensors header is not a JSON object")
+    return header, n, size
+
+
+def summarise(header: dict[str, Any], n: int, size: int) -> tuple[dict[str, Any], list[str]]:
+    """Tensor count, dtypes, parameters; warnings for offsets beyond the file."""
+    warnings: list[str] = []
+    dtypes: dict[str, int] = {}
+    params = 0
+    tensors = 0
+    data_len = size - 8 - n
+    max_end = 0
+    bad = 0
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        if not isinstance(info, dict):
+            bad += 1
+            continue
+        tensors += 1
+        dtype = str(info.get("dtype"))
+        dtypes[dtype] = dtypes.get(dtype, 0) + 1
+        shape = info.get("shape")
+        offsets = info.get("data_offsets")
+        if not (isinstance(shape, list) and all(isinstance(d, int) and d >= 0 for d in shape)):
+            bad += 1
+            continue
+        count = math.prod(shape)
+        params += count
+        if (
+            isinstance(offsets, list)
+            and len(offsets) == 2
+            and all(isinstance(o, int) for o in offsets)
+        ):
+            start, end = offsets
+            max_end = max(max_end, end)
+            width = _DTYPE_BYTES.get(dtype)
+            if width and end - start != count * width and dtype not in ("F4", "F6_E2M3", "F6_E3M2"):
+                bad += 1
+        else:
+            bad += 1
+    if bad:
+        warnings.append(
+            f"safetensors header has {bad} malformed tensor entr{'y' if bad == 1 else 'ies'}"
+        )
+    if max_end > data_len:
+        warnings.append(
+            f"safetensors tensors need {max_end} data bytes but the file holds {data_len}: truncated"
+        )
+    meta = header.get("__metadata__")
+    facts: dict[str, Any] = {
+        "tensors": tensors,
+        "parameters": params,
+        "dtypes": dict(sorted(dtypes.items())),
+        "header_bytes": n,
+    }
+    if isinstance(meta, dict):
+        facts["metadata"] = bounded(meta)
+    elif meta is not None:
+        warnings.append("safetensors __metadata__ is not an object")
+    return facts, warnings
+
+
+def inspect_safetensors(path: Path, facts: Facts) -> None:
+    header, n, size = read_header(path)
+    meta, warnings = summarise(header, n, size)
+    facts.format = "safetensors"
+    md = header.get("__metadata__")
+    if isinstance(md, dict) and isinstance(md.get("format"), str):
+        facts.framework = _FRAMEWORKS.get(md["format"], clip(md["format"], 40))
+    facts.metadata.update(meta)
+    facts.warnings.extend(warnings)

@@ -1,0 +1,123 @@
+"""TensorFlow-family formats: HDF5 (.h5, recognised), TFLite (flatbuffer), SavedModel."""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+from typing import IO, Any
+
+from regtui.inspect.bounds import BadContent, clip
+from regtui.inspect.facts import Facts
+from regtui.inspect.protobuf_wire import LEN, VARINT, Wire
+
+HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+
+
+def inspect_hdf5(path: Path, facts: Facts) -> None:
+    """HDF5 is recognised, not parsed; Keras 2 files are told by their attribute names."""
+    facts.format = "hdf5"
+    with path.open("rb") as fh:
+        head = fh.read(1 << 20)
+    if b"keras_version" in head or b"model_config" in head:
+        facts.framework = "keras"
+        facts.metadata["keras_h5"] = True
+    facts.metadata["note"] = "HDF5 recognised by its signature; contents are not parsed"
+
+
+class _Flat:
+    """Minimal bounded flatbuffer table access over a seekable file."""
+
+    def __init__(self, fh: IO[bytes], size: int) -> None:
+        self.fh = fh
+        self.size = size
+
+    def u(self, fmt: str, at: int) -> int:
+        n = struct.calcsize(fmt)
+        if at < 0 or at + n > self.size:
+            raise BadContent(f"TFLite offset {at} outside the file")
+        self.fh.seek(at)
+        return struct.unpack(fmt, self.fh.read(n))[0]
+
+    def field(self, table: int, index: int) -> int | None:
+        """Absolute offset of field `index` of the table at `table`, or None if absent."""
+        vtable = table - self.u("<i", table)
+        vsize = self.u("<H", vtable)
+        slot = 4 + 2 * index
+        if slot >= vsize:
+            return None
+        rel = self.u("<H", vtable + slot)
+        return table + rel if rel else None
+
+    def vector_len(self, at: int) -> int:
+        vec = at + self.u("<I", at)
+        return self.u("<I", vec)
+
+    def string(self, at: int, cap: int = 1000) -> str:
+        s = at + self.u("<I", at)
+        n = self.u("<I", s)
+        if s + 4 + n > self.size:
+            raise BadContent("TFLite string runs past the end of the file")
+        self.fh.seek(s + 4)
+        return clip(self.fh.read(min(n, cap)).decode("utf-8", errors="replace"), cap)
+
+
+def inspect_tflite(path: Path, facts: Facts) -> None:
+    size = path.stat().st_size
+    facts.format = "tflite"
+    facts.framework = "tensorflow"
+    with path.open("rb") as fh:
+        fb = _Flat(fh, size)
+        root = fb.u("<I", 0)
+        meta: dict[str, Any] = {}
+        v = fb.field(root, 0)
+        if v is not None:
+            meta["schema_version"] = fb.u("<I", v)
+        for key, idx in (
+            ("operator_codes", 1),
+            ("subgraphs", 2),
+            ("buffers", 4),
+            ("signature_defs", 7),
+        ):
+            at = fb.field(root, idx)
+            if at is not None:
+                meta[key] = fb.vector_len(at)
+        d = fb.field(root, 3)
+        if d is not None:
+            meta["description"] = fb.string(d)
+    facts.metadata.update(meta)
+
+
+def inspect_savedmodel(folder: Path, facts: Facts) -> None:
+    """saved_model.pb: schema version, meta graph tags, TF version, signature names."""
+    facts.format = "savedmodel"
+    facts.framework = "tensorflow"
+    pb = folder / "saved_model.pb"
+    if not pb.is_file():
+        facts.warnings.append("SavedModel in text form (saved_model.pbtxt): not parsed")
+        return
+    size = pb.stat().st_size
+    meta: dict[str, Any] = {"meta_graphs": []}
+    with pb.open("rb", buffering=1 << 16) as fh:
+        w = Wire(fh, size)
+        for num, wt, val, at in w.fields(0, size):
+            if num == 1 and wt == VARINT:
+                meta["schema_version"] = val
+            elif num == 2 and wt == LEN and len(meta["meta_graphs"]) < 20:
+                meta["meta_graphs"].append(_meta_graph(w, at, at + val))
+    facts.metadata.update(meta)
+
+
+def _meta_graph(w: Wire, start: int, end: int) -> dict[str, Any]:
+    out: dict[str, Any] = {"tags": [], "signatures": []}
+    for num, wt, val, at in w.fields(start, end):
+        if num == 1 and wt == LEN:  # MetaInfoDef
+            for n2, w2, v2, a2 in w.fields(at, at + val):
+                if n2 == 4 and w2 == LEN and len(out["tags"]) < 50:
+                    out["tags"].append(w.string(a2, v2, 200))
+                elif n2 == 5 and w2 == LEN:
+                    out["tensorflow_version"] = w.string(a2, v2, 100)
+        elif num == 5 and wt == LEN and len(out["signatures"]) < 100:  # signature_def map entry
+            for n2, w2, v2, a2 in w.fields(at, at + val):
+                if n2 == 1 and w2 == LEN:
+                    out["signatures"].append(w.string(a2, v2, 200))
+    return out
