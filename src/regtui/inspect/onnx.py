@@ -18,6 +18,9 @@ MAX_INITIALIZERS = 1_000_000
 MAX_NODES = 5_000_000
 MAX_DIMS = 64
 MAX_PROPS = 200
+MAX_UNKNOWN_TOP = 64
+# ModelProto's field numbers in onnx.proto (up to IR version 10).
+_MODEL_FIELDS = {1, 2, 3, 4, 5, 6, 7, 8, 14, 20, 25}
 _ELEM = {
     1: "float32", 2: "uint8", 3: "int8", 4: "uint16", 5: "int16", 6: "int32", 7: "int64",
     8: "string", 9: "bool", 10: "float16", 11: "float64", 12: "uint32", 13: "uint64",
@@ -42,7 +45,14 @@ class _Onnx:
         w = self.w
         meta: dict[str, Any] = {"opset_import": {}}
         props: dict[str, str] = {}
+        unknown = 0
         for num, wt, val, at in w.fields(0, w.size):
+            if num not in _MODEL_FIELDS:
+                # A ModelProto has a handful of top-level fields; thousands of
+                # strange ones mean this is not ONNX, and walking them all is slow.
+                unknown += 1
+                if unknown > MAX_UNKNOWN_TOP:
+                    raise BadContent(f"not an ONNX model: unexpected field {num} at byte {at}")
             if num == 1 and wt == VARINT:
                 meta["ir_version"] = val
             elif num == 2 and wt == LEN:

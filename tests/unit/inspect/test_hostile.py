@@ -242,3 +242,13 @@ def test_random_bytes_never_raise(tmp_path: Path) -> None:
         f = inspect_path(path)
         assert not any(w.startswith("inspector failed") for w in f.warnings), (path, f.warnings)
         json.dumps(f.metadata)
+
+
+def test_junk_with_an_onnx_name_is_rejected_quickly(tmp_path: Path) -> None:
+    """A million one-byte "fields" must not be walked one by one (seen in the watcher)."""
+    path = tmp_path / "junk.onnx"
+    path.write_bytes(b"\x08\x07" + b"x" * 1_200_000)
+    start = time.perf_counter()
+    facts = inspect_path(path)
+    assert time.perf_counter() - start < 1.0
+    assert any("not an ONNX model" in w for w in facts.warnings)

@@ -1,0 +1,160 @@
+"""`regtui watch --headless`: the watcher with a line printer, for terminals and services."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from types import FrameType
+from typing import TextIO
+
+from regtui.catalog.service import Catalog, WatchRoot
+from regtui.errors import UsageError
+from regtui.watch.events import WatchEvent
+from regtui.watch.watcher import Watcher
+
+DEFAULT_SETTLE = 2.0
+
+
+def resolve_roots(
+    catalog: Catalog,
+    dirs: Sequence[str | Path],
+    model: str | None = None,
+    settle: float | None = None,
+    *,
+    save: bool = True,
+) -> list[WatchRoot]:
+    """The roots to watch: `dirs` (saved in the catalog with their rule, so a later
+    start and the TUI know them), or with no dirs the roots the catalog keeps.
+    `settle=None` keeps a root's saved settle time (default 2 s); `model` given
+    with no dirs applies to this run only."""
+    saved = {r.path: r for r in catalog.watch_roots()}
+    if not dirs:
+        if not saved:
+            raise UsageError("nothing to watch: name a folder (regtui watch DIR)")
+        return [
+            WatchRoot(
+                r.path,
+                model if model is not None else r.model,
+                settle if settle is not None else r.settle_seconds,
+            )
+            for r in saved.values()
+        ]
+    out = []
+    for d in dirs:
+        p = Path(d).expanduser().resolve()
+        if not p.is_dir():
+            raise UsageError(f"{p}: not a folder")
+        old = saved.get(str(p))
+        s = settle if settle is not None else (old.settle_seconds if old else DEFAULT_SETTLE)
+        if save and not catalog.read_only:
+            out.append(catalog.add_watch_root(p, model, s))
+        else:
+            out.append(WatchRoot(str(p), model, float(s)))
+    return out
+
+
+def human_size(n: int) -> str:
+    size = float(n)
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if size < 1000 or unit == "TB":
+            return f"{int(size)} B" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1000
+    return f"{n} B"  # pragma: no cover
+
+
+class Printer:
+    """One line per event: text for people, or one JSON object for programs."""
+
+    def __init__(self, out: TextIO, json_lines: bool, roots: Sequence[WatchRoot]) -> None:
+        self.out = out
+        self.json_lines = json_lines
+        self.roots = sorted((Path(r.path) for r in roots), key=lambda p: -len(p.parts))
+        self.broken = threading.Event()
+
+    def _show(self, path: str) -> str:
+        p = Path(path)
+        for r in self.roots:
+            if r in p.parents:
+                return p.relative_to(r).as_posix()
+        return path
+
+    def format(self, ev: WatchEvent) -> str | None:
+        if self.json_lines:
+            return json.dumps(ev.to_json(), ensure_ascii=False, separators=(",", ":"))
+        where = self._show(ev.path) if ev.path else ""
+        v = ev.version
+        if ev.kind == "registered" and v is not None:
+            kind = v.framework or v.format
+            return f"registered {v.ref}  {where}  {human_size(v.size_bytes)}  {kind}"
+        if ev.kind == "exists":
+            if ev.detail == "unchanged":
+                return None  # known from an earlier run: not news
+            return f"exists {ev.ref}  {where}  (same bytes)"
+        if ev.kind == "changed":
+            return f"changed {ev.ref}  {where}  overwritten, {ev.detail}"
+        if ev.kind == "progress":
+            pct = 100 * ev.done // ev.total if ev.total else 100
+            return f"hashing {where}  {pct}%  {human_size(ev.done)} / {human_size(ev.total)}"
+        if ev.kind == "started":
+            return f"watching ({ev.detail})"
+        if ev.kind in ("ready", "rescan"):
+            return f"{ev.kind}: {ev.detail}"
+        if ev.kind == "stopped":
+            return "stopped"
+        return f"{ev.kind}  {where}  {ev.detail}".rstrip()
+
+    def __call__(self, ev: WatchEvent) -> None:
+        line = self.format(ev)
+        if line is None or self.broken.is_set():
+            return
+        try:
+            self.out.write(_printable(line) + "\n")
+            self.out.flush()
+        except (BrokenPipeError, ValueError):
+            self.broken.set()  # the reader went away: stop, as `| head` expects
+
+
+def _printable(line: str) -> str:
+    # Paths and details come from artifacts: no terminal escapes get through.
+    return "".join(c if c.isprintable() or c == "\t" else f"\\x{ord(c):02x}" for c in line)
+
+
+def run_headless(
+    catalog: Catalog,
+    dirs: Sequence[str | Path],
+    model: str | None = None,
+    settle: float | None = None,
+    poll: bool = False,
+    json_lines: bool = False,
+    *,
+    out: TextIO | None = None,
+    stop: threading.Event | None = None,
+) -> int:
+    """Watch until SIGINT/SIGTERM (or `stop` is set), printing one line per event.
+    Returns the exit code: 0 after a clean stop."""
+    roots = resolve_roots(catalog, dirs, model, settle)
+    printer = Printer(out or sys.stdout, json_lines, roots)
+    stop = stop or threading.Event()
+    watcher = Watcher(catalog, roots, poll=poll, on_event=printer)
+
+    def on_signal(_sig: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    saved: dict[int, object] = {}
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            saved[sig] = signal.signal(sig, on_signal)
+    try:
+        watcher.start()
+        while not stop.wait(0.5):
+            if printer.broken.is_set():
+                break
+    finally:
+        watcher.stop()
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)  # type: ignore[arg-type]
+    return 0

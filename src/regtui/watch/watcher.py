@@ -1,0 +1,665 @@
+"""The watcher: file-system events in, catalog versions out.
+
+Threads, and why:
+- watchdog's thread only enqueues (observer.Enqueue), so bursts are never lost
+  to slow work;
+- the scheduler thread owns the SettleTracker: it turns events into pending
+  units and hands finished ones to the hash pools;
+- two hash pools, small and large artifacts, so a 5 GB checkpoint never holds
+  up a small file queued behind it (hashlib and file reads release the GIL);
+- one register thread takes every prepared candidate waiting and writes them
+  with one `add_candidates` (one transaction): a burst becomes a few batches,
+  a lone file is written at once.
+On start a catch-up walk (scan.find_artifacts) feeds the same path, so files
+written while nobody watched are registered, and the restart cache lets it skip
+hashing whatever is unchanged.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import queue
+import stat
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from regtui.catalog.records import RegisterResult, VersionInfo
+from regtui.catalog.refs import check_model_name
+from regtui.catalog.service import Candidate, Catalog, WatchRoot
+from regtui.errors import ArtifactError, NotFound, RegtuiError, UsageError
+from regtui.hashing import iter_tree
+from regtui.watch.cache import HashCache, default_cache_path, newest_mtime, signature
+from regtui.watch.classify import units_for
+from regtui.watch.events import WatchEvent
+from regtui.watch.observer import Enqueue, OverflowHook, make_observer, schedule
+from regtui.watch.settle import NO_CLOSE_GRACE, SettleTracker, Unit
+
+log = logging.getLogger(__name__)
+
+LARGE_BYTES = 64 << 20  # at or above this an artifact goes to the large-artifact pool
+PROGRESS_MIN_BYTES = 16 << 20  # smaller artifacts hash too fast for progress to help
+PROGRESS_EVERY = 0.5  # seconds between progress events for one artifact
+MAX_ATTEMPTS = 3  # catalog write failures before a unit is given up (until it changes)
+BATCH_MAX = 500
+DRAIN_MAX = 20_000  # events handled between two looks at the due units
+FILTER_MAX = 3500  # stay under the filter language's length limit
+
+OnEvent = Callable[[WatchEvent], None]
+
+
+class Abandoned(Exception):
+    """Raised inside a hash when the watcher stops without waiting for it."""
+
+
+@dataclass(frozen=True)
+class Job:
+    unit: Path
+    root: Path
+    model: str
+    bundle: bool
+    size: int
+
+
+def _quote(s: str) -> str:
+    return "'" + s.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+class Watcher:
+    """Watch folders and register every finished artifact once.
+
+    `on_event` is called from the watcher's threads, one call at a time (the
+    watcher serialises them), so a face needs no lock of its own; it must not
+    block for long. The TUI turns events into messages with `post_message`.
+    """
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        roots: Sequence[WatchRoot | str | os.PathLike[str]],
+        *,
+        model: str | None = None,
+        settle: float = 2.0,
+        poll: bool = False,
+        poll_interval: float | None = None,
+        on_event: OnEvent | None = None,
+        cache: HashCache | None = None,
+        catch_up: bool = True,
+        workers: int | None = None,
+        no_close_grace: float = NO_CLOSE_GRACE,
+    ) -> None:
+        self.catalog = catalog
+        self.roots: list[WatchRoot] = []
+        for r in roots:
+            if not isinstance(r, WatchRoot):
+                r = WatchRoot(str(Path(r).expanduser().resolve()), model, float(settle))
+            if r.model is not None:
+                check_model_name(r.model)
+            self.roots.append(r)
+        # Deepest first, so a root inside another one claims its own files.
+        self.roots.sort(key=lambda r: len(Path(r.path).parts), reverse=True)
+        self.poll = poll
+        self.poll_interval = poll_interval
+        self.on_event = on_event
+        self._own_cache = cache is None
+        self.cache = cache
+        self.catch_up = catch_up
+        self.workers = workers or max(2, min(4, (os.cpu_count() or 1) + 1))
+        self.close_events = False
+        self.tracker = SettleTracker(no_close_grace=no_close_grace)
+
+        self._q: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._rq: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._mq: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._emit_lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._abandon = threading.Event()
+        self._idle = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._observer: Any = None
+        self._handler = Enqueue(self._q)
+        self._hook = OverflowHook(lambda: self._q.put(("overflow",)))
+        self._scan_thread: threading.Thread | None = None
+        self._scan_again: str | None = None
+        self._caught_up = not catch_up
+        self._running = False
+        # Bundle lookups by folder, kept until a name appears or goes below it:
+        # a burst into one folder then costs one lookup per new file, not three.
+        self._memo: dict[Path, Path | None] = {}
+
+    # ---------------------------------------------------------------- lifecycle
+
+    @property
+    def running(self) -> bool:
+        return self._running
+
+    def start(self) -> None:
+        """Start observing, then catch up with what is already there. Returns at once."""
+        if self._running:
+            return
+        live = []
+        for r in self.roots:
+            if Path(r.path).is_dir():
+                live.append(r)
+            else:
+                self._emit(WatchEvent("error", r.path, detail="not a folder; not watched"))
+        if not live:
+            raise UsageError("nothing to watch: none of the folders exists")
+        self.roots = live
+        if self.cache is None:
+            self.cache = HashCache(None if self.catalog.read_only else default_cache_path())
+        shortest = min(r.settle_seconds for r in self.roots)
+        interval = self.poll_interval or max(0.25, min(1.0, shortest / 2))
+        self._observer, self.close_events = make_observer(self.poll, interval)
+        for r in self.roots:
+            schedule(self._observer, self._handler, Path(r.path))
+        try:
+            self._observer.start()
+        except OSError as exc:
+            raise RegtuiError(
+                f"cannot start watching: {exc.strerror or exc}"
+                " (on Linux, raise fs.inotify.max_user_watches or use --poll)"
+            ) from None
+        self._hook.install()
+        self._small = ThreadPoolExecutor(self.workers, thread_name_prefix="regtui-hash")
+        self._large = ThreadPoolExecutor(2, thread_name_prefix="regtui-hash-large")
+        self._running = True
+        for target, name in (
+            (self._loop, "regtui-watch"),
+            (self._register_loop, "regtui-reg"),
+            (self._mark_loop, "regtui-mark"),
+        ):
+            t = threading.Thread(target=target, name=name, daemon=True)
+            t.start()
+            self._threads.append(t)
+        mode = "polling" if self.poll or not self.close_events else "events"
+        self._emit(
+            WatchEvent("started", detail=f"{mode}: " + ", ".join(r.path for r in self.roots))
+        )
+        if self.catch_up:
+            self._q.put(("rescan", "catch-up"))
+
+    def stop(self, *, abandon: bool = True, timeout: float = 30.0) -> None:
+        """Stop cleanly. Candidates already hashed are still written (each batch is
+        one transaction, so nothing is half-written); hashing in progress is
+        abandoned (`abandon=True`) or finished first. Idempotent."""
+        if not self._running:
+            return
+        self._running = False
+        self._stopping.set()
+        if abandon:
+            self._abandon.set()
+        with contextlib.suppress(Exception):
+            self._observer.stop()
+            self._observer.join(timeout)
+        self._hook.remove()
+        self._q.put(("stop",))
+        self._threads[0].join(timeout)
+        if self._scan_thread is not None:
+            self._scan_thread.join(timeout)
+        self._small.shutdown(wait=True, cancel_futures=True)
+        self._large.shutdown(wait=True, cancel_futures=True)
+        self._rq.put(("stop",))
+        self._threads[1].join(timeout)
+        self._mq.put(("stop",))
+        self._threads[2].join(timeout)
+        self._threads.clear()
+        if self._own_cache and self.cache is not None:
+            self.cache.close()
+            self.cache = None
+        self._emit(WatchEvent("stopped"))
+
+    def rescan(self, reason: str = "asked for") -> None:
+        """Walk the roots again (what a queue overflow does); safe from any thread."""
+        self._q.put(("rescan", reason))
+
+    def wait_idle(self, timeout: float) -> bool:
+        """True once the catch-up is done and nothing is pending or in flight.
+        For tests and benchmarks: a file written after this may still be coming."""
+        return self._idle.wait(timeout)
+
+    # ---------------------------------------------------------------- emitting
+
+    def _emit(self, ev: WatchEvent) -> None:
+        if self.on_event is None:
+            return
+        with self._emit_lock:
+            try:
+                self.on_event(ev)
+            except Exception:  # a face's bug must not stop the watcher
+                log.exception("watch event handler failed")
+
+    # --------------------------------------------------------------- scheduler
+
+    def _root_for(self, path: Path) -> WatchRoot | None:
+        for r in self.roots:
+            rp = Path(r.path)
+            if path == rp or rp in path.parents:
+                return r
+        return None
+
+    def _loop(self) -> None:
+        while True:
+            deadline = self.tracker.next_deadline()
+            timeout = 0.5 if deadline is None else min(0.5, max(0.0, deadline - time.monotonic()))
+            msgs = []
+            try:
+                msgs.append(self._q.get(timeout=timeout))
+                while len(msgs) < DRAIN_MAX:
+                    msgs.append(self._q.get_nowait())
+            except queue.Empty:
+                pass
+            seen_modified: set[Path] = set()
+            if len(self._memo) > 10_000:
+                self._memo.clear()
+            for msg in msgs:
+                if msg[0] == "stop":
+                    return
+                try:
+                    self._handle(msg, seen_modified)
+                except Exception as exc:  # one odd path must not kill the scheduler
+                    log.exception("watch: cannot handle %r", msg)
+                    self._emit(WatchEvent("error", str(msg[-1]), detail=f"internal: {exc}"))
+            if self._stopping.is_set():
+                continue
+            for unit in self.tracker.due():
+                try:
+                    self._dispatch(unit)
+                except Exception as exc:
+                    log.exception("watch: cannot dispatch %s", unit.path)
+                    self.tracker.finish(unit.path)
+                    self._emit(WatchEvent("error", str(unit.path), detail=f"internal: {exc}"))
+            idle = self._caught_up and not self.tracker.units and self._q.empty()
+            if idle:
+                self._idle.set()
+            else:
+                self._idle.clear()
+
+    def _handle(self, msg: tuple[Any, ...], seen_modified: set[Path]) -> None:
+        kind = msg[0]
+        if kind == "fs":
+            _, etype, is_dir, src, dest = msg
+            if etype == "modified":
+                # A writer streaming a big file sends one per write: one look per drain.
+                if is_dir or src in seen_modified:
+                    return
+                seen_modified.add(src)
+            else:
+                seen_modified.discard(src)
+                if etype != "closed":
+                    self._forget_bundle_answers(src.parent)
+                    if dest is not None:
+                        self._forget_bundle_answers(dest.parent)
+            self._on_fs(etype, is_dir, src, dest)
+        elif kind == "found":
+            _, root, path, quiet_since = msg
+            self.tracker.touch(
+                path,
+                root=Path(root.path),
+                bundle=path.is_dir(),
+                settle=root.settle_seconds,
+                quiet_since=quiet_since,
+            )
+        elif kind == "finish":
+            _, path, how = msg
+            self._finish(path, how)
+        elif kind == "overflow":
+            self._handler.overflowed = False
+            self._start_scan("events were lost (queue overflow)")
+        elif kind == "rescan":
+            self._start_scan(msg[1])
+        elif kind == "scanned":
+            self._scan_thread = None
+            self._caught_up = True
+            self._emit(WatchEvent("ready", detail=msg[1]))
+            if self._scan_again is not None:
+                reason, self._scan_again = self._scan_again, None
+                self._start_scan(reason)
+
+    def _forget_bundle_answers(self, folder: Path) -> None:
+        """A name appeared or went in `folder`: it, and every folder below it
+        (whose outermost bundle it may be), must be looked up again."""
+        if not self._memo:
+            return
+        for key in [k for k in self._memo if k == folder or folder in k.parents]:
+            del self._memo[key]
+
+    def _on_fs(self, etype: str, is_dir: bool, src: Path, dest: Path | None) -> None:
+        if etype == "moved":
+            self._gone(src, is_dir)
+            if dest is not None:
+                if is_dir:
+                    self._walk_in(dest, closed=True)
+                else:
+                    self._seen(dest, closed=True)  # a rename is atomic: the bytes are complete
+        elif etype == "deleted":
+            self._gone(src, is_dir)
+        elif etype == "created":
+            if is_dir:
+                self._walk_in(src, closed=False)
+            else:
+                self._seen(src, writing=self._opened_for_write(src))
+        elif etype == "modified":
+            self._seen(src, writing=True)
+        elif etype == "closed":
+            self._seen(src, closed=True)
+
+    def _opened_for_write(self, path: Path) -> bool:
+        """Whether a created file should wait for its close event.
+
+        Only an empty regular file: a writer that has not written yet. A file
+        with bytes in it may have been created before the watch on its folder
+        existed (watchdog then reports it as created with no close to follow),
+        or moved in whole; if its writer is still busy, its writes arrive as
+        modified events, which do wait for the close.
+        """
+        try:
+            st = os.lstat(path)
+        except OSError:
+            return False
+        return stat.S_ISREG(st.st_mode) and st.st_size == 0 and st.st_nlink == 1
+
+    def _seen(
+        self, path: Path, *, writing: bool = False, closed: bool = False, is_dir: bool = False
+    ) -> None:
+        root = self._root_for(path)
+        if root is None:
+            return
+        for unit, bundle in units_for(Path(root.path), path, self._memo):
+            if unit == path and not bundle and is_dir:
+                continue
+            self.tracker.touch(
+                unit,
+                root=Path(root.path),
+                bundle=bundle,
+                settle=root.settle_seconds,
+                file=path,
+                writing=writing and self.close_events,
+                closed=closed,
+            )
+
+    def _walk_in(self, folder: Path, *, closed: bool) -> None:
+        """A folder appeared (made or moved in): files in it may have no events of
+        their own, because they were there before the watch on it was."""
+        self._seen(folder, closed=closed, is_dir=True)
+        for _, full in iter_tree(folder):
+            self._seen(full, closed=closed)
+
+    def _gone(self, path: Path, is_dir: bool) -> None:
+        self.tracker.forget(path)
+        root = self._root_for(path)
+        if root is None:
+            return
+        # Deleting a file from a bundle changes the bundle.
+        for unit, bundle in units_for(Path(root.path), path, self._memo):
+            if bundle and unit != path and unit.is_dir():
+                self.tracker.touch(
+                    unit, root=Path(root.path), bundle=True, settle=root.settle_seconds, file=path
+                )
+
+    def _finish(self, path: Path, how: str) -> None:
+        u = self.tracker.units.get(path)
+        if how == "failed" and u is not None and u.attempts + 1 >= MAX_ATTEMPTS:
+            self.tracker.finish(path)
+            return
+        self.tracker.finish(path, retry=how in ("again", "failed"))
+
+    def _start_scan(self, reason: str) -> None:
+        if self._stopping.is_set():
+            return
+        if self._scan_thread is not None:
+            self._scan_again = reason
+            return
+        self._caught_up = False
+        if reason != "catch-up":
+            self._emit(WatchEvent("rescan", detail=reason))
+        t = threading.Thread(target=self._scan, args=(reason,), name="regtui-scan", daemon=True)
+        self._scan_thread = t
+        t.start()
+
+    def _scan(self, reason: str) -> None:
+        from regtui.catalog.scan import find_artifacts
+
+        found = 0
+        try:
+            for root in self.roots:
+                for path in find_artifacts(Path(root.path)):
+                    if self._stopping.is_set():
+                        return
+                    mtime = newest_mtime(path)
+                    if mtime is None:
+                        continue
+                    quiet_since = time.monotonic() - max(0.0, time.time() - mtime)
+                    self._q.put(("found", root, path, quiet_since))
+                    found += 1
+        except Exception as exc:
+            log.exception("watch: scan failed")
+            self._emit(WatchEvent("error", detail=f"{reason} scan failed: {exc}"))
+        finally:
+            self._q.put(("scanned", f"{reason}: {found} artifacts found"))
+
+    def _dispatch(self, unit: Unit) -> None:
+        root = self._root_for(unit.path)
+        if root is None:
+            self.tracker.finish(unit.path)
+            return
+        rp = Path(root.path)
+        if not unit.bundle:
+            # It may have become part of a bundle (config.json written after the weights).
+            now = units_for(rp, unit.path, self._memo)
+            if now != [(unit.path, False)]:
+                self.tracker.finish(unit.path)
+                self.tracker.units.pop(unit.path, None)
+                for other, bundle in now:
+                    self.tracker.touch(
+                        other, root=rp, bundle=bundle, settle=root.settle_seconds, file=unit.path
+                    )
+                return
+        from regtui.catalog.scan import model_for
+
+        size = 0
+        try:
+            if unit.bundle:
+                for _, full in iter_tree(unit.path):
+                    with contextlib.suppress(OSError):
+                        size += os.lstat(full).st_size
+            else:
+                size = os.lstat(unit.path).st_size
+        except OSError:
+            pass
+        job = Job(unit.path, rp, model_for(rp, unit.path, root.model), unit.bundle, size)
+        pool = self._large if size >= LARGE_BYTES else self._small
+        pool.submit(self._work, job)
+
+    # ------------------------------------------------------------------ workers
+
+    def _progress(self, job: Job) -> Callable[[int, int], None]:
+        last = 0.0
+
+        def step(done: int, total: int) -> None:
+            nonlocal last
+            if self._abandon.is_set():
+                raise Abandoned
+            if total < PROGRESS_MIN_BYTES:
+                return
+            now = time.monotonic()
+            if done >= total or now - last >= PROGRESS_EVERY:
+                last = now
+                self._emit(WatchEvent("progress", str(job.unit), job.model, done=done, total=total))
+
+        return step
+
+    def _known(self, model: str, sha256: str) -> VersionInfo | None:
+        try:
+            found = self.catalog.versions(model, where=f"sha256 = {_quote(sha256)}", limit=1)
+        except NotFound:
+            return None
+        return found[0] if found else None
+
+    def _work(self, job: Job) -> None:
+        how = "done"
+        try:
+            how = self._prepare(job)
+        except Abandoned:
+            pass
+        except Exception as exc:  # never let a worker die silently
+            log.exception("watch: %s", job.unit)
+            self._emit(WatchEvent("error", str(job.unit), job.model, detail=str(exc)))
+        finally:
+            if how != "queued":
+                self._q.put(("finish", job.unit, how))
+
+    def _prepare(self, job: Job) -> str:
+        from regtui.inspect import is_artifact_candidate
+
+        if self._abandon.is_set():
+            return "done"
+        if not job.bundle and not is_artifact_candidate(job.unit):
+            return "done"
+        sig = signature(job.unit)
+        if sig is None:
+            self._emit(
+                WatchEvent("skipped", str(job.unit), job.model, detail="gone before it settled")
+            )
+            return "done"
+        assert self.cache is not None
+        sha = self.cache.get(job.unit, sig)
+        if sha is not None:
+            known = self._known(job.model, sha)
+            if known is not None:
+                self._emit(
+                    WatchEvent("exists", str(job.unit), job.model, known, detail="unchanged")
+                )
+                return "done"
+        try:
+            cand = self.catalog.prepare(
+                job.unit, job.model, root=job.root, progress=self._progress(job)
+            )
+        except ArtifactError as exc:
+            msg = str(exc)
+            if not job.unit.exists():
+                self._emit(WatchEvent("skipped", str(job.unit), job.model, detail=msg))
+                return "done"
+            if "changed while" in msg:
+                return "again"  # still being written: let it settle again
+            kind = "refused" if ": refused:" in msg else "error"
+            self._emit(WatchEvent(kind, str(job.unit), job.model, detail=msg))
+            return "done"
+        except RegtuiError as exc:
+            self._emit(WatchEvent("error", str(job.unit), job.model, detail=str(exc)))
+            return "done"
+        if job.bundle and signature(job.unit) != sig:
+            return "again"  # a file in the folder changed while we hashed it
+        self._rq.put((job, cand, sig))
+        return "queued"
+
+    # ----------------------------------------------------------------- register
+
+    def _register_loop(self) -> None:
+        while True:
+            item = self._rq.get()
+            if item[0] == "stop":
+                return
+            batch = [item]
+            stop = False
+            while len(batch) < BATCH_MAX:
+                try:
+                    nxt = self._rq.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt[0] == "stop":
+                    stop = True
+                    break
+                batch.append(nxt)
+            try:
+                self._register(batch)
+            except Exception as exc:
+                log.exception("watch: register failed")
+                for job, _, _ in batch:
+                    self._emit(WatchEvent("error", str(job.unit), job.model, detail=str(exc)))
+                    self._q.put(("finish", job.unit, "done"))
+            if stop:
+                return
+
+    def _register(self, batch: list[tuple[Job, Candidate, str]]) -> None:
+        try:
+            results = self.catalog.add_candidates([c for _, c, _ in batch])
+        except Exception as exc:
+            if len(batch) > 1:  # one bad candidate must not sink the others
+                for item in batch:
+                    self._register([item])
+                return
+            job = batch[0][0]
+            self._emit(WatchEvent("error", str(job.unit), job.model, detail=str(exc)))
+            self._q.put(("finish", job.unit, "failed"))
+            return
+        for (job, _, _), res in zip(batch, results, strict=True):
+            kind = "registered" if res.created else "exists"
+            self._emit(WatchEvent(kind, str(job.unit), job.model, res.version))
+        # The rest is off the path to the next batch: the cache and the
+        # overwritten-version check happen on the mark thread.
+        self._mq.put((batch, results))
+
+    def _mark_loop(self) -> None:
+        while True:
+            item = self._mq.get()
+            if item[0] == "stop":
+                return
+            batch, results = item
+            assert self.cache is not None
+            try:
+                self.cache.put_many(
+                    (job.unit, sig, c.digest.sha256, c.digest.size_bytes) for job, c, sig in batch
+                )
+            except Exception:  # the cache only saves work; losing a write costs a re-hash
+                log.exception("watch: cache write failed")
+            try:
+                self._mark_overwritten([c for _, c, _ in batch], results)
+            except Exception:
+                log.exception("watch: marking overwritten versions failed")
+            for job, _, _ in batch:
+                self._q.put(("finish", job.unit, "done"))
+
+    def _mark_overwritten(self, cands: list[Candidate], results: list[RegisterResult]) -> None:
+        """A file rewritten in place: older versions recorded at the same path with
+        other bytes no longer match it; say so, never change them silently."""
+        current: dict[str, VersionInfo] = {}
+        for cand, res in zip(cands, results, strict=True):
+            if res.version.path == str(cand.path):
+                current[str(cand.path)] = res.version
+        for chunk in _chunks(current, FILTER_MAX):
+            where = "path in (" + ", ".join(_quote(p) for p in chunk) + ")"
+            for v in self.catalog.versions(where=where):
+                now = current[v.path]
+                if v.id == now.id:
+                    if v.artifact_state != "ok":  # the file holds these bytes again
+                        self.catalog.mark_artifact(v.ref, "ok", f"{v.path} matches again")
+                elif v.sha256 != now.sha256 and v.artifact_state == "ok":
+                    marked = self.catalog.mark_artifact(
+                        v.ref, "changed", f"{v.path} was overwritten; it is now {now.ref}"
+                    )
+                    self._emit(
+                        WatchEvent("changed", v.path, v.model, marked, detail=f"now {now.ref}")
+                    )
+
+
+def _chunks(paths: Iterable[str], limit: int) -> Iterable[list[str]]:
+    chunk: list[str] = []
+    length = 0
+    for p in paths:
+        n = len(p) + 8
+        if n > limit:
+            continue  # too long for one filter expression; not worth a special case
+        if chunk and length + n > limit:
+            yield chunk
+            chunk, length = [], 0
+        chunk.append(p)
+        length += n
+    if chunk:
+        yield chunk

@@ -1,0 +1,135 @@
+"""`regtui watch --headless`: the printer in-process, and the real command in a subprocess."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from regtui.catalog.service import Catalog
+from regtui.watch import run_headless
+from tests.watch.conftest import wait_for
+
+
+def start_headless(catalog: Catalog, root: Path, json_lines: bool):  # type: ignore[no-untyped-def]
+    out = io.StringIO()
+    stop = threading.Event()
+    rc: list[int] = []
+    t = threading.Thread(
+        target=lambda: rc.append(
+            run_headless(catalog, [root], None, 0.3, False, json_lines, out=out, stop=stop)
+        )
+    )
+    t.start()
+    return out, stop, t, rc
+
+
+def test_text_lines(catalog: Catalog, root: Path) -> None:
+    out, stop, t, rc = start_headless(catalog, root, json_lines=False)
+    try:
+        f = root / "churn-xgb" / "2026-11-26" / "model.onnx"
+        f.parent.mkdir(parents=True)
+        wait_for(lambda: "ready" in out.getvalue())
+        f.write_bytes(b"\xff" * 16 + os.urandom(1_200_000 - 16))
+        wait_for(lambda: "registered" in out.getvalue())
+    finally:
+        stop.set()
+        t.join(10)
+    assert rc == [0]
+    lines = out.getvalue().splitlines()
+    [reg] = [line for line in lines if line.startswith("registered")]
+    assert reg == "registered churn-xgb:1  churn-xgb/2026-11-26/model.onnx  1.2 MB  onnx"
+    assert lines[-1] == "stopped"
+    assert [r.path for r in catalog.watch_roots()] == [str(root)]
+
+
+def test_json_lines(catalog: Catalog, root: Path) -> None:
+    out, stop, t, rc = start_headless(catalog, root, json_lines=True)
+    try:
+        wait_for(lambda: '"ready"' in out.getvalue())
+        (root / "churn").mkdir()
+        (root / "churn" / "model.bin").write_bytes(b"weights")
+        wait_for(lambda: '"registered"' in out.getvalue())
+    finally:
+        stop.set()
+        t.join(10)
+    assert rc == [0]
+    events = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert events[0]["event"] == "started"
+    [reg] = [e for e in events if e["event"] == "registered"]
+    assert reg["ref"] == "churn:1" and reg["version"]["model"] == "churn"
+    assert reg["path"] == str(root / "churn" / "model.bin")
+    assert events[-1]["event"] == "stopped"
+
+
+def _spawn(args: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "regtui", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+
+
+def _read_until(proc: subprocess.Popen[str], event: str, timeout: float = 20) -> list[dict]:
+    got: list[dict] = []
+    end = time.monotonic() + timeout
+    assert proc.stdout is not None
+    while time.monotonic() < end:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        got.append(json.loads(line))
+        if got[-1]["event"] == event:
+            return got
+    raise AssertionError(f"no {event!r} event; got {got}")
+
+
+def test_watch_command_in_a_subprocess(tmp_path: Path, root: Path) -> None:
+    db = tmp_path / "cli.sqlite"
+    env = {**os.environ, "REGTUI_DB": str(db), "PYTHONUNBUFFERED": "1"}
+    proc = _spawn(["watch", str(root), "--headless", "--json", "--settle", "0.3"], env)
+    try:
+        _read_until(proc, "ready")
+        (root / "fraud").mkdir()
+        (root / "fraud" / "model.bin").write_bytes(b"fraud weights")
+        [*_, reg] = _read_until(proc, "registered")
+        assert reg["ref"] == "fraud:1"
+        proc.send_signal(signal.SIGTERM)
+        rest = proc.communicate(timeout=20)[0]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0
+    assert json.loads(rest.splitlines()[-1])["event"] == "stopped"
+
+    # A later start with no folder watches the saved root, and registers nothing twice.
+    (root / "fraud" / "model-2.bin").write_bytes(b"written while nobody watched")
+    proc = _spawn(["watch", "--headless", "--json"], env)
+    try:
+        got = _read_until(proc, "registered")
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0
+    assert [e["ref"] for e in got if e["event"] == "registered"] == ["fraud:2"]
+    with Catalog(db) as cat:
+        assert cat.count_versions("fraud") == 2
+
+
+def test_the_watcher_imports_neither_textual_nor_rich() -> None:
+    code = (
+        "import sys, regtui.watch, regtui.watch.headless;"
+        "print([m for m in sys.modules if m.split('.')[0] in ('textual', 'rich')])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
