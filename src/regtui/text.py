@@ -35,3 +35,13 @@ def printable(value: object, limit: int = DEFAULT_LIMIT, *, one_line: bool = Fal
         text = text[:limit]
     text = (_UNSAFE_LINE if one_line else _UNSAFE).sub(_visible, text)
     return text + "…" if cut else text
+
+
+def human_size(n: int) -> str:
+    """Bytes in decimal units, as people read file sizes: 532 B, 23.3 kB, 1.2 GB."""
+    size = float(n)
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if size < 1000 or unit == "TB":
+            return f"{int(size)} B" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1000
+    return f"{n} B"  # pragma: no cover

@@ -261,7 +261,7 @@ def cmd_register(args: argparse.Namespace) -> int:
     else:
         verb = "registered" if result.created else "already registered as"
         print(
-            f"{verb} {output.ref(result.version)}  {output.size(result.version.size_bytes)}"
+            f"{verb} {output.ref(result.version)}  {output.human_size(result.version.size_bytes)}"
             f"  {result.version.format}"
         )
         output.print_warnings(result.version)

@@ -18,7 +18,7 @@ from regtui.catalog.records import (
     VersionInfo,
     iso,
 )
-from regtui.text import printable
+from regtui.text import human_size, printable
 
 CELL_LIMIT = 60
 
@@ -29,16 +29,6 @@ def safe(value: object, limit: int = 10_000) -> str:
 
 def ref(v: VersionInfo) -> str:
     return f"{safe(v.model)}:{v.version}"
-
-
-def size(n: int) -> str:
-    step = 1000.0
-    value = float(n)
-    for unit in ("B", "kB", "MB", "GB", "TB"):
-        if value < step or unit == "TB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= step
-    return f"{n} B"  # pragma: no cover
 
 
 def short_time(v: Any) -> str:
@@ -92,7 +82,7 @@ def print_versions(versions: Sequence[VersionInfo]) -> None:
                 str(v.version),
                 short_time(v.created_at),
                 v.format,
-                size(v.size_bytes),
+                human_size(v.size_bytes),
                 v.approval.status + (" (archived)" if v.archived else ""),
                 ", ".join(v.stages),
                 headline_metrics(v),
@@ -115,7 +105,7 @@ def _section(title: str, items: dict[str, Any]) -> None:
 def print_version(v: VersionInfo, history: Sequence[StageMove] = ()) -> None:
     print(
         f"{ref(v)}  {v.format}{' / ' + safe(v.framework) if v.framework else ''}  "
-        f"{size(v.size_bytes)}"
+        f"{human_size(v.size_bytes)}"
     )
     print(f"  path      {safe(v.path)}")
     print(f"  sha256    {v.sha256}")
@@ -233,7 +223,7 @@ def print_checks(checks: Sequence[ArtifactCheck]) -> None:
 def print_scan_item(item: ScanItem) -> None:
     if item.outcome == "registered" and item.version is not None:
         v = item.version
-        print(f"registered  {ref(v)}  {safe(item.path)}  {size(v.size_bytes)}  {v.format}")
+        print(f"registered  {ref(v)}  {safe(item.path)}  {human_size(v.size_bytes)}  {v.format}")
         for w in v.warnings:
             print(f"  warning: {safe(w, 300)}")
     elif item.outcome in ("refused", "error"):

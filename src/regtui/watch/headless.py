@@ -13,6 +13,7 @@ from typing import TextIO
 
 from regtui.catalog.service import Catalog, WatchRoot
 from regtui.errors import UsageError
+from regtui.text import human_size, printable
 from regtui.watch.events import WatchEvent
 from regtui.watch.watcher import Watcher
 
@@ -57,15 +58,6 @@ def resolve_roots(
     return out
 
 
-def human_size(n: int) -> str:
-    size = float(n)
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if size < 1000 or unit == "TB":
-            return f"{int(size)} B" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1000
-    return f"{n} B"  # pragma: no cover
-
-
 class Printer:
     """One line per event: text for people, or one JSON object for programs."""
 
@@ -84,7 +76,7 @@ class Printer:
 
     def format(self, ev: WatchEvent) -> str | None:
         if self.json_lines:
-            return json.dumps(ev.to_json(), ensure_ascii=False, separators=(",", ":"))
+            return json.dumps(ev.to_json(), ensure_ascii=True, separators=(",", ":"))
         where = self._show(ev.path) if ev.path else ""
         v = ev.version
         if ev.kind == "registered" and v is not None:
@@ -112,15 +104,11 @@ class Printer:
         if line is None or self.broken.is_set():
             return
         try:
-            self.out.write(_printable(line) + "\n")
+            # Paths and details come from artifacts: no terminal escapes get through.
+            self.out.write(printable(line, one_line=True) + "\n")
             self.out.flush()
         except (BrokenPipeError, ValueError):
             self.broken.set()  # the reader went away: stop, as `| head` expects
-
-
-def _printable(line: str) -> str:
-    # Paths and details come from artifacts: no terminal escapes get through.
-    return "".join(c if c.isprintable() or c == "\t" else f"\\x{ord(c):02x}" for c in line)
 
 
 def run_headless(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -71,6 +72,9 @@ class Enqueue(FileSystemEventHandler):
 
 def make_observer(poll: bool, interval: float) -> tuple[BaseObserver, bool]:
     """The observer and whether it reports closes (only inotify does)."""
+    # watchdog warns when `mkdir -p` makes nested folders faster than it adds
+    # watches; it handles that case itself, so the warning is only noise.
+    warnings.filterwarnings("ignore", message="Callback with id", category=RuntimeWarning)
     if not poll:
         try:
             from watchdog.observers.inotify import InotifyObserver
