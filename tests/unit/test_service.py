@@ -378,3 +378,17 @@ def test_team_mode_postgres_trusts_roles_not_claims(pg_server: object, tmp_path:
     with dana.engine.begin() as conn, pytest.raises(Exception, match="permission denied"):
         conn.execute(text("DELETE FROM audit_event"))  # … DELETE is not
     assert erin.verify_audit().ok
+
+
+def test_fast_json_listing_matches_the_records(db_url: str, tmp_path: Path) -> None:
+    import json
+
+    from regtui.catalog.records import versions_json_text
+
+    cat = catalog_with_versions(db_url, tmp_path, 3)
+    cat.approve("churn:2", "ok ☃ \x1b[31m")
+    cat.edit_version("churn:3", tags={"note": "\u202eevil"})
+    versions = cat.versions("churn")
+    text = versions_json_text(versions)
+    assert text.isascii()  # control and bidi characters arrive escaped
+    assert json.loads(text) == [v.to_json() for v in cat.versions("churn")]

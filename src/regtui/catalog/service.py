@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy import Connection, Text, bindparam, func, insert, select, type_coerce, update
 from sqlalchemy.exc import IntegrityError
 
 from regtui.catalog import audit
@@ -59,7 +59,12 @@ ST = SettingRow.__table__
 W = WatchRootRow.__table__
 
 MAX_REASON = 2000
-VERSION_COLUMNS = [c for c in V.c] + [M.c.name.label("model_name")]
+# Version columns in table order, with the JSON and timestamp columns handed over
+# undecoded: VersionInfo.from_db decodes them only when they are used.
+_RAW = {"metrics", "params", "tags", "meta", "lineage", "warnings", "created_at", "approval_at"}
+VERSION_COLUMNS = [type_coerce(c, Text) if c.name in _RAW else c for c in V.c] + [
+    M.c.name.label("model_name")
+]
 
 # Prebuilt statements for the registration hot path (no per-call construction).
 _SELECT_MODEL_ID = select(M.c.id).where(M.c.name == bindparam("name"))
@@ -445,7 +450,11 @@ class Catalog:
             q = q.order_by(*order).offset(offset)
             if limit is not None:
                 q = q.limit(limit)
-            rows = conn.execute(q).all()
+            # Plain tuples straight from the driver: the columns need no processing
+            # (see VERSION_COLUMNS), and Row objects cost more than the query.
+            result = conn.execute(q)
+            rows = result.cursor.fetchall() if result.cursor is not None else []
+            result.close()
             return self._to_infos(conn, rows)
 
     def count_versions(
@@ -471,13 +480,15 @@ class Catalog:
         if not rows:
             return []
         stage_map: dict[int, list[str]] = {}
-        model_ids = {r.model_id for r in rows}
+        model_ids = {r[1] for r in rows}
         q = select(S.c.version_id, S.c.name).where(S.c.version_id.is_not(None))
         if len(model_ids) <= 500:
             q = q.where(S.c.model_id.in_(model_ids))
         for vid, name in conn.execute(q.order_by(S.c.name)):
             stage_map.setdefault(vid, []).append(name)
-        return [_info(r, tuple(stage_map.get(r.id, ()))) for r in rows]
+        if not stage_map:
+            return [VersionInfo.from_db(r, r[-1], ()) for r in rows]
+        return [VersionInfo.from_db(r, r[-1], tuple(stage_map.get(r[0], ()))) for r in rows]
 
     def _version_by_id(self, conn: Connection, vid: int) -> VersionInfo:
         row = conn.execute(
@@ -1149,30 +1160,4 @@ def _info_from_row(vid: int, model: str, row: dict[str, Any]) -> VersionInfo:
         warnings=tuple(row["warnings"]),
         created_at=row["created_at"],
         created_by=row["created_by"],
-    )
-
-
-def _info(r: Any, stages: tuple[str, ...]) -> VersionInfo:
-    return VersionInfo(
-        id=r.id,
-        model=r.model_name,
-        version=r.number,
-        path=r.path,
-        sha256=r.sha256,
-        size_bytes=r.size_bytes,
-        format=r.format,
-        framework=r.framework,
-        metrics=r.metrics or {},
-        params=r.params or {},
-        tags=r.tags or {},
-        metadata=r.meta or {},
-        lineage=r.lineage or {},
-        approval=Approval(r.approval_status, r.approval_by, r.approval_at, r.approval_reason),
-        stages=stages,
-        warnings=tuple(r.warnings or ()),
-        created_at=r.created_at,
-        created_by=r.created_by,
-        archived=bool(r.archived),
-        artifact_state=r.artifact_state,
-        stored_path=r.stored_path,
     )
