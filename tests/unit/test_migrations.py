@@ -51,6 +51,9 @@ def test_first_schema_catalog_opens_and_works(tmp_path: Path) -> None:
     assert cat.get("churn@production").version == 1
     assert cat.model("churn").description == "Churn *model*"
     assert cat.verify_audit().ok
+    # Migration 0004 filled the filter indexes from the old rows.
+    assert [v.version for v in cat.versions("churn", where="metrics.auc > 0.815")] == [2, 3]
+    assert [v.version for v in cat.versions("churn", where="tags.run = '2'")] == [2]
     (tmp_path / "new.bin").write_bytes(b"new weights")
     assert cat.register(tmp_path / "new.bin", "churn").version == 4
     assert cat.verify_audit().ok

@@ -204,6 +204,9 @@ def test_filter_language_runs_in_sql(db_url: str, tmp_path: Path) -> None:
     assert nums("path not like '%m1.bin'") == [2, 3, 4]
     assert nums("version in (1, 3)") == [1, 3]
     assert nums("metrics.missing > 0") == []
+    assert nums("not metrics.missing > 0") == [1, 2, 3, 4]
+    assert nums("tags.team like 'gr%'") == [1, 3]
+    assert nums("tags.team not like 'gr%'") == [2, 4]
     assert nums("model like 'ch%' and size > 0") == [1, 2, 3, 4]
     assert nums("created > '2000-01-01'") == [1, 2, 3, 4]
     assert cat.count_versions("churn", where="tags.team = 'core'") == 2

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Connection, func, insert, select
 
 from regtui.catalog import audit
+from regtui.catalog.indexes import index_versions
 from regtui.catalog.migrate import HEAD_REVISION
 from regtui.catalog.records import iso
 from regtui.catalog.schema import (
@@ -112,10 +113,13 @@ def _load(conn: Connection, data: dict[str, Any]) -> int:
     for m in data["models"]:
         mid[m["name"]] = conn.execute(insert(M).values(**_times(m))).inserted_primary_key[0]
     vid: dict[tuple[str, int], int] = {}
+    index = []
     for v in data["versions"]:
         fields = _times({k: x for k, x in v.items() if k != "model"})
         new = conn.execute(insert(V).values(model_id=mid[v["model"]], **fields))
         vid[(v["model"], v["number"])] = new.inserted_primary_key[0]
+        index.append((new.inserted_primary_key[0], v["metrics"] or {}, v["tags"] or {}))
+    index_versions(conn, index)
 
     def key(ref: list[Any] | None) -> int | None:
         return vid[(ref[0], ref[1])] if ref is not None else None

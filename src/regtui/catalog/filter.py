@@ -5,7 +5,8 @@
 
 Fields: metrics.K, params.K, tags.K, metadata.K; format, framework, path,
 sha256, approval, created_by, model, stage; version, size; created (ISO date);
-archived (true/false). A missing key compares as SQL NULL: neither true nor false.
+archived (true/false). A comparison on a key a version lacks is false (so `not`
+of it is true).
 """
 
 from __future__ import annotations
@@ -17,7 +18,13 @@ from sqlalchemy import ColumnElement, and_, case, exists, func, not_, or_, selec
 from sqlalchemy import cast as sa_cast
 from sqlalchemy.types import Float, Text
 
-from regtui.catalog.schema import ModelRow, StageRow, VersionRow
+from regtui.catalog.schema import (
+    ModelRow,
+    StageRow,
+    VersionMetricRow,
+    VersionRow,
+    VersionTagRow,
+)
 from regtui.errors import FilterError
 
 GRAMMAR = r"""
@@ -56,6 +63,8 @@ MAX_FILTER_LEN = 4000
 V = VersionRow.__table__
 M = ModelRow.__table__
 S = StageRow.__table__
+VM = VersionMetricRow.__table__
+VT = VersionTagRow.__table__
 
 TEXT_COLUMNS = {
     "format": V.c.format,
@@ -142,7 +151,11 @@ class _Compiler:
             return self.compare(str(field), str(op), self.value(value), field)
         if kind in ("like", "unlike"):
             field, pattern = tree.children
-            cond = self.text_of(str(field), field).like(_unquote(str(pattern)))
+            head, _, key = str(field).partition(".")
+            if head.lower() == "tags" and key:
+                cond = _tagged(_strip_quotes(key), lambda col: col.like(_unquote(str(pattern))))
+            else:
+                cond = self.text_of(str(field), field).like(_unquote(str(pattern)))
             return not_(cond) if kind == "unlike" else cond
         if kind == "within":
             field, *values = tree.children
@@ -194,7 +207,16 @@ class _Compiler:
         if head in TEXT_COLUMNS and not key:
             return _apply(TEXT_COLUMNS[head], op, _as_text(value))
         if head in JSON_COLUMNS and key:
-            key = key[1:-1] if key.startswith('"') else key
+            key = _strip_quotes(key)
+            # Metrics and tags have index tables (migration 0004): use them.
+            if head == "metrics" and isinstance(value, int | float) and not isinstance(value, bool):
+                return V.c.id.in_(
+                    select(VM.c.version_id).where(
+                        VM.c.name == key, _apply(VM.c.value, op, float(value))
+                    )
+                )
+            if head == "tags" and isinstance(value, str):
+                return _tagged(key, lambda col: _apply(col, op, value))
             col = JSON_COLUMNS[head]
             if isinstance(value, bool):
                 return _apply(self.json_text(col, key), op, "true" if value else "false")
@@ -213,8 +235,7 @@ class _Compiler:
         if head in TEXT_COLUMNS and not key:
             return TEXT_COLUMNS[head]
         if head in JSON_COLUMNS and key:
-            key = key[1:-1] if key.startswith('"') else key
-            return self.json_text(JSON_COLUMNS[head], key)
+            return self.json_text(JSON_COLUMNS[head], _strip_quotes(key))
         raise FilterError(f"filter: 'like' needs a text field, not {field!r} (column {tok.column})")
 
     def json_number(self, col: Any, key: str) -> ColumnElement[Any]:
@@ -246,6 +267,15 @@ class _Compiler:
             ),
             else_=None,
         )
+
+
+def _strip_quotes(key: str) -> str:
+    return key[1:-1] if key.startswith('"') else key
+
+
+def _tagged(key: str, test: Any) -> ColumnElement[bool]:
+    """Versions with tag `key` whose value passes `test` (via the tag index)."""
+    return V.c.id.in_(select(VT.c.version_id).where(VT.c.key == key, test(VT.c.value)))
 
 
 def _sqlite_path(key: str) -> str:

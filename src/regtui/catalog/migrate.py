@@ -15,7 +15,7 @@ from regtui.catalog.db import read_txn, translate_db_error, write_txn
 from regtui.errors import CatalogError
 
 # The newest revision in regtui/migrations/versions (a test keeps them equal).
-HEAD_REVISION = "0003"
+HEAD_REVISION = "0004"
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
 

@@ -62,6 +62,28 @@ class VersionRow(SQLModel, table=True):
     stored_path: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
+class VersionMetricRow(SQLModel, table=True):
+    """One metric of one version: an index of `version.metrics` for fast filters."""
+
+    __tablename__ = "version_metric"
+    __table_args__ = (Index("ix_version_metric_name_value", "name", "value"),)
+
+    version_id: int = Field(foreign_key="version.id", primary_key=True)
+    name: str = Field(primary_key=True)
+    value: float
+
+
+class VersionTagRow(SQLModel, table=True):
+    """One tag of one version: an index of `version.tags` for fast filters."""
+
+    __tablename__ = "version_tag"
+    __table_args__ = (Index("ix_version_tag_key_value", "key", "value"),)
+
+    version_id: int = Field(foreign_key="version.id", primary_key=True)
+    key: str = Field(primary_key=True)
+    value: str = Field(sa_column=Column(Text, nullable=False))
+
+
 class StageRow(SQLModel, table=True):
     """A named pointer of a model to at most one version."""
 

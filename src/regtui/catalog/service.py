@@ -22,6 +22,7 @@ from regtui.catalog import audit
 from regtui.catalog.db import make_engine, read_txn, write_txn
 from regtui.catalog.diff import Diff, diff_versions
 from regtui.catalog.filter import compile_filter
+from regtui.catalog.indexes import index_versions
 from regtui.catalog.migrate import ensure_schema
 from regtui.catalog.records import (
     Approval,
@@ -43,6 +44,7 @@ from regtui.catalog.schema import (
     StageMoveRow,
     StageRow,
     VersionRow,
+    VersionTagRow,
     WatchRootRow,
 )
 from regtui.errors import ArtifactError, Conflict, NotFound, PolicyRefused, UsageError
@@ -57,6 +59,7 @@ A = ApprovalRow.__table__
 E = AuditEventRow.__table__
 ST = SettingRow.__table__
 W = WatchRootRow.__table__
+VT = VersionTagRow.__table__
 
 MAX_REASON = 2000
 # Version columns in table order, with the JSON and timestamp columns handed over
@@ -287,6 +290,7 @@ class Catalog:
         with write_txn(self.engine) as conn:
             ts = now()
             chain = audit.Appender(conn)
+            index_rows: list[tuple[int, dict[str, float], dict[str, str]]] = []
             model_ids: dict[str, int] = {}
             next_number: dict[int, int] = {}
             for cand in candidates:
@@ -333,6 +337,7 @@ class Catalog:
                     results.append(RegisterResult(self._version_by_id(conn, existing), False))
                     continue
                 next_number[mid] += 1
+                index_rows.append((vid, cand.metrics, cand.tags))
                 ref = f"{cand.model}:{number}"
                 chain.add(
                     at=ts,
@@ -350,6 +355,7 @@ class Catalog:
                     reason=None,
                 )
                 results.append(RegisterResult(_info_from_row(vid, cand.model, row), True))
+            index_versions(conn, index_rows)
             chain.flush()
         return results
 
@@ -444,7 +450,10 @@ class Catalog:
         """Versions of one model (or all), filtered by the filter language."""
         with read_txn(self.engine) as conn:
             q = self._versions_query(conn, model, where, include_archived)
-            order = (V.c.number.desc(),) if newest_first else (V.c.number,)
+            # With a filter, sort the few matches instead of walking the number
+            # index over every version (`+ 0` keeps SQLite off that index).
+            key = V.c.number + 0 if where else V.c.number
+            order = (key.desc(),) if newest_first else (key,)
             if model is None:
                 order = (M.c.name, *order)
             q = q.order_by(*order).offset(offset)
@@ -908,6 +917,8 @@ class Catalog:
             if new == v.tags:
                 raise UsageError(f"nothing to change on {v.ref}")
             conn.execute(update(V).where(V.c.id == vid).values(tags=new))
+            conn.execute(VT.delete().where(VT.c.version_id == vid))
+            index_versions(conn, [(vid, {}, new)])
             self._event(conn, "edited", v.model, v.ref, {"tags": v.tags}, {"tags": new}, reason)
             return self._version_by_id(conn, vid)
 
