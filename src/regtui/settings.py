@@ -54,3 +54,14 @@ def current_user(explicit: str | None = None) -> str:
         return getpass.getuser()
     except (KeyError, OSError):
         return "unknown"
+
+
+def sqlite_is_read_only(target: str | os.PathLike[str] | None = None) -> bool:
+    """True when the catalog is an SQLite file this process may not write."""
+    url = database_url(target)
+    if not url.startswith("sqlite:///"):
+        return False
+    path = Path(url[len("sqlite:///"):])
+    if not path.exists():
+        return False
+    return not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK))

@@ -609,7 +609,13 @@ def _run_tui(args: argparse.Namespace, cat: Catalog, watch_dirs: list[Path] | No
 
 
 def cmd_tui(args: argparse.Namespace) -> int:
-    with _open(args, read_only=args.read_only) as cat:
+    from regtui import settings
+
+    # A catalog we may not write (a copy for offline review, say) opens read-only
+    # with actions disabled, instead of failing at the first change.
+    read_only = args.read_only or settings.sqlite_is_read_only(getattr(args, "db", None))
+    args.read_only = read_only
+    with _open(args, read_only=read_only) as cat:
         return _run_tui(args, cat)
 
 
