@@ -76,6 +76,8 @@ class Diff:
 def flatten(value: Any, prefix: str = "", out: dict[str, Any] | None = None) -> dict[str, Any]:
     """Nested dicts as dotted keys, bounded so a huge metadata blob stays a table."""
     out = {} if out is None else out
+    if isinstance(value, dict) and not value and not prefix:
+        return out  # nothing to show, not a row with an empty name
     if isinstance(value, dict) and value:
         for k, v in value.items():
             if len(out) >= MAX_FLAT_KEYS:

@@ -1,0 +1,68 @@
+"""Make an SVG of each screen from the demo catalog: `python screenshots/make_screenshots.py`.
+
+Seeds a fresh temporary catalog with `regtui.demo.seed_demo` (sample_models/),
+drives the app with Pilot and saves screenshots/<screen>.svg.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+OUT = Path(__file__).resolve().parent
+SIZE = (130, 40)
+
+
+async def settle(pilot) -> None:  # type: ignore[no-untyped-def]
+    from textual.worker import WorkerCancelled, WorkerFailed
+
+    for _ in range(3):
+        with contextlib.suppress(WorkerCancelled, WorkerFailed):
+            await pilot.app.workers.wait_for_complete()
+        await pilot.pause(0.05)
+
+
+async def shoot(app, name: str, *keys: str) -> None:  # type: ignore[no-untyped-def]
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        for key in keys:
+            await pilot.press(key)
+            await settle(pilot)
+        app.clear_notifications()
+        await pilot.pause(0.05)
+        app.save_screenshot(str(OUT / f"{name}.svg"))
+        print("wrote", OUT / f"{name}.svg")
+
+
+async def main() -> None:
+    folder = Path(tempfile.mkdtemp(prefix="regtui-shots-"))
+    os.environ["REGTUI_DATA_DIR"] = str(folder / "data")
+    from regtui.catalog.service import Catalog
+    from regtui.demo import seed_demo
+    from regtui.tui.app import RegtuiApp
+
+    try:
+        with Catalog(folder / "catalog.sqlite", user="you") as catalog:
+            seed_demo(catalog)
+            shots = {
+                "catalog": (),
+                "version": ("enter",),
+                "diff": ("d",),
+                "audit": ("l",),
+                "watch": ("w",),
+                "help": ("question_mark",),
+                "reason": ("a",),
+                "promote": ("p",),
+            }
+            for name, keys in shots.items():
+                await shoot(RegtuiApp(catalog, poll_seconds=0), name, *keys)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,314 @@
+"""The regtui App and `make_app`, the one factory the CLI, the demo and the tests use.
+
+The app holds the catalog, polls its change counter (so versions written by the
+CLI, the watcher or another process appear without a restart), runs changes on
+one worker group, and owns the watcher lifecycle. Screens live in `screens/`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections import deque
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.worker import Worker, WorkerState
+
+from regtui.catalog.records import Policy
+from regtui.catalog.service import Catalog
+from regtui.errors import PolicyRefused, RegtuiError
+from regtui.tui.commands import RegtuiCommands
+from regtui.tui.messages import (
+    CatalogChanged,
+    ChangeApplied,
+    ChangeRefused,
+    HashingProgressed,
+    VersionRegistered,
+    WatchReported,
+    WatchStateChanged,
+)
+from regtui.tui.safe import clean, short_time
+
+POLL_SECONDS = 1.0
+WATCH_LOG_LINES = 500
+
+
+class RegtuiApp(App[int]):
+    CSS_PATH = "app.tcss"
+    TITLE = "regtui"
+    COMMANDS: ClassVar[set[Any]] = App.COMMANDS | {RegtuiCommands}
+    COMMAND_PALETTE_BINDING = "ctrl+p"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(
+            "l",
+            "audit",
+            "Audit log",
+            show=False,
+            id="app.audit",
+            tooltip="Every change: who, when, why; checks the hash chain",
+        ),
+        Binding(
+            "w",
+            "watch",
+            "Watch",
+            show=False,
+            id="app.watch",
+            tooltip="Watched folders and live registrations",
+        ),
+        Binding(
+            "question_mark,f1",
+            "help",
+            "Help",
+            id="app.help",
+            tooltip="Keys and a short guide",
+            key_display="?",
+        ),
+        Binding("q", "quit", "Quit", id="app.quit", tooltip="Leave regtui"),
+    ]
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        *,
+        watch_dirs: list[Path] | None = None,
+        read_only: bool = False,
+        poll_seconds: float = POLL_SECONDS,
+    ) -> None:
+        super().__init__()
+        self.catalog = catalog
+        self.read_only = read_only or catalog.read_only
+        self.watch_dirs = [Path(d) for d in (watch_dirs or [])]
+        self.poll_seconds = poll_seconds
+        self.policy = Policy()
+        self.watching = False
+        self.watch_detail = ""
+        self.watch_log: deque[Text] = deque(maxlen=WATCH_LOG_LINES)
+        self._counter: int | None = None
+        self._watcher: Any = None
+        self.sub_title = f"{catalog.actor}{' · read-only' if self.read_only else ''}"
+
+    @property
+    def protected_stages(self) -> tuple[str, ...]:
+        return self.policy.protected_stages
+
+    # --------------------------------------------------------------- lifecycle
+
+    def on_mount(self) -> None:
+        from regtui.tui.screens.catalog import CatalogScreen
+
+        self.push_screen(CatalogScreen())
+        self._poll()
+        if self.poll_seconds > 0:
+            self.set_interval(self.poll_seconds, self._poll, name="poll")
+        self._start_watcher()
+
+    def on_unmount(self) -> None:
+        self._stop_watcher()
+
+    # ---------------------------------------------------------------- refresh
+
+    @work(thread=True, exclusive=True, group="poll", exit_on_error=False)
+    def _poll(self) -> None:
+        """Notice changes by anyone (this app, the CLI, the watcher, other processes)."""
+        counter = self.catalog.change_counter()
+        if self._counter is None:
+            self._counter = counter
+            self.policy = self.catalog.policy()
+            return
+        if counter != self._counter:
+            self._counter = counter
+            self.policy = self.catalog.policy()
+            self.post_message(CatalogChanged(counter))
+
+    def refresh_catalog(self) -> None:
+        self._poll()
+
+    @on(CatalogChanged)
+    def catalog_changed(self) -> None:
+        for screen in self.screen_stack:
+            handler = getattr(screen, "catalog_changed", None)
+            if handler is not None:
+                handler()
+
+    # ----------------------------------------------------------------- changes
+
+    def apply_change(self, summary: str, undo: str, change: Callable[[Catalog], Any]) -> None:
+        """Run a change on a worker; the outcome comes back as a message."""
+        if self.read_only:
+            self.notify("The catalog is open read-only.", severity="warning", markup=False)
+            return
+        self._run_change(summary, undo, change)
+
+    @work(thread=True, group="changes", exit_on_error=False)
+    def _run_change(self, summary: str, undo: str, change: Callable[[Catalog], Any]) -> None:
+        try:
+            change(self.catalog)
+        except PolicyRefused as exc:
+            self.post_message(ChangeRefused(str(exc), exc.rule))
+        except RegtuiError as exc:
+            self.post_message(ChangeRefused(str(exc)))
+        else:
+            self.post_message(ChangeApplied(summary, undo))
+
+    @on(ChangeApplied)
+    def change_applied(self, message: ChangeApplied) -> None:
+        note = message.summary + (f" ({message.undo})" if message.undo else "")
+        self.notify(note, markup=False, timeout=5)
+        self._poll()
+
+    @on(ChangeRefused)
+    def change_refused(self, message: ChangeRefused) -> None:
+        title = "Refused by policy" if message.rule else "Not done"
+        self.notify(
+            clean(message.summary, 1000), title=title, severity="error", markup=False, timeout=10
+        )
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """One place where unexpected worker failures become a plain message."""
+        if event.state != WorkerState.ERROR:
+            return
+        error = event.worker.error
+        if isinstance(error, RegtuiError):
+            text = str(error)
+        else:
+            text = f"internal error in {event.worker.name or 'a worker'}: {error!r}"
+        self.notify(clean(text, 1000), title="Error", severity="error", markup=False, timeout=10)
+
+    # ---------------------------------------------------------------- navigation
+
+    def open_version(self, ref: str) -> None:
+        from regtui.tui.screens.version import VersionScreen
+
+        self.push_screen(VersionScreen(ref))
+
+    def goto_version(self, ref: str) -> None:
+        """Select the version's model in the catalog, then open the version (palette)."""
+        self.jump_to_model(ref.split(":", 1)[0])
+        self.open_version(ref)
+
+    def open_diff(self, left: str, right: str) -> None:
+        from regtui.tui.screens.diff import DiffScreen
+
+        self.push_screen(DiffScreen(left, right))
+
+    def known_models(self) -> list[Any]:
+        """Models the catalog screen already loaded (no database call)."""
+        from regtui.tui.screens.catalog import CatalogScreen
+
+        for screen in self.screen_stack:
+            if isinstance(screen, CatalogScreen):
+                return list(screen.models.values())
+        return []
+
+    def jump_to_model(self, name: str) -> None:
+        from regtui.tui.screens.catalog import CatalogScreen
+
+        while len(self.screen_stack) > 2 and not isinstance(self.screen, CatalogScreen):
+            self.pop_screen()
+        if isinstance(self.screen, CatalogScreen):
+            self.screen.jump_to_model(name)
+
+    def action_audit(self) -> None:
+        from regtui.tui.screens.audit import AuditScreen
+
+        if not isinstance(self.screen, AuditScreen):
+            self.push_screen(AuditScreen())
+
+    def action_watch(self) -> None:
+        from regtui.tui.screens.watch import WatchScreen
+
+        if not isinstance(self.screen, WatchScreen):
+            self.push_screen(WatchScreen())
+
+    def action_help(self) -> None:
+        from regtui.tui.screens.help import HelpScreen
+
+        if isinstance(self.screen, HelpScreen):
+            return
+        active = list(self.screen.active_bindings.items())
+        display = {key: self.get_key_display(a.binding) for key, a in active}
+        self.push_screen(HelpScreen(active, display))
+
+    # ------------------------------------------------------------------ watcher
+
+    def _start_watcher(self) -> None:
+        if not self.watch_dirs:
+            self.watch_detail = (
+                "not watching: start the app with `regtui watch DIR…` to watch folders"
+            )
+            return
+        try:
+            from regtui.tui import watching
+        except ImportError:  # pragma: no cover - the module ships with the TUI
+            self.watch_detail = "not watching: the watcher is not available in this build"
+            return
+        try:
+            self._watcher = watching.start(self, self.catalog, self.watch_dirs)
+        except Exception as exc:
+            self.watch_detail = f"not watching: {clean(str(exc), 300)}"
+            self._watcher = None
+
+    def _stop_watcher(self) -> None:
+        if self._watcher is not None:
+            with contextlib.suppress(Exception):
+                self._watcher.stop()
+            self._watcher = None
+
+    def _watch_screen(self) -> Any:
+        from regtui.tui.screens.watch import WatchScreen
+
+        for screen in self.screen_stack:
+            if isinstance(screen, WatchScreen):
+                return screen
+        return None
+
+    def _log(self, line: Text) -> None:
+        self.watch_log.append(line)
+        screen = self._watch_screen()
+        if screen is not None:
+            screen.add_line(line)
+
+    @on(VersionRegistered)
+    def version_registered(self, message: VersionRegistered) -> None:
+        v = message.version
+        line = Text(f"{short_time(v.created_at)}  ")
+        line.append("registered " if message.created else "already had ", "green")
+        line.append(v.ref, "bold")
+        line.append(f"  {clean(v.format, 40)}  {clean(v.path, 300)}", "dim")
+        self._log(line)
+        self._poll()
+
+    @on(WatchReported)
+    def watch_reported(self, message: WatchReported) -> None:
+        style = "red" if message.outcome in ("error", "refused") else "yellow"
+        line = Text(f"{message.outcome} ", style)
+        line.append(clean(message.path, 300))
+        if message.detail:
+            line.append(f"  {clean(message.detail, 500)}", "dim")
+        self._log(line)
+
+    @on(HashingProgressed)
+    def hashing_progressed(self, message: HashingProgressed) -> None:
+        screen = self._watch_screen()
+        if screen is not None:
+            screen.progress(message.path, message.done, message.total)
+
+    @on(WatchStateChanged)
+    def watch_state_changed(self, message: WatchStateChanged) -> None:
+        self.watching = message.watching
+        self.watch_detail = message.detail
+        screen = self._watch_screen()
+        if screen is not None:
+            screen.show_state()
+
+
+def make_app(
+    catalog: Catalog, *, watch_dirs: list[Path] | None = None, read_only: bool = False
+) -> RegtuiApp:
+    """The app on `catalog`: used by `regtui`, `regtui demo`, `regtui watch` and the tests."""
+    return RegtuiApp(catalog, watch_dirs=watch_dirs, read_only=read_only)

@@ -1,0 +1,130 @@
+"""The command palette (ctrl+p): jump to any model or version, run any action.
+
+Commands are named `area: Action`; only those that apply on the current
+screen are offered (the same `check_action` that greys out the footer)."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Callable
+from functools import partial
+from typing import TYPE_CHECKING
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+from regtui.catalog.records import ModelInfo
+from regtui.errors import RegtuiError
+from regtui.tui.safe import clean
+
+if TYPE_CHECKING:
+    from regtui.tui.app import RegtuiApp
+
+REF = re.compile(r"^\s*([a-z0-9][a-z0-9._-]{0,127})\s*[:#]\s*v?(\d{1,9})\s*$")
+VERSIONS_PER_MODEL = 20
+
+
+class RegtuiCommands(Provider):
+    async def startup(self) -> None:
+        app: RegtuiApp = self.app  # type: ignore[assignment]
+        self.models: list[ModelInfo] = app.known_models()
+        self.recent: list[str] = []
+        if not self.models:
+            try:
+                self.models = await asyncio.to_thread(app.catalog.models)
+            except RegtuiError:
+                return
+
+        def recent() -> list[str]:
+            out = []
+            for m in self.models[:50]:
+                out += [
+                    v.ref
+                    for v in app.catalog.versions(
+                        m.name, newest_first=True, limit=VERSIONS_PER_MODEL
+                    )
+                ]
+            return out
+
+        try:
+            self.recent = await asyncio.to_thread(recent)
+        except RegtuiError:
+            self.recent = []
+
+    def _actions(self) -> list[tuple[str, Callable[[], object], str]]:
+        app: RegtuiApp = self.app  # type: ignore[assignment]
+        screen = self.screen
+        out: list[tuple[str, Callable[[], object], str]] = []
+
+        def offer(name: str, action: str, help_text: str, *params: object) -> None:
+            base = action.split("(")[0]
+            if hasattr(screen, f"action_{base}") and screen.check_action(base, params):
+                out.append((name, partial(screen.run_action, action), help_text))
+
+        offer("version: Open", "open", "Show every fact about the selected version")
+        offer("version: Approve", "approve", "Approve the selected version (asks why)")
+        offer("version: Reject", "reject", "Reject the selected version (asks why)")
+        for stage in dict.fromkeys(("production", "staging", *app.protected_stages)):
+            offer(
+                f"version: Promote to {stage}",
+                f"promote_to('{stage}')",
+                f"Point {stage} at the selected version (asks why)",
+                stage,
+            )
+        offer("version: Promote to a stage…", "promote", "Choose a stage, then why")
+        offer("version: Mark for diff", "mark", "d then diffs marked against selected")
+        offer(
+            "version: Diff against production",
+            "diff",
+            "Compare with production (or the marked version)",
+        )
+        offer("version: Edit tags", "edit_tags", "Edit this version's tags")
+        offer("stage: Roll back", "rollback", "Move a stage back to the version before")
+        offer("model: Edit description and tags", "edit", "Edit the selected model")
+        offer("catalog: Filter versions", "filter", "Filter with the filter language")
+        offer("catalog: Next metric in sparkline", "next_metric", "Chart another metric")
+        offer("diff: Toggle all / differing fields", "toggle", "Show all or only differing")
+        out.append(("catalog: Audit log", app.action_audit, "Every change, and the chain check"))
+        out.append(("catalog: Watch panel", app.action_watch, "Watched roots and activity"))
+        out.append(("catalog: Refresh", app.refresh_catalog, "Read the catalog again"))
+        out.append(("app: Help", app.action_help, "Keys and a short guide"))
+        out.append(("app: Quit", app.action_quit, "Leave regtui"))
+        return out
+
+    def _jumps(self) -> list[tuple[str, Callable[[], object], str]]:
+        app: RegtuiApp = self.app  # type: ignore[assignment]
+        out: list[tuple[str, Callable[[], object], str]] = []
+        for m in getattr(self, "models", []):
+            out.append(
+                (
+                    f"model: {clean(m.name, 128)}",
+                    partial(app.jump_to_model, m.name),
+                    f"{m.versions} versions",
+                )
+            )
+        for ref in getattr(self, "recent", []):
+            out.append((f"version: {ref}", partial(app.goto_version, ref), "Open this version"))
+        return out
+
+    async def discover(self) -> Hits:
+        for name, run, help_text in self._actions():
+            yield DiscoveryHit(name, run, help=help_text)
+        for name, run, help_text in self._jumps()[:40]:
+            yield DiscoveryHit(name, run, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        app: RegtuiApp = self.app  # type: ignore[assignment]
+        matcher = self.matcher(query)
+        m = REF.match(query.lower())
+        if m:
+            ref = f"{m.group(1)}:{int(m.group(2))}"
+            yield Hit(
+                1.0,
+                f"version: open {ref}",
+                partial(app.goto_version, ref),
+                help="Open this version",
+            )
+        for name, run, help_text in self._actions() + self._jumps():
+            score = matcher.match(name)
+            if score > 0:
+                yield Hit(score, matcher.highlight(name), run, text=name, help=help_text)

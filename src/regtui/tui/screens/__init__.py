@@ -1,0 +1,1 @@
+"""Screens of the regtui TUI, one file each."""

@@ -1,0 +1,233 @@
+"""The changes a reviewer makes (approve, reject, promote, roll back, edit, diff),
+shared by the catalog and version screens. Each asks for a reason in a modal and
+runs on the app's change worker; refusals come back as plain notifications."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from textual.screen import Screen
+
+from regtui.catalog.records import ModelInfo, VersionInfo
+from regtui.tui.screens.edit import EditModal, Edits
+from regtui.tui.screens.reason import ReasonModal
+from regtui.tui.screens.stage import StageChooser
+
+if TYPE_CHECKING:
+    from regtui.tui.app import RegtuiApp
+
+CHANGE_ACTIONS = {"approve", "reject", "promote", "promote_to", "rollback", "edit"}
+
+
+class VersionActions(Screen[Any]):
+    """A screen with a current version and model, and the actions on them."""
+
+    @property
+    def rapp(self) -> RegtuiApp:
+        return self.app  # type: ignore[return-value]
+
+    def current_version(self) -> VersionInfo | None:
+        raise NotImplementedError
+
+    def current_model(self) -> ModelInfo | None:
+        raise NotImplementedError
+
+    def marked_version(self) -> VersionInfo | None:
+        return None
+
+    # ------------------------------------------------------------ availability
+
+    _binding_state: object = None
+
+    def update_bindings(self) -> None:
+        """Refresh the footer only when what applies changed (a refresh recomposes it)."""
+        state = tuple(
+            self.check_action(a, ())
+            for a in ("approve", "reject", "promote", "rollback", "edit", "diff", "open", "mark")
+        )
+        if state != self._binding_state:
+            self._binding_state = state
+            self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in CHANGE_ACTIONS and self.rapp.read_only:
+            return None
+        v = self.current_version()
+        if action == "approve":
+            return True if v is not None and v.approval.status != "approved" else None
+        if action == "reject":
+            return True if v is not None and v.approval.status != "rejected" else None
+        if action in ("promote", "promote_to"):
+            ok = v is not None and v.approval.status != "rejected" and not v.archived
+            if ok and action == "promote_to" and parameters:
+                ok = parameters[0] not in v.stages  # type: ignore[union-attr]
+            return True if ok else None
+        if action == "rollback":
+            m = self.current_model()
+            return True if m is not None and any(x is not None for x in m.stages.values()) else None
+        if action == "edit":
+            return True if self.current_model() is not None else None
+        if action in ("diff", "open", "mark"):
+            return True if v is not None else None
+        return True
+
+    # ----------------------------------------------------------------- actions
+
+    def action_approve(self) -> None:
+        v = self.current_version()
+        if v is None:
+            return
+        ref = v.ref
+
+        def done(reason: str | None) -> None:
+            if reason:
+                self.rapp.apply_change(
+                    f"Approved {ref}.",
+                    "x rejects it again",
+                    lambda c: c.approve(ref, reason),
+                )
+
+        self.app.push_screen(
+            ReasonModal(f"Approve {ref}", f"now {v.approval.status}", action_label="Approve"),
+            done,
+        )
+
+    def action_reject(self) -> None:
+        v = self.current_version()
+        if v is None:
+            return
+        ref = v.ref
+
+        def done(reason: str | None) -> None:
+            if reason:
+                self.rapp.apply_change(
+                    f"Rejected {ref}.",
+                    "a approves it again",
+                    lambda c: c.reject(ref, reason),
+                )
+
+        detail = f"now {v.approval.status}; a rejected version can go to no stage"
+        self.app.push_screen(ReasonModal(f"Reject {ref}", detail, action_label="Reject"), done)
+
+    def action_promote(self) -> None:
+        v, m = self.current_version(), self.current_model()
+        if v is None:
+            return
+        stages = dict(m.stages) if m is not None else {}
+
+        def chosen(stage: str | None) -> None:
+            if stage:
+                self.action_promote_to(stage)
+
+        self.app.push_screen(
+            StageChooser(f"Promote {v.ref} to…", stages, self.rapp.protected_stages), chosen
+        )
+
+    def action_promote_to(self, stage: str) -> None:
+        v, m = self.current_version(), self.current_model()
+        if v is None:
+            return
+        ref = v.ref
+        held = m.stages.get(stage) if m is not None else None
+        detail = f"{stage} now holds v{held}" if held is not None else f"{stage} is empty"
+        if stage in self.rapp.protected_stages:
+            detail += f"; {stage} is protected (approved versions only)"
+
+        def done(reason: str | None) -> None:
+            if reason:
+                self.rapp.apply_change(
+                    f"Promoted {ref} to {stage}.",
+                    "r rolls it back",
+                    lambda c: c.promote(ref, stage, reason),
+                )
+
+        self.app.push_screen(
+            ReasonModal(f"Promote {ref} to {stage}", detail, action_label="Promote"), done
+        )
+
+    def action_rollback(self) -> None:
+        m = self.current_model()
+        if m is None:
+            return
+        held = {s: n for s, n in m.stages.items() if n is not None}
+        if not held:
+            return
+        if len(held) == 1:
+            self._rollback_stage(m, next(iter(held)))
+            return
+
+        def chosen(stage: str | None) -> None:
+            if stage:
+                self._rollback_stage(m, stage)
+
+        self.app.push_screen(
+            StageChooser(
+                f"Roll back which stage of {m.name}?",
+                m.stages,
+                self.rapp.protected_stages,
+                only_existing=True,
+            ),
+            chosen,
+        )
+
+    def _rollback_stage(self, m: ModelInfo, stage: str) -> None:
+        name = m.name
+        now = m.stages.get(stage)
+
+        def done(reason: str | None) -> None:
+            if reason:
+                self.rapp.apply_change(
+                    f"Rolled back {name}@{stage} (was v{now}).",
+                    f"p promotes v{now} again",
+                    lambda c: c.rollback(name, stage, reason=reason),
+                )
+
+        self.app.push_screen(
+            ReasonModal(
+                f"Roll back {name}@{stage}",
+                f"{stage} holds v{now}; it goes back to the version it held before",
+                action_label="Roll back",
+            ),
+            done,
+        )
+
+    def action_edit(self) -> None:
+        m = self.current_model()
+        if m is None:
+            return
+        name = m.name
+        before_desc, before_tags = m.description, dict(m.tags)
+
+        def done(edits: Edits | None) -> None:
+            if edits is None:
+                return
+            desc = edits.description if edits.description != before_desc else None
+            tags = edits.tags if edits.tags != before_tags else None
+            self.rapp.apply_change(
+                f"Edited {name}.",
+                "e edits it back",
+                lambda c: c.edit_model(name, description=desc, tags=tags, reason=edits.reason),
+            )
+
+        self.app.push_screen(EditModal(f"Edit {name}", m.description, m.tags), done)
+
+    def action_diff(self) -> None:
+        v = self.current_version()
+        if v is None:
+            return
+        marked = self.marked_version()
+        if marked is not None and marked.id != v.id:
+            self.rapp.open_diff(marked.ref, v.ref)
+            return
+        m = self.current_model()
+        prod = m.stages.get("production") if m is not None else None
+        if prod is not None and prod != v.version:
+            self.rapp.open_diff(f"{v.model}:{prod}", v.ref)
+        elif v.version > 1:
+            self.rapp.open_diff(f"{v.model}:{v.version - 1}", v.ref)
+        else:
+            self.notify(
+                "Nothing to compare with: no other version in production and no earlier "
+                "version. Mark one with space, then press d on another.",
+                markup=False,
+            )

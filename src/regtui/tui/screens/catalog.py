@@ -1,0 +1,408 @@
+"""The catalog: models beside the versions of the selected one."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.timer import Timer
+from textual.widgets import DataTable, Footer, Header, Input, Label, Static
+
+from regtui.catalog.records import ModelInfo, VersionInfo
+from regtui.errors import RegtuiError
+from regtui.tui.messages import ModelsLoaded
+from regtui.tui.safe import clean, content, text
+from regtui.tui.screens.actions import VersionActions
+from regtui.tui.widgets.trend import Trend
+from regtui.tui.widgets.version_table import VersionTable
+
+TREND_WINDOW = 200
+
+
+def stages_text(stages: dict[str, int | None], sep: str = " · ", arrow: str = "→v") -> str:
+    return sep.join(f"{clean(s, 32)}{arrow}{n}" for s, n in stages.items() if n is not None)
+
+
+@dataclass
+class TrendLoaded(Message):
+    model: str
+    metric: str | None
+    values: list[float]
+
+
+class CatalogScreen(VersionActions):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(
+            "slash",
+            "filter",
+            "Filter",
+            id="catalog.filter",
+            tooltip="Filter versions: metrics.auc > 0.9 and approval = 'approved'",
+        ),
+        Binding(
+            "enter",
+            "open",
+            "Open",
+            show=False,
+            id="catalog.open",
+            tooltip="Open the selected version",
+        ),
+        Binding(
+            "space",
+            "mark",
+            "Mark",
+            show=False,
+            id="catalog.mark",
+            tooltip="Mark this version; d then diffs marked against selected",
+        ),
+        Binding(
+            "d",
+            "diff",
+            "Diff",
+            id="catalog.diff",
+            tooltip="Diff selected vs production (or marked vs selected)",
+        ),
+        Binding(
+            "a",
+            "approve",
+            "Approve",
+            id="version.approve",
+            tooltip="Approve the selected version (asks why)",
+        ),
+        Binding(
+            "x",
+            "reject",
+            "Reject",
+            show=False,
+            id="version.reject",
+            tooltip="Reject the selected version (asks why)",
+        ),
+        Binding(
+            "p",
+            "promote",
+            "Promote",
+            id="version.promote",
+            tooltip="Point a stage (production, staging, …) at the selected version",
+        ),
+        Binding(
+            "r",
+            "rollback",
+            "Roll back",
+            id="stage.rollback",
+            tooltip="Move a stage back to the version it held before",
+        ),
+        Binding(
+            "e",
+            "edit",
+            "Edit",
+            show=False,
+            id="model.edit",
+            tooltip="Edit the model's description and tags",
+        ),
+        Binding(
+            "m",
+            "next_metric",
+            "Metric",
+            show=False,
+            id="catalog.metric",
+            tooltip="Chart the next metric in the sparkline",
+        ),
+        Binding(
+            "escape",
+            "clear_filter",
+            "Clear filter",
+            show=False,
+            id="catalog.clear",
+            tooltip="Clear the filter",
+        ),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__(id="catalog")
+        self.models: dict[str, ModelInfo] = {}
+        self.model_name: str | None = None
+        self.metric: str | None = None
+        self.metric_names: list[str] = []
+        self._filter_timer: Timer | None = None
+        self._applied_filter = ""
+
+    # ------------------------------------------------------------------ layout
+
+    def compose(self) -> ComposeResult:
+        yield Header(icon="▤")
+        with Horizontal(id="catalog-body"):
+            with Vertical(id="models-pane"):
+                yield Label("Models", classes="pane-title")
+                yield DataTable(id="models", cursor_type="row", zebra_stripes=False)
+            with Vertical(id="versions-pane"):
+                yield Static(id="model-head", markup=False)
+                yield Trend(id="trend")
+                yield Input(
+                    placeholder="filter: metrics.auc > 0.9 and approval = 'approved'  (enter: apply, esc: clear)",
+                    id="filter",
+                    max_length=4000,
+                )
+                yield Static("", id="filter-error", classes="inline-error", markup=False)
+                yield VersionTable(self.rapp.catalog, id="versions")
+                yield Static("", id="status-line", markup=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one("#models", DataTable)
+        table.add_column(Text("model"), key="name", width=16)
+        table.add_column(Text("vers", justify="right"), key="n", width=5)
+        table.add_column(Text("stages"), key="stages", width=24)
+        self.query_one("#filter", Input).display = False
+        self.query_one("#filter-error").display = False
+        self.load_models()
+        self.query_one(VersionTable).focus()
+
+    # -------------------------------------------------------------- data flow
+
+    @work(thread=True, exclusive=True, group="models", exit_on_error=False)
+    def load_models(self) -> None:
+        models = self.rapp.catalog.models()
+        self.post_message(ModelsLoaded(models))
+
+    @on(ModelsLoaded)
+    def models_loaded(self, message: ModelsLoaded) -> None:
+        table = self.query_one("#models", DataTable)
+        new = {m.name: m for m in message.models}
+        same_rows = list(new) == list(self.models) and table.row_count == len(new)
+        self.models = new
+        if same_rows:
+            for m in message.models:
+                table.update_cell(m.name, "n", Text(str(m.versions), justify="right"))
+                table.update_cell(m.name, "stages", text(stages_text(m.stages, " ", ":"), "green"))
+        else:
+            table.clear()
+            for m in message.models:
+                table.add_row(
+                    text(m.name),
+                    Text(str(m.versions), justify="right"),
+                    text(stages_text(m.stages, " ", ":"), "green"),
+                    key=m.name,
+                )
+        if self.model_name in new:
+            table.move_cursor(row=table.get_row_index(self.model_name), animate=False)
+        elif new:
+            self.select_model(next(iter(new)))
+        else:
+            self.select_model(None)
+        self._show_head()
+        self.update_bindings()
+
+    @on(DataTable.RowHighlighted, "#models")
+    def model_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        name = event.row_key.value if event.row_key is not None else None
+        if name is not None and name != self.model_name:
+            self.select_model(name)
+
+    @on(DataTable.RowSelected, "#models")
+    def model_chosen(self) -> None:
+        self.query_one(VersionTable).focus()
+
+    def select_model(self, name: str | None) -> None:
+        self.model_name = name
+        table = self.query_one(VersionTable)
+        table.marked_id = None
+        table.show(name, self._applied_filter)
+        self._show_head()
+        self.load_trend()
+
+    def jump_to_model(self, name: str) -> None:
+        """Select `name` in the models list (used by the command palette)."""
+        table = self.query_one("#models", DataTable)
+        if name in self.models:
+            table.move_cursor(row=table.get_row_index(name), animate=False)
+            self.select_model(name)
+            self.query_one(VersionTable).focus()
+
+    def _show_head(self) -> None:
+        head = self.query_one("#model-head", Static)
+        m = self.current_model()
+        if m is None:
+            head.update(
+                content(
+                    "No models yet. Register one with `regtui register PATH --model NAME`, "
+                    "or watch a folder with `regtui watch DIR`."
+                )
+            )
+            return
+        line = Text()
+        line.append(clean(m.name, 128), "bold")
+        line.append(f"  {m.versions} versions", "dim")
+        stages = stages_text(m.stages)
+        if stages:
+            line.append("  " + stages, "green")
+        if m.tags:
+            line.append(
+                "  " + ", ".join(f"{k}={v}" for k, v in m.tags.items())[:200].replace("\n", " "),
+                "italic",
+            )
+        desc = [x for x in (m.description or "").splitlines() if x.strip()]
+        desc = [x for x in desc if not x.lstrip().startswith("#")] or desc
+        if desc:
+            line.append("\n")
+            line.append(clean(desc[0], 200), "dim")
+        head.update(line)
+
+    @on(VersionTable.Loaded)
+    def versions_loaded(self, event: VersionTable.Loaded) -> None:
+        self.query_one("#filter-error").display = False
+        if event.metrics and event.metrics != self.metric_names:
+            self.metric_names = event.metrics
+            if self.metric not in event.metrics:
+                self.metric = event.metrics[0]
+                self.load_trend()
+        self._show_status()
+
+    @on(VersionTable.QueryFailed)
+    def versions_failed(self, event: VersionTable.QueryFailed) -> None:
+        err = self.query_one("#filter-error", Static)
+        err.update(content(event.error, 500))
+        err.display = True
+        self._show_status()
+
+    @on(VersionTable.Highlighted)
+    def version_highlighted(self) -> None:
+        self.update_bindings()
+        self._show_status()
+
+    @on(VersionTable.Selected)
+    def version_selected(self, event: VersionTable.Selected) -> None:
+        self.rapp.open_version(event.version.ref)
+
+    def _show_status(self) -> None:
+        table = self.query_one(VersionTable)
+        parts = []
+        if table.total is not None:
+            parts.append(f"{table.total:,} versions" if table.total != 1 else "1 version")
+        if table.query_spec.where:
+            parts.append(f"filter: {clean(table.query_spec.where, 80)}")
+        marked = table.marked
+        if marked is not None:
+            parts.append(f"marked: {marked.ref} (d diffs it against the selected one)")
+        if self.rapp.read_only:
+            parts.append("read-only")
+        self.query_one("#status-line", Static).update(content(" · ".join(parts)))
+
+    @work(thread=True, exclusive=True, group="trend", exit_on_error=False)
+    def load_trend(self) -> None:
+        model, metric = self.model_name, self.metric
+        if model is None:
+            self.post_message(TrendLoaded("", None, []))
+            return
+        try:
+            rows = self.rapp.catalog.versions(model, newest_first=True, limit=TREND_WINDOW)
+        except RegtuiError:
+            rows = []
+        if metric is None:
+            names = sorted({k for v in rows for k in v.metrics})
+            metric = names[0] if names else None
+        values = [v.metrics[metric] for v in reversed(rows) if metric in v.metrics]
+        self.post_message(TrendLoaded(model, metric, values))
+
+    @on(TrendLoaded)
+    def trend_loaded(self, message: TrendLoaded) -> None:
+        if message.model != (self.model_name or ""):
+            return
+        if self.metric is None:
+            self.metric = message.metric
+        self.query_one(Trend).show(message.metric, message.values, TREND_WINDOW)
+
+    def catalog_changed(self) -> None:
+        self.load_models()
+        self.query_one(VersionTable).reload()
+        self.load_trend()
+
+    # ------------------------------------------------------------ VersionActions
+
+    def current_version(self) -> VersionInfo | None:
+        return self.query_one(VersionTable).version
+
+    def current_model(self) -> ModelInfo | None:
+        return self.models.get(self.model_name) if self.model_name else None
+
+    def marked_version(self) -> VersionInfo | None:
+        return self.query_one(VersionTable).marked
+
+    # ----------------------------------------------------------------- actions
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "next_metric":
+            return True if len(self.metric_names) > 1 else None
+        if action == "clear_filter":
+            return bool(self._applied_filter or self.query_one("#filter", Input).display)
+        return super().check_action(action, parameters)
+
+    def action_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.display = True
+        box.focus()
+
+    def action_clear_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.value = ""
+        box.display = False
+        self._apply_filter("")
+        self.query_one(VersionTable).focus()
+
+    @on(Input.Changed, "#filter")
+    def filter_typed(self, event: Input.Changed) -> None:
+        if self._filter_timer is not None:
+            self._filter_timer.stop()
+        value = event.value
+        self._filter_timer = self.set_timer(0.3, lambda: self._apply_filter(value))
+
+    @on(Input.Submitted, "#filter")
+    def filter_submitted(self, event: Input.Submitted) -> None:
+        if self._filter_timer is not None:
+            self._filter_timer.stop()
+        self._apply_filter(event.value)
+        if not event.value.strip():
+            self.query_one("#filter", Input).display = False
+        self.query_one(VersionTable).focus()
+
+    def _apply_filter(self, value: str) -> None:
+        value = value.strip()
+        if value == self._applied_filter and self.query_one(VersionTable).total is not None:
+            return
+        self._applied_filter = value
+        self.query_one(VersionTable).show(self.model_name, value)
+        self.refresh_bindings()
+
+    def action_open(self) -> None:
+        if self.focused is self.query_one("#models", DataTable):
+            self.query_one(VersionTable).focus()
+            return
+        v = self.current_version()
+        if v is not None:
+            self.rapp.open_version(v.ref)
+
+    def action_mark(self) -> None:
+        table = self.query_one(VersionTable)
+        v = table.version
+        marked = table.toggle_mark()
+        if v is not None:
+            self.notify(
+                f"Marked {v.ref}: move to another version and press d."
+                if marked
+                else f"Unmarked {v.ref}.",
+                markup=False,
+                timeout=3,
+            )
+        self._show_status()
+
+    def action_next_metric(self) -> None:
+        if not self.metric_names:
+            return
+        i = self.metric_names.index(self.metric) if self.metric in self.metric_names else -1
+        self.metric = self.metric_names[(i + 1) % len(self.metric_names)]
+        self.load_trend()

@@ -1,0 +1,242 @@
+"""One version: facts, metrics, params, tags, lineage, warnings, stage history, card."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.message import Message
+from textual.widgets import Footer, Header, Label, Markdown, Static
+
+from regtui.catalog.diff import flatten
+from regtui.catalog.records import ModelInfo, StageMove, VersionInfo
+from regtui.errors import RegtuiError
+from regtui.tui.safe import block, content, human_size, number, short_time, text, value_str
+from regtui.tui.screens.actions import VersionActions
+from regtui.tui.screens.edit import EditModal, Edits
+from regtui.tui.widgets.facts import kv_table
+
+CARD_KEYS = ("model_card", "card", "readme", "description")
+
+
+@dataclass
+class VersionLoaded(Message):
+    version: VersionInfo | None
+    model: ModelInfo | None
+    history: list[StageMove]
+    error: str | None = None
+
+
+def model_card(v: VersionInfo) -> str | None:
+    for key in CARD_KEYS:
+        value = v.metadata.get(key)
+        if isinstance(value, str) and value.strip():
+            return value
+    return None
+
+
+class VersionScreen(VersionActions):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "app.pop_screen", "Back", id="version.back", tooltip="Back"),
+        Binding(
+            "d",
+            "diff",
+            "Diff",
+            id="catalog.diff",
+            tooltip="Diff against production (or the previous version)",
+        ),
+        Binding("a", "approve", "Approve", id="version.approve", tooltip="Approve (asks why)"),
+        Binding(
+            "x", "reject", "Reject", show=False, id="version.reject", tooltip="Reject (asks why)"
+        ),
+        Binding("p", "promote", "Promote", id="version.promote", tooltip="Promote to a stage"),
+        Binding(
+            "r",
+            "rollback",
+            "Roll back",
+            id="stage.rollback",
+            tooltip="Move a stage back to the version it held before",
+        ),
+        Binding(
+            "e",
+            "edit_tags",
+            "Edit tags",
+            show=False,
+            id="version.edit",
+            tooltip="Edit this version's tags",
+        ),
+    ]
+
+    def __init__(self, ref: str) -> None:
+        super().__init__(classes="version-screen")
+        self.ref = ref
+        self.version: VersionInfo | None = None
+        self.model: ModelInfo | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header(icon="▤")
+        with VerticalScroll(id="version-body"):
+            yield Static(content(f"loading {self.ref}…"), id="version-title", markup=False)
+            yield Label("Facts", classes="section-title")
+            yield Static(id="facts", markup=False)
+            yield Label("Metrics", classes="section-title")
+            yield Static(id="metrics", markup=False)
+            yield Label("Params", classes="section-title")
+            yield Static(id="params", markup=False)
+            yield Label("Tags", classes="section-title")
+            yield Static(id="tags", markup=False)
+            yield Label("Lineage", classes="section-title")
+            yield Static(id="lineage", markup=False)
+            yield Label("Warnings", classes="section-title")
+            yield Static(id="warnings", markup=False)
+            yield Label("Stage history", classes="section-title")
+            yield Static(id="history", markup=False)
+            yield Label("Model card / description", classes="section-title")
+            yield Markdown("", id="card", open_links=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.load()
+
+    @work(thread=True, exclusive=True, group="version", exit_on_error=False)
+    def load(self) -> None:
+        cat = self.rapp.catalog
+        try:
+            v = cat.get(self.ref)
+            m = cat.model(v.model)
+            history = cat.stage_history(v.model)
+        except RegtuiError as exc:
+            self.post_message(VersionLoaded(None, None, [], str(exc)))
+            return
+        self.post_message(VersionLoaded(v, m, history))
+
+    @on(VersionLoaded)
+    def loaded(self, message: VersionLoaded) -> None:
+        if message.error or message.version is None:
+            self.query_one("#version-title", Static).update(content(message.error or "not found"))
+            return
+        v, m = message.version, message.model
+        self.version, self.model = v, m
+        self.ref = v.ref
+        title = Text()
+        title.append(v.ref, "bold")
+        status_style = {"approved": "green", "rejected": "red"}.get(v.approval.status, "yellow")
+        title.append(f"  {v.approval.status}", status_style)
+        if v.stages:
+            title.append("  in " + ", ".join(v.stages), "bold green")
+        if v.archived:
+            title.append("  archived", "dim")
+        if v.artifact_state != "ok":
+            title.append(f"  artifact {v.artifact_state}", "bold red")
+        self.query_one("#version-title", Static).update(title)
+        approval = v.approval.status
+        if v.approval.by:
+            approval += f" by {v.approval.by} at {short_time(v.approval.at)}"
+            if v.approval.reason:
+                approval += f": {v.approval.reason}"
+        facts: list[tuple[str, Any]] = [
+            ("path", v.path),
+            ("sha256", v.sha256),
+            ("size", f"{human_size(v.size_bytes)} ({v.size_bytes:,} bytes)"),
+            ("format", v.format),
+            ("framework", v.framework or "—"),
+            ("created", f"{short_time(v.created_at)} by {v.created_by}"),
+            ("approval", approval),
+            ("stages", ", ".join(v.stages) or "—"),
+            ("artifact", v.artifact_state),
+        ]
+        self.query_one("#facts", Static).update(kv_table(facts))
+        self._section("#metrics", [(k, number(x)) for k, x in sorted(v.metrics.items())])
+        self._section("#params", sorted(flatten(v.params).items()))
+        self._section("#tags", sorted(v.tags.items()))
+        meta = {k: x for k, x in v.metadata.items() if k not in CARD_KEYS and x not in ({}, [])}
+        lineage = sorted(flatten(v.lineage).items()) if v.lineage else []
+        extra = [(f"metadata.{k}", x) for k, x in sorted(flatten(meta).items())] if meta else []
+        self._section("#lineage", lineage + extra[:200])
+        warn = self.query_one("#warnings", Static)
+        if v.warnings:
+            out = Text()
+            for w in v.warnings:
+                out.append("⚠ ", "yellow")
+                out.append_text(text(w, limit=2000, one_line=True))
+                out.append("\n")
+            warn.update(out)
+        else:
+            warn.update(content("none"))
+        hist = self.query_one("#history", Static)
+        if message.history:
+            lines = Text()
+            for mv in reversed(message.history[-50:]):
+                frm = f"v{mv.from_version}" if mv.from_version is not None else "—"
+                to = f"v{mv.to_version}" if mv.to_version is not None else "—"
+                lines.append(f"{short_time(mv.at)}  ")
+                lines.append_text(text(mv.stage, "bold", 64))
+                lines.append(f"  {frm} → {to}  {mv.action} by ")
+                lines.append_text(text(mv.by, limit=64))
+                if mv.reason:
+                    lines.append(": ")
+                    lines.append_text(text(mv.reason, "italic", 300))
+                lines.append("\n")
+            hist.update(lines)
+        else:
+            hist.update(content("no stage moves yet"))
+        card = model_card(v)
+        parts = []
+        if m is not None and m.description.strip():
+            parts.append(block(m.description))
+        if card:
+            parts.append(block(card))
+        self.query_one("#card", Markdown).update(
+            "\n\n---\n\n".join(parts) if parts else "*No description or model card.*"
+        )
+        self.refresh_bindings()
+
+    def _section(self, selector: str, rows: list[tuple[str, Any]]) -> None:
+        widget = self.query_one(selector, Static)
+        if not rows:
+            widget.update(content("none"))
+            return
+        widget.update(kv_table([(k, value_str(x)) for k, x in rows]))
+
+    @on(Markdown.LinkClicked)
+    def link_clicked(self, event: Markdown.LinkClicked) -> None:
+        # Links in a model card are untrusted: show them, never open them.
+        self.notify(f"Link (not opened): {block(event.href)[:300]}", markup=False)
+
+    def catalog_changed(self) -> None:
+        self.load()
+
+    def current_version(self) -> VersionInfo | None:
+        return self.version
+
+    def current_model(self) -> ModelInfo | None:
+        return self.model
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "edit_tags":
+            if self.rapp.read_only:
+                return None
+            return True if self.version is not None else None
+        return super().check_action(action, parameters)
+
+    def action_edit_tags(self) -> None:
+        v = self.version
+        if v is None:
+            return
+        ref, before = v.ref, dict(v.tags)
+
+        def done(edits: Edits | None) -> None:
+            if edits is None:
+                return
+            self.rapp.apply_change(
+                f"Edited the tags of {ref}.",
+                "e edits them back",
+                lambda c: c.edit_version(ref, tags=edits.tags, reason=edits.reason),
+            )
+
+        self.app.push_screen(EditModal(f"Edit tags of {ref}", None, before), done)

@@ -1,0 +1,91 @@
+"""SVG snapshots of every screen (fixed size, fixed clock, fixed paths)."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Awaitable, Callable
+
+from textual.pilot import Pilot
+from textual.widgets import Input
+from textual.worker import WorkerCancelled, WorkerFailed
+
+from regtui.catalog.service import Catalog
+from regtui.tui.app import RegtuiApp
+
+SIZE = (120, 40)
+
+
+def make(catalog: Catalog) -> RegtuiApp:
+    return RegtuiApp(catalog, poll_seconds=0)
+
+
+async def settle(pilot: Pilot) -> None:
+    for _ in range(3):
+        with contextlib.suppress(WorkerCancelled, WorkerFailed):
+            await pilot.app.workers.wait_for_complete()
+        await pilot.pause(0.02)
+
+
+def keys(*pressed: str) -> Callable[[Pilot], Awaitable[None]]:
+    async def run(pilot: Pilot) -> None:
+        await settle(pilot)
+        for key in pressed:
+            await pilot.press(key)
+            await settle(pilot)
+        pilot.app.clear_notifications()
+        await pilot.pause(0.02)
+
+    return run
+
+
+def test_catalog_screen(snap_compare, snap_catalog: Catalog) -> None:
+    assert snap_compare(make(snap_catalog), terminal_size=SIZE, run_before=keys("down"))
+
+
+def test_catalog_filter_error(snap_compare, snap_catalog: Catalog) -> None:
+    async def run(pilot: Pilot) -> None:
+        await settle(pilot)
+        await pilot.press("slash")
+        pilot.app.screen.query_one("#filter", Input).value = "metrics.auc > 'x'"
+        await pilot.press("enter")
+        await settle(pilot)
+
+    assert snap_compare(make(snap_catalog), terminal_size=SIZE, run_before=run)
+
+
+def test_version_screen(snap_compare, snap_catalog: Catalog) -> None:
+    assert snap_compare(make(snap_catalog), terminal_size=SIZE, run_before=keys("enter"))
+
+
+def test_diff_screen(snap_compare, snap_catalog: Catalog) -> None:
+    assert snap_compare(make(snap_catalog), terminal_size=SIZE, run_before=keys("d"))
+
+
+def test_diff_only_differing(snap_compare, snap_catalog: Catalog) -> None:
+    assert snap_compare(
+        make(snap_catalog), terminal_size=SIZE, run_before=keys("space", "down", "d", "t")
+    )
+
+
+def test_audit_screen(snap_compare, snap_catalog: Catalog) -> None:
+    assert snap_compare(make(snap_catalog), terminal_size=SIZE, run_before=keys("l"))
+
+
+def test_watch_panel(snap_compare, snap_catalog: Catalog) -> None:
+    assert snap_compare(make(snap_catalog), terminal_size=SIZE, run_before=keys("w"))
+
+
+def test_help_screen(snap_compare, snap_catalog: Catalog) -> None:
+    assert snap_compare(make(snap_catalog), terminal_size=SIZE, run_before=keys("question_mark"))
+
+
+def test_reason_modal(snap_compare, snap_catalog: Catalog) -> None:
+    assert snap_compare(make(snap_catalog), terminal_size=SIZE, run_before=keys("a", "enter"))
+
+
+def test_stage_chooser(snap_compare, snap_catalog: Catalog) -> None:
+    assert snap_compare(make(snap_catalog), terminal_size=SIZE, run_before=keys("p"))
+
+
+def test_edit_modal(snap_compare, snap_catalog: Catalog) -> None:
+    assert snap_compare(make(snap_catalog), terminal_size=SIZE, run_before=keys("e"))

@@ -1,0 +1,71 @@
+"""Fixtures for Pilot tests: a small deterministic catalog and helpers."""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from regtui.catalog import service
+from regtui.catalog.service import Catalog
+from regtui.demo import seed_synthetic
+
+START = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def fixed_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every catalog timestamp is 2026-03-01 09:00 + n minutes: pictures stay the same."""
+    ticks = itertools.count()
+    monkeypatch.setattr(service, "now", lambda: START + timedelta(minutes=next(ticks)))
+
+
+@pytest.fixture
+def fake_store(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Synthetic versions have no files: promotion's kept copy is a fixed fake path."""
+    from regtui.catalog import store
+
+    monkeypatch.setattr(
+        store, "keep", lambda path, sha256: Path(f"/store/{sha256[:12]}/{path.name}")
+    )
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "catalog.sqlite"
+
+
+@pytest.fixture
+def catalog(db_path: Path, fixed_clock: None, fake_store: None) -> Iterator[Catalog]:
+    """Three models of six versions, registered by alice, reviewed by reviewer."""
+    cat = Catalog(db_path, user="alice")
+    with Catalog(cat.url, user="reviewer") as reviewer:
+        seed_synthetic(cat, reviewer, versions=6)
+    yield cat
+    cat.close()
+
+
+@pytest.fixture
+def empty_catalog(db_path: Path, fixed_clock: None, fake_store: None) -> Iterator[Catalog]:
+    cat = Catalog(db_path, user="alice")
+    yield cat
+    cat.close()
+
+
+async def settle(pilot, rounds: int = 3) -> None:  # type: ignore[no-untyped-def]
+    """Let workers finish and their messages be handled."""
+    from textual.worker import WorkerCancelled, WorkerFailed
+
+    for _ in range(rounds):
+        with contextlib.suppress(WorkerCancelled, WorkerFailed):
+            await pilot.app.workers.wait_for_complete()
+        await pilot.pause(0.02)
+
+
+@pytest.fixture
+def wait():  # type: ignore[no-untyped-def]
+    return settle
