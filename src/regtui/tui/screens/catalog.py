@@ -157,7 +157,7 @@ class CatalogScreen(VersionActions):
         table = self.query_one("#models", DataTable)
         table.add_column(Text("model"), key="name", width=16)
         table.add_column(Text("vers", justify="right"), key="n", width=5)
-        table.add_column(Text("stages"), key="stages", width=24)
+        table.add_column(Text("stages"), key="stages", width=27)
         self.query_one("#filter", Input).display = False
         self.query_one("#filter-error").display = False
         self.load_models()
@@ -243,7 +243,7 @@ class CatalogScreen(VersionActions):
             line.append("  " + stages, "green")
         if m.tags:
             line.append(
-                "  " + ", ".join(f"{k}={v}" for k, v in m.tags.items())[:200].replace("\n", " "),
+                "  " + clean(", ".join(f"{k}={v}" for k, v in m.tags.items()), 200),
                 "italic",
             )
         desc = [x for x in (m.description or "").splitlines() if x.strip()]
