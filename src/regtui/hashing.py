@@ -47,7 +47,8 @@ def hash_file(path: Path, progress: Progress | None = None) -> Digest:
             raise ArtifactError(f"{path}: not a regular file")
         total = before.st_size
         digest = hashlib.sha256()
-        buf = bytearray(CHUNK)
+        # Small files get a small buffer: a scan hashes thousands of them.
+        buf = bytearray(min(CHUNK, total + 1))
         view = memoryview(buf)
         done = 0
         while True:

@@ -395,3 +395,17 @@ def test_fast_json_listing_matches_the_records(db_url: str, tmp_path: Path) -> N
     text = versions_json_text(versions)
     assert text.isascii()  # control and bidi characters arrive escaped
     assert json.loads(text) == [v.to_json() for v in cat.versions("churn")]
+
+
+def test_pages_of_a_long_list(db_url: str, tmp_path: Path) -> None:
+    cat = catalog_with_versions(db_url, tmp_path, 7)
+    cat.archive("churn:3")
+
+    def page(**kw: object) -> list[int]:
+        return [v.version for v in cat.versions("churn", **kw)]  # type: ignore[arg-type]
+
+    assert page(newest_first=True, offset=2, limit=3) == [5, 4, 3]
+    assert page(offset=5, limit=3) == [6, 7]
+    assert page(newest_first=True, offset=6, limit=3) == [1]
+    assert page(offset=1, limit=2, include_archived=False) == [2, 4]
+    assert page(offset=1, limit=2, where="version > 2") == [4, 5]

@@ -66,7 +66,7 @@ class VersionMetricRow(SQLModel, table=True):
     """One metric of one version: an index of `version.metrics` for fast filters."""
 
     __tablename__ = "version_metric"
-    __table_args__ = (Index("ix_version_metric_name_value", "name", "value"),)
+    __table_args__ = (Index("ix_version_metric_name_value", "name", "value", "version_id"),)
 
     version_id: int = Field(foreign_key="version.id", primary_key=True)
     name: str = Field(primary_key=True)
@@ -77,7 +77,7 @@ class VersionTagRow(SQLModel, table=True):
     """One tag of one version: an index of `version.tags` for fast filters."""
 
     __tablename__ = "version_tag"
-    __table_args__ = (Index("ix_version_tag_key_value", "key", "value"),)
+    __table_args__ = (Index("ix_version_tag_key_value", "key", "value", "version_id"),)
 
     version_id: int = Field(foreign_key="version.id", primary_key=True)
     key: str = Field(primary_key=True)

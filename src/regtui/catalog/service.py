@@ -456,7 +456,19 @@ class Catalog:
             order = (key.desc(),) if newest_first else (key,)
             if model is None:
                 order = (M.c.name, *order)
-            q = q.order_by(*order).offset(offset)
+            q = q.order_by(*order)
+            if model is not None and not where and include_archived and offset:
+                # Numbers run 1..n without gaps, so a page deep in a long list is a
+                # number range (an index seek), not an OFFSET walk over the rows before it.
+                top = conn.execute(
+                    _SELECT_TOP_NUMBER, {"mid": self._model_id(conn, model)}
+                ).scalar_one() or 0
+                if newest_first:
+                    q = q.where(V.c.number <= top - offset)
+                else:
+                    q = q.where(V.c.number > offset)
+            else:
+                q = q.offset(offset)
             if limit is not None:
                 q = q.limit(limit)
             # Plain tuples straight from the driver: the columns need no processing

@@ -10,6 +10,7 @@ a thousand files runs git once.
 
 from __future__ import annotations
 
+import functools
 import getpass
 import os
 import re
@@ -37,8 +38,13 @@ def _small(path: Path, cap: int = 1 << 16) -> str | None:
         return None
 
 
+@functools.lru_cache(maxsize=4096)
 def find_git_dir(start: Path) -> tuple[Path, Path] | None:
-    """(work tree, git dir) for the repository holding `start`, if any."""
+    """(work tree, git dir) for the repository holding `start`, if any.
+
+    Cached per folder: a scan of 10,000 files in a few run folders must not walk
+    up to the file-system root 10,000 times.
+    """
     here = start
     for _ in range(64):
         dot = here / ".git"
@@ -144,9 +150,14 @@ def _run_status(work: Path, git_dir: Path) -> bool | None:
 def lineage_for(run_dir: Path) -> dict[str, Any]:
     out: dict[str, Any] = {"run_dir": str(run_dir)}
     out.update(git_facts(run_dir))
-    out["host"] = socket.gethostname()
-    try:
-        out["user"] = getpass.getuser()
-    except (KeyError, OSError):
-        out["user"] = None
+    out["host"], out["user"] = _host_user()
     return out
+
+
+@functools.lru_cache(maxsize=1)
+def _host_user() -> tuple[str, str | None]:
+    try:
+        user: str | None = getpass.getuser()
+    except (KeyError, OSError):
+        user = None
+    return socket.gethostname(), user

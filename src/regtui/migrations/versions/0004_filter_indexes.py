@@ -30,14 +30,17 @@ def upgrade() -> None:
         sa.Column("name", sa.String(), primary_key=True, nullable=False),
         sa.Column("value", sa.Float(), nullable=False),
     )
-    op.create_index("ix_version_metric_name_value", "version_metric", ["name", "value"])
+    # Covering: a filter reads (name, value) -> version_id from the index alone.
+    op.create_index(
+        "ix_version_metric_name_value", "version_metric", ["name", "value", "version_id"]
+    )
     op.create_table(
         "version_tag",
         sa.Column("version_id", sa.Integer(), sa.ForeignKey("version.id"), primary_key=True),
         sa.Column("key", sa.String(), primary_key=True, nullable=False),
         sa.Column("value", sa.Text(), nullable=False),
     )
-    op.create_index("ix_version_tag_key_value", "version_tag", ["key", "value"])
+    op.create_index("ix_version_tag_key_value", "version_tag", ["key", "value", "version_id"])
     _backfill()
 
 
