@@ -1,0 +1,1 @@
+"""regtui benchmarks: `python -m bench.run` (see bench/README.md)."""

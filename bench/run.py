@@ -1,0 +1,529 @@
+"""Run every benchmark, print one table, write it as JSON.
+
+.venv/bin/python -m bench.run [--quick] [--skip-mlflow] [--out bench/results/latest.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):  # `python bench/run.py`
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import regtui_side as ours
+from bench.common import (
+    BENCH_DIR,
+    CACHE_DIR,
+    VENV_PY,
+    Row,
+    fmt_rate,
+    fmt_s,
+    machine,
+    run_json,
+    table,
+)
+from bench.fixtures import MODEL, cached_catalog, sparse_safetensors
+from bench.sizes import FULL, QUICK, TINY, Sizes, label
+
+Results = dict[str, Any]
+
+
+def log(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def step(results: Results, key: str, fn: Callable[[], Any]) -> None:
+    """Run one measurement; a failure is recorded, not fatal."""
+    log(key)
+    try:
+        results[key] = fn()
+    except Exception as exc:  # the table says what failed
+        results[key] = {"error": f"{type(exc).__name__}: {exc}"[:400]}
+
+
+def run_mlflow(sz: Sizes) -> Results:
+    from bench.mlflow_env import mlflow_python
+
+    py = mlflow_python()
+    argv = [
+        str(py),
+        str(BENCH_DIR / "mlflow_side.py"),
+        "--register",
+        str(sz.register),
+        "--big",
+        str(sz.mlflow_big),
+        "--reps",
+        str(sz.mlflow_reps),
+        "--cache",
+        str(CACHE_DIR),
+    ]
+    return run_json(argv, timeout=1800)
+
+
+def run_watch(sz: Sizes) -> Results:
+    try:
+        from bench.watch_latency import run as watch_run  # written with the watcher
+    except ImportError as exc:
+        return {"pending": f"bench/watch_latency.py not yet available ({exc})"}
+    try:
+        res = watch_run(settle=0.5, files=sz.watch_files, quiet=True)
+    except TypeError:  # an older signature without `quiet`
+        res = watch_run(settle=0.5, files=sz.watch_files)
+    return {"settle": 0.5, **res}
+
+
+def measure(sz: Sizes, work: Path, skip_mlflow: bool) -> Results:
+    r: Results = {}
+    if not skip_mlflow:
+        step(r, "mlflow", lambda: run_mlflow(sz))
+    step(r, "register", lambda: ours.register_one_each(work, sz.register))
+    step(r, "scan", lambda: ours.scan_small(work, sz.scan))
+
+    log(
+        f"catalogs @{label(sz.small)} and @{label(sz.big)} (generated once per catalog code, else reused)"
+    )
+    small, gen_small = cached_catalog(sz.small, work / "small.db")
+    big, gen_big = cached_catalog(sz.big, work / "big.db")
+    r["generate"] = {"small_per_s": gen_small, "big_per_s": gen_big}
+    step(r, "list_small_api", lambda: ours.list_api(small))
+    step(r, "list_small_cli", lambda: ours.list_cli(small, reps=min(3, sz.cold_reps)))
+    step(r, "list_big_api", lambda: ours.list_api(big))
+    step(r, "list_big_cli", lambda: ours.list_cli(big, reps=min(2, sz.cold_reps)))
+    step(r, "filter_metric", lambda: ours.filter_api(big, "metrics.auc > 0.999"))
+    step(r, "filter_tag", lambda: ours.filter_api(big, "tags.team = 'team-7'"))
+    step(
+        r, "filter_both", lambda: ours.filter_api(big, "metrics.auc > 0.9 and tags.team = 'team-7'")
+    )
+    step(r, "cold", lambda: ours.cold_start(big, reps=sz.cold_reps))
+    step(
+        r,
+        "tui",
+        lambda: run_json(
+            [str(VENV_PY), str(BENCH_DIR / "tui_probe.py"), str(big), MODEL, str(sz.tui_keys)],
+            timeout=600,
+        ),
+    )
+    step(r, "stages", lambda: ours.stage_moves(big, work))
+
+    huge = sparse_safetensors(work / "huge" / "m" / "huge.safetensors", sz.hash_bytes)
+    step(r, "hash", lambda: ours.hash_big(huge))
+    step(
+        r,
+        "inspect_mem",
+        lambda: run_json([str(VENV_PY), str(BENCH_DIR / "mem_probe.py"), str(huge)], timeout=600),
+    )
+    huge.unlink()
+    many = [
+        sparse_safetensors(work / "many" / "m" / f"part-{i}.safetensors", sz.many_bytes)
+        for i in range(sz.many_files)
+    ]
+    step(r, "hash_many", lambda: ours.hash_many(work, many))
+    step(r, "watch", lambda: run_watch(sz))
+    return r
+
+
+# ---------------------------------------------------------------------- the rows
+
+
+def _err(d: Any) -> str | None:
+    if not isinstance(d, dict):
+        return "not measured"
+    return d.get("error") or d.get("pending")
+
+
+def rows_from(r: Results, sz: Sizes, skip_mlflow: bool) -> list[Row]:
+    ml = r.get("mlflow", {"error": "skipped (--skip-mlflow)"} if skip_mlflow else {})
+    mlv = ml.get("mlflow_version", "?")
+    rows: list[Row] = []
+
+    def peer(key: str) -> dict[str, Any] | None:
+        d = ml.get(key)
+        return d if isinstance(d, dict) and "error" not in d else None
+
+    def failed(what: str, target: str, why: str) -> Row:
+        return Row(what, "n/a", target=target, note=why)
+
+    n_small, n_big, n_ml = label(sz.small), label(sz.big), label(sz.mlflow_big)
+
+    # register one call each
+    what, target = f"register {sz.register:,} versions, one call each (/s)", "≥ 10×"
+    d, p = r.get("register"), peer("register")
+    if _err(d):
+        rows.append(failed(what, target, _err(d)))
+    else:
+        ratio = d["per_s"] / p["per_s"] if p else None
+        rows.append(
+            Row(
+                what,
+                f"{fmt_rate(d['per_s'])} ({fmt_s(d['median_s'])})",
+                f"{fmt_rate(p['per_s'])} ({fmt_s(p['median_s'])})" if p else "-",
+                ratio,
+                target,
+                ratio >= 10 if ratio else None,
+                note="" if p else "MLflow " + str(ml.get("error", "not measured")),
+            )
+        )
+
+    # scan
+    what, target = f"scan {sz.scan:,} small artifacts (versions/s)", "≥ 100×"
+    d = r.get("scan")
+    if _err(d):
+        rows.append(failed(what, target, _err(d)))
+    else:
+        ratio = d["per_s"] / p["per_s"] if p else None
+        note = f"{d['registered']:,} registered in {fmt_s(d['seconds'])}; peer = create_model_version rate"
+        if d["mode"] != "scan()":
+            note += f"; ran {d['mode']}"
+        rows.append(
+            Row(
+                what,
+                fmt_rate(d["per_s"]),
+                fmt_rate(p["per_s"]) if p else "-",
+                ratio,
+                target,
+                ratio >= 100 if ratio else None,
+                note=note,
+            )
+        )
+
+    # list
+    ps = peer("search_all")
+    for key, n, face in (
+        ("list_small_api", n_small, "API"),
+        ("list_small_cli", n_small, "CLI --json"),
+        ("list_big_api", n_big, "API"),
+        ("list_big_cli", n_big, "CLI --json"),
+    ):
+        what = f"list all versions @{n} ({face}) vs search @{n_ml}"
+        is_big = "big" in key
+        target = "≥ 50×, < 1 s" if is_big else "≥ 50×"
+        d = r.get(key)
+        if _err(d):
+            rows.append(failed(what, target, _err(d)))
+            continue
+        s = d["median_s"]
+        ratio = ps["median_s"] / s if ps else None
+        ok = ratio >= 50 if ratio else None
+        if is_big:
+            ok = (s < 1) and (ok is not False)
+        note = "CLI time includes process start" if "cli" in key else ""
+        rows.append(
+            Row(what, fmt_s(s), fmt_s(ps["median_s"]) if ps else "-", ratio, target, ok, note=note)
+        )
+
+    # filters
+    pt = peer("search_tag")
+    for key, name in (
+        ("filter_metric", "metric"),
+        ("filter_tag", "tag"),
+        ("filter_both", "metric and tag"),
+    ):
+        what = f"filter by {name} @{n_big} (API)"
+        d = r.get(key)
+        if _err(d):
+            rows.append(failed(what, "≤ 50 ms", _err(d)))
+            continue
+        s = d["median_s"]
+        rows.append(
+            Row(
+                what,
+                fmt_s(s),
+                fmt_s(pt["median_s"]) if pt else "-",
+                pt["median_s"] / s if pt else None,
+                "≤ 50 ms",
+                s <= 0.05,
+                note=f"`{d['where']}` → {d['count']:,} rows; peer = MLflow tag search @{n_ml}",
+            )
+        )
+
+    # stages
+    d = r.get("stages")
+    for key, pkey, name, pname in (
+        ("promote_s", "set_alias", "promote", "set alias"),
+        ("rollback_s", "transition_stage", "rollback", "stage transition"),
+    ):
+        what = f"{name} @{n_big} vs MLflow {pname} @{n_ml}"
+        if _err(d):
+            rows.append(failed(what, "≥ 50×", _err(d)))
+            continue
+        pp = peer(pkey)
+        ratio = pp["median_s"] / d[key] if pp else None
+        rows.append(
+            Row(
+                what,
+                fmt_s(d[key]),
+                fmt_s(pp["median_s"]) if pp else "-",
+                ratio,
+                "≥ 50×",
+                ratio >= 50 if ratio else None,
+                note=f"approve: {fmt_s(d['approve_s'])}" if key == "promote_s" else "",
+            )
+        )
+
+    # hashing
+    d = r.get("hash")
+    what = f"hash one {size(sz.hash_bytes)} file (GB/s) vs hashlib 1 core"
+    if _err(d):
+        rows.append(failed(what, "≥ 0.9×", _err(d)))
+    else:
+        ratio = d["regtui_gbps"] / d["hashlib_gbps"]
+        rows.append(
+            Row(
+                what,
+                f"{d['regtui_gbps']:.2f} GB/s",
+                f"{d['hashlib_gbps']:.2f} GB/s",
+                ratio,
+                "≥ 0.9×",
+                ratio >= 0.9,
+                note=f"GB per CPU-second of the hashing thread, best of {d['reps']}, interleaved "
+                f"(wall: {d['regtui_wall_gbps']:.2f} vs {d['hashlib_wall_gbps']:.2f} GB/s); "
+                "sparse file, page-cache speed reads",
+            )
+        )
+    d = r.get("hash_many")
+    what = f"scan {sz.many_files} × {sz.many_bytes >> 20} MiB files (GB/s) vs hashlib on all cores"
+    if _err(d):
+        rows.append(failed(what, "≥ 0.8×", _err(d)))
+    else:
+        ratio = d["gbps"] / d["limit_gbps"]
+        rows.append(
+            Row(
+                what,
+                f"{d['gbps']:.2f} GB/s",
+                f"{d['limit_gbps']:.2f} GB/s",
+                ratio,
+                "≥ 0.8×",
+                ratio >= 0.8,
+                note=f"limit: hashlib, one thread per core ({d['cores']}), same files; "
+                f"ran {d['mode']}",
+            )
+        )
+
+    # watcher
+    d = r.get("watch")
+    what = f"watcher: close → visible, p50 / p99 ({sz.watch_files} files)"
+    if _err(d):
+        rows.append(failed(what, "p99 ≤ settle + 250 ms", _err(d)))
+    else:
+        p50, p99 = _pick(d, "p50"), _pick(d, "p99")
+        settle = float(d.get("settle", 0.5))
+        limit = settle + 0.25
+        rows.append(
+            Row(
+                what,
+                f"{fmt_s(p50)} / {fmt_s(p99)}",
+                f"≤ {fmt_s(limit)}",
+                p99 / limit,
+                f"p99 ≤ {fmt_s(limit)}",
+                p99 <= limit,
+                note=f"settle {settle} s",
+            )
+        )
+
+    # cold start
+    d = r.get("cold")
+    for key, name, limit in (
+        ("version_s", "regtui --version", 0.15),
+        ("models_s", f"regtui models (@{n_big})", 0.30),
+    ):
+        what = f"{name} cold start vs python -c pass"
+        if _err(d):
+            rows.append(failed(what, f"≤ +{limit} s", _err(d)))
+            continue
+        over = d[key] - d["python_s"]
+        rows.append(
+            Row(
+                what,
+                f"{fmt_s(d[key])} (+{fmt_s(over)})",
+                fmt_s(d["python_s"]),
+                d[key] / d["python_s"],
+                f"≤ +{fmt_s(limit)}",
+                over <= limit,
+            )
+        )
+
+    # TUI
+    d = r.get("tui")
+    if _err(d):
+        for what, target in (
+            (f"TUI first screen @{n_big}", "≤ 1 s"),
+            ("TUI key → repaint", "≤ 50 ms"),
+            (f"peak memory: TUI @{n_big}", "≤ 250 MB"),
+        ):
+            rows.append(failed(what, target, _err(d)))
+    else:
+        rows.append(
+            Row(
+                f"TUI first screen @{n_big}",
+                fmt_s(d["first_screen_s"]),
+                "≤ 1 s",
+                d["first_screen_s"] / 1.0,
+                "≤ 1 s",
+                d["first_screen_s"] <= 1.0,
+                note=f"Catalog() → rows painted; process start → rows: "
+                f"{fmt_s(d['process_to_first_screen_s'])} (imports {fmt_s(d['imports_s'])})",
+            )
+        )
+        for key, name in (
+            ("down", "scroll ↓"),
+            ("pagedown", "page ↓"),
+            ("end", "End (last row)"),
+            ("filter_typing", "typing in filter box"),
+        ):
+            x = d[key]
+            rows.append(
+                Row(
+                    f"TUI {name} key → repaint, p50 / max",
+                    f"{fmt_s(x['p50_s'])} / {fmt_s(x['max_s'])}",
+                    "≤ 50 ms",
+                    x["p50_s"] / 0.05,
+                    "≤ 50 ms",
+                    x["p50_s"] <= 0.05,
+                    note=f"{x['n']} keys @{n_big}",
+                )
+            )
+        for key, name in (
+            ("filter_apply_s", "filter Enter → filtered rows"),
+            ("filter_clear_s", "filter Esc → all rows"),
+        ):
+            rows.append(
+                Row(
+                    f"TUI {name}",
+                    fmt_s(d[key]),
+                    "≤ 50 ms",
+                    d[key] / 0.05,
+                    "≤ 50 ms",
+                    d[key] <= 0.05,
+                    note=f"{d['filter_total']:,} rows match" if "apply" in key else "",
+                )
+            )
+        rows.append(
+            Row(
+                f"peak memory: TUI @{n_big}",
+                f"{d['peak_rss_mb']:.0f} MB",
+                "≤ 250 MB",
+                d["peak_rss_mb"] / 250,
+                "≤ 250 MB",
+                d["peak_rss_mb"] <= 250,
+                note=f"max RSS of the whole process; {d['rss_after_imports_mb']:.0f} MB "
+                "after imports",
+            )
+        )
+    d = r.get("inspect_mem")
+    what = f"peak memory: inspect a {size(sz.hash_bytes)} file"
+    if _err(d):
+        rows.append(failed(what, "≤ 60 MB", _err(d)))
+    else:
+        rows.append(
+            Row(
+                what,
+                f"+{d['inspect_delta_mb']:.1f} MB",
+                "≤ 60 MB",
+                d["inspect_delta_mb"] / 60,
+                "≤ 60 MB",
+                d["inspect_delta_mb"] <= 60,
+                note=f"max-RSS growth over {d['base_mb']:.0f} MB after imports; inspect "
+                f"{fmt_s(d['inspect_s'])}; hashing it too: +{d['hash_delta_mb']:.1f} MB",
+            )
+        )
+
+    # informational
+    g = r.get("generate", {})
+    parts = [
+        f"{label(n)}: {fmt_rate(v)}"
+        for n, v in ((sz.small, g.get("small_per_s")), (sz.big, g.get("big_per_s")))
+        if v
+    ]
+    rows.append(
+        Row(
+            "bulk add_candidates (test data), versions/s",
+            ", ".join(parts) or "cached",
+            note="" if parts else "catalogs reused from bench/.cache (same catalog code)",
+        )
+    )
+    if "import_s" in ml:
+        big = ml.get("big_db", {})
+        rows.append(
+            Row(
+                f"MLflow {mlv}: import mlflow",
+                fmt_s(ml["import_s"]),
+                note=(
+                    f"MLflow @{n_ml} DB reused from bench/.cache (same MLflow version and size)"
+                    if big.get("reused")
+                    else f"MLflow @{n_ml} DB built in {fmt_s(big.get('build_s', float('nan')))}, cached"
+                ),
+            )
+        )
+    return rows
+
+
+def size(n: int) -> str:
+    return f"{n / 2**30:g} GiB" if n >= 2**30 else f"{n >> 20} MiB"
+
+
+def _pick(d: dict[str, Any], name: str) -> float:
+    """A percentile from the watcher bench's dict, in seconds (keys like p99_ms or p99_s)."""
+    for k, v in d.items():
+        if name in k and isinstance(v, int | float):
+            return v / 1000 if k.endswith("ms") else float(v)
+    raise KeyError(name)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="bench.run", description=__doc__.splitlines()[1])
+    ap.add_argument("--quick", action="store_true", help="small sizes (about 2 minutes)")
+    ap.add_argument("--tiny", action="store_true", help=argparse.SUPPRESS)  # the smoke test
+    ap.add_argument("--skip-mlflow", action="store_true", help="no peer (ratios to MLflow blank)")
+    ap.add_argument("--out", type=Path, default=BENCH_DIR / "results" / "latest.json")
+    args = ap.parse_args(argv)
+    sz = TINY if args.tiny else QUICK if args.quick else FULL
+    mode = "tiny" if args.tiny else "quick" if args.quick else "full"
+
+    started = time.perf_counter()
+    work = Path(tempfile.mkdtemp(prefix="regtui-bench-"))
+    try:
+        results = measure(sz, work, args.skip_mlflow)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    rows = rows_from(results, sz, args.skip_mlflow)
+    took = time.perf_counter() - started
+
+    info = machine()
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    print(
+        f"regtui bench ({mode}) · {stamp} · {info['cpu']} × {info['cores']} · "
+        f"Python {info['python']} · SQLite {info['sqlite']} · took {took:.0f} s\n"
+    )
+    print(table(rows))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = args.out.with_suffix(".tmp")
+    tmp.write_text(
+        json.dumps(
+            {
+                "when": stamp,
+                "mode": mode,
+                "machine": info,
+                "seconds": took,
+                "rows": [row.to_json() for row in rows],
+                "raw": results,
+            },
+            indent=2,
+            default=str,
+        )
+    )
+    tmp.replace(args.out)
+    print(f"\nwritten: {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

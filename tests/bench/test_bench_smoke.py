@@ -1,0 +1,48 @@
+"""The benchmark harness runs end to end at tiny sizes (no MLflow), so it cannot rot.
+
+Not a timed test: it asserts only that every row was measured and written.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_bench_runs_at_tiny_sizes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("REGTUI_BENCH_CACHE", str(tmp_path / "cache"))
+    monkeypatch.syspath_prepend(str(REPO))
+    for name in [m for m in sys.modules if m == "bench" or m.startswith("bench.")]:
+        monkeypatch.delitem(sys.modules, name)
+    from bench import run
+
+    out = tmp_path / "latest.json"
+    assert run.main(["--tiny", "--skip-mlflow", "--out", str(out)]) == 0
+
+    printed = capsys.readouterr().out
+    assert "| what" in printed and "peer/limit" in printed
+    data = json.loads(out.read_text())
+    errors = {k: v["error"] for k, v in data["raw"].items() if isinstance(v, dict) and "error" in v}
+    assert errors == {}, errors
+    whats = " ".join(r["what"] for r in data["rows"])
+    for needle in (
+        "register",
+        "scan",
+        "list all versions",
+        "filter by",
+        "promote",
+        "rollback",
+        "hash one",
+        "watcher",
+        "cold start",
+        "TUI first screen",
+        "peak memory",
+    ):
+        assert needle in whats
