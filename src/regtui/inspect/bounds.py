@@ -114,4 +114,5 @@ def load_yaml(path: Path) -> Any:
 
 
 def is_finite_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    # a comparison, not math.isfinite: that overflows on ints beyond float range
+    return isinstance(value, int | float) and not isinstance(value, bool) and -1e308 <= value <= 1e308

@@ -207,7 +207,7 @@ def _signature_part(value: Any) -> Any:
     if isinstance(value, str) and len(value) < 1 << 16:
         try:
             value = json.loads(value)
-        except ValueError:
+        except (ValueError, RecursionError):
             return clip(value)
     return bounded(value)
 
@@ -281,7 +281,7 @@ def model_card(readme: Path, warnings: list[str]) -> tuple[dict[str, Any], dict[
                     continue
                 ds = res.get("dataset")
                 ds_name = ds.get("name") or ds.get("type") if isinstance(ds, dict) else None
-                for m in res.get("metrics") or []:
+                for m in res.get("metrics") if isinstance(res.get("metrics"), list) else []:
                     if not isinstance(m, dict) or not is_finite_number(m.get("value")):
                         continue
                     key = clip(str(m.get("type") or m.get("name") or "metric"), 100)
