@@ -11,11 +11,13 @@ from __future__ import annotations
 import re
 
 # C0 controls except tab and newline, DEL, the C1 range, and the Unicode
-# bidi embedding/override/isolate controls and line/paragraph separators.
+# bidi marks, embedding/override/isolate controls and line/paragraph separators.
 _UNSAFE = re.compile(
-    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]"
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]"
 )
-_UNSAFE_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_UNSAFE_LINE = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]"
+)
 DEFAULT_LIMIT = 10_000
 
 

@@ -41,8 +41,15 @@ def clip(text: str, limit: int = MAX_STR) -> str:
 
 def bounded(value: Any, depth: int = 0) -> Any:
     """A JSON-serialisable, size-bounded copy of `value` (bytes never kept)."""
-    if value is None or isinstance(value, bool | int):
+    if value is None or isinstance(value, bool):
         return value
+    if isinstance(value, int):
+        # Beyond 64 bits no real count lies; a hostile one could be too long to store.
+        if value.bit_length() <= 63:
+            return value
+        return (
+            float(value) if value.bit_length() < 1000 else f"<integer of {value.bit_length()} bits>"
+        )
     if isinstance(value, float):
         return value if math.isfinite(value) else str(value)
     if isinstance(value, str):
@@ -115,4 +122,6 @@ def load_yaml(path: Path) -> Any:
 
 def is_finite_number(value: Any) -> bool:
     # a comparison, not math.isfinite: that overflows on ints beyond float range
-    return isinstance(value, int | float) and not isinstance(value, bool) and -1e308 <= value <= 1e308
+    return (
+        isinstance(value, int | float) and not isinstance(value, bool) and -1e308 <= value <= 1e308
+    )

@@ -52,6 +52,10 @@ _FILE_TYPES = {
 }  # fmt: skip
 
 
+# The largest real vocabularies (token and merge lists) hold a few hundred thousand.
+MAX_STRING_ITEMS = 4_000_000
+
+
 class _Reader:
     def __init__(self, fh: IO[bytes], size: int, wide: bool) -> None:
         self.fh = fh
@@ -83,6 +87,25 @@ class _Reader:
             self.fh.seek(n - len(raw), 1)
         return clip(raw.decode("utf-8", errors="replace"), keep)
 
+    def skip_strings(self, n: int) -> None:
+        """Step over n length-prefixed strings, reading their lengths in blocks
+        (a tokenizer vocabulary holds a few hundred thousand of them)."""
+        fmt, width = ("<Q", 8) if self.wide else ("<I", 4)
+        pos = self.fh.tell()
+        buf, base = b"", pos  # buf holds the file's bytes from offset `base`
+        for _ in range(n):
+            off = pos - base
+            if off + width > len(buf):
+                self.fh.seek(pos)
+                buf, base, off = self.fh.read(1 << 20), pos, 0
+                if len(buf) < width:
+                    raise BadContent(f"truncated GGUF at byte {pos}")
+            (length,) = struct.unpack_from(fmt, buf, off)
+            pos += width + length
+            if pos > self.size:
+                raise BadContent("GGUF string runs past the end of the file: lying header")
+        self.fh.seek(pos)
+
     def value(self, vtype: int, depth: int = 0) -> Any:
         if vtype in _SCALARS:
             return self.take(_SCALARS[vtype])
@@ -100,11 +123,19 @@ class _Reader:
                 for _ in range(min(n, KEEP_ITEMS)):
                     items.append(self.value(item_type, depth + 1))
                 self.fh.seek((n - min(n, KEEP_ITEMS)) * width, 1)
+            elif item_type == 8:
+                if n > MAX_STRING_ITEMS:
+                    raise BadContent(
+                        f"GGUF array claims {n} strings, more than any vocabulary: lying header"
+                    )
+                for _ in range(min(n, KEEP_ITEMS)):
+                    items.append(clip(self.string(), 100))
+                self.skip_strings(n - min(n, KEEP_ITEMS))
             else:
-                for i in range(n):  # strings/arrays: each must be stepped over
+                for i in range(n):  # nested arrays: each must be stepped over
                     v = self.value(item_type, depth + 1)
                     if i < KEEP_ITEMS:
-                        items.append(v if item_type != 8 else clip(v, 100))
+                        items.append(v)
             return {"array_length": n, "first": items}
         raise BadContent(f"GGUF value of unknown type {vtype}")
 

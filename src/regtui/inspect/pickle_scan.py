@@ -21,6 +21,7 @@ from typing import IO, Any
 from regtui.inspect.bounds import clip
 
 MAX_OPS = 2_000_000
+MAX_STACK = 20_000
 MAX_MEMO = 200_000
 MAX_CONTAINER = 4_096  # items kept per symbolic list/dict (the rest are counted, not kept)
 MAX_INLINE = 1 << 16  # a str/bytes argument longer than this is skipped, not read
@@ -289,6 +290,10 @@ class _Machine:
             scan.opcodes += 1
             if scan.opcodes > MAX_OPS:
                 raise _TooLong
+            if len(stack) > MAX_STACK or len(memo) > MAX_STACK:
+                # Real pickles build containers item by item; a huge flat stack is
+                # only a way to make the scanner hold memory.
+                raise ValueError(f"pickle stack or memo holds over {MAX_STACK} items")
             code = self.s.read(1)
             op = _CODE2OP.get(code)
             if op is None:

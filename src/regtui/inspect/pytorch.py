@@ -10,10 +10,10 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from regtui.inspect.bounds import BadContent
+from regtui.inspect.bounds import BadContent, clip
 from regtui.inspect.facts import Facts
 from regtui.inspect.pickle_scan import PickleScan, describe, scan_pickle
-from regtui.inspect.zipcheck import Entry
+from regtui.inspect.zipcheck import ZIP_READ_ERRORS, Entry, read_entry
 
 LEGACY_MAGIC = b"\x80\x02\x8a\x0al\xfc\x9cF\xf9 j\xa8P\x19"
 _STORAGE_DTYPES = {
@@ -54,8 +54,11 @@ def inspect_torch_zip(zf: zipfile.ZipFile, entries: list[Entry], facts: Facts) -
     is_script = any(n.startswith(prefix + "code/") for n in names)
     facts.format = "torchscript" if is_script else "pytorch"
     facts.framework = "torch"
-    with zf.open(pkl.name) as fh:
-        scan = scan_pickle(fh, seekable=False, sequence=False)
+    try:
+        with zf.open(pkl.name) as fh:
+            scan = scan_pickle(fh, seekable=False, sequence=False)
+    except ZIP_READ_ERRORS as exc:
+        raise BadContent(f"cannot read data.pkl: {clip(str(exc), 200)}") from None
     meta, warnings = describe(scan)
     facts.metadata.update(
         {
@@ -68,7 +71,10 @@ def inspect_torch_zip(zf: zipfile.ZipFile, entries: list[Entry], facts: Facts) -
     )
     version = next((e for e in entries if e.name == prefix + "version"), None)
     if version is not None and version.size < 64:
-        raw = zf.read(version.name).strip()
+        try:
+            raw = read_entry(zf, version.name, 64).strip()
+        except BadContent:
+            raw = b""
         if raw.isdigit():
             facts.metadata["archive_version"] = int(raw)
     if is_script:

@@ -15,7 +15,8 @@ from typing import Any
 from regtui.inspect.bounds import BadContent, bounded, clip
 from regtui.inspect.facts import Facts
 
-MAX_HEADER = 100 << 20
+MAX_HEADER = 100 << 20  # the format's own limit
+MAX_OBJECTS = 200_000  # tensors in one file; the largest real shards hold a few thousand
 _DTYPE_BYTES = {
     "BOOL": 1, "U8": 1, "I8": 1, "F8_E5M2": 1, "F8_E4M3": 1, "F8_E8M0": 1,
     "I16": 2, "U16": 2, "F16": 2, "BF16": 2,
@@ -43,7 +44,12 @@ def read_header(path: Path) -> tuple[dict[str, Any], int, int]:
             raise BadContent(
                 f"safetensors header of {n} bytes exceeds the {MAX_HEADER >> 20} MiB cap"
             )
-        data = fh.read(n)
+        if n < 2 or fh.read(1) != b"{":
+            raise BadContent("safetensors header does not start with '{': not read further")
+        data = b"{" + fh.read(n - 1)
+    if data.count(b"{") > MAX_OBJECTS:
+        # Parsed JSON of tiny objects takes ~25x its text: refuse before parsing.
+        raise BadContent(f"safetensors header holds over {MAX_OBJECTS} objects: not parsed")
     try:
         header = json.loads(data)
     except (ValueError, RecursionError) as exc:

@@ -112,12 +112,13 @@ def inspect_lightgbm(path: Path, facts: Facts) -> None:
             key, sep, value = line.partition("=")
             if not sep:
                 continue
+            # Count, and keep only the first names: a line may hold millions.
             if key == "feature_names":
-                names = value.split(" ")
-                meta["num_features"] = len(names)
-                meta["feature_names"] = names
+                meta["num_features"] = value.count(" ") + 1
+                meta["feature_names"] = value.split(" ", 100)[:100]
             elif key == "tree_sizes":
-                meta["num_trees"] = len(value.split())
+                sizes = value.strip()
+                meta["num_trees"] = sizes.count(" ") + 1 if sizes else 0
             elif key in (
                 "version",
                 "num_class",
@@ -128,10 +129,13 @@ def inspect_lightgbm(path: Path, facts: Facts) -> None:
                 meta[key] = _num(value)
         fh.seek(max(0, size - (1 << 18)))
         tail = fh.read().decode("utf-8", "replace")
-    m = re.search(r"\nparameters:\n(.*?)\nend of parameters", tail, re.S)
-    if m:
+    # Plain searches from the end: a regex over a tail of repeated markers is quadratic.
+    end = tail.rfind("\nend of parameters")
+    start = tail.rfind("\nparameters:\n", 0, end) if end >= 0 else -1
+    if start >= 0:
         params: dict[str, Any] = {}
-        for pm in re.finditer(r"^\[([\w.]+): ?(.*)\]$", m.group(1), re.M):
+        block = tail[start + len("\nparameters:\n") : end]
+        for pm in re.finditer(r"^\[([\w.]+): ?(.*)\]$", block, re.M):
             params[pm.group(1)] = _num(pm.group(2))
         meta["parameters_used"] = params
     if "num_trees" not in meta:

@@ -91,6 +91,9 @@ class UbjReader:
             raise BadContent("UBJSON typed container without a count")
         else:
             self.fh.seek(-1, 1)
+        if item_type in (b"Z", b"N", b"T", b"F") and count is not None and count > 1_000_000:
+            # Items of these types take no bytes, so the file size bounds nothing.
+            raise BadContent(f"UBJSON container claims {count} items of an empty type")
         if item_type in _NUM and count is not None and not is_obj:
             width = struct.calcsize(_NUM[item_type])
             if count * width > self.size:

@@ -8,6 +8,7 @@ holds even if the declared size lies.
 from __future__ import annotations
 
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -70,6 +71,17 @@ def list_zip(path: Path) -> tuple[zipfile.ZipFile, list[Entry]]:
     return zf, entries
 
 
+# What reading a damaged entry can raise: a bad CRC, header or deflate stream.
+ZIP_READ_ERRORS = (
+    zipfile.BadZipFile,
+    zlib.error,
+    OSError,
+    EOFError,
+    ValueError,
+    NotImplementedError,
+)
+
+
 def read_entry(zf: zipfile.ZipFile, name: str, cap: int) -> bytes:
     """One entry's bytes, at most `cap` of them (BadContent beyond, whatever it declared)."""
     info = zf.getinfo(name)
@@ -78,7 +90,7 @@ def read_entry(zf: zipfile.ZipFile, name: str, cap: int) -> bytes:
     try:
         with zf.open(info) as fh:
             data = fh.read(cap + 1)
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
+    except ZIP_READ_ERRORS as exc:
         raise BadContent(
             f"cannot read zip entry {clip(name, 200)!r}: {clip(str(exc), 200)}"
         ) from None
