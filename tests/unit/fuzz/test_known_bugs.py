@@ -1,9 +1,7 @@
-"""Minimal reproducers of the bugs the fuzzers found.
+"""Minimal reproducers of the bugs the fuzzers found, kept as regression tests.
 
-Open bugs are strict xfails: each fails today for the stated reason, and will fail
-loudly (XPASS) once fixed, so that the marker (and its pattern in
-support.KNOWN_CRASHES, if any) gets removed. Bugs fixed with a one-line change in
-src/regtui/inspect/ are plain regression tests.
+All are fixed. A newly found bug goes here as a strict xfail with its reason (and,
+if it crashes a parser, a pattern in support.KNOWN_CRASHES) until it is fixed.
 """
 
 from __future__ import annotations
