@@ -292,3 +292,30 @@ def test_markup_and_escapes_from_artifacts_print_inert(sqlite_path: str, tmp_pat
     raw = run("show", "m:1", "--json", db=sqlite_path).stdout
     assert "\x1b" not in raw and "\\u001b" in raw
     assert json.loads(raw)["tags"]["note"] == evil
+
+
+def test_reject_backup_head_and_multi_stage_promote(
+    sqlite_path: str, arts: Path, tmp_path: Path
+) -> None:
+    db = sqlite_path
+    for i in (1, 2):
+        run("register", str(arts / f"m{i}.bin"), "--model", "churn", db=db)
+    rejected = js("reject", "churn:1", "--reason", "leaks the label", db=db)
+    assert rejected["approval"]["status"] == "rejected"
+    refused = fail("promote", "churn:1", "--to", "staging", db=db, code=4)
+    assert "rejected-no-stage" in refused
+    js("promote", "churn:2", "--to", "qa", db=db)
+    moves = js("promote", "churn:2", "--to", "staging", "--to", "canary", "--demote", "qa", db=db)
+    assert [(m["stage"], m["to_version"]) for m in moves] == [
+        ("staging", 2),
+        ("canary", 2),
+        ("qa", None),
+    ]
+    head = run("audit", "--head", db=db).stdout.strip()
+    assert run("audit", "--verify", "--head", head, db=db).returncode == 0
+    proc = run("audit", "--verify", "--head", "0" * 64, db=db, ok=False)
+    assert proc.returncode == 8 and "BROKEN" in proc.stdout
+    run("backup", str(tmp_path / "copy.sqlite"), db=db)
+    copied = js("versions", "churn", db=str(tmp_path / "copy.sqlite"))
+    assert [v["version"] for v in copied] == [1, 2]
+    assert "exists" in fail("backup", str(tmp_path / "copy.sqlite"), db=db, code=2)

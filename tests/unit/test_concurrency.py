@@ -13,7 +13,8 @@ from regtui.catalog.service import Catalog
 
 ROOT = Path(__file__).resolve().parents[2]
 FULL = os.environ.get("REGTUI_FULL") == "1"
-PROCS, PER_PROC = 4, 250
+# Issue 7 asks for 4 x 500; the everyday run keeps the suite short with 4 x 250.
+PROCS, PER_PROC = 4, (500 if FULL else 250)
 
 
 @pytest.mark.slow

@@ -8,6 +8,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -51,6 +52,17 @@ def test_two_racers_one_holder_every_round(db_url: str, tmp_path: Path) -> None:
         for me in (0, 1)
     ]
     holder = 0
+    # A reader that watches the stage the whole time, not only between rounds.
+    seen_holders: list[int] = []
+    stop = threading.Event()
+
+    def reader() -> None:
+        watcher = Catalog(db_url)
+        while not stop.is_set():
+            seen_holders.append(len(watcher.versions("m", where="stage = 'production'")))
+
+    watching = threading.Thread(target=reader, daemon=True)
+    watching.start()
     try:
         for r in range(rounds):
             # Atomic: a racer must never read a half-written file.
@@ -67,6 +79,12 @@ def test_two_racers_one_holder_every_round(db_url: str, tmp_path: Path) -> None:
             holder = holders[0].version
     finally:
         outs = [p.communicate(timeout=120) for p in racers]
+        stop.set()
+        watching.join(timeout=30)
+    # Before the first round nothing holds production; after it, always exactly one.
+    first_one = seen_holders.index(1) if 1 in seen_holders else len(seen_holders)
+    assert set(seen_holders[first_one:]) == {1}
+    assert len(seen_holders) > rounds
     assert [p.returncode for p in racers] == [0, 0], [o[1] for o in outs]
     lines = [line for out, _ in outs for line in out.splitlines()]
     assert sum(" won" in line for line in lines) == rounds

@@ -11,7 +11,7 @@ import pytest
 
 from regtui.catalog.records import Policy
 from regtui.catalog.service import Catalog
-from regtui.errors import ArtifactError, CatalogError, Conflict, UsageError
+from regtui.errors import ArtifactError, CatalogError, Conflict, PolicyRefused, UsageError
 from tests.unit.helpers import artifact, catalog_with_versions
 
 FULL = os.environ.get("REGTUI_FULL") == "1"
@@ -206,3 +206,24 @@ def test_policy_changes_are_audited(sqlite_path: str) -> None:
     event = cat.audit_events(action="policy_changed")[0]
     assert event.after["protected_stages"] == ["production", "canary"]
     assert event.reason == "tighten"
+
+
+def test_several_stage_moves_are_one_transaction(db_url: str, tmp_path: Path) -> None:
+    cat = catalog_with_versions(db_url, tmp_path, 3)
+    cat.promote("churn:1", "qa")
+    moves = cat.move_stages("churn:2", ["staging", "canary"], ["qa"], reason="release train")
+    assert [(m.stage, m.to_version, m.action) for m in moves] == [
+        ("staging", 2, "promote"),
+        ("canary", 2, "promote"),
+        ("qa", None, "demote"),
+    ]
+    assert cat.model("churn").stages == {"canary": 2, "qa": None, "staging": 2}
+    events_before = cat.audit_head()[0]
+    # production is protected and churn:3 is pending: the whole move is refused …
+    with pytest.raises(PolicyRefused, match="protected-stage-needs-approval"):
+        cat.move_stages("churn:3", ["staging", "production"], ["canary"])
+    # … and nothing of it happened, not even the allowed parts.
+    assert cat.model("churn").stages == {"canary": 2, "qa": None, "staging": 2}
+    assert cat.audit_head()[0] == events_before
+    with pytest.raises(UsageError, match="at once"):
+        cat.move_stages("churn:3", ["staging"], ["staging"])

@@ -14,7 +14,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, exists, func, not_, or_, select, true
+from sqlalchemy import ColumnElement, and_, case, exists, func, intersect, not_, or_, select, true
 from sqlalchemy import cast as sa_cast
 from sqlalchemy.types import Float, Text
 
@@ -137,13 +137,27 @@ def _unquote(token: str) -> str:
 class _Compiler:
     def __init__(self, dialect: str) -> None:
         self.pg = dialect == "postgresql"
+        # Conditions answered from an index table: id(condition) -> its id query.
+        self.index_selects: dict[int, Any] = {}
+
+    def indexed(self, ids: Any) -> ColumnElement[bool]:
+        cond = V.c.id.in_(ids)
+        self.index_selects[id(cond)] = ids
+        return cond
 
     def expr(self, tree: Any) -> ColumnElement[bool]:
         kind = tree.data
         if kind == "or_expr":
             return or_(*(self.expr(c) for c in tree.children))
         if kind == "and_expr":
-            return and_(*(self.expr(c) for c in tree.children))
+            parts = [self.expr(c) for c in tree.children]
+            # Several index conditions meet in one INTERSECT of id lists: far cheaper
+            # than building each list in full and probing versions against them all.
+            indexed = [self.index_selects[id(p)] for p in parts if id(p) in self.index_selects]
+            if len(indexed) < 2:
+                return and_(*parts)
+            rest = [p for p in parts if id(p) not in self.index_selects]
+            return and_(V.c.id.in_(intersect(*indexed)), *rest)
         if kind == "negate":
             return not_(self.expr(tree.children[0]))
         if kind == "compare":
@@ -153,7 +167,9 @@ class _Compiler:
             field, pattern = tree.children
             head, _, key = str(field).partition(".")
             if head.lower() == "tags" and key:
-                cond = _tagged(_strip_quotes(key), lambda col: col.like(_unquote(str(pattern))))
+                cond = self.indexed(
+                    _tagged(_strip_quotes(key), lambda col: col.like(_unquote(str(pattern))))
+                )
             else:
                 cond = self.text_of(str(field), field).like(_unquote(str(pattern)))
             return not_(cond) if kind == "unlike" else cond
@@ -210,13 +226,13 @@ class _Compiler:
             key = _strip_quotes(key)
             # Metrics and tags have index tables (migration 0004): use them.
             if head == "metrics" and isinstance(value, int | float) and not isinstance(value, bool):
-                return V.c.id.in_(
+                return self.indexed(
                     select(VM.c.version_id).where(
                         VM.c.name == key, _apply(VM.c.value, op, float(value))
                     )
                 )
             if head == "tags" and isinstance(value, str):
-                return _tagged(key, lambda col: _apply(col, op, value))
+                return self.indexed(_tagged(key, lambda col: _apply(col, op, value)))
             col = JSON_COLUMNS[head]
             if isinstance(value, bool):
                 return _apply(self.json_text(col, key), op, "true" if value else "false")
@@ -273,9 +289,9 @@ def _strip_quotes(key: str) -> str:
     return key[1:-1] if key.startswith('"') else key
 
 
-def _tagged(key: str, test: Any) -> ColumnElement[bool]:
-    """Versions with tag `key` whose value passes `test` (via the tag index)."""
-    return V.c.id.in_(select(VT.c.version_id).where(VT.c.key == key, test(VT.c.value)))
+def _tagged(key: str, test: Any) -> Any:
+    """Ids of versions with tag `key` whose value passes `test` (from the tag index)."""
+    return select(VT.c.version_id).where(VT.c.key == key, test(VT.c.value))
 
 
 def _sqlite_path(key: str) -> str:

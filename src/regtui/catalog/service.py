@@ -460,9 +460,12 @@ class Catalog:
             if model is not None and not where and include_archived and offset:
                 # Numbers run 1..n without gaps, so a page deep in a long list is a
                 # number range (an index seek), not an OFFSET walk over the rows before it.
-                top = conn.execute(
-                    _SELECT_TOP_NUMBER, {"mid": self._model_id(conn, model)}
-                ).scalar_one() or 0
+                top = (
+                    conn.execute(
+                        _SELECT_TOP_NUMBER, {"mid": self._model_id(conn, model)}
+                    ).scalar_one()
+                    or 0
+                )
                 if newest_first:
                     q = q.where(V.c.number <= top - offset)
                 else:
@@ -705,45 +708,89 @@ class Catalog:
         `expect_revision`, a stage that moved meanwhile raises Conflict instead
         of being silently overwritten.
         """
-        check_stage_name(stage)
+        return self.move_stages(
+            ref,
+            [stage],
+            reason=reason,
+            expect_version=expect_version,
+            expect_revision=expect_revision,
+        )[0]
+
+    def move_stages(
+        self,
+        ref: str,
+        to: Sequence[str],
+        demote: Sequence[str] = (),
+        *,
+        reason: str | None = None,
+        expect_version: int | None = None,
+        expect_revision: int | None = None,
+    ) -> list[StageMove]:
+        """Point every stage in `to` at the version and empty every stage in
+        `demote` (same model), all in one transaction: all happen or none."""
+        for stage in (*to, *demote):
+            check_stage_name(stage)
+        if not to and not demote:
+            raise UsageError("name at least one stage to move")
+        if set(to) & set(demote):
+            raise UsageError("a stage cannot be promoted to and demoted at once")
         reason = clean_reason(reason)
         r = parse_ref(ref)
         stored = None
         with read_txn(self.engine) as conn:
             # Refusals first, then the (possibly slow) copy into the store outside the lock.
             v = self._version_by_id(conn, self._resolve_id(conn, r))
-            self._check_stage_policy(conn, v, stage)
-            if stage in self._policy(conn).protected_stages:
+            for stage in to:
+                self._check_stage_policy(conn, v, stage)
+            if set(to) & set(self._policy(conn).protected_stages):
                 stored = self._kept_copy(v)
+        moves = []
         with write_txn(self.engine) as conn:
             vid = self._resolve_id(conn, r)
             v = self._version_by_id(conn, vid)
-            self._check_stage_policy(conn, v, stage)
             if stored is not None and stored != v.stored_path:
                 conn.execute(update(V).where(V.c.id == vid).values(stored_path=stored))
             mid = self._model_id(conn, v.model)
-            row = conn.execute(select(S).where(S.c.model_id == mid, S.c.name == stage)).first()
-            if row is not None and row.version_id == vid:
-                raise UsageError(f"{v.ref} is already in {stage}")
-            current_rev = row.revision if row is not None else 0
-            if expect_revision is not None and expect_revision != current_rev:
-                raise Conflict(f"{v.model}@{stage} was moved by someone else meanwhile; look again")
-            if expect_version is not None:
-                held = 0
-                if row is not None and row.version_id is not None:
-                    held = conn.execute(
-                        select(V.c.number).where(V.c.id == row.version_id)
-                    ).scalar_one()
-                if held != expect_version:
+            for stage in to:
+                self._check_stage_policy(conn, v, stage)
+                row = conn.execute(select(S).where(S.c.model_id == mid, S.c.name == stage)).first()
+                if row is not None and row.version_id == vid:
+                    raise UsageError(f"{v.ref} is already in {stage}")
+                self._check_expected(conn, v.model, stage, row, expect_version, expect_revision)
+                moves.append(self._move(conn, mid, v.model, stage, row, vid, "promote", reason))
+            for stage in demote:
+                row = conn.execute(select(S).where(S.c.model_id == mid, S.c.name == stage)).first()
+                if row is None or row.version_id is None:
+                    raise NotFound(f"{v.model} has nothing in stage {stage!r} to demote")
+                moves.append(self._move(conn, mid, v.model, stage, row, None, "demote", reason))
+        return moves
 
-                    def says(n: int) -> str:
-                        return f"version {n}" if n else "nothing"
+    def _check_expected(
+        self,
+        conn: Connection,
+        model: str,
+        stage: str,
+        row: Any,
+        expect_version: int | None,
+        expect_revision: int | None,
+    ) -> None:
+        current_rev = row.revision if row is not None else 0
+        if expect_revision is not None and expect_revision != current_rev:
+            raise Conflict(f"{model}@{stage} was moved by someone else meanwhile; look again")
+        if expect_version is None:
+            return
+        held = 0
+        if row is not None and row.version_id is not None:
+            held = conn.execute(select(V.c.number).where(V.c.id == row.version_id)).scalar_one()
+        if held != expect_version:
 
-                    raise Conflict(
-                        f"{v.model}@{stage} holds {says(held)}, not {says(expect_version)}: "
-                        "it was moved meanwhile; nothing was changed"
-                    )
-            return self._move(conn, mid, v.model, stage, row, vid, "promote", reason)
+            def says(n: int) -> str:
+                return f"version {n}" if n else "nothing"
+
+            raise Conflict(
+                f"{model}@{stage} holds {says(held)}, not {says(expect_version)}: "
+                "it was moved meanwhile; nothing was changed"
+            )
 
     def _move(
         self,

@@ -152,7 +152,21 @@ def build_parser() -> Parser:
 
     pr = cmd("promote", "point a stage at a version", js)
     pr.add_argument("ref", metavar="REF")
-    pr.add_argument("--to", required=True, metavar="STAGE", dest="stage")
+    pr.add_argument(
+        "--to",
+        required=True,
+        metavar="STAGE",
+        dest="stages",
+        action="append",
+        help="repeat to move several stages at once (one transaction)",
+    )
+    pr.add_argument(
+        "--demote",
+        metavar="STAGE",
+        action="append",
+        default=[],
+        help="also empty this stage, in the same transaction",
+    )
     pr.add_argument("--reason")
     pr.add_argument(
         "--expect",
@@ -365,8 +379,19 @@ def cmd_promote(args: argparse.Namespace) -> int:
             if args.expect != "none" and not args.expect.isdigit():
                 raise UsageError("--expect takes a version number or 'none'")
             expect = 0 if args.expect == "none" else int(args.expect)
-        move = cat.promote(args.ref, args.stage, args.reason, expect_version=expect)
-    return _print_move(args, move)
+        moves = cat.move_stages(
+            args.ref, args.stages, args.demote, reason=args.reason, expect_version=expect
+        )
+    if len(moves) == 1:
+        return _print_move(args, moves[0])
+    if args.json:
+        _emit_json([m.to_json() for m in moves])
+    else:
+        from regtui.cli import output
+
+        for m in moves:
+            print(output.move_line(m))
+    return 0
 
 
 def cmd_rollback(args: argparse.Namespace) -> int:
