@@ -681,12 +681,12 @@ class Catalog:
             )
             return self._version_by_id(conn, vid)
 
-    def _check_stage_policy(self, conn: Connection, v: VersionInfo, stage: str) -> None:
+    @staticmethod
+    def _check_stage_policy(policy: Policy, v: VersionInfo, stage: str) -> None:
         if v.archived:
             raise PolicyRefused("archived-no-stage", f"{v.ref} is archived; unarchive it first")
         if v.approval.status == "rejected":
             raise PolicyRefused("rejected-no-stage", f"{v.ref} is rejected and can go to no stage")
-        policy = self._policy(conn)
         if stage in policy.protected_stages and v.approval.status != "approved":
             raise PolicyRefused(
                 "protected-stage-needs-approval",
@@ -739,10 +739,11 @@ class Catalog:
         stored = None
         with read_txn(self.engine) as conn:
             # Refusals first, then the (possibly slow) copy into the store outside the lock.
-            v = self._version_by_id(conn, self._resolve_id(conn, r))
-            for stage in to:
-                self._check_stage_policy(conn, v, stage)
-            if set(to) & set(self._policy(conn).protected_stages):
+            policy = self._policy(conn)
+            if set(to) & set(policy.protected_stages):
+                v = self._version_by_id(conn, self._resolve_id(conn, r))
+                for stage in to:
+                    self._check_stage_policy(policy, v, stage)
                 stored = self._kept_copy(v)
         moves = []
         with write_txn(self.engine) as conn:
@@ -751,8 +752,9 @@ class Catalog:
             if stored is not None and stored != v.stored_path:
                 conn.execute(update(V).where(V.c.id == vid).values(stored_path=stored))
             mid = self._model_id(conn, v.model)
+            policy = self._policy(conn)
             for stage in to:
-                self._check_stage_policy(conn, v, stage)
+                self._check_stage_policy(policy, v, stage)
                 row = conn.execute(select(S).where(S.c.model_id == mid, S.c.name == stage)).first()
                 if row is not None and row.version_id == vid:
                     raise UsageError(f"{v.ref} is already in {stage}")
@@ -882,13 +884,14 @@ class Catalog:
             row = conn.execute(select(S).where(S.c.model_id == mid, S.c.name == stage)).first()
             if row is None or row.version_id is None:
                 raise NotFound(f"{model} has nothing in stage {stage!r} to roll back")
-            held = _effective_holders(self._moves(conn, mid, model, stage))
+            history = self._moves(conn, mid, model, stage)
+            held = _effective_holders(history)
             if to is None:
                 if len(held) < 2:
                     raise UsageError(f"{model}@{stage} has no earlier version to roll back to")
                 target_n = held[-2]
             else:
-                ever = {m.to_version for m in self._moves(conn, mid, model, stage)}
+                ever = {m.to_version for m in history}
                 if to not in ever:
                     raise UsageError(
                         f"{model}:{to} never held {stage}; use promote to put it there"
@@ -898,8 +901,9 @@ class Catalog:
             if vid == row.version_id:
                 raise UsageError(f"{model}:{target_n} is already in {stage}")
             target = self._version_by_id(conn, vid)
-            self._check_stage_policy(conn, target, stage)
-            if stage in self._policy(conn).protected_stages and not target.stored_path:
+            policy = self._policy(conn)
+            self._check_stage_policy(policy, target, stage)
+            if stage in policy.protected_stages and not target.stored_path:
                 stored = self._kept_copy(target)
                 conn.execute(update(V).where(V.c.id == vid).values(stored_path=stored))
             return self._move(conn, mid, model, stage, row, vid, "rollback", reason)
