@@ -155,9 +155,9 @@ class CatalogScreen(VersionActions):
 
     def on_mount(self) -> None:
         table = self.query_one("#models", DataTable)
-        table.add_column(Text("model"), key="name", width=16)
+        table.add_column(Text("model"), key="name", width=14)
         table.add_column(Text("vers", justify="right"), key="n", width=5)
-        table.add_column(Text("stages"), key="stages", width=27)
+        table.add_column(Text("stages"), key="stages", width=24)
         self.query_one("#filter", Input).display = False
         self.query_one("#filter-error").display = False
         self.load_models()
