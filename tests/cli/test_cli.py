@@ -254,6 +254,8 @@ def test_version_and_help_are_quick_to_reach() -> None:
         (["import", "{arts}/m1.bin"], 2, "not readable JSON"),
         (["watch", "--settle", "abc"], 2, "expected seconds"),
         (["--db", "/no/such/dir/cat.sqlite", "models"], 7, "cannot open"),
+        (["--db", "{arts}/m1.bin", "models"], 7, "not an SQLite database"),
+        (["--db", "postgresql://nobody@/x?host=/no/such/dir", "models"], 7, "database error"),
     ],
 )
 def test_errors_are_one_line(

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError
 
 from regtui.errors import CatalogError, PolicyRefused, RegtuiError
 
@@ -86,7 +86,7 @@ def read_txn(engine: Engine) -> Iterator[Connection]:
     try:
         with engine.connect() as conn, conn.begin():
             yield conn
-    except OperationalError as exc:
+    except DBAPIError as exc:
         raise translate_db_error(exc) from None
 
 
@@ -113,7 +113,7 @@ def translate_db_error(exc: DBAPIError) -> RegtuiError:
         return CatalogError("cannot open the catalog file (missing folder or no permission)")
     if "disk is full" in low or "database or disk is full" in low:
         return CatalogError("disk is full; nothing was changed")
-    if "not a database" in low:
+    if "not a database" in low or "file is encrypted" in low:
         return CatalogError("the catalog file is not an SQLite database")
     first = msg.strip().splitlines()[0] if msg.strip() else type(exc).__name__
     return CatalogError(f"database error: {first}")
