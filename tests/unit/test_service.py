@@ -409,3 +409,16 @@ def test_pages_of_a_long_list(db_url: str, tmp_path: Path) -> None:
     assert page(newest_first=True, offset=6, limit=3) == [1]
     assert page(offset=1, limit=2, include_archived=False) == [2, 4]
     assert page(offset=1, limit=2, where="version > 2") == [4, 5]
+
+
+def test_metric_series_and_counts_from_the_indexes(db_url: str, tmp_path: Path) -> None:
+    cat = catalog_with_versions(db_url, tmp_path, 5)
+    cat.archive("churn:2")
+    names, chosen, values = cat.metric_series("churn", None, last=3)
+    assert names == ["auc", "loss"] and chosen == "auc"
+    assert values == pytest.approx([0.83, 0.84, 0.85])  # versions 3..5, oldest first
+    assert cat.metric_series("churn", "loss", last=2)[2] == pytest.approx([1 / 4, 1 / 5])
+    assert cat.count_versions("churn") == 5  # archived versions count, as in listings
+    assert cat.count_versions("churn", include_archived=False) == 4
+    assert cat.count_versions("churn", where="version > 3") == 2
+    assert cat.model("churn").versions == 5 and cat.model("churn").latest == 5

@@ -43,6 +43,7 @@ from regtui.catalog.schema import (
     SettingRow,
     StageMoveRow,
     StageRow,
+    VersionMetricRow,
     VersionRow,
     VersionTagRow,
     WatchRootRow,
@@ -60,6 +61,7 @@ E = AuditEventRow.__table__
 ST = SettingRow.__table__
 W = WatchRootRow.__table__
 VT = VersionTagRow.__table__
+VM = VersionMetricRow.__table__
 
 MAX_REASON = 2000
 # Version columns in table order, with the JSON and timestamp columns handed over
@@ -403,12 +405,10 @@ class Catalog:
 
     def models(self) -> list[ModelInfo]:
         with read_txn(self.engine) as conn:
-            counts = conn.execute(
-                select(M, func.count(V.c.id).label("n"), func.max(V.c.number).label("latest"))
-                .select_from(M.outerjoin(V, V.c.model_id == M.c.id))
-                .group_by(M.c.id)
-                .order_by(M.c.name)
-            ).all()
+            # Numbers run 1..n without gaps, so a model's count is its top number:
+            # one index seek per model instead of counting every version.
+            top = select(func.max(V.c.number)).where(V.c.model_id == M.c.id).scalar_subquery()
+            counts = conn.execute(select(M, top.label("latest")).order_by(M.c.name)).all()
             stages: dict[int, dict[str, int | None]] = {}
             for mid, name, number in conn.execute(
                 select(S.c.model_id, S.c.name, V.c.number)
@@ -422,7 +422,7 @@ class Catalog:
                 name=r.name,
                 description=r.description,
                 tags=r.tags or {},
-                versions=r.n,
+                versions=r.latest or 0,
                 stages=stages.get(r.id, {}),
                 created_at=r.created_at,
                 created_by=r.created_by,
@@ -430,6 +430,25 @@ class Catalog:
             )
             for r in counts
         ]
+
+    def metric_series(
+        self, model: str, metric: str | None = None, last: int = 200
+    ) -> tuple[list[str], str | None, list[float]]:
+        """For a trend line: the metric names in the model's last `last` versions,
+        the chosen metric (`metric`, else the first name) and its values, oldest
+        first. Read from the metric index, not from full version rows."""
+        with read_txn(self.engine) as conn:
+            mid = self._model_id(conn, model)
+            top = conn.execute(_SELECT_TOP_NUMBER, {"mid": mid}).scalar_one() or 0
+            rows = conn.execute(
+                select(V.c.number, VM.c.name, VM.c.value)
+                .select_from(V.join(VM, VM.c.version_id == V.c.id))
+                .where(V.c.model_id == mid, V.c.number > top - last)
+                .order_by(V.c.number)
+            ).all()
+        names = sorted({name for _, name, _ in rows})
+        chosen = metric if metric in names else (names[0] if names else None)
+        return names, chosen, [value for _, name, value in rows if name == chosen]
 
     def model(self, name: str) -> ModelInfo:
         for info in self.models():
@@ -485,13 +504,22 @@ class Catalog:
         self, model: str | None = None, *, where: str | None = None, include_archived: bool = True
     ) -> int:
         with read_txn(self.engine) as conn:
-            q = self._versions_query(conn, model, where, include_archived)
+            if model is not None and not where and include_archived:
+                # Numbers run 1..n without gaps: the count is the top number.
+                mid = self._model_id(conn, model)
+                return conn.execute(_SELECT_TOP_NUMBER, {"mid": mid}).scalar_one() or 0
+            q = self._versions_query(conn, model, where, include_archived, columns=[V.c.id])
             return conn.execute(select(func.count()).select_from(q.subquery())).scalar_one()
 
     def _versions_query(
-        self, conn: Connection, model: str | None, where: str | None, include_archived: bool
+        self,
+        conn: Connection,
+        model: str | None,
+        where: str | None,
+        include_archived: bool,
+        columns: Sequence[Any] = VERSION_COLUMNS,
     ) -> Any:
-        q = select(*VERSION_COLUMNS).select_from(V.join(M, M.c.id == V.c.model_id))
+        q = select(*columns).select_from(V.join(M, M.c.id == V.c.model_id))
         if model is not None:
             q = q.where(V.c.model_id == self._model_id(conn, model))
         if where:

@@ -300,13 +300,9 @@ class CatalogScreen(VersionActions):
             self.post_message(TrendLoaded("", None, []))
             return
         try:
-            rows = self.rapp.catalog.versions(model, newest_first=True, limit=TREND_WINDOW)
+            _names, metric, values = self.rapp.catalog.metric_series(model, metric, TREND_WINDOW)
         except RegtuiError:
-            rows = []
-        if metric is None:
-            names = sorted({k for v in rows for k in v.metrics})
-            metric = names[0] if names else None
-        values = [v.metrics[metric] for v in reversed(rows) if metric in v.metrics]
+            metric, values = None, []
         self.post_message(TrendLoaded(model, metric, values))
 
     @on(TrendLoaded)
