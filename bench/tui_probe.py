@@ -14,29 +14,17 @@ from __future__ import annotations
 
 import asyncio
 import json
-import resource
 import statistics
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
+
+from peak_rss import rss_mb  # a sibling module: the probes run as scripts
 
 T_START = time.perf_counter()
 
 FILTER = "metrics.auc > 0.5 and tags.team = 'team-7'"
-
-
-def rss_mb() -> float:
-    """Peak RSS of this process image (VmHWM). Not ru_maxrss: on Linux that keeps the
-    parent's peak across fork+exec, so a child of a big parent would report the parent's."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 class Paints:
