@@ -7,11 +7,12 @@ when a migration actually has to run.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from regtui.catalog.db import read_txn, translate_db_error, write_txn
+from regtui.catalog.db import read_txn, write_txn
 from regtui.errors import CatalogError
 
 # The newest revision in regtui/migrations/versions (a test keeps them equal).
@@ -28,18 +29,19 @@ def current_revision(conn: Connection) -> str | None:
     return row[0] if row else None
 
 
-def known_revisions() -> set[str]:
-    from alembic.script import ScriptDirectory
-
-    return {s.revision for s in _script_dir(ScriptDirectory).walk_revisions()}
-
-
-def _script_dir(cls: type) -> object:
+def _config() -> Any:
+    """Alembic's configuration, built in code (regtui ships no alembic.ini)."""
     from alembic.config import Config
 
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
-    return cls.from_config(cfg)
+    return cfg
+
+
+def known_revisions() -> set[str]:
+    from alembic.script import ScriptDirectory
+
+    return {s.revision for s in ScriptDirectory.from_config(_config()).walk_revisions()}
 
 
 def ensure_schema(engine: Engine, *, read_only: bool = False) -> None:
@@ -54,20 +56,16 @@ def ensure_schema(engine: Engine, *, read_only: bool = False) -> None:
         )
     if read_only:
         raise CatalogError(f"catalog schema {rev or 'none'} needs a migration, but it is read-only")
-    try:
-        with write_txn(engine) as conn:
-            # Another process may have migrated while we waited for the lock.
-            if current_revision(conn) != HEAD_REVISION:
-                upgrade(conn)
-    except OperationalError as exc:
-        raise translate_db_error(exc) from None
+    # write_txn turns database errors into one-line CatalogErrors.
+    with write_txn(engine) as conn:
+        # Another process may have migrated while we waited for the lock.
+        if current_revision(conn) != HEAD_REVISION:
+            upgrade(conn)
 
 
 def upgrade(conn: Connection, target: str = "head") -> None:
     from alembic import command
-    from alembic.config import Config
 
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg = _config()
     cfg.attributes["connection"] = conn
     command.upgrade(cfg, target)

@@ -603,19 +603,12 @@ class Catalog:
         problems = []
         for candidate in dict.fromkeys(p for p in (v.stored_path, v.path) if p):
             p = Path(candidate)
-            if not p.exists():
-                problems.append(f"{p} is missing")
-                continue
-            if not check:
+            if not check and p.exists():
                 return p
-            try:
-                got = hash_path(p).sha256
-            except ArtifactError as exc:
-                problems.append(str(exc))
-                continue
-            if got == v.sha256:
+            found = _check_one(v.ref, p, v.sha256)
+            if found.state == "ok":
                 return p
-            problems.append(f"{p} changed (sha256 {got[:12]}…, registered {v.sha256[:12]}…)")
+            problems.append(f"{p} {found.state}: {found.detail}")
         raise ArtifactError(f"{v.ref}: refusing to serve: " + "; ".join(problems))
 
     def diff(

@@ -456,15 +456,17 @@ def cmd_archive(args: argparse.Namespace) -> int:
 def cmd_edit(args: argparse.Namespace) -> int:
     from regtui.catalog.refs import parse_ref
 
+    def edited(tags: dict[str, str]) -> dict[str, str]:
+        out = {**tags, **dict(args.tag)}
+        for k in args.untag:
+            out.pop(k, None)
+        return out
+
     ref = parse_ref(args.target)
     with _open(args) as cat:
         if ref.version is None and ref.stage is None:
             info = cat.model(ref.model)
-            tags = None
-            if args.tag or args.untag:
-                tags = {**info.tags, **dict(args.tag)}
-                for k in args.untag:
-                    tags.pop(k, None)
+            tags = edited(info.tags) if args.tag or args.untag else None
             out = cat.edit_model(
                 ref.model, description=args.description, tags=tags, reason=args.reason
             ).to_json()
@@ -472,10 +474,7 @@ def cmd_edit(args: argparse.Namespace) -> int:
             if args.description is not None:
                 raise UsageError("--description is for models; versions have tags")
             v = cat.get(ref)
-            tags = {**v.tags, **dict(args.tag)}
-            for k in args.untag:
-                tags.pop(k, None)
-            out = cat.edit_version(str(ref), tags=tags, reason=args.reason).to_json()
+            out = cat.edit_version(str(ref), tags=edited(v.tags), reason=args.reason).to_json()
     if args.json:
         _emit_json(out)
     else:
