@@ -14,9 +14,9 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from regtui.catalog.db import read_txn, write_txn
 from regtui.errors import CatalogError
+from regtui.migrations import HEAD_REVISION
 
-# The newest revision in regtui/migrations/versions (a test keeps them equal).
-HEAD_REVISION = "0004"
+__all__ = ["HEAD_REVISION", "current_revision", "ensure_schema", "known_revisions", "upgrade"]
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
 

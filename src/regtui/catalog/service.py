@@ -19,6 +19,7 @@ from sqlalchemy import Connection, Text, bindparam, func, insert, select, type_c
 from sqlalchemy.exc import IntegrityError
 
 from regtui.catalog import audit
+from regtui.catalog.artifacts import check_artifact, serve_path
 from regtui.catalog.db import make_engine, read_txn, write_txn
 from regtui.catalog.diff import Diff, diff_versions
 from regtui.catalog.filter import compile_filter
@@ -34,6 +35,7 @@ from regtui.catalog.records import (
     RegisterResult,
     StageMove,
     VersionInfo,
+    collector_paused,
 )
 from regtui.catalog.refs import Ref, check_model_name, check_stage_name, parse_ref
 from regtui.catalog.schema import (
@@ -496,9 +498,10 @@ class Catalog:
             # Plain tuples straight from the driver: the columns need no processing
             # (see VERSION_COLUMNS), and Row objects cost more than the query.
             result = conn.execute(q)
-            rows = result.cursor.fetchall() if result.cursor is not None else []
-            result.close()
-            return self._to_infos(conn, rows)
+            with collector_paused():
+                rows = result.cursor.fetchall() if result.cursor is not None else []
+                result.close()
+                return self._to_infos(conn, rows)
 
     def count_versions(
         self, model: str | None = None, *, where: str | None = None, include_archived: bool = True
@@ -595,21 +598,8 @@ class Catalog:
         return str(store.keep(Path(v.path), v.sha256))
 
     def artifact_path(self, v: VersionInfo, *, check: bool = True) -> Path:
-        """Where to load the version from: its kept copy if it has one, else its path.
-
-        With `check`, the bytes are re-hashed first and a changed artifact is
-        refused rather than served.
-        """
-        problems = []
-        for candidate in dict.fromkeys(p for p in (v.stored_path, v.path) if p):
-            p = Path(candidate)
-            if not check and p.exists():
-                return p
-            found = _check_one(v.ref, p, v.sha256)
-            if found.state == "ok":
-                return p
-            problems.append(f"{p} {found.state}: {found.detail}")
-        raise ArtifactError(f"{v.ref}: refusing to serve: " + "; ".join(problems))
+        """Where to load the version from (see artifacts.serve_path)."""
+        return serve_path(v, check=check)
 
     def diff(
         self, left: str | Ref, right: str | Ref, directions: dict[str, bool] | None = None
@@ -1097,8 +1087,8 @@ class Catalog:
         out = []
         for v in self.versions(model):
             if v.stored_path:
-                out.append(_check_one(f"{v.ref} (kept copy)", Path(v.stored_path), v.sha256))
-            out.append(_check_one(v.ref, Path(v.path), v.sha256))
+                out.append(check_artifact(f"{v.ref} (kept copy)", Path(v.stored_path), v.sha256))
+            out.append(check_artifact(v.ref, Path(v.path), v.sha256))
         return out
 
     # ------------------------------------------------------------- watch roots
@@ -1201,18 +1191,6 @@ def _effective_holders(moves: Iterable[StageMove]) -> list[int]:
         else:
             held.append(m.to_version)
     return held
-
-
-def _check_one(ref: str, p: Path, sha256: str) -> ArtifactCheck:
-    if not p.exists():
-        return ArtifactCheck(ref, str(p), "missing", "the file or folder is gone")
-    try:
-        got = hash_path(p).sha256
-    except ArtifactError as exc:
-        return ArtifactCheck(ref, str(p), "unreadable", str(exc))
-    if got != sha256:
-        return ArtifactCheck(ref, str(p), "changed", f"sha256 is now {got[:12]}…")
-    return ArtifactCheck(ref, str(p), "ok")
 
 
 def _insert_unless_same_bytes(dialect: str) -> Any:

@@ -11,13 +11,16 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from regtui import __version__
 from regtui.errors import RegtuiError, UsageError
 
 if TYPE_CHECKING:
+    from regtui.catalog.quickread import QuickReader
     from regtui.catalog.service import Catalog
+
+T = TypeVar("T")
 
 
 class Parser(argparse.ArgumentParser):
@@ -253,6 +256,23 @@ def _open(args: argparse.Namespace, read_only: bool = False) -> Catalog:
     return Catalog(getattr(args, "db", None), user=getattr(args, "user", None), read_only=read_only)
 
 
+def _read_quickly(args: argparse.Namespace, fn: Callable[[QuickReader], T]) -> T | None:
+    """`fn` over the stdlib-sqlite3 reader (catalog.quickread), or None when that
+    path cannot answer and the command must open the full Catalog."""
+    import sqlite3
+
+    from regtui.catalog.quickread import NotHere, QuickReader
+
+    reader = QuickReader.open(getattr(args, "db", None))
+    if reader is None:
+        return None
+    try:
+        with reader:
+            return fn(reader)
+    except (NotHere, sqlite3.Error):
+        return None
+
+
 def _emit_json(data: Any) -> None:
     # ensure_ascii: control and bidi characters from artifacts arrive escaped.
     sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=True) + "\n")
@@ -300,8 +320,10 @@ def cmd_scan(args: argparse.Namespace) -> int:
 def cmd_models(args: argparse.Namespace) -> int:
     from regtui.cli import output
 
-    with _open(args) as cat:
-        models = cat.models()
+    models = _read_quickly(args, lambda q: q.models())
+    if models is None:
+        with _open(args) as cat:
+            models = cat.models()
     if args.json:
         _emit_json([m.to_json() for m in models])
     else:
@@ -312,8 +334,10 @@ def cmd_models(args: argparse.Namespace) -> int:
 def cmd_versions(args: argparse.Namespace) -> int:
     from regtui.cli import output
 
-    with _open(args) as cat:
-        versions = cat.versions(args.model, where=args.where)
+    versions = None if args.where else _read_quickly(args, lambda q: q.versions(args.model))
+    if versions is None:
+        with _open(args) as cat:
+            versions = cat.versions(args.model, where=args.where)
     if args.json:
         from regtui.catalog.records import versions_json_text
 
@@ -325,11 +349,15 @@ def cmd_versions(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
+    from regtui.catalog.refs import parse_ref
     from regtui.cli import output
 
-    with _open(args) as cat:
-        v = cat.get(args.ref)
-        history = cat.stage_history(v.model)
+    ref = parse_ref(args.ref)
+    found = _read_quickly(args, lambda q: (v := q.get(ref), q.stage_history(v.model)))
+    if found is None:
+        with _open(args) as cat:
+            found = (v := cat.get(ref), cat.stage_history(v.model))
+    v, history = found
     if args.json:
         _emit_json(v.to_json())
     else:
@@ -483,9 +511,15 @@ def cmd_edit(args: argparse.Namespace) -> int:
 
 
 def cmd_resolve(args: argparse.Namespace) -> int:
-    with _open(args) as cat:
-        v = cat.resolve(args.ref)
-        path = cat.artifact_path(v, check=not args.no_check)
+    from regtui.catalog.artifacts import serve_path
+    from regtui.catalog.refs import parse_ref
+
+    ref = parse_ref(args.ref)
+    v = _read_quickly(args, lambda q: q.get(ref))
+    if v is None:
+        with _open(args) as cat:
+            v = cat.resolve(str(ref))
+    path = serve_path(v, check=not args.no_check)
     if args.json:
         _emit_json({**v.to_json(), "serve_path": str(path)})
     else:
