@@ -75,6 +75,18 @@ def test_missing_things_are_left_to_the_full_path(busy_catalog: Catalog, sqlite_
         assert [m.name for m in reader.models()] == ["beta", "churn"]
 
 
+def test_paths_with_uri_characters(tmp_path: Path) -> None:
+    plain = tmp_path / "plain.sqlite"
+    catalog_with_versions(str(plain), tmp_path, 2).close()
+    odd = tmp_path / "odd ?#%20&mode=ro" / "cat alog?.sqlite"
+    odd.parent.mkdir()
+    plain.rename(odd)
+    reader = QuickReader.open(str(odd))
+    assert reader is not None
+    with reader:
+        assert [v.version for v in reader.versions("churn")] == [1, 2]
+
+
 def test_steps_aside_when_it_cannot_answer(tmp_path: Path) -> None:
     missing = tmp_path / "absent.sqlite"
     assert QuickReader.open(str(missing)) is None

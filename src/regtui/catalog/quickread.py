@@ -58,10 +58,12 @@ class QuickReader:
         path = default_db_path() if target is None else Path(target).expanduser()
         if is_url(str(path)) or not path.is_file():
             return None
+        from urllib.parse import quote
+
         try:
             # mode=rw: never create a file; the full path owns creating catalogs.
             con = sqlite3.connect(
-                f"file:{path.resolve()}?mode=rw", uri=True, isolation_level=None,
+                f"file:{quote(str(path.resolve()))}?mode=rw", uri=True, isolation_level=None,
                 check_same_thread=False,
             )  # fmt: skip
         except sqlite3.Error:
