@@ -209,4 +209,5 @@ def cold_start(db: Path, reps: int = 7) -> dict[str, Any]:
     py = median(run_cmd_times([str(VENV_PY), "-c", "pass"], reps=reps))
     ver = median(run_cmd_times([str(REGTUI_BIN), "--version"], reps=reps, env=env))
     models = median(run_cmd_times([str(REGTUI_BIN), "models"], reps=reps, env=env))
-    return {"python_s": py, "version_s": ver, "models_s": models}
+    show = median(run_cmd_times([str(REGTUI_BIN), "show", f"{MODEL}:1", "--json"], reps=reps, env=env))
+    return {"python_s": py, "version_s": ver, "models_s": models, "show_s": show}

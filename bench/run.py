@@ -334,10 +334,11 @@ def rows_from(r: Results, sz: Sizes, skip_mlflow: bool) -> list[Row]:
     for key, name, limit in (
         ("version_s", "regtui --version", 0.15),
         ("models_s", f"regtui models (@{n_big})", 0.30),
+        ("show_s", f"regtui show --json (@{n_big})", 0.30),
     ):
         what = f"{name} cold start vs python -c pass"
-        if _err(d):
-            rows.append(failed(what, f"≤ +{limit} s", _err(d)))
+        if _err(d) or key not in d:
+            rows.append(failed(what, f"≤ +{limit} s", _err(d) or "not measured"))
             continue
         over = d[key] - d["python_s"]
         rows.append(
