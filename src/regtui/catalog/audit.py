@@ -7,14 +7,16 @@ breaks the link (and the gapless sequence) after it.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import Connection, Dialect, func, insert, select
 
+from regtui.catalog.db import DriverSQL, insert_sql
 from regtui.catalog.records import AuditEvent, ChainCheck, iso
 from regtui.catalog.schema import AuditEventRow
 
@@ -56,11 +58,19 @@ def event_hash(
 
 class Appender:
     """Adds events to the chain inside one write transaction (which holds the
-    write lock, so the tail cannot move); many events go in one executemany."""
+    write lock, so the tail cannot move); many events go in one executemany.
 
-    def __init__(self, conn: Connection) -> None:
+    `driver=True` runs the head look-up and the insert as driver-level SQL (the
+    registration hot path); the rows and hashes are the same either way."""
+
+    def __init__(self, conn: Connection, *, driver: bool = False) -> None:
         self.conn = conn
-        self.seq, self.prev = head(conn)
+        self.sql = _driver_sql(conn.dialect) if driver else None
+        if self.sql is None:
+            self.seq, self.prev = head(conn)
+        else:
+            row = self.sql[0].first(conn)
+            self.seq, self.prev = (row[0], row[1]) if row else (0, GENESIS)
         self.rows: list[dict[str, Any]] = []
 
     def add(
@@ -94,7 +104,10 @@ class Appender:
 
     def flush(self) -> None:
         if self.rows:
-            self.conn.execute(_INSERT, self.rows)
+            if self.sql is None:
+                self.conn.execute(_INSERT, self.rows)
+            else:
+                self.sql[1].executemany(self.conn, self.rows)
             self.rows = []
 
 
@@ -159,6 +172,17 @@ def verify(events: Iterable[AuditEvent], expected_head: str | None = None) -> Ch
 
 _SELECT_HEAD = select(T.c.seq, T.c.hash).order_by(T.c.seq.desc()).limit(1)
 _INSERT = insert(T)
+
+
+@functools.lru_cache(maxsize=64)
+def _driver_sql(dialect: Dialect) -> tuple[DriverSQL, DriverSQL]:
+    """(head, insert) for one engine's dialect; built once per engine."""
+    q = dialect.identifier_preparer
+    table, seq, hash_ = q.format_table(T), q.quote("seq"), q.quote("hash")
+    return (
+        DriverSQL(dialect, f"SELECT {seq}, {hash_} FROM {table} ORDER BY {seq} DESC LIMIT 1"),
+        DriverSQL(dialect, insert_sql(dialect, T, [c.name for c in T.c]), T),
+    )
 
 
 def head(conn: Connection) -> tuple[int, str]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -16,6 +17,11 @@ from regtui.catalog.service import Candidate, Catalog
 from regtui.errors import ArtifactError, RegtuiError, UsageError
 
 BATCH = 500
+# Below this size preparing an artifact is Python work (headers, sidecars), which
+# threads cannot share under the GIL: their hand-offs made a scan of small files
+# slower than doing it in one thread. Larger files are hashed in the pool, where
+# hashlib runs without the GIL.
+POOL_MIN_BYTES = 1 << 20
 CHECKPOINT_DIR = re.compile(r"checkpoint-\d+")
 _BAD_NAME_CHARS = re.compile(r"[^a-z0-9._-]+")
 
@@ -88,6 +94,15 @@ def _subdirs(p: Path) -> list[Path]:
         return []
 
 
+def _pooled(path: Path) -> bool:
+    """Big files, folders (bundles) and links go to the thread pool."""
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return False  # gone: prepare says so, quickly
+    return not stat.S_ISREG(st.st_mode) or st.st_size >= POOL_MIN_BYTES
+
+
 def scan(
     catalog: Catalog,
     roots: Sequence[Path],
@@ -140,7 +155,10 @@ def scan(
 
     n = workers or min(4, (os.cpu_count() or 1) + 1)
     with ThreadPoolExecutor(max_workers=n, thread_name_prefix="regtui-scan") as pool:
-        for result in pool.map(prepare, jobs):
+        pooled = {i: pool.submit(prepare, job) for i, job in enumerate(jobs) if _pooled(job[1])}
+        for i, job in enumerate(jobs):
+            # In the order found, whichever thread prepared it.
+            result = pooled.pop(i).result() if i in pooled else prepare(job)
             if isinstance(result, ScanItem):
                 emit(result)
             else:

@@ -7,12 +7,11 @@ inspector's memory) large.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 MAX_STR = 1_000  # characters kept of one string from an artifact
 MAX_LIST = 100  # items kept of one list
@@ -93,24 +92,34 @@ def load_json(path: Path, cap: int = MAX_JSON_BYTES) -> Any:
         raise BadContent(f"{path.name} is not valid JSON: {clip(str(exc), 200)}") from None
 
 
-class _NoAliasLoader(yaml.SafeLoader):
-    """SafeLoader that refuses anchors/aliases: they are how YAML bombs multiply."""
+@functools.cache
+def _no_alias_loader() -> Any:
+    """SafeLoader that refuses anchors/aliases: they are how YAML bombs multiply.
 
-    def compose_node(self, parent: Any, index: Any) -> Any:  # type: ignore[override]
-        if self.check_event(yaml.AliasEvent):
-            raise yaml.YAMLError("anchors/aliases are not accepted in artifact YAML")
-        event = self.peek_event()
-        if getattr(event, "anchor", None):
-            raise yaml.YAMLError("anchors/aliases are not accepted in artifact YAML")
-        return super().compose_node(parent, index)
+    Built on first use: importing yaml compiles its resolver regexes (~25 ms),
+    which every first registration paid although few artifacts have YAML sidecars."""
+    import yaml
+
+    class _NoAliasLoader(yaml.SafeLoader):
+        def compose_node(self, parent: Any, index: Any) -> Any:  # type: ignore[override]
+            if self.check_event(yaml.AliasEvent):
+                raise yaml.YAMLError("anchors/aliases are not accepted in artifact YAML")
+            event = self.peek_event()
+            if getattr(event, "anchor", None):
+                raise yaml.YAMLError("anchors/aliases are not accepted in artifact YAML")
+            return super().compose_node(parent, index)
+
+    return _NoAliasLoader
 
 
 def load_yaml_text(text: str, name: str) -> Any:
     """safe_load semantics (plain data only), without aliases, size-capped."""
     if len(text) > MAX_YAML_BYTES:
         raise BadContent(f"YAML {name} is larger than {MAX_YAML_BYTES >> 10} KiB: not read")
+    import yaml
+
     try:
-        return yaml.load(text, Loader=_NoAliasLoader)
+        return yaml.load(text, Loader=_no_alias_loader())
     except (yaml.YAMLError, RecursionError, ValueError) as exc:
         raise BadContent(f"{name} is not accepted YAML: {clip(str(exc), 200)}") from None
 

@@ -27,8 +27,18 @@ _DTYPE_BYTES = {
 _FRAMEWORKS = {"pt": "torch", "tf": "tensorflow", "flax": "flax", "mlx": "mlx", "np": "numpy"}
 
 
-def read_header(path: Path) -> tuple[dict[str, Any], int, int]:
-    """(header, header length, file size); BadContent if the header is not sound."""
+def read_header(
+    path: Path, head: bytes = b"", size: int | None = None
+) -> tuple[dict[str, Any], int, int]:
+    """(header, header length, file size); BadContent if the header is not sound.
+
+    `head` (the file's first bytes) and `size`, when the caller has them, spare
+    opening the file again for a header that fits in them; anything else takes
+    the full path below, with its checks and messages."""
+    if size is not None and len(head) >= 9:
+        (n,) = struct.unpack("<Q", head[:8])
+        if 2 <= n <= min(size - 8, MAX_HEADER, len(head) - 8) and head[8:9] == b"{":
+            return _parse(head[8 : 8 + n]), n, size
     with path.open("rb") as fh:
         size = path.stat().st_size
         raw = fh.read(8)
@@ -47,6 +57,10 @@ def read_header(path: Path) -> tuple[dict[str, Any], int, int]:
         if n < 2 or fh.read(1) != b"{":
             raise BadContent("safetensors header does not start with '{': not read further")
         data = b"{" + fh.read(n - 1)
+    return _parse(data), n, size
+
+
+def _parse(data: bytes) -> dict[str, Any]:
     if data.count(b"{") > MAX_OBJECTS:
         # Parsed JSON of tiny objects takes ~25x its text: refuse before parsing.
         raise BadContent(f"safetensors header holds over {MAX_OBJECTS} objects: not parsed")
@@ -56,7 +70,7 @@ def read_header(path: Path) -> tuple[dict[str, Any], int, int]:
         raise BadContent(f"safetensors header is not valid JSON: {clip(str(exc), 200)}") from None
     if not isinstance(header, dict):
         raise BadContent("safetensors header is not a JSON object")
-    return header, n, size
+    return header
 
 
 def summarise(header: dict[str, Any], n: int, size: int) -> tuple[dict[str, Any], list[str]]:
@@ -118,8 +132,10 @@ def summarise(header: dict[str, Any], n: int, size: int) -> tuple[dict[str, Any]
     return facts, warnings
 
 
-def inspect_safetensors(path: Path, facts: Facts) -> None:
-    header, n, size = read_header(path)
+def inspect_safetensors(
+    path: Path, facts: Facts, head: bytes = b"", size: int | None = None
+) -> None:
+    header, n, size = read_header(path, head, size)
     meta, warnings = summarise(header, n, size)
     facts.format = "safetensors"
     md = header.get("__metadata__")

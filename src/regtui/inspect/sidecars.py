@@ -7,6 +7,8 @@ dots; metrics keep only finite numbers.
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -78,15 +80,33 @@ def _trainer_state(state: Any) -> dict[str, float]:
     return out
 
 
+def _present(folder: str, names: tuple[str, ...]) -> list[str]:
+    """Which of `names` are regular files in `folder` (symlinks are not followed).
+
+    One lstat each, looked up afresh on every call: a sidecar written after the
+    first artifact of a folder was registered still counts for the next one (no
+    listing cache, which would hang on the folder's coarse mtime). An absent
+    name, the common case, costs one failed lstat."""
+    out = []
+    prefix = os.path.join(folder, "")
+    for name in names:
+        try:
+            st = os.lstat(prefix + name)
+        except OSError:
+            continue
+        if stat.S_ISREG(st.st_mode):
+            out.append(name)
+    return out
+
+
 def read_sidecars(
     folder: Path, metrics: dict[str, float], params: dict[str, Any], warnings: list[str]
 ) -> list[str]:
     """Merge the sidecars in `folder` into metrics/params; returns the names read."""
     found: list[str] = []
-    for name in PARAM_FILES:
+    where = os.fspath(folder)
+    for name in _present(where, PARAM_FILES):
         path = folder / name
-        if not path.is_file() or path.is_symlink():
-            continue
         try:
             data = _load(path)
         except (BadContent, OSError) as exc:
@@ -97,10 +117,8 @@ def read_sidecars(
             found.append(name)
         else:
             warnings.append(f"sidecar {name} is not a mapping: ignored")
-    for name in (*METRIC_FILES, "trainer_state.json"):
+    for name in _present(where, (*METRIC_FILES, "trainer_state.json")):
         path = folder / name
-        if not path.is_file() or path.is_symlink():
-            continue
         try:
             data = _load(path)
         except (BadContent, OSError) as exc:
