@@ -411,6 +411,51 @@ def test_pages_of_a_long_list(db_url: str, tmp_path: Path) -> None:
     assert page(offset=1, limit=2, where="version > 2") == [4, 5]
 
 
+def test_mixed_index_conditions_and_filtered_pages(db_url: str, tmp_path: Path) -> None:
+    """Equalities drive and ranges probe, ranges alone intersect, filtered pages
+    sort ids first: each shape must give what a plain reading of the filter gives."""
+    cat = open_as(db_url, "alice")
+    cat.register(artifact(tmp_path, "other.bin", "x"), "other", tags={"team": "a"})
+    for i in range(1, 25):
+        cat.register(
+            artifact(tmp_path, f"v{i}.bin", f"v{i}"),
+            "m",
+            metrics={"auc": i / 24, "loss": 1 - i / 24},
+            tags={"team": "ab"[i % 2], "run": f"r{i % 3}"},
+        )
+    cat.archive("m:6")
+    team = {i: "ab"[i % 2] for i in range(1, 25)}
+    cases = {
+        "metrics.auc > 0.5 and tags.team = 'a'": [i for i in range(13, 25) if team[i] == "a"],
+        "tags.team = 'b' and metrics.auc >= 0.25 and metrics.loss > 0.5": [7, 9, 11],
+        "metrics.auc > 0.25 and metrics.loss > 0.5": [7, 8, 9, 10, 11],
+        "tags.team = 'a' and tags.run = 'r0'": [6, 12, 18, 24],
+        "tags.run like 'r1' and metrics.auc < 0.3": [1, 4, 7],
+        "tags.team = 'a' and metrics.auc = 0.5": [12],
+        "tags.team = 'a' and not metrics.auc > 0.2": [2, 4],
+        "(tags.team = 'a' or tags.run = 'r1') and metrics.auc > 0.75": [19, 20, 22, 24],
+    }
+    for expr, want in cases.items():
+        assert [v.version for v in cat.versions("m", where=expr)] == want, expr
+        assert cat.count_versions("m", where=expr) == len(want), expr
+        for newest_first in (False, True):
+            expect = sorted(want, reverse=newest_first)
+            pages = [
+                v.version
+                for offset in range(0, len(want) + 3, 3)
+                for v in cat.versions(
+                    "m", where=expr, newest_first=newest_first, offset=offset, limit=3
+                )
+            ]
+            assert pages == expect, (expr, newest_first)
+    live = [
+        v.version for v in cat.versions("m", where="tags.team = 'a'", include_archived=False, limit=4)
+    ]
+    assert live == [2, 4, 8, 10]  # 6 is archived
+    everywhere = cat.versions(None, where="tags.team = 'a'", limit=3)
+    assert [(v.model, v.version) for v in everywhere] == [("m", 2), ("m", 4), ("m", 6)]
+
+
 def test_metric_series_and_counts_from_the_indexes(db_url: str, tmp_path: Path) -> None:
     cat = catalog_with_versions(db_url, tmp_path, 5)
     cat.archive("churn:2")

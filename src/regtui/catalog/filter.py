@@ -137,12 +137,16 @@ def _unquote(token: str) -> str:
 class _Compiler:
     def __init__(self, dialect: str) -> None:
         self.pg = dialect == "postgresql"
-        # Conditions answered from an index table: id(condition) -> its id query.
-        self.index_selects: dict[int, Any] = {}
+        # Conditions answered from an index table: id(condition) -> its id query,
+        # whether it is an equality (likely few ids), and the same test as a
+        # probe of one version (its index table's primary key finds the row).
+        self.index_selects: dict[int, tuple[Any, bool, ColumnElement[bool]]] = {}
 
-    def indexed(self, ids: Any) -> ColumnElement[bool]:
+    def indexed(
+        self, ids: Any, probe: ColumnElement[bool], *, equality: bool
+    ) -> ColumnElement[bool]:
         cond = V.c.id.in_(ids)
-        self.index_selects[id(cond)] = ids
+        self.index_selects[id(cond)] = (ids, equality, probe)
         return cond
 
     def expr(self, tree: Any) -> ColumnElement[bool]:
@@ -151,13 +155,22 @@ class _Compiler:
             return or_(*(self.expr(c) for c in tree.children))
         if kind == "and_expr":
             parts = [self.expr(c) for c in tree.children]
-            # Several index conditions meet in one INTERSECT of id lists: far cheaper
-            # than building each list in full and probing versions against them all.
             indexed = [self.index_selects[id(p)] for p in parts if id(p) in self.index_selects]
             if len(indexed) < 2:
                 return and_(*parts)
             rest = [p for p in parts if id(p) not in self.index_selects]
-            return and_(V.c.id.in_(intersect(*indexed)), *rest)
+            drivers = [ids for ids, equality, _ in indexed if equality]
+            if not drivers:
+                # Ranges only: one INTERSECT of the id lists, far cheaper than
+                # probing every version against each list in turn.
+                return and_(V.c.id.in_(intersect(*(ids for ids, _, _ in indexed))), *rest)
+            # Equalities (tags.team = 'x') usually match few versions: their ids
+            # drive, and the ranges (metrics.auc > 0.5, maybe half the catalog) are
+            # checked per driven version by primary key instead of being listed in
+            # full. At 100k versions: ~20 ms whatever the range, against 10-110 ms.
+            probes = [probe for _, equality, probe in indexed if not equality]
+            driver = drivers[0] if len(drivers) == 1 else intersect(*drivers)
+            return and_(V.c.id.in_(driver), *probes, *rest)
         if kind == "negate":
             return not_(self.expr(tree.children[0]))
         if kind == "compare":
@@ -168,7 +181,8 @@ class _Compiler:
             head, _, key = str(field).partition(".")
             if head.lower() == "tags" and key:
                 cond = self.indexed(
-                    _tagged(_strip_quotes(key), lambda col: col.like(_unquote(str(pattern))))
+                    *_tagged(_strip_quotes(key), lambda col: col.like(_unquote(str(pattern)))),
+                    equality=False,
                 )
             else:
                 cond = self.text_of(str(field), field).like(_unquote(str(pattern)))
@@ -226,13 +240,16 @@ class _Compiler:
             key = _strip_quotes(key)
             # Metrics and tags have index tables (migration 0004): use them.
             if head == "metrics" and isinstance(value, int | float) and not isinstance(value, bool):
+                test = (VM.c.name == key, _apply(VM.c.value, op, float(value)))
                 return self.indexed(
-                    select(VM.c.version_id).where(
-                        VM.c.name == key, _apply(VM.c.value, op, float(value))
-                    )
+                    select(VM.c.version_id).where(*test),
+                    exists(select(VM.c.version_id).where(VM.c.version_id == V.c.id, *test)),
+                    equality=op == "=",
                 )
             if head == "tags" and isinstance(value, str):
-                return self.indexed(_tagged(key, lambda col: _apply(col, op, value)))
+                return self.indexed(
+                    *_tagged(key, lambda col: _apply(col, op, value)), equality=op == "="
+                )
             col = JSON_COLUMNS[head]
             if isinstance(value, bool):
                 return _apply(self.json_text(col, key), op, "true" if value else "false")
@@ -289,9 +306,14 @@ def _strip_quotes(key: str) -> str:
     return key[1:-1] if key.startswith('"') else key
 
 
-def _tagged(key: str, test: Any) -> Any:
-    """Ids of versions with tag `key` whose value passes `test` (from the tag index)."""
-    return select(VT.c.version_id).where(VT.c.key == key, test(VT.c.value))
+def _tagged(key: str, test: Any) -> tuple[Any, ColumnElement[bool]]:
+    """Versions with tag `key` whose value passes `test`, from the tag index: the
+    ids as a query, and the same test as a probe of one version."""
+    cond = (VT.c.key == key, test(VT.c.value))
+    return (
+        select(VT.c.version_id).where(*cond),
+        exists(select(VT.c.version_id).where(VT.c.version_id == V.c.id, *cond)),
+    )
 
 
 def _sqlite_path(key: str) -> str:
