@@ -101,7 +101,7 @@ def number(value: float | int | None) -> str:
     if value == 0:
         return "0"
     if abs(value) >= 1e6 or abs(value) < 1e-3:
-        return f"{value:.3e}"
+        return f"{value:.4g}"  # 1e-05, 1.235e+06: short enough for a table cell
     return f"{value:.4g}" if abs(value) < 1000 else f"{value:,.1f}"
 
 

@@ -35,6 +35,10 @@ class VersionActions(Screen[Any]):
     def marked_version(self) -> VersionInfo | None:
         return None
 
+    def version_for_bindings(self) -> VersionInfo | None:
+        """The version the footer's actions are shown for (the current one by default)."""
+        return self.current_version()
+
     # ------------------------------------------------------------ availability
 
     _binding_state: object = None
@@ -52,7 +56,7 @@ class VersionActions(Screen[Any]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in CHANGE_ACTIONS and self.rapp.read_only:
             return None
-        v = self.current_version()
+        v = self.version_for_bindings()
         if action == "approve":
             return True if v is not None and v.approval.status != "approved" else None
         if action == "reject":

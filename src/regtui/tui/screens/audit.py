@@ -13,11 +13,12 @@ from textual.containers import Horizontal
 from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import DataTable, Footer, Header, Input, Static
+from textual.widgets import DataTable, Header, Input, Static
 
 from regtui.catalog.records import AuditEvent, ChainCheck
 from regtui.errors import RegtuiError
 from regtui.tui.safe import clean, content, short_time, text, value_str
+from regtui.tui.widgets.footer import QuietFooter
 
 LIMIT = 2000
 
@@ -78,7 +79,7 @@ class AuditScreen(Screen[None]):
             yield Input(placeholder="action (approved, promoted, rolled_back…)", id="f-action")
         yield DataTable(id="events", cursor_type="row", zebra_stripes=True)
         yield Static("", id="audit-status", markup=False)
-        yield Footer()
+        yield QuietFooter()
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)

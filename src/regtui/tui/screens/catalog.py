@@ -12,15 +12,16 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.timer import Timer
-from textual.widgets import DataTable, Footer, Header, Input, Label, Static
+from textual.widgets import DataTable, Header, Input, Label, Static
 
 from regtui.catalog.records import ModelInfo, VersionInfo
 from regtui.errors import RegtuiError
 from regtui.tui.messages import ModelsLoaded
 from regtui.tui.safe import clean, content, text
 from regtui.tui.screens.actions import VersionActions
+from regtui.tui.widgets.footer import QuietFooter
 from regtui.tui.widgets.trend import Trend
-from regtui.tui.widgets.version_table import VersionTable
+from regtui.tui.widgets.version_table import Query, VersionTable
 
 TREND_WINDOW = 200
 
@@ -131,6 +132,7 @@ class CatalogScreen(VersionActions):
         self.metric_names: list[str] = []
         self._filter_timer: Timer | None = None
         self._applied_filter = ""
+        self._settled_version: VersionInfo | None = None
 
     # ------------------------------------------------------------------ layout
 
@@ -151,7 +153,7 @@ class CatalogScreen(VersionActions):
                 yield Static("", id="filter-error", classes="inline-error", markup=False)
                 yield VersionTable(self.rapp.catalog, id="versions")
                 yield Static("", id="status-line", markup=False)
-        yield Footer()
+        yield QuietFooter()
 
     def on_mount(self) -> None:
         table = self.query_one("#models", DataTable)
@@ -178,14 +180,14 @@ class CatalogScreen(VersionActions):
         self.models = new
         if same_rows:
             for m in message.models:
-                table.update_cell(m.name, "n", Text(str(m.versions), justify="right"))
+                table.update_cell(m.name, "n", Text(_count(m.versions), justify="right"))
                 table.update_cell(m.name, "stages", text(stages_text(m.stages, " ", ":"), "green"))
         else:
             table.clear()
             for m in message.models:
                 table.add_row(
                     text(m.name),
-                    Text(str(m.versions), justify="right"),
+                    Text(_count(m.versions), justify="right"),
                     text(stages_text(m.stages, " ", ":"), "green"),
                     key=m.name,
                 )
@@ -268,10 +270,13 @@ class CatalogScreen(VersionActions):
         err = self.query_one("#filter-error", Static)
         err.update(content(event.error, 500))
         err.display = True
+        self.update_bindings()  # no rows now: the version actions go quiet
         self._show_status()
 
     @on(VersionTable.Highlighted)
-    def version_highlighted(self) -> None:
+    def version_highlighted(self, event: VersionTable.Highlighted) -> None:
+        if event.version is not None or not event.table.fetching:
+            self._settled_version = event.version
         self.update_bindings()
         self._show_status()
 
@@ -291,7 +296,8 @@ class CatalogScreen(VersionActions):
             parts.append(f"marked: {marked.ref} (d diffs it against the selected one)")
         if self.rapp.read_only:
             parts.append("read-only")
-        self.query_one("#status-line", Static).update(content(" · ".join(parts)))
+        # One line high (app.tcss): no layout pass needed for new text.
+        self.query_one("#status-line", Static).update(content(" · ".join(parts)), layout=False)
 
     @work(thread=True, exclusive=True, group="trend", exit_on_error=False)
     def load_trend(self) -> None:
@@ -325,6 +331,14 @@ class CatalogScreen(VersionActions):
 
     def current_model(self) -> ModelInfo | None:
         return self.models.get(self.model_name) if self.model_name else None
+
+    def version_for_bindings(self) -> VersionInfo | None:
+        # While the row under the cursor is fetched (~ms), keep the footer as it was:
+        # hiding and re-showing approve/promote/diff rebuilds it twice per keystroke.
+        # Their actions check the real current version, so a key pressed meanwhile
+        # does nothing.
+        table = self.query_one(VersionTable)
+        return self._settled_version if table.fetching else table.version
 
     def marked_version(self) -> VersionInfo | None:
         return self.query_one(VersionTable).marked
@@ -368,10 +382,12 @@ class CatalogScreen(VersionActions):
 
     def _apply_filter(self, value: str) -> None:
         value = value.strip()
-        if value == self._applied_filter and self.query_one(VersionTable).total is not None:
+        table = self.query_one(VersionTable)
+        # Shown or still loading (enter right after the type-ahead fired): don't re-run it.
+        if value == self._applied_filter and table.query_spec == Query(self.model_name, value):
             return
         self._applied_filter = value
-        self.query_one(VersionTable).show(self.model_name, value)
+        table.show(self.model_name, value)
         self.refresh_bindings()
 
     def action_open(self) -> None:
@@ -402,3 +418,9 @@ class CatalogScreen(VersionActions):
         i = self.metric_names.index(self.metric) if self.metric in self.metric_names else -1
         self.metric = self.metric_names[(i + 1) % len(self.metric_names)]
         self.load_trend()
+
+
+def _count(n: int) -> str:
+    """A version count for the 5-cell column: exact below 100,000, then in thousands
+    (the header and the status line give the exact figure)."""
+    return str(n) if n < 100_000 else f"{n // 1000}k"

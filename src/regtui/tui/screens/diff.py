@@ -11,11 +11,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
 from regtui.catalog.diff import Diff, DiffRow
 from regtui.errors import RegtuiError
 from regtui.tui.safe import clean, content, number, text, value_str
+from regtui.tui.widgets.footer import QuietFooter
 
 MARKS = {"same": " ", "changed": "~", "added": "+", "removed": "-"}
 ROW_STYLES = {"same": "", "changed": "bold", "added": "bold green", "removed": "bold red"}
@@ -67,7 +68,7 @@ class DiffScreen(Screen[None]):
         )
         yield DataTable(id="diff-table", cursor_type="row", zebra_stripes=True)
         yield Static("", id="diff-summary", markup=False)
-        yield Footer()
+        yield QuietFooter()
 
     def on_mount(self) -> None:
         self._columns()

@@ -11,7 +11,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.message import Message
-from textual.widgets import Footer, Header, Label, Markdown, Static
+from textual.widgets import Header, Label, Markdown, Static
 
 from regtui.catalog.diff import flatten
 from regtui.catalog.records import ModelInfo, StageMove, VersionInfo
@@ -20,6 +20,7 @@ from regtui.tui.safe import block, content, human_size, number, short_time, text
 from regtui.tui.screens.actions import VersionActions
 from regtui.tui.screens.edit import EditModal, Edits
 from regtui.tui.widgets.facts import kv_table
+from regtui.tui.widgets.footer import QuietFooter
 
 CARD_KEYS = ("model_card", "card", "readme", "description")
 
@@ -98,7 +99,7 @@ class VersionScreen(VersionActions):
             yield Static(id="history", markup=False)
             yield Label("Model card / description", classes="section-title")
             yield Markdown("", id="card", open_links=False)
-        yield Footer()
+        yield QuietFooter()
 
     def on_mount(self) -> None:
         self.load()

@@ -11,9 +11,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Label, ProgressBar, RichLog, Static
+from textual.widgets import Header, Label, ProgressBar, RichLog, Static
 
 from regtui.tui.safe import clean, content, human_size
+from regtui.tui.widgets.footer import QuietFooter
 
 if TYPE_CHECKING:
     from regtui.tui.app import RegtuiApp
@@ -46,7 +47,7 @@ class WatchScreen(Screen[None]):
         yield ProgressBar(total=100, show_eta=False, id="hash-progress")
         yield Label("Activity", classes="section-title")
         yield RichLog(id="watch-log", markup=False, wrap=False, max_lines=1000)
-        yield Footer()
+        yield QuietFooter()
 
     def on_mount(self) -> None:
         self.show_state()

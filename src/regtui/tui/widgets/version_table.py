@@ -4,6 +4,7 @@ It is a Line-API `ScrollView`: the virtual height is the row count (one
 `count_versions` query), `render_line` draws from a small page cache, and a
 missing page is fetched by a thread worker (`LIMIT/OFFSET` on the catalog) and
 drawn when it arrives. 100,000 versions cost one count and one page of 100.
+A filter that matches few versions costs one query: all its rows at once.
 """
 
 from __future__ import annotations
@@ -31,12 +32,26 @@ from regtui.tui.safe import clean, fit, human_size, number, short_time
 PAGE_SIZE = 100
 MAX_PAGES = 40  # cached pages (4,000 rows): plenty for smooth scrolling, bounded memory
 MAX_METRIC_COLUMNS = 4
+# A filter is first asked for this many rows (+1). Fewer matches are all of them: the
+# count and every page come from that one pass over the filter instead of a count
+# query and a page query that each evaluate it again (~50 ms apiece at 100k versions).
+SMALL_RESULT = 10 * PAGE_SIZE
 
 
 @dataclass(frozen=True)
 class Query:
     model: str | None
     where: str
+
+
+@dataclass
+class _Kept:
+    """An unfiltered view put aside while a filter is shown (until the catalog changes)."""
+
+    query: Query
+    total: int
+    pages: OrderedDict[int, list[VersionInfo]]
+    metric_names: list[str]
 
 
 @dataclass(frozen=True)
@@ -120,7 +135,7 @@ class VersionTable(ScrollView, can_focus=True):
     class _CountArrived(Message):
         generation: int
         total: int
-        first_page: list[VersionInfo]
+        pages: dict[int, list[VersionInfo]]
         refresh: bool
 
     @dataclass
@@ -152,25 +167,50 @@ class VersionTable(ScrollView, can_focus=True):
         self._pages: OrderedDict[int, list[VersionInfo]] = OrderedDict()
         self._pending: set[int] = set()
         self._error: str | None = None
+        # Render caches. A keystroke repaints every visible line, yet usually only the
+        # old and new cursor rows differ: the rest are drawn from here. Styles are
+        # cleared by `notify_style_update` (theme, focus, CSS changes).
+        self._base_style: Style | None = None
+        self._columns_for: tuple[tuple[int, tuple[str, ...], int], list[Column]] | None = None
+        self._lines: dict[int, tuple[VersionInfo, tuple[object, ...], Strip]] = {}
+        self._kept: _Kept | None = None
 
     # ------------------------------------------------------------------ public
 
     def show(self, model: str | None, where: str = "") -> None:
         """Show the versions of `model` matching `where` (the core filter language)."""
-        self.query_spec = Query(model, where)
+        query = Query(model, where)
+        old = self.query_spec
+        if where and not old.where and old.model == model and self.total is not None:
+            if self._error is None:
+                # Clearing the filter (esc) then shows these rows at once, with no
+                # query and no frame of "loading…" between.
+                self._kept = _Kept(old, self.total, self._pages.copy(), list(self.metric_names))
+        elif self._kept is not None and self._kept.query.model != model:
+            self._kept = None
+        self.query_spec = query
         self._generation += 1
         self._pages.clear()
         self._pending.clear()
         self.total = None
         self._error = None
-        self.virtual_size = Size(self.size.width, 2)
+        # The old height stays until the count arrives: collapsing it would hide the
+        # scrollbar and relayout the screen now, and show it (and relayout) again then.
         self.scroll_to(y=0, animate=False, immediate=True)
         self.set_reactive(VersionTable.cursor, 0)
         self.refresh()
+        kept, self._kept = self._kept, None
+        if kept is not None and kept.query == query:
+            self._pages = kept.pages
+            self.metric_names = kept.metric_names
+            self._loaded(kept.total)
+            return
+        self._kept = kept
         self._run_count(self._generation, self.query_spec, refresh=False)
 
     def reload(self) -> None:
         """Fetch the count and the visible rows again, keeping what is shown until they arrive."""
+        self._kept = None  # the catalog changed: a kept view may be stale
         if self.query_spec.model is None and self.total is None:
             return
         self._run_count(self._generation, self.query_spec, refresh=True)
@@ -179,6 +219,15 @@ class VersionTable(ScrollView, can_focus=True):
     def version(self) -> VersionInfo | None:
         """The version under the cursor (None if its page is not loaded yet)."""
         return self.row(self.cursor)
+
+    @property
+    def fetching(self) -> bool:
+        """True while the row under the cursor is being fetched (not when there is none)."""
+        if self._error is not None or self.query_spec.model is None:
+            return False
+        if self.total is None:
+            return True
+        return 0 <= self.cursor < self.total and self.row(self.cursor) is None
 
     @property
     def marked(self) -> VersionInfo | None:
@@ -217,13 +266,13 @@ class VersionTable(ScrollView, can_focus=True):
 
         def work() -> None:
             try:
-                total = self.catalog.count_versions(query.model, where=query.where or None)
-                first = self._fetch(query, visible[0] if visible else 0)
+                total, pages = self._count_and_pages(query, visible)
             except RegtuiError as exc:
                 self.post_message(self._Failed(generation, str(exc)))
                 return
-            self.post_message(self._CountArrived(generation, total, first, refresh))
-            for page in visible[1:]:
+            self.post_message(self._CountArrived(generation, total, pages, refresh))
+            rest = [p for p in visible if p not in pages and p * PAGE_SIZE < total]
+            for page in rest:
                 try:
                     rows = self._fetch(query, page)
                 except RegtuiError:
@@ -233,6 +282,25 @@ class VersionTable(ScrollView, can_focus=True):
         self.run_worker(
             work, thread=True, group="version-count", exclusive=True, exit_on_error=False
         )
+
+    def _count_and_pages(
+        self, query: Query, visible: list[int]
+    ) -> tuple[int, dict[int, list[VersionInfo]]]:
+        """The row count and the first visible page (or all pages of a small filter result)."""
+        if query.model is not None and query.where:
+            rows = self.catalog.versions(
+                query.model, where=query.where, newest_first=True, limit=SMALL_RESULT + 1
+            )
+            pages = {
+                i // PAGE_SIZE: rows[i : i + PAGE_SIZE]
+                for i in range(0, min(len(rows), SMALL_RESULT), PAGE_SIZE)
+            }
+            if len(rows) <= SMALL_RESULT:
+                return len(rows), pages or {0: []}
+            return self.catalog.count_versions(query.model, where=query.where), pages
+        total = self.catalog.count_versions(query.model, where=query.where or None)
+        first = visible[0] if visible else 0
+        return total, {first: self._fetch(query, first)}
 
     def _fetch(self, query: Query, page: int) -> list[VersionInfo]:
         if query.model is None:
@@ -270,29 +338,40 @@ class VersionTable(ScrollView, can_focus=True):
         self.total = message.total
         self._error = None
         if message.refresh:
-            keep = set(self._visible_pages())
+            # Pages off screen may be stale now; visible ones stay until replaced.
+            keep = set(self._visible_pages()) | set(message.pages)
             for page in list(self._pages):
                 if page not in keep:
                     del self._pages[page]
             self._pending.clear()
-            first_page = self._visible_pages()[0] if keep else 0
-        else:
-            first_page = 0
-        self._store(first_page, message.first_page)
+        for page, rows in sorted(message.pages.items()):
+            self._store(page, rows)
         if not message.refresh or not self.metric_names:
-            self.metric_names = _headline_metrics(message.first_page)
-        self.virtual_size = Size(self.size.width, message.total + 1)
+            first = message.pages[min(message.pages)] if message.pages else []
+            self.metric_names = _headline_metrics(first)
         # Newest first: new versions push the rows down; keep the cursor on its version.
         if message.refresh and old_total not in (None, message.total) and self.cursor > 0:
             shift = message.total - (old_total or 0)
-            self.cursor = min(max(self.cursor + shift, 0), message.total - 1)
-        if message.total and self.cursor >= message.total:
-            self.cursor = message.total - 1
+            self.set_reactive(
+                VersionTable.cursor, min(max(self.cursor + shift, 0), message.total - 1)
+            )
+        self._loaded(message.total)
+
+    def _loaded(self, total: int) -> None:
+        """`total` rows are known (and the first ones stored): draw and announce them."""
+        self.total = total
+        self._set_height(total + 1)
+        if total and self.cursor >= total:
+            self.set_reactive(VersionTable.cursor, total - 1)
+        self._scroll_cursor_visible()
         self.refresh()
-        self.post_message(
-            self.Loaded(self, self.query_spec, message.total, list(self.metric_names))
-        )
+        self.post_message(self.Loaded(self, self.query_spec, total, list(self.metric_names)))
         self._announce()
+        last = (total - 1) // PAGE_SIZE
+        if not self.query_spec.where and total > PAGE_SIZE and last not in self._pages:
+            # End is a common key and the last page a cheap number-range query (~3 ms):
+            # fetch it once these rows are on screen, so End needs no fetch.
+            self.call_after_refresh(self._request_page, last)
 
     @on(_PageArrived)
     def _page_arrived(self, message: _PageArrived) -> None:
@@ -300,7 +379,8 @@ class VersionTable(ScrollView, can_focus=True):
         if message.generation != self._generation:
             return
         self._store(message.page, message.rows)
-        self.refresh()
+        if message.page in self._visible_pages():
+            self.refresh()
         if self.cursor // PAGE_SIZE == message.page:
             self._announce()
 
@@ -316,6 +396,26 @@ class VersionTable(ScrollView, can_focus=True):
             self.virtual_size = Size(self.size.width, 2)
         self.refresh()
         self.post_message(self.QueryFailed(self, self.query_spec, message.error))
+
+    def _set_height(self, lines: int) -> None:
+        """Set the scrollable height; without a screen relayout if the scrollbar stays."""
+        new = Size(self.size.width, lines)
+        view = self.scrollable_content_region.height
+        old = self.virtual_size
+        if (
+            self.show_vertical_scrollbar
+            and old.height > view
+            and lines > view
+            and old.width == new.width
+        ):
+            # Only the scrollbar thumb changes: skip the relayout of every widget on the
+            # screen (tens of ms per filter or model switch). `_scroll_update` is what
+            # Textual itself calls on a size change (Textual is pinned in pyproject).
+            self.set_reactive(ScrollView.virtual_size, new)
+            self._scroll_update(new)
+            self.refresh()
+        else:
+            self.virtual_size = new
 
     def _store(self, page: int, rows: list[VersionInfo]) -> None:
         self._pending.discard(page)
@@ -341,6 +441,9 @@ class VersionTable(ScrollView, can_focus=True):
     # ------------------------------------------------------------------ cursor
 
     def watch_cursor(self, old: int, new: int) -> None:
+        # Ask for a missing page now, not from the next render: a long jump (End,
+        # a click on the scrollbar) then waits for one fetch, not a render and a fetch.
+        self._request_page(new // PAGE_SIZE)
         self.refresh()
         self._scroll_cursor_visible()
         self._announce()
@@ -392,7 +495,25 @@ class VersionTable(ScrollView, can_focus=True):
 
     # ------------------------------------------------------------------ render
 
+    def notify_style_update(self) -> None:
+        self._base_style = None
+        self._lines.clear()
+        super().notify_style_update()
+
+    def _base(self) -> Style:
+        # `rich_style` walks every ancestor's styles: once per style change, not per line.
+        if self._base_style is None:
+            self._base_style = self.rich_style
+        return self._base_style
+
     def _columns(self, width: int) -> list[Column]:
+        key = (width, tuple(self.metric_names), len(str(self.total or 0)))
+        if self._columns_for is None or self._columns_for[0] != key:
+            self._columns_for = (key, self._fit_columns(width))
+            self._lines.clear()
+        return self._columns_for[1]
+
+    def _fit_columns(self, width: int) -> list[Column]:
         """Columns that fit `width`, chosen by priority, shown in a fixed order."""
 
         def approval_style(v: VersionInfo) -> str:
@@ -411,7 +532,8 @@ class VersionTable(ScrollView, can_focus=True):
 
         # (priority: lower is kept first, position, column)
         candidates: list[tuple[int, int, Column]] = [
-            (0, 0, Column("#", 5, ">", lambda v: str(v.version))),
+            # Wide enough for the highest number: 100000 must not show as "1000…".
+            (0, 0, Column("#", max(5, len(str(self.total or 0))), ">", lambda v: str(v.version))),
             (1, 1, Column("created", 16, "<", lambda v: short_time(v.created_at))),
             (5, 2, Column("format", 12, "<", lambda v: clean(v.format, 40))),
             (6, 3, Column("size", 8, ">", lambda v: human_size(v.size_bytes))),
@@ -453,7 +575,7 @@ class VersionTable(ScrollView, can_focus=True):
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
-        base = self.rich_style
+        base = self._base()
         columns = self._columns(width)
         if y == 0:
             style = base + self.get_component_rich_style("version-table--header")
@@ -487,6 +609,20 @@ class VersionTable(ScrollView, can_focus=True):
                 if 0 <= near * PAGE_SIZE < self.total and near not in self._pages:
                     self.call_later(self._request_page, near)
         marked = v.id == self.marked_id
+        # Same version object (pages are replaced, never mutated) drawn the same way.
+        key = (is_cursor, is_cursor and self.has_focus, marked, width)
+        cached = self._lines.get(index)
+        if cached is not None and cached[0] is v and cached[1] == key:
+            return cached[2]
+        strip = self._render_row(v, columns, row_style, marked, width)
+        if len(self._lines) > 4 * PAGE_SIZE:  # only visible rows matter; stay small
+            self._lines.clear()
+        self._lines[index] = (v, key, strip)
+        return strip
+
+    def _render_row(
+        self, v: VersionInfo, columns: list[Column], row_style: Style, marked: bool, width: int
+    ) -> Strip:
         segments = [
             Segment(
                 "● " if marked else "  ",
@@ -508,7 +644,7 @@ class VersionTable(ScrollView, can_focus=True):
         return strip.crop_extend(0, width, row_style)
 
     def _plain(self, message: str, width: int, cls: str) -> Strip:
-        style = self.rich_style + self.get_component_rich_style(cls)
+        style = self._base() + self.get_component_rich_style(cls)
         return Strip([Segment(fit(message, width), style)], width)
 
 
