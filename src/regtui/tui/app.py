@@ -106,6 +106,15 @@ class RegtuiApp(App[int]):
         if self.poll_seconds > 0:
             self.set_interval(self.poll_seconds, self._poll, name="poll")
         self._start_watcher()
+        # Building the filter language's parser takes ~60 ms: do it once the first
+        # screen is up rather than when the first filter is applied.
+        self.set_timer(0.5, self._warm_filter_parser)
+
+    @work(thread=True, group="warm", exit_on_error=False)
+    def _warm_filter_parser(self) -> None:
+        from regtui.catalog.filter import compile_filter
+
+        compile_filter("version = 1", self.catalog.dialect)
 
     def on_unmount(self) -> None:
         self._stop_watcher()
