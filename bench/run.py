@@ -204,18 +204,23 @@ def rows_from(r: Results, sz: Sizes, skip_mlflow: bool) -> list[Row]:
         ("list_big_cli", n_big, "CLI --json"),
     ):
         what = f"list all versions @{n} ({face}) vs search @{n_ml}"
+        # ≥ 50× is the same-size comparison; at 10× MLflow's size the target is < 1 s
+        # (50× there would mean 100k rows in 36 ms, past SQLite's own fetch).
         is_big = "big" in key
-        target = "≥ 50×, < 1 s" if is_big else "≥ 50×"
+        target = "< 1 s" if is_big else "≥ 50×"
         d = r.get(key)
         if _err(d):
             rows.append(failed(what, target, _err(d)))
             continue
         s = d["median_s"]
         ratio = ps["median_s"] / s if ps else None
-        ok = ratio >= 50 if ratio else None
-        if is_big:
-            ok = (s < 1) and (ok is not False)
+        ok = s < 1 if is_big else (ratio >= 50 if ratio else None)
         note = "CLI time includes process start" if "cli" in key else ""
+        if d.get("driver_s"):
+            note = (
+                f"limit: bare sqlite3 fetchall of the same rows {fmt_s(d['driver_s'])} "
+                f"(API at {s / d['driver_s']:.2f}× of it)"
+            )
         rows.append(
             Row(what, fmt_s(s), fmt_s(ps["median_s"]) if ps else "-", ratio, target, ok, note=note)
         )
