@@ -34,13 +34,28 @@ def database_url(target: str | os.PathLike[str] | None = None) -> str:
     if target is None:
         path = default_db_path()
         path.parent.mkdir(parents=True, exist_ok=True)
-        return f"sqlite:///{path}"
+        return sqlite_url(path)
     target = os.fspath(target)
     if target.startswith(("postgresql://", "postgres://")):
         return "postgresql+psycopg://" + target.split("://", 1)[1]
     if is_url(target):
         return target
-    return f"sqlite:///{Path(target).expanduser().resolve()}"
+    return sqlite_url(Path(target).expanduser().resolve())
+
+
+def sqlite_url(path: Path) -> str:
+    """The SQLAlchemy URL of a catalog file. A URL's database part is %-decoded and
+    ends at '?', so those two characters are encoded: '/a?b/c.db' must not open '/a'."""
+    return "sqlite:///" + str(path).replace("%", "%25").replace("?", "%3F")
+
+
+def sqlite_file(url: str) -> str | None:
+    """The file an sqlite:/// URL names (decoded as SQLAlchemy decodes it), else None."""
+    if not url.startswith("sqlite:///"):
+        return None
+    from urllib.parse import unquote
+
+    return unquote(url[len("sqlite:///") :].split("?", 1)[0]) or None
 
 
 def current_user(explicit: str | None = None) -> str:
@@ -58,10 +73,10 @@ def current_user(explicit: str | None = None) -> str:
 
 def sqlite_is_read_only(target: str | os.PathLike[str] | None = None) -> bool:
     """True when the catalog is an SQLite file this process may not write."""
-    url = database_url(target)
-    if not url.startswith("sqlite:///"):
+    file = sqlite_file(database_url(target))
+    if file is None:
         return False
-    path = Path(url[len("sqlite:///"):])
+    path = Path(file)
     if not path.exists():
         return False
     return not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK))

@@ -87,6 +87,24 @@ def test_paths_with_uri_characters(tmp_path: Path) -> None:
         assert [v.version for v in reader.versions("churn")] == [1, 2]
 
 
+def test_catalog_files_at_paths_with_url_characters(tmp_path: Path) -> None:
+    """'?' ends a URL's path and '%' starts an escape: neither may change which file opens."""
+    folder = tmp_path / "runs?x=1 %41 #2"
+    folder.mkdir()
+    odd = folder / "cat%3F?.sqlite"
+    with catalog_with_versions(str(odd), tmp_path, 2) as cat:
+        assert cat.backup(tmp_path / "copy.sqlite") > 0
+    assert odd.is_file()
+    assert sorted(p.name for p in tmp_path.iterdir() if p.suffix == ".sqlite") == ["copy.sqlite"]
+    with Catalog(str(odd), read_only=True) as ro:
+        assert [v.version for v in ro.versions("churn")] == [1, 2]
+    with Catalog(str(tmp_path / "copy.sqlite")) as copy:
+        assert [v.version for v in copy.versions("churn")] == [1, 2]
+    proc = _cli("versions", "churn", "--filter", "version = 2", "--json", db=str(odd))
+    assert proc.returncode == 0, proc.stderr
+    assert [v["version"] for v in json.loads(proc.stdout)] == [2]
+
+
 def test_steps_aside_when_it_cannot_answer(tmp_path: Path) -> None:
     missing = tmp_path / "absent.sqlite"
     assert QuickReader.open(str(missing)) is None

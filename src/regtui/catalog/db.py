@@ -42,11 +42,21 @@ def make_engine(url: str, *, read_only: bool = False) -> Engine:
 
 
 def _sqlite_engine(url: str, *, read_only: bool) -> Engine:
-    path = url.split("///", 1)[1] if "///" in url else ""
+    from urllib.parse import quote
+
+    from sqlalchemy.engine import URL
+
+    from regtui.settings import sqlite_file
+
+    target: str | URL = url
+    path = sqlite_file(url)
     if read_only and path:
-        url = f"sqlite:///file:{path}?mode=ro&uri=true"
+        # An SQLite URI names the file %-encoded ('?' would start its query).
+        target = URL.create(
+            "sqlite", database=f"file:{quote(path)}", query={"mode": "ro", "uri": "true"}
+        )
     engine = create_engine(
-        url, connect_args={"timeout": BUSY_TIMEOUT_S, "check_same_thread": False}
+        target, connect_args={"timeout": BUSY_TIMEOUT_S, "check_same_thread": False}
     )
 
     @event.listens_for(engine, "connect")

@@ -62,7 +62,7 @@ from regtui.catalog.schema import (
 )
 from regtui.errors import ArtifactError, Conflict, NotFound, PolicyRefused, UsageError
 from regtui.hashing import Digest, Progress, hash_path
-from regtui.settings import current_user, database_url
+from regtui.settings import current_user, database_url, sqlite_file
 
 M = ModelRow.__table__
 V = VersionRow.__table__
@@ -1186,10 +1186,12 @@ class Catalog:
         dest = Path(target).expanduser().absolute()
         if dest.exists():
             raise UsageError(f"{dest} exists; choose a new file")
-        source = self.engine.url.database
+        from urllib.parse import quote
+
+        source = sqlite_file(self.url) or ""
         tmp = dest.with_name(dest.name + ".partial")
         try:
-            src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+            src = sqlite3.connect(f"file:{quote(source)}?mode=ro", uri=True)
             dst = sqlite3.connect(tmp)
             try:
                 src.backup(dst)
