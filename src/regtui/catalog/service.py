@@ -936,11 +936,11 @@ class Catalog:
             if row is None or row.version_id is None:
                 raise NotFound(f"{model} has nothing in stage {stage!r} to roll back")
             history = self._moves(conn, mid, model, stage)
-            held = _effective_holders(history)
             if to is None:
-                if len(held) < 2:
+                earlier = _rollback_target(history)
+                if earlier is None:
                     raise UsageError(f"{model}@{stage} has no earlier version to roll back to")
-                target_n = held[-2]
+                target_n = earlier
             else:
                 ever = {m.to_version for m in history}
                 if to not in ever:
@@ -958,6 +958,11 @@ class Catalog:
                 stored = self._kept_copy(target)
                 conn.execute(update(V).where(V.c.id == vid).values(stored_path=stored))
             return self._move(conn, mid, model, stage, row, vid, "rollback", reason)
+
+    def rollback_target(self, model: str, stage: str) -> int | None:
+        """The version `rollback(model, stage)` would move the stage back to, if any
+        (so a face can say "nothing to roll back to" before asking for a reason)."""
+        return _rollback_target(self.stage_history(model, stage))
 
     def demote(self, model: str, stage: str, reason: str | None = None) -> StageMove:
         """Empty a stage (it then points at no version)."""
@@ -1216,6 +1221,12 @@ class Catalog:
 
         with write_txn(self.engine) as conn:
             return import_catalog(conn, data)
+
+
+def _rollback_target(moves: Iterable[StageMove]) -> int | None:
+    """The version held before the current one, once rolled-back-over ones are dropped."""
+    held = _effective_holders(moves)
+    return held[-2] if len(held) >= 2 else None
 
 
 def _effective_holders(moves: Iterable[StageMove]) -> list[int]:

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 from textual.screen import Screen
 
 from regtui.catalog.records import ModelInfo, VersionInfo
+from regtui.errors import RegtuiError
+from regtui.tui.safe import clean
 from regtui.tui.screens.edit import EditModal, Edits
 from regtui.tui.screens.reason import ReasonModal
 from regtui.tui.screens.stage import StageChooser
@@ -177,6 +179,19 @@ class VersionActions(Screen[Any]):
     def _rollback_stage(self, m: ModelInfo, stage: str) -> None:
         name = m.name
         now = m.stages.get(stage)
+        # Say so now rather than after asking for a reason (one small read).
+        try:
+            earlier = self.rapp.catalog.rollback_target(name, stage)
+        except RegtuiError as exc:
+            self.notify(clean(str(exc), 1000), title="Not done", severity="error", markup=False)
+            return
+        if earlier is None:
+            self.notify(
+                f"{clean(name)}@{clean(stage)} has no earlier version to roll back to.",
+                severity="warning",
+                markup=False,
+            )
+            return
 
         def done(reason: str | None) -> None:
             if reason:
@@ -189,7 +204,7 @@ class VersionActions(Screen[Any]):
         self.app.push_screen(
             ReasonModal(
                 f"Roll back {name}@{stage}",
-                f"{stage} holds v{now}; it goes back to the version it held before",
+                f"{stage} holds v{now}; it goes back to v{earlier}, which it held before",
                 action_label="Roll back",
             ),
             done,
