@@ -116,6 +116,27 @@ async def test_promote_then_roll_back(catalog: Catalog, wait) -> None:
         assert (moves[-1].action, moves[-1].reason) == ("rollback", "latency regression")
 
 
+async def test_rollback_with_nothing_earlier_says_so_without_asking(
+    catalog: Catalog, wait
+) -> None:
+    held = {s: n for s, n in catalog.model("churn-xgb").stages.items() if n is not None}
+    for stage in held:
+        if stage != "production":
+            catalog.demote("churn-xgb", stage)
+    if "production" not in held:
+        catalog.promote("churn-xgb:1", "production", reason="first")
+    assert catalog.rollback_target("churn-xgb", "production") is None
+    moves_before = len(catalog.stage_history("churn-xgb"))
+    app = make_app(catalog)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait(pilot)
+        await pilot.press("r")
+        await wait(pilot)
+        assert not isinstance(app.screen, ReasonModal)
+        assert any("no earlier version to roll back to" in n for n in notes(app))
+    assert len(catalog.stage_history("churn-xgb")) == moves_before
+
+
 async def test_promote_to_a_new_stage_typed_by_name(catalog: Catalog, wait) -> None:
     app = make_app(catalog)
     async with app.run_test(size=SIZE) as pilot:
