@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Dialect, func, insert, select
+from sqlalchemy import Connection, Dialect, func, select
 
 from regtui.catalog.db import DriverSQL, insert_sql
 from regtui.catalog.records import AuditEvent, ChainCheck, iso
@@ -58,19 +58,12 @@ def event_hash(
 
 class Appender:
     """Adds events to the chain inside one write transaction (which holds the
-    write lock, so the tail cannot move); many events go in one executemany.
+    write lock, so the tail cannot move); many events go in one executemany,
+    as driver-level SQL (registration's hot path writes one per version)."""
 
-    `driver=True` runs the head look-up and the insert as driver-level SQL (the
-    registration hot path); the rows and hashes are the same either way."""
-
-    def __init__(self, conn: Connection, *, driver: bool = False) -> None:
+    def __init__(self, conn: Connection) -> None:
         self.conn = conn
-        self.sql = _driver_sql(conn.dialect) if driver else None
-        if self.sql is None:
-            self.seq, self.prev = head(conn)
-        else:
-            row = self.sql[0].first(conn)
-            self.seq, self.prev = (row[0], row[1]) if row else (0, GENESIS)
+        self.seq, self.prev = head(conn)
         self.rows: list[dict[str, Any]] = []
 
     def add(
@@ -104,10 +97,7 @@ class Appender:
 
     def flush(self) -> None:
         if self.rows:
-            if self.sql is None:
-                self.conn.execute(_INSERT, self.rows)
-            else:
-                self.sql[1].executemany(self.conn, self.rows)
+            _driver_sql(self.conn.dialect)[1].executemany(self.conn, self.rows)
             self.rows = []
 
 
@@ -170,10 +160,6 @@ def verify(events: Iterable[AuditEvent], expected_head: str | None = None) -> Ch
     return ChainCheck(True, count, prev)
 
 
-_SELECT_HEAD = select(T.c.seq, T.c.hash).order_by(T.c.seq.desc()).limit(1)
-_INSERT = insert(T)
-
-
 @functools.lru_cache(maxsize=64)
 def _driver_sql(dialect: Dialect) -> tuple[DriverSQL, DriverSQL]:
     """(head, insert) for one engine's dialect; built once per engine."""
@@ -186,7 +172,8 @@ def _driver_sql(dialect: Dialect) -> tuple[DriverSQL, DriverSQL]:
 
 
 def head(conn: Connection) -> tuple[int, str]:
-    row = conn.execute(_SELECT_HEAD).first()
+    """(sequence number, hash) of the newest event; (0, GENESIS) for an empty log."""
+    row = _driver_sql(conn.dialect)[0].first(conn)
     return (row[0], row[1]) if row else (0, GENESIS)
 
 

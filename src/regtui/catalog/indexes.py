@@ -9,41 +9,29 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 
-from sqlalchemy import Connection, Dialect, insert
+from sqlalchemy import Connection, Dialect
 
 from regtui.catalog.db import DriverSQL, insert_sql
 from regtui.catalog.schema import VersionMetricRow, VersionTagRow
 
 VM = VersionMetricRow.__table__
 VT = VersionTagRow.__table__
-_INSERT_METRIC = insert(VM)
-_INSERT_TAG = insert(VT)
 
 
 def index_versions(
-    conn: Connection,
-    rows: Sequence[tuple[int, dict[str, float], dict[str, str]]],
-    *,
-    driver: bool = False,
+    conn: Connection, rows: Sequence[tuple[int, dict[str, float], dict[str, str]]]
 ) -> None:
-    """Add index rows for (version id, metrics, tags) triples.
-
-    `driver=True`: as driver-level SQL (the registration hot path), same rows."""
+    """Add index rows for (version id, metrics, tags) triples, as driver-level SQL
+    (the registration hot path writes them for every version)."""
     metrics = [
         {"version_id": vid, "name": k, "value": float(x)}
         for vid, m, _ in rows
         for k, x in m.items()
     ]
     tags = [{"version_id": vid, "key": k, "value": x} for vid, _, t in rows for k, x in t.items()]
-    if driver:
-        ins_metric, ins_tag = _driver_sql(conn.dialect)
-        ins_metric.executemany(conn, metrics)
-        ins_tag.executemany(conn, tags)
-        return
-    if metrics:
-        conn.execute(_INSERT_METRIC, metrics)
-    if tags:
-        conn.execute(_INSERT_TAG, tags)
+    ins_metric, ins_tag = _driver_sql(conn.dialect)
+    ins_metric.executemany(conn, metrics)
+    ins_tag.executemany(conn, tags)
 
 
 @functools.lru_cache(maxsize=64)

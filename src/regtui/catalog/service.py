@@ -85,7 +85,6 @@ VERSION_COLUMNS = [type_coerce(c, Text) if c.name in _RAW else c for c in V.c] +
 
 # Prebuilt statements for the registration hot path (no per-call construction).
 _SELECT_MODEL_ID = select(M.c.id).where(M.c.name == bindparam("name"))
-_SELECT_TOP_NUMBER = select(func.max(V.c.number)).where(V.c.model_id == bindparam("mid"))
 
 
 def now() -> datetime:
@@ -304,7 +303,7 @@ class Catalog:
         sql = self._version_sql
         with write_txn(self.engine) as conn:
             ts = now()
-            chain = audit.Appender(conn, driver=True)
+            chain = audit.Appender(conn)
             shas_of: dict[str, list[str]] = {}
             for cand in candidates:
                 shas_of.setdefault(cand.model, []).append(cand.digest.sha256)
@@ -320,8 +319,7 @@ class Catalog:
                     mid = model_ids[cand.model] = self._model_id(
                         conn, cand.model, create=True, ts=ts, chain=chain
                     )
-                    top = sql.top_number.first(conn, {"mid": mid})
-                    next_number[mid] = (top[0] or 0) + 1
+                    next_number[mid] = self._top_number(conn, mid) + 1
                     for vid, sha in sql.same_bytes(conn, mid, shas_of[cand.model]):
                         have[(mid, sha)] = vid
                 key = (mid, cand.digest.sha256)
@@ -381,9 +379,15 @@ class Catalog:
                 results[i] = RegisterResult(_info_from_row(vid, cand.model, row), True)
             for i, key in same:
                 results[i] = RegisterResult(self._version_by_id(conn, have[key]), False)
-            index_versions(conn, index_rows, driver=True)
+            index_versions(conn, index_rows)
             chain.flush()
         return results  # type: ignore[return-value]  # every slot was filled above
+
+    def _top_number(self, conn: Connection, mid: int) -> int:
+        """The model's highest version number, 0 if none. Numbers run 1..n without
+        gaps, so this is also its count (an index seek, not a count)."""
+        row = self._version_sql.top_number.first(conn, {"mid": mid})
+        return (row[0] if row else None) or 0
 
     def _model_id(
         self,
@@ -463,7 +467,7 @@ class Catalog:
         first. Read from the metric index, not from full version rows."""
         with read_txn(self.engine) as conn:
             mid = self._model_id(conn, model)
-            top = conn.execute(_SELECT_TOP_NUMBER, {"mid": mid}).scalar_one() or 0
+            top = self._top_number(conn, mid)
             rows = conn.execute(
                 select(V.c.number, VM.c.name, VM.c.value)
                 .select_from(V.join(VM, VM.c.version_id == V.c.id))
@@ -503,12 +507,7 @@ class Catalog:
             if model is not None and not where and include_archived and offset:
                 # Numbers run 1..n without gaps, so a page deep in a long list is a
                 # number range (an index seek), not an OFFSET walk over the rows before it.
-                top = (
-                    conn.execute(
-                        _SELECT_TOP_NUMBER, {"mid": self._model_id(conn, model)}
-                    ).scalar_one()
-                    or 0
-                )
+                top = self._top_number(conn, self._model_id(conn, model))
                 if newest_first:
                     q = q.where(V.c.number <= top - offset)
                 else:
@@ -550,7 +549,7 @@ class Catalog:
             if model is not None and not where and include_archived:
                 # Numbers run 1..n without gaps: the count is the top number.
                 mid = self._model_id(conn, model)
-                return conn.execute(_SELECT_TOP_NUMBER, {"mid": mid}).scalar_one() or 0
+                return self._top_number(conn, mid)
             q = self._versions_query(conn, model, where, include_archived, columns=[V.c.id])
             return conn.execute(select(func.count()).select_from(q.subquery())).scalar_one()
 
