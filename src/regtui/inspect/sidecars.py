@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -104,32 +105,34 @@ def read_sidecars(
 ) -> list[str]:
     """Merge the sidecars in `folder` into metrics/params; returns the names read."""
     found: list[str] = []
-    where = os.fspath(folder)
-    for name in _present(where, PARAM_FILES):
-        path = folder / name
-        try:
-            data = _load(path)
-        except (BadContent, OSError) as exc:
-            warnings.append(f"sidecar {name}: {exc}")
+    for name, data in _loaded(folder, PARAM_FILES, warnings):
+        if not isinstance(data, dict):
+            warnings.append(_NOT_A_MAPPING.format(name))
             continue
-        if isinstance(data, dict):
-            params.update({k: bounded(v) for k, v in flatten(data).items()})
-            found.append(name)
-        else:
-            warnings.append(f"sidecar {name} is not a mapping: ignored")
-    for name in _present(where, (*METRIC_FILES, "trainer_state.json")):
-        path = folder / name
-        try:
-            data = _load(path)
-        except (BadContent, OSError) as exc:
-            warnings.append(f"sidecar {name}: {exc}")
-            continue
+        params.update({k: bounded(v) for k, v in flatten(data).items()})
+        found.append(name)
+    for name, data in _loaded(folder, (*METRIC_FILES, "trainer_state.json"), warnings):
         if name == "trainer_state.json":
             metrics.update(_trainer_state(data))
         elif isinstance(data, dict):
             metrics.update(_numbers(flatten(data)))
         else:
-            warnings.append(f"sidecar {name} is not a mapping: ignored")
+            warnings.append(_NOT_A_MAPPING.format(name))
             continue
         found.append(name)
     return found
+
+
+_NOT_A_MAPPING = "sidecar {} is not a mapping: ignored"
+
+
+def _loaded(folder: Path, names: tuple[str, ...], warnings: list[str]) -> Iterator[tuple[str, Any]]:
+    """(name, content) for each of `names` present in `folder`; a file that cannot
+    be read becomes a warning instead."""
+    for name in _present(os.fspath(folder), names):
+        try:
+            data = _load(folder / name)
+        except (BadContent, OSError) as exc:
+            warnings.append(f"sidecar {name}: {exc}")
+            continue
+        yield name, data
