@@ -172,10 +172,12 @@ class RegtuiApp(App[int]):
 
     @on(ChangeRefused)
     def change_refused(self, message: ChangeRefused) -> None:
-        title = "Refused by policy" if message.rule else "Not done"
-        self.notify(
-            clean(message.summary, 1000), title=title, severity="error", markup=False, timeout=10
-        )
+        self.report_refusal(message.summary, message.rule)
+
+    def report_refusal(self, text: str, rule: str | None = None) -> None:
+        """A change the catalog refused (or could not check), as a plain notice."""
+        title = "Refused by policy" if rule else "Not done"
+        self.notify(clean(text, 1000), title=title, severity="error", markup=False, timeout=10)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """One place where unexpected worker failures become a plain message."""

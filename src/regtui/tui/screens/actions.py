@@ -4,6 +4,7 @@ runs on the app's change worker; refusals come back as plain notifications."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from textual.screen import Screen
@@ -16,6 +17,7 @@ from regtui.tui.screens.reason import ReasonModal
 from regtui.tui.screens.stage import StageChooser
 
 if TYPE_CHECKING:
+    from regtui.catalog.service import Catalog
     from regtui.tui.app import RegtuiApp
 
 CHANGE_ACTIONS = {"approve", "reject", "promote", "promote_to", "rollback", "edit"}
@@ -79,23 +81,32 @@ class VersionActions(Screen[Any]):
 
     # ----------------------------------------------------------------- actions
 
+    def _ask_why_then(
+        self,
+        modal: ReasonModal,
+        summary: str,
+        undo: str,
+        change: Callable[[Catalog, str], object],
+    ) -> None:
+        """Ask for the reason; given one, run `change(catalog, reason)` on the
+        app's change worker (a cancelled dialog changes nothing)."""
+
+        def done(reason: str | None) -> None:
+            if reason:
+                self.rapp.apply_change(summary, undo, lambda c: change(c, reason))
+
+        self.app.push_screen(modal, done)
+
     def action_approve(self) -> None:
         v = self.current_version()
         if v is None:
             return
         ref = v.ref
-
-        def done(reason: str | None) -> None:
-            if reason:
-                self.rapp.apply_change(
-                    f"Approved {ref}.",
-                    "x rejects it again",
-                    lambda c: c.approve(ref, reason),
-                )
-
-        self.app.push_screen(
+        self._ask_why_then(
             ReasonModal(f"Approve {ref}", f"now {v.approval.status}", action_label="Approve"),
-            done,
+            f"Approved {ref}.",
+            "x rejects it again",
+            lambda c, reason: c.approve(ref, reason),
         )
 
     def action_reject(self) -> None:
@@ -103,17 +114,13 @@ class VersionActions(Screen[Any]):
         if v is None:
             return
         ref = v.ref
-
-        def done(reason: str | None) -> None:
-            if reason:
-                self.rapp.apply_change(
-                    f"Rejected {ref}.",
-                    "a approves it again",
-                    lambda c: c.reject(ref, reason),
-                )
-
         detail = f"now {v.approval.status}; a rejected version can go to no stage"
-        self.app.push_screen(ReasonModal(f"Reject {ref}", detail, action_label="Reject"), done)
+        self._ask_why_then(
+            ReasonModal(f"Reject {ref}", detail, action_label="Reject"),
+            f"Rejected {ref}.",
+            "a approves it again",
+            lambda c, reason: c.reject(ref, reason),
+        )
 
     def action_promote(self) -> None:
         v, m = self.current_version(), self.current_model()
@@ -138,17 +145,11 @@ class VersionActions(Screen[Any]):
         detail = f"{stage} now holds v{held}" if held is not None else f"{stage} is empty"
         if stage in self.rapp.protected_stages:
             detail += f"; {stage} is protected (approved versions only)"
-
-        def done(reason: str | None) -> None:
-            if reason:
-                self.rapp.apply_change(
-                    f"Promoted {ref} to {stage}.",
-                    "r rolls it back",
-                    lambda c: c.promote(ref, stage, reason),
-                )
-
-        self.app.push_screen(
-            ReasonModal(f"Promote {ref} to {stage}", detail, action_label="Promote"), done
+        self._ask_why_then(
+            ReasonModal(f"Promote {ref} to {stage}", detail, action_label="Promote"),
+            f"Promoted {ref} to {stage}.",
+            "r rolls it back",
+            lambda c, reason: c.promote(ref, stage, reason),
         )
 
     def action_rollback(self) -> None:
@@ -183,7 +184,7 @@ class VersionActions(Screen[Any]):
         try:
             earlier = self.rapp.catalog.rollback_target(name, stage)
         except RegtuiError as exc:
-            self.notify(clean(str(exc), 1000), title="Not done", severity="error", markup=False)
+            self.rapp.report_refusal(str(exc))
             return
         if earlier is None:
             self.notify(
@@ -192,22 +193,15 @@ class VersionActions(Screen[Any]):
                 markup=False,
             )
             return
-
-        def done(reason: str | None) -> None:
-            if reason:
-                self.rapp.apply_change(
-                    f"Rolled back {name}@{stage} (was v{now}).",
-                    f"p promotes v{now} again",
-                    lambda c: c.rollback(name, stage, reason=reason),
-                )
-
-        self.app.push_screen(
+        self._ask_why_then(
             ReasonModal(
                 f"Roll back {name}@{stage}",
                 f"{stage} holds v{now}; it goes back to v{earlier}, which it held before",
                 action_label="Roll back",
             ),
-            done,
+            f"Rolled back {name}@{stage} (was v{now}).",
+            f"p promotes v{now} again",
+            lambda c, reason: c.rollback(name, stage, reason=reason),
         )
 
     def action_edit(self) -> None:
