@@ -28,7 +28,7 @@ VERSION_COLUMNS = (
     "id", "model_id", "number", "path", "sha256", "size_bytes", "format", "framework",
     "metrics", "params", "tags", "meta", "lineage", "warnings", "created_at", "created_by",
     "approval_status", "approval_by", "approval_at", "approval_reason", "archived",
-    "artifact_state", "stored_path",
+    "artifact_state", "stored_path", "damage", "datasets", "logged",
 )  # fmt: skip
 _SELECT_VERSIONS = (
     "SELECT " + ", ".join(f"version.{c}" for c in VERSION_COLUMNS) + ", model.name "

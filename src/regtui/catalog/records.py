@@ -65,6 +65,7 @@ class VersionInfo:
     created_by = _Col(15)
     artifact_state = _Col(21)
     stored_path = _Col(22)
+    damage = _Col(23)
     _JSON: ClassVar[dict[str, int]] = {
         "metrics": 8,
         "params": 9,
@@ -72,6 +73,8 @@ class VersionInfo:
         "metadata": 11,
         "lineage": 12,
         "warnings": 13,
+        "datasets": 24,
+        "logged": 25,
     }
 
     def __init__(
@@ -98,11 +101,15 @@ class VersionInfo:
         archived: bool = False,
         artifact_state: str = "ok",
         stored_path: str | None = None,
+        damage: str | None = None,
+        datasets: list[dict[str, Any]] | None = None,
+        logged: dict[str, str] | None = None,
     ) -> None:
         row = (
             id, None, version, path, sha256, size_bytes, format, framework, metrics, params,
             tags, metadata, lineage, tuple(warnings), created_at, created_by, approval.status,
             approval.by, approval.at, approval.reason, archived, artifact_state, stored_path,
+            damage, list(datasets or ()), dict(logged or {}),
         )  # fmt: skip
         _set_row(self, row)
         _set_model(self, model)
@@ -155,6 +162,8 @@ class VersionInfo:
                 value = json.loads(value)
             if name == "warnings":
                 value = tuple(value or ())
+            elif name == "datasets":
+                value = value or []
             elif value is None:
                 value = {}
         cache[name] = value  # a benign race: two threads decode the same value
@@ -183,6 +192,15 @@ class VersionInfo:
     @property
     def warnings(self) -> tuple[str, ...]:
         return self._get("warnings")  # type: ignore[no-any-return]
+
+    @property
+    def datasets(self) -> list[dict[str, Any]]:
+        return self._get("datasets")  # type: ignore[no-any-return]
+
+    @property
+    def logged(self) -> dict[str, str]:
+        """Metrics/params attached after registration: `{"metrics.auc": ISO time}`."""
+        return self._get("logged")  # type: ignore[no-any-return]
 
     @property
     def created_at(self) -> datetime:
@@ -217,7 +235,7 @@ class VersionInfo:
         parts = []
         for name, index in self._JSON.items():
             value = r[index]
-            if not isinstance(value, str) or (cache is not None and name in cache):
+            if not isinstance(value, str) or value == "null" or (cache is not None and name in cache):
                 value = _dumps(list(self._get(name)) if name == "warnings" else self._get(name))
             parts.append(f'"{name}": {value}, ')
         return (
@@ -229,7 +247,7 @@ class VersionInfo:
             f'"stages": {_dumps(list(self._stages))}, '
             f'"created_at": {_opt(_iso_text(r[14]))}, "created_by": {_str(r[15])}, '
             f'"archived": {"true" if r[20] else "false"}, "artifact_state": {_str(r[21])}, '
-            f'"stored_path": {_opt(r[22])}}}'
+            f'"stored_path": {_opt(r[22])}, "damage": {_opt(r[23])}}}'
         )  # fmt: skip
 
     def to_json(self) -> dict[str, Any]:
@@ -255,6 +273,9 @@ class VersionInfo:
             "archived": self.archived,
             "artifact_state": self.artifact_state,
             "stored_path": self.stored_path,
+            "damage": self.damage,
+            "datasets": get("datasets"),
+            "logged": get("logged"),
         }
 
 

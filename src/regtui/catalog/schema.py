@@ -60,6 +60,13 @@ class VersionRow(SQLModel, table=True):
     artifact_state: str = Field(default="ok", max_length=16)
     # Its copy in the content-addressed store, once it reached a protected stage.
     stored_path: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # Why the artifact's format shows it incomplete or lying (None: sound). A
+    # damaged version can never be approved or reach a protected stage.
+    damage: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # Training/evaluation datasets: [{"kind": "file"|"folder"|"uri", "ref": …, …}].
+    datasets: list[dict[str, Any]] | None = json_column(nullable=True)
+    # Metrics/params attached after registration: {"metrics.auc": ISO time}.
+    logged: dict[str, str] | None = json_column(nullable=True)
 
 
 class VersionMetricRow(SQLModel, table=True):
@@ -82,6 +89,17 @@ class VersionTagRow(SQLModel, table=True):
     version_id: int = Field(foreign_key="version.id", primary_key=True)
     key: str = Field(primary_key=True)
     value: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class VersionDatasetRow(SQLModel, table=True):
+    """One dataset identity of one version (hash, URI, path): an index of
+    `version.datasets` for the filter `dataset = '…'`."""
+
+    __tablename__ = "version_dataset"
+    __table_args__ = (Index("ix_version_dataset_ident", "ident", "version_id"),)
+
+    version_id: int = Field(foreign_key="version.id", primary_key=True)
+    ident: str = Field(sa_column=Column(Text, primary_key=True, nullable=False))
 
 
 class StageRow(SQLModel, table=True):

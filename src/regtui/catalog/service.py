@@ -78,7 +78,10 @@ VM = VersionMetricRow.__table__
 MAX_REASON = 2000
 # Version columns in table order, with the JSON and timestamp columns handed over
 # undecoded: VersionInfo.from_db decodes them only when they are used.
-_RAW = {"metrics", "params", "tags", "meta", "lineage", "warnings", "created_at", "approval_at"}
+_RAW = {
+    "metrics", "params", "tags", "meta", "lineage", "warnings", "created_at", "approval_at",
+    "datasets", "logged",
+}  # fmt: skip
 VERSION_COLUMNS = [type_coerce(c, Text) if c.name in _RAW else c for c in V.c] + [
     M.c.name.label("model_name")
 ]
@@ -106,6 +109,12 @@ class Candidate:
     metadata: dict[str, Any] = field(default_factory=dict)
     lineage: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    # Why the format shows the artifact incomplete or lying (None: sound).
+    damage: str | None = None
+    # Whether the format itself proves the bytes complete (the watcher need not
+    # wait out the whole settle time for such a file).
+    complete: bool = False
+    datasets: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -257,6 +266,8 @@ class Catalog:
             metadata=facts.metadata,
             lineage={**facts.lineage, **(lineage or {})},
             warnings=list(facts.warnings),
+            damage=facts.damage,
+            complete=facts.complete,
         )
 
     def register(
@@ -352,6 +363,9 @@ class Catalog:
                     "archived": False,
                     "artifact_state": "ok",
                     "stored_path": None,
+                    "damage": cand.damage,
+                    "datasets": cand.datasets,
+                    "logged": {},
                 }
                 new.append((i, cand, row))
                 chain.add(
@@ -1307,4 +1321,6 @@ def _info_from_row(vid: int, model: str, row: dict[str, Any]) -> VersionInfo:
         warnings=tuple(row["warnings"]),
         created_at=row["created_at"],
         created_by=row["created_by"],
+        damage=row["damage"],
+        datasets=row["datasets"],
     )

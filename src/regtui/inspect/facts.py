@@ -24,3 +24,12 @@ class Facts:
     lineage: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     refused: str | None = None
+    # The format shows the bytes incomplete or lying (truncated data, a header
+    # claiming more than the file holds, a Git LFS pointer, an error page saved
+    # under a model's name): the reason. The watcher waits for such a file and
+    # never registers it; scan refuses it; an explicit register records it as
+    # damaged, and policy keeps it from approval and protected stages.
+    damage: str | None = None
+    # The format proves the bytes complete (e.g. safetensors data ending exactly
+    # where its header says): the watcher need not wait out the settle time.
+    complete: bool = False
