@@ -235,7 +235,11 @@ class VersionInfo:
         parts = []
         for name, index in self._JSON.items():
             value = r[index]
-            if not isinstance(value, str) or value == "null" or (cache is not None and name in cache):
+            if (
+                not isinstance(value, str)
+                or value == "null"
+                or (cache is not None and name in cache)
+            ):
                 value = _dumps(list(self._get(name)) if name == "warnings" else self._get(name))
             parts.append(f'"{name}": {value}, ')
         return (
@@ -421,9 +425,15 @@ class AuditEvent:
 class RegisterResult:
     version: VersionInfo
     created: bool
+    # Same bytes registered again with new metrics/params: what was merged
+    # ({"metrics": {...}, "params": {...}}), else None.
+    merged: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"created": self.created, **self.version.to_json()}
+        out = {"created": self.created, **self.version.to_json()}
+        if self.merged:
+            out["merged"] = self.merged
+        return out
 
 
 @dataclass(frozen=True)

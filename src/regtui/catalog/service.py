@@ -46,6 +46,7 @@ from regtui.catalog.records import (
     StageMove,
     VersionInfo,
     collector_paused,
+    iso,
 )
 from regtui.catalog.refs import Ref, check_model_name, check_stage_name, parse_ref
 from regtui.catalog.schema import (
@@ -115,6 +116,11 @@ class Candidate:
     # wait out the whole settle time for such a file).
     complete: bool = False
     datasets: list[dict[str, Any]] = field(default_factory=list)
+    # The metrics/params the caller gave explicitly (not read from sidecars): on
+    # registering the same bytes again these replace what the version holds,
+    # while sidecar values only fill in what it lacks.
+    given_metrics: dict[str, float] = field(default_factory=dict)
+    given_params: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -132,6 +138,16 @@ def clean_metrics(metrics: dict[str, Any] | None) -> dict[str, float]:
         if not math.isfinite(v):
             raise UsageError(f"metric {k!r} must be finite, got {v!r}")
         out[str(k)] = float(v) if isinstance(v, float) else v
+    return out
+
+
+def clean_params(params: dict[str, Any] | None) -> dict[str, Any]:
+    """Params as JSON values; numbers must be finite (JSON has no Infinity)."""
+    out: dict[str, Any] = {}
+    for k, v in (params or {}).items():
+        if isinstance(v, float) and not math.isfinite(v):
+            raise UsageError(f"param {k!r} must be finite, got {v!r}")
+        out[str(k)] = v
     return out
 
 
@@ -254,20 +270,24 @@ class Catalog:
         if facts.refused:
             raise ArtifactError(f"{p}: refused: {facts.refused}")
         digest = hash_path(p, progress)
+        given_metrics = clean_metrics(metrics)
+        given_params = clean_params(params)
         return Candidate(
             path=p,
             model=model,
             digest=digest,
             format=facts.format,
             framework=facts.framework,
-            metrics={**clean_metrics(facts.metrics), **clean_metrics(metrics)},
-            params={**facts.params, **(params or {})},
+            metrics={**clean_metrics(facts.metrics), **given_metrics},
+            params={**facts.params, **given_params},
             tags=clean_tags(tags),
             metadata=facts.metadata,
             lineage={**facts.lineage, **(lineage or {})},
             warnings=list(facts.warnings),
             damage=facts.damage,
             complete=facts.complete,
+            given_metrics=given_metrics,
+            given_params=given_params,
         )
 
     def register(
@@ -392,7 +412,24 @@ class Catalog:
                 index_rows.append((vid, cand.metrics, cand.tags))
                 results[i] = RegisterResult(_info_from_row(vid, cand.model, row), True)
             for i, key in same:
-                results[i] = RegisterResult(self._version_by_id(conn, have[key]), False)
+                cand = candidates[i]
+                v = self._version_by_id(conn, have[key])
+                # Same bytes again: values it lacks are added, explicit ones replace
+                # what it holds, each change audited (sidecars never overwrite).
+                metrics = {
+                    **{k: x for k, x in cand.metrics.items() if k not in v.metrics},
+                    **cand.given_metrics,
+                }
+                params = {
+                    **{k: x for k, x in cand.params.items() if k not in v.params},
+                    **cand.given_params,
+                }
+                changes = self._log_values(
+                    conn, v, metrics, params, None, ts, "registered again", chain
+                )
+                if changes:
+                    v = self._version_by_id(conn, have[key])
+                results[i] = RegisterResult(v, False, changes)
             index_versions(conn, index_rows)
             chain.flush()
         return results  # type: ignore[return-value]  # every slot was filled above
@@ -1037,6 +1074,85 @@ class Catalog:
             self._event(conn, "edited", model, model, before, values, reason)
         return self.model(model)
 
+    def log(
+        self,
+        ref: str,
+        *,
+        metrics: dict[str, Any] | None = None,
+        params: dict[str, Any] | None = None,
+        reason: str | None = None,
+    ) -> VersionInfo:
+        """Add or update a version's metrics and params after registration (an
+        evaluation that finished later, a sidecar written after the model). Each
+        change is one audit event with before and after; values that are already
+        there unchanged change nothing."""
+        if self.read_only:
+            raise UsageError("catalog is open read-only")
+        metrics, params = clean_metrics(metrics), clean_params(params)
+        if not metrics and not params:
+            raise UsageError("name at least one metric or param to log")
+        reason = clean_reason(reason)
+        with write_txn(self.engine) as conn:
+            vid = self._resolve_id(conn, parse_ref(ref))
+            v = self._version_by_id(conn, vid)
+            if self._log_values(conn, v, metrics, params, reason, now()):
+                v = self._version_by_id(conn, vid)
+            return v
+
+    def _log_values(
+        self,
+        conn: Connection,
+        v: VersionInfo,
+        metrics: dict[str, float],
+        params: dict[str, Any],
+        reason: str | None,
+        ts: datetime,
+        how: str | None = None,
+        chain: audit.Appender | None = None,
+    ) -> dict[str, Any] | None:
+        """Merge values into version `v` with their `logged` times, reindex the
+        metrics and append one `logged` event; None if nothing changed."""
+        new_m = {k: x for k, x in metrics.items() if v.metrics.get(k, _ABSENT) != x}
+        new_p = {k: x for k, x in params.items() if v.params.get(k, _ABSENT) != x}
+        if not new_m and not new_p:
+            return None
+        stamp = iso(ts)
+        logged = {
+            **v.logged,
+            **{f"metrics.{k}": stamp for k in new_m},
+            **{f"params.{k}": stamp for k in new_p},
+        }
+        conn.execute(
+            update(V)
+            .where(V.c.id == v.id)
+            .values(metrics={**v.metrics, **new_m}, params={**v.params, **new_p}, logged=logged)
+        )
+        if new_m:
+            conn.execute(VM.delete().where(VM.c.version_id == v.id, VM.c.name.in_(list(new_m))))
+            index_versions(conn, [(v.id, new_m, {})])
+        before: dict[str, Any] = {}
+        after: dict[str, Any] = {}
+        for kind, new, old in (("metrics", new_m, v.metrics), ("params", new_p, v.params)):
+            if new:
+                before[kind] = {k: old.get(k) for k in new}
+                after[kind] = new
+        if how:
+            after["how"] = how
+        if chain is None:
+            self._event(conn, "logged", v.model, v.ref, before, after, reason, ts)
+        else:  # inside a batch: its appender holds the chain's tail
+            chain.add(
+                at=ts,
+                actor=self.actor,
+                action="logged",
+                model=v.model,
+                target=v.ref,
+                before=before,
+                after=after,
+                reason=reason,
+            )
+        return after
+
     def edit_version(
         self, ref: str, *, tags: dict[str, Any], reason: str | None = None
     ) -> VersionInfo:
@@ -1298,6 +1414,7 @@ class _VersionSQL:
 
 
 _IN_CHUNK = 256
+_ABSENT = object()
 
 
 def _info_from_row(vid: int, model: str, row: dict[str, Any]) -> VersionInfo:
