@@ -1303,7 +1303,7 @@ class Catalog:
                     None,
                     "store",
                     {"location": str(before.path), "source": before.source},
-                    {"location": str(new), "copies": len(kept)},
+                    {"location": str(new)},
                     reason,
                 )
                 return self._store_location(conn)
