@@ -28,6 +28,7 @@ def _released(db: str, tmp_path: Path) -> Path:
 def test_store_shows_where_kept_copies_live(db_url: str, tmp_path: Path) -> None:
     shown = js("store", db=db_url)
     assert shown["source"] == "default" and shown["kept_copies"] == 0  # type: ignore[index]
+    assert shown["reflinks"] is None  # type: ignore[index]  # no folder until a copy is kept
     if db_url.startswith("postgresql://"):
         data = Path(os.environ["REGTUI_DATA_DIR"])
         assert shown["host_local"] is True  # type: ignore[index]
@@ -39,6 +40,7 @@ def test_store_shows_where_kept_copies_live(db_url: str, tmp_path: Path) -> None
     text = run("store", db=db_url).stdout
     assert f"store: {shown['location']}" in text  # type: ignore[index]
     assert "source: default" in text and "kept copies: 1" in text
+    assert "copies are full copies" in text or "copies are copy-on-write clones" in text
     host_local = "host-local: yes" in text
     assert host_local == db_url.startswith("postgresql://")
     assert ("regtui store --set" in text) == host_local  # says how to share it
@@ -58,7 +60,9 @@ def test_store_set_moves_copies_and_is_audited(db_url: str, tmp_path: Path) -> N
         "host_local": False,
         "note": moved["note"],  # type: ignore[index]
         "kept_copies": 1,
+        "reflinks": moved["reflinks"],  # type: ignore[index]
     }
+    assert isinstance(moved["reflinks"], bool)  # type: ignore[index]
     model.unlink()
     served = Path(run("resolve", "churn@production", db=db_url).stdout.strip())
     assert served.is_relative_to(shared) and served.name == "model.safetensors"

@@ -692,8 +692,12 @@ def cmd_store(args: argparse.Namespace) -> int:
                 raise UsageError("--reason goes with --set")
             before, where = None, cat.store_location()
         kept = cat.count_kept_copies()
+    from regtui.catalog import store
+
+    # None until the folder exists: nothing has been kept there yet.
+    reflinks = store.reflinks_work(where.path) if where.path.is_dir() else None
     if args.json:
-        _emit_json({**where.to_json(), "kept_copies": kept})
+        _emit_json({**where.to_json(), "kept_copies": kept, "reflinks": reflinks})
         return 0
     if before is not None:
         print(
@@ -705,6 +709,12 @@ def cmd_store(args: argparse.Namespace) -> int:
     print(f"source: {where.source}")
     print(f"host-local: {'yes' if where.host_local else 'no'}")
     print(f"kept copies: {kept}")
+    if reflinks is not None:
+        print(
+            "copies are copy-on-write clones (reflinks)"
+            if reflinks
+            else "copies are full copies (this file system has no reflinks)"
+        )
     print(where.note)
     return 0
 
