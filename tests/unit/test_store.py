@@ -25,7 +25,7 @@ from regtui.catalog import store
 from regtui.catalog.quickread import QuickReader
 from regtui.catalog.refs import parse_ref
 from regtui.catalog.service import Catalog
-from regtui.errors import ArtifactError, UsageError
+from regtui.errors import ArtifactError, PolicyRefused, UsageError
 from regtui.hashing import hash_path
 from tests.unit.inspect.helpers import safetensors_bytes
 
@@ -426,25 +426,31 @@ def test_keeping_happens_outside_the_write_lock(
         assert not keep_hook  # the hook ran, inside keep, and found the lock free
 
 
+@pytest.mark.parametrize("meanwhile", ["staging-moved", "store-moved"])
 def test_a_change_while_keeping_is_rechecked_under_the_lock(
-    db_url: str, tmp_path: Path, keep_hook: list[Callable[[], None]]
+    db_url: str, tmp_path: Path, keep_hook: list[Callable[[], None]], meanwhile: str
 ) -> None:
+    """Promote churn@staging to production while, during the copy, staging moves on
+    to version 3 (or the store moves): version 3 lands, with its copy in the store
+    the catalog names at commit."""
     cat = _two_releases(db_url, tmp_path / "out", _write_bytes)
     _write_bytes(tmp_path / "out" / "model.safetensors", weights(3))
     cat.register(tmp_path / "out" / "model.safetensors", "churn")
     cat.approve("churn:3", "ok")
-    cat.promote("churn:1", "staging")
     other = Catalog(db_url)
-    # While production's copy of staging's version is being kept, staging moves on
-    # and the store moves: the promote lands version 3, with its copy in the new store.
-    keep_hook.append(lambda: other.promote("churn:3", "staging"))
-    keep_hook.append(lambda: other.set_store_location(tmp_path / "moved"))
+    if meanwhile == "staging-moved":
+        cat.promote("churn:1", "staging")
+        keep_hook.append(lambda: other.promote("churn:3", "staging"))
+    else:
+        cat.promote("churn:3", "staging")  # never kept before: its first copy is being made
+        keep_hook.append(lambda: other.set_store_location(tmp_path / "moved"))
     cat.promote("churn@staging", "production")
     assert not keep_hook
     v = cat.resolve("churn@production")
     assert v.version == 3 and v.stored_path == store.copy_key(v.sha256, "model.safetensors")
     served = cat.artifact_path(v)
-    assert served.is_relative_to(tmp_path / "moved") and served.read_bytes() == weights(3)
+    assert served.is_relative_to(cat.store_location().path)
+    assert served.read_bytes() == weights(3)
     assert [m.to_version for m in cat.stage_history("churn", "production")] == [1, 2, 3]
 
 
@@ -489,3 +495,31 @@ def test_hosts_of_one_postgresql_catalog_share_a_set_store(
     proc = _resolve_on_host(url, host_b)
     assert proc.returncode == 0, proc.stderr
     assert Path(proc.stdout.strip()) == on_a and on_a.read_bytes() == weights(1)
+
+
+@pytest.mark.parametrize("meanwhile", ["rejected", "store-moved", "stage-moved"])
+def test_a_change_while_rollback_keeps_is_rechecked_under_the_lock(
+    db_url: str, tmp_path: Path, keep_hook: list[Callable[[], None]], meanwhile: str
+) -> None:
+    cat = _two_releases(db_url, tmp_path / "out", _rename_over)
+    _rename_over(tmp_path / "out" / "model.safetensors", weights(3))
+    cat.register(tmp_path / "out" / "model.safetensors", "churn")
+    cat.approve("churn:3", "ok")
+    other = Catalog(db_url)
+    change = {
+        "rejected": lambda: other.reject("churn:1", "leaked test data"),
+        "store-moved": lambda: other.set_store_location(tmp_path / "moved"),
+        "stage-moved": lambda: other.promote("churn:3", "production"),
+    }[meanwhile]
+    keep_hook.append(change)
+    if meanwhile == "rejected":
+        with pytest.raises(PolicyRefused, match="rejected-no-stage"):
+            cat.rollback("churn")  # decided on version 1, which was rejected meanwhile
+        assert cat.get("churn@production").version == 2
+        return
+    move = cat.rollback("churn")
+    expected = {"store-moved": (2, 1), "stage-moved": (3, 2)}[meanwhile]
+    assert (move.from_version, move.to_version) == expected
+    served = cat.artifact_path(cat.resolve("churn@production"))
+    assert served.read_bytes() == weights(expected[1])
+    assert served.is_relative_to(cat.store_location().path)

@@ -124,6 +124,9 @@ class _Kept:
     version_id: int
     store: Path
     key: str
+    # The audit head when the copy was decided on: every change appends an event,
+    # so an unchanged head means nothing (the store location included) moved since.
+    head: tuple[int, str]
 
 
 # How often promote/rollback re-keep when the catalog changed under them meanwhile.
@@ -823,8 +826,9 @@ class Catalog:
                     for stage in to:
                         self._check_stage_policy(policy, v, stage)
                     where = self._store_location(conn).path
+                    seen = audit.head(conn)
             if set(to) & set(policy.protected_stages):
-                kept = _Kept(v.id, where, self._kept_copy(v, where))
+                kept = _Kept(v.id, where, self._kept_copy(v, where), seen)
             with write_txn(self.engine) as conn:
                 vid = self._resolve_id(conn, r)
                 v = self._version_by_id(conn, vid)
@@ -836,7 +840,7 @@ class Catalog:
                 return self._apply_moves(
                     conn, v, to, demote, reason, expect_version, expect_revision, policy
                 )
-        raise Conflict(f"{ref} kept changing while its copy was kept; try again")
+        raise Conflict(f"{ref} kept changing while its kept copy was made; try again")
 
     def _apply_moves(
         self,
@@ -868,11 +872,9 @@ class Catalog:
     def _still_kept(self, conn: Connection, kept: _Kept | None, vid: int) -> bool:
         """Inside the write transaction: the copy kept outside it is for this version
         and in the store the catalog names now."""
-        return (
-            kept is not None
-            and kept.version_id == vid
-            and kept.store == self._store_location(conn).path
-        )
+        if kept is None or kept.version_id != vid:
+            return False
+        return audit.head(conn) == kept.head or kept.store == self._store_location(conn).path
 
     @staticmethod
     def _record_kept(conn: Connection, v: VersionInfo, kept: _Kept) -> None:
@@ -997,22 +999,29 @@ class Catalog:
         for _ in range(_KEEP_ATTEMPTS):
             kept = None
             with read_txn(self.engine) as conn:
-                _, _, target = self._rollback_plan(conn, model, stage, to)
+                mid, planned, target = self._rollback_plan(conn, model, stage, to)
                 policy = self._policy(conn)
                 self._check_stage_policy(policy, target, stage)
                 where = self._store_location(conn).path
+                seen = audit.head(conn)
             if stage in policy.protected_stages:
-                kept = _Kept(target.id, where, self._kept_copy(target, where))
+                kept = _Kept(target.id, where, self._kept_copy(target, where), seen)
             with write_txn(self.engine) as conn:
-                mid, row, target = self._rollback_plan(conn, model, stage, to)
-                policy = self._policy(conn)
-                self._check_stage_policy(policy, target, stage)
-                if stage in policy.protected_stages:
-                    if not self._still_kept(conn, kept, target.id):
-                        continue  # another move or a store change came between: again
-                    self._record_kept(conn, target, kept)  # type: ignore[arg-type]
-                return self._move(conn, mid, model, stage, row, target.id, "rollback", reason)
-        raise Conflict(f"{model}@{stage} kept changing while its copy was kept; try again")
+                if audit.head(conn) != seen:  # something changed since the plan: check again
+                    row = conn.execute(select(S).where(S.c.id == planned.id)).first()
+                    if row is None or row.revision != planned.revision:
+                        continue  # the stage moved, so its history did: plan again
+                    target = self._version_by_id(conn, target.id)
+                    policy = self._policy(conn)
+                    self._check_stage_policy(policy, target, stage)
+                    if stage in policy.protected_stages and not self._still_kept(
+                        conn, kept, target.id
+                    ):
+                        continue  # the store moved (or the stage became protected): again
+                if kept is not None:
+                    self._record_kept(conn, target, kept)
+                return self._move(conn, mid, model, stage, planned, target.id, "rollback", reason)
+        raise Conflict(f"{model}@{stage} kept moving while this rollback was planned; try again")
 
     def _rollback_plan(
         self, conn: Connection, model: str, stage: str, to: int | None
