@@ -523,3 +523,34 @@ def test_a_change_while_rollback_keeps_is_rechecked_under_the_lock(
     served = cat.artifact_path(cat.resolve("churn@production"))
     assert served.read_bytes() == weights(expected[1])
     assert served.is_relative_to(cat.store_location().path)
+
+
+words = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789_", min_size=1, max_size=12)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    user=words,
+    other=words,
+    password=st.text(alphabet="PQWXYZ", min_size=4, max_size=12),  # unlike any name or hex
+    db=words,
+    port=st.integers(1, 65535),
+)
+def test_a_server_catalogs_store_is_keyed_by_the_catalog_not_the_login(
+    user: str, other: str, password: str, db: str, port: int
+) -> None:
+    from regtui.settings import database_url, default_store
+
+    def where(url: str) -> Path:
+        path, host_local = default_store(database_url(url))
+        assert host_local
+        return path
+
+    base = where(f"postgresql://{user}:{password}@db.example:{port}/{db}")
+    assert password not in str(base)
+    # every role of one catalog shares one folder on this host …
+    assert where(f"postgresql://{other}@db.example:{port}/{db}") == base
+    # … and other databases, servers or ports get their own
+    assert where(f"postgresql://{user}@db.example:{port}/{db}x") != base
+    assert where(f"postgresql://{user}@db2.example:{port}/{db}") != base
+    assert where(f"postgresql://{user}@db.example:{port % 65535 + 1}/{db}") != base
