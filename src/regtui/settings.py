@@ -80,3 +80,38 @@ def sqlite_is_read_only(target: str | os.PathLike[str] | None = None) -> bool:
     if not path.exists():
         return False
     return not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK))
+
+
+def default_store(url: str) -> tuple[Path, bool]:
+    """Where a catalog keeps its kept copies when no setting says otherwise, and
+    whether that folder is host-local.
+
+    A SQLite catalog's store sits beside its file (`catalog.sqlite.store`), so it
+    belongs to that catalog alone and travels with it. Any other catalog (a
+    PostgreSQL server) gets a folder under this host's data dir, keyed by the
+    catalog's identity: each host keeps its own copies until a setting names a
+    shared folder.
+    """
+    file = sqlite_file(url)
+    if file is not None and file != ":memory:":
+        p = Path(file).expanduser().resolve()
+        return p.with_name(p.name + ".store"), False
+    return data_dir() / "stores" / catalog_key(url), True
+
+
+def catalog_key(url: str) -> str:
+    """A folder name for a catalog URL: readable database name plus a hash of the
+    URL without user and password (every role of one catalog shares its store)."""
+    import hashlib
+    import re
+    from urllib.parse import parse_qsl, urlsplit
+
+    parts = urlsplit(url)
+    scheme = parts.scheme.split("+", 1)[0]
+    host = parts.hostname or ""
+    port = parts.port or ""
+    query = "&".join(f"{k}={v}" for k, v in sorted(parse_qsl(parts.query)) if k != "password")
+    identity = f"{scheme}://{host}:{port}{parts.path}?{query}"
+    digest = hashlib.sha256(identity.encode()).hexdigest()[:16]
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", parts.path.strip("/"))[:40] or "catalog"
+    return f"{scheme}-{name}-{digest}"

@@ -29,9 +29,11 @@ def fake_store(monkeypatch: pytest.MonkeyPatch) -> None:
     """Synthetic versions have no files: promotion's kept copy is a fixed fake path."""
     from regtui.catalog import store
 
-    monkeypatch.setattr(
-        store, "keep", lambda path, sha256: Path(f"/store/{sha256[:12]}/{path.name}")
-    )
+    def keep(name: str, sha256: str, where: Path, sources: object) -> store.Kept:
+        key = store.copy_key(sha256, name)
+        return store.Kept(key, where / key, "reused")
+
+    monkeypatch.setattr(store, "keep", keep)
 
 
 @pytest.fixture

@@ -59,6 +59,7 @@ def test_same_answers_as_the_catalog(busy_catalog: Catalog, sqlite_path: str) ->
         for text in ("churn", "churn:3", "churn:5", "churn@production", "churn@staging", "beta"):
             ref = parse_ref(text)
             assert reader.get(ref).to_json() == cat.get(ref).to_json(), text
+        assert reader.store_location() == cat.store_location()
 
 
 def test_missing_things_are_left_to_the_full_path(busy_catalog: Catalog, sqlite_path: str) -> None:
@@ -155,9 +156,7 @@ def test_cli_reads_without_sqlalchemy(busy_catalog: Catalog, sqlite_path: str) -
     assert proc.stdout.strip() == str(cat.artifact_path(cat.resolve("churn@production")))
 
 
-def test_cli_errors_and_filters_take_the_full_path(
-    busy_catalog: Catalog, sqlite_path: str
-) -> None:
+def test_cli_errors_and_filters_take_the_full_path(busy_catalog: Catalog, sqlite_path: str) -> None:
     proc = _cli("show", "churn:99", db=sqlite_path)
     assert proc.returncode == 3
     assert proc.stderr.splitlines()[0] == "regtui: error: churn has no version 99"
@@ -173,3 +172,36 @@ def test_resolve_still_refuses_a_changed_artifact(busy_catalog: Catalog, sqlite_
     assert proc.returncode != 0
     assert "refusing to serve" in proc.stderr and "changed" in proc.stderr
     assert "SQLA=False" in proc.stderr
+
+
+def test_resolve_finds_kept_copies_where_the_catalog_does(
+    busy_catalog: Catalog, sqlite_path: str, tmp_path: Path
+) -> None:
+    """Default store, a store set in the catalog, and a kept copy recorded by an
+    older catalog as an absolute path: the quick path serves the same file."""
+    cat = busy_catalog
+
+    def same_everywhere() -> Path:
+        reader = QuickReader.open(sqlite_path)
+        assert reader is not None
+        with reader:
+            assert reader.store_location() == cat.store_location()
+        expected = cat.artifact_path(cat.resolve("churn@production"))
+        proc = _cli("resolve", "churn@production", db=sqlite_path)
+        assert proc.returncode == 0 and "SQLA=False" in proc.stderr, proc.stderr
+        assert Path(proc.stdout.strip()) == expected
+        return expected
+
+    assert same_everywhere().is_relative_to(Path(sqlite_path + ".store"))
+    cat.set_store_location(tmp_path / "shared")
+    assert same_everywhere().is_relative_to(tmp_path / "shared")
+    v = cat.resolve("churn@production")
+    legacy = tmp_path / "data" / "store" / (v.stored_path or "")
+    legacy.parent.mkdir(parents=True)
+    (tmp_path / "shared" / (v.stored_path or "")).rename(legacy)
+    with sqlite3.connect(sqlite_path) as con:
+        con.execute("UPDATE version SET stored_path = ? WHERE id = ?", (str(legacy), v.id))
+    assert same_everywhere() == legacy
+    legacy.unlink()
+    proc = _cli("resolve", "churn@production", db=sqlite_path)
+    assert proc.returncode == 6 and "kept copy" in proc.stderr and "missing" in proc.stderr

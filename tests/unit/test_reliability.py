@@ -29,11 +29,13 @@ def _approved_in_production(url: str, folder: Path) -> Catalog:
 def test_production_survives_a_cleaned_training_folder(db_url: str, tmp_path: Path) -> None:
     cat = _approved_in_production(db_url, tmp_path / "runs")
     v2 = cat.get("churn:2")
-    assert v2.stored_path and Path(v2.stored_path).read_text() == "model 2"
+    assert v2.stored_path  # relative to the catalog's store
+    kept = cat.store_location().path / v2.stored_path
+    assert kept.read_text() == "model 2"
     for f in (tmp_path / "runs").iterdir():
         f.unlink()
     served = cat.artifact_path(cat.resolve("churn@production"))
-    assert served == Path(v2.stored_path)
+    assert served == kept
     cat.rollback("churn")
     assert cat.artifact_path(cat.resolve("churn@production")).read_text() == "model 1"
     checks = {c.ref: c.state for c in cat.verify_artifacts("churn")}

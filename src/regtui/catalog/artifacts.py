@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from regtui.catalog.records import ArtifactCheck, VersionInfo
+from regtui.catalog.store import copy_paths
 from regtui.errors import ArtifactError
 from regtui.hashing import hash_path
 
@@ -26,19 +27,44 @@ def check_artifact(ref: str, p: Path, sha256: str) -> ArtifactCheck:
     return ArtifactCheck(ref, str(p), "ok")
 
 
-def serve_path(v: VersionInfo, *, check: bool = True) -> Path:
-    """Where to load the version from: its kept copy if it has one, else its path.
+def check_kept_copy(v: VersionInfo, store: Path) -> ArtifactCheck:
+    """Re-hash the version's kept copy (it must have one) where `store` says it is,
+    or where an older catalog recorded it: ok at the first place that matches,
+    else the first problem found."""
+    assert v.stored_path, "only versions with a kept copy"
+    ref = f"{v.ref} (kept copy)"
+    found = []
+    for p in copy_paths(v.stored_path, v.sha256, store):
+        check = check_artifact(ref, p, v.sha256)
+        if check.state == "ok":
+            return check
+        found.append(check)
+    return next((c for c in found if c.state != "missing"), found[0])
+
+
+def serve_path(v: VersionInfo, store: Path, *, check: bool = True) -> Path:
+    """Where to load the version from: its kept copy in `store` if it has one, else
+    its path. A version with a kept copy is served from that copy alone: the
+    training output beside it may be rewritten while it is being loaded.
 
     With `check`, the bytes are re-hashed first and a changed artifact is
     refused rather than served.
     """
-    problems = []
-    for candidate in dict.fromkeys(p for p in (v.stored_path, v.path) if p):
-        p = Path(candidate)
+    if v.stored_path:
+        if not check:
+            for p in copy_paths(v.stored_path, v.sha256, store):
+                if p.exists():
+                    return p
+        found = check_kept_copy(v, store)
+        what = "kept copy"
+    else:
+        p = Path(v.path)
         if not check and p.exists():
             return p
         found = check_artifact(v.ref, p, v.sha256)
-        if found.state == "ok":
-            return p
-        problems.append(f"{p} {found.state}: {found.detail}")
-    raise ArtifactError(f"{v.ref}: refusing to serve: " + "; ".join(problems))
+        what = "artifact"
+    if found.state == "ok":
+        return Path(found.path)
+    raise ArtifactError(
+        f"{v.ref}: refusing to serve: {what} {found.path} {found.state}: {found.detail}"
+    )

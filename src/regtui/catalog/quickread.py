@@ -18,8 +18,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from regtui.catalog import store
 from regtui.catalog.records import ModelInfo, StageMove, VersionInfo, _utc, collector_paused
 from regtui.catalog.refs import Ref
+from regtui.catalog.store import StoreLocation
 from regtui.migrations import HEAD_REVISION
 
 # The `version` table's columns in schema order (VersionInfo reads them by
@@ -44,14 +46,15 @@ class NotHere(Exception):
 class QuickReader:
     """A read-only view of a local catalog over one sqlite3 connection."""
 
-    def __init__(self, con: sqlite3.Connection) -> None:
+    def __init__(self, con: sqlite3.Connection, url: str) -> None:
         self.con = con
+        self.url = url  # as Catalog.url names this file: the default store derives from it
 
     @classmethod
     def open(cls, target: str | None) -> QuickReader | None:
         """A reader for `target` (--db, else REGTUI_DB, else the default file),
         or None when this path cannot answer for it."""
-        from regtui.settings import default_db_path, is_url
+        from regtui.settings import default_db_path, is_url, sqlite_url
 
         if target is None:
             target = os.environ.get("REGTUI_DB") or None
@@ -76,7 +79,7 @@ class QuickReader:
         if row is None or row[0] != HEAD_REVISION:
             con.close()
             return None
-        return cls(con)
+        return cls(con, sqlite_url(path.resolve()))
 
     def close(self) -> None:
         self.con.close()
@@ -151,7 +154,9 @@ class QuickReader:
             if ref.version is not None:
                 where, args = "version.number = ?", (ref.version,)
             elif ref.stage is not None:
-                where = "version.id = (SELECT version_id FROM stage WHERE model_id = ? AND name = ?)"
+                where = (
+                    "version.id = (SELECT version_id FROM stage WHERE model_id = ? AND name = ?)"
+                )
                 args = (mid, ref.stage)
             else:
                 where = (
@@ -165,6 +170,15 @@ class QuickReader:
             if not rows:
                 raise NotHere(str(ref))
             return self._with_stages(con, mid, rows)[0]
+
+    def store_location(self) -> StoreLocation:
+        """As Catalog.store_location(): the "store" setting, else the default."""
+        import json
+
+        row = self.con.execute(
+            "SELECT value FROM setting WHERE key = ?", (store.SETTING_KEY,)
+        ).fetchone()
+        return store.location_for(self.url, json.loads(row[0]) if row and row[0] else None)
 
     def stage_history(self, model: str) -> list[StageMove]:
         """As Catalog.stage_history(model): every stage move, oldest first."""

@@ -28,8 +28,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
-from regtui.catalog import audit
-from regtui.catalog.artifacts import check_artifact, serve_path
+from regtui.catalog import audit, store
+from regtui.catalog.artifacts import check_artifact, check_kept_copy, serve_path
 from regtui.catalog.db import DriverSQL, MultiRowInsert, make_engine, read_txn, write_txn
 from regtui.catalog.diff import Diff, diff_versions
 from regtui.catalog.filter import compile_filter
@@ -121,6 +121,22 @@ class Candidate:
     # while sidecar values only fill in what it lacks.
     given_metrics: dict[str, float] = field(default_factory=dict)
     given_params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Kept:
+    """A kept copy made outside the write lock, to be re-checked inside it."""
+
+    version_id: int
+    store: Path
+    key: str
+    # The audit head when the copy was decided on: every change appends an event,
+    # so an unchanged head means nothing (the store location included) moved since.
+    head: tuple[int, str]
+
+
+# How often promote/rollback re-keep when the catalog changed under them meanwhile.
+_KEEP_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -679,17 +695,17 @@ class Catalog:
         """What serving code asks: the version in MODEL@STAGE (or any ref)."""
         return self.get(ref)
 
-    def _kept_copy(self, v: VersionInfo) -> str:
-        """The version's copy in the content store, made now if it has none that matches."""
-        from regtui.catalog import store
-
-        if v.stored_path and Path(v.stored_path).exists():
-            return v.stored_path
-        return str(store.keep(Path(v.path), v.sha256))
+    def _kept_copy(self, v: VersionInfo, where: Path) -> str:
+        """The key of the version's kept copy in the store at `where`, made now from
+        an older copy or the training output (whichever still matches) if the store
+        has none that matches. Slow for big artifacts: call it outside any transaction."""
+        sources = [*store.copy_paths(v.stored_path, v.sha256, where)] if v.stored_path else []
+        sources.append(Path(v.path))
+        return store.keep(Path(v.path).name, v.sha256, where, sources).key
 
     def artifact_path(self, v: VersionInfo, *, check: bool = True) -> Path:
         """Where to load the version from (see artifacts.serve_path)."""
-        return serve_path(v, check=check)
+        return serve_path(v, self.store_location().path, check=check)
 
     def diff(
         self, left: str | Ref, right: str | Ref, directions: dict[str, bool] | None = None
@@ -837,36 +853,70 @@ class Catalog:
             raise UsageError("a stage cannot be promoted to and demoted at once")
         reason = clean_reason(reason)
         r = parse_ref(ref)
-        stored = None
-        with read_txn(self.engine) as conn:
-            # Refusals first, then the (possibly slow) copy into the store outside the lock.
-            policy = self._policy(conn)
+        for _ in range(_KEEP_ATTEMPTS):
+            kept = None
+            with read_txn(self.engine) as conn:
+                # Refusals first; then the (possibly slow) copy into the store, outside the lock.
+                policy = self._policy(conn)
+                if set(to) & set(policy.protected_stages):
+                    v = self._version_by_id(conn, self._resolve_id(conn, r))
+                    for stage in to:
+                        self._check_stage_policy(policy, v, stage)
+                    where = self._store_location(conn).path
+                    seen = audit.head(conn)
             if set(to) & set(policy.protected_stages):
-                v = self._version_by_id(conn, self._resolve_id(conn, r))
-                for stage in to:
-                    self._check_stage_policy(policy, v, stage)
-                stored = self._kept_copy(v)
+                kept = _Kept(v.id, where, self._kept_copy(v, where), seen)
+            with write_txn(self.engine) as conn:
+                vid = self._resolve_id(conn, r)
+                v = self._version_by_id(conn, vid)
+                policy = self._policy(conn)
+                if set(to) & set(policy.protected_stages):
+                    if not self._still_kept(conn, kept, vid):
+                        continue  # the ref, the policy or the store changed meanwhile: again
+                    self._record_kept(conn, v, kept)  # type: ignore[arg-type]
+                return self._apply_moves(
+                    conn, v, to, demote, reason, expect_version, expect_revision, policy
+                )
+        raise Conflict(f"{ref} kept changing while its kept copy was made; try again")
+
+    def _apply_moves(
+        self,
+        conn: Connection,
+        v: VersionInfo,
+        to: Sequence[str],
+        demote: Sequence[str],
+        reason: str | None,
+        expect_version: int | None,
+        expect_revision: int | None,
+        policy: Policy,
+    ) -> list[StageMove]:
         moves = []
-        with write_txn(self.engine) as conn:
-            vid = self._resolve_id(conn, r)
-            v = self._version_by_id(conn, vid)
-            if stored is not None and stored != v.stored_path:
-                conn.execute(update(V).where(V.c.id == vid).values(stored_path=stored))
-            mid = self._model_id(conn, v.model)
-            policy = self._policy(conn)
-            for stage in to:
-                self._check_stage_policy(policy, v, stage)
-                row = conn.execute(select(S).where(S.c.model_id == mid, S.c.name == stage)).first()
-                if row is not None and row.version_id == vid:
-                    raise UsageError(f"{v.ref} is already in {stage}")
-                self._check_expected(conn, v.model, stage, row, expect_version, expect_revision)
-                moves.append(self._move(conn, mid, v.model, stage, row, vid, "promote", reason))
-            for stage in demote:
-                row = conn.execute(select(S).where(S.c.model_id == mid, S.c.name == stage)).first()
-                if row is None or row.version_id is None:
-                    raise NotFound(f"{v.model} has nothing in stage {stage!r} to demote")
-                moves.append(self._move(conn, mid, v.model, stage, row, None, "demote", reason))
+        mid = self._model_id(conn, v.model)
+        for stage in to:
+            self._check_stage_policy(policy, v, stage)
+            row = conn.execute(select(S).where(S.c.model_id == mid, S.c.name == stage)).first()
+            if row is not None and row.version_id == v.id:
+                raise UsageError(f"{v.ref} is already in {stage}")
+            self._check_expected(conn, v.model, stage, row, expect_version, expect_revision)
+            moves.append(self._move(conn, mid, v.model, stage, row, v.id, "promote", reason))
+        for stage in demote:
+            row = conn.execute(select(S).where(S.c.model_id == mid, S.c.name == stage)).first()
+            if row is None or row.version_id is None:
+                raise NotFound(f"{v.model} has nothing in stage {stage!r} to demote")
+            moves.append(self._move(conn, mid, v.model, stage, row, None, "demote", reason))
         return moves
+
+    def _still_kept(self, conn: Connection, kept: _Kept | None, vid: int) -> bool:
+        """Inside the write transaction: the copy kept outside it is for this version
+        and in the store the catalog names now."""
+        if kept is None or kept.version_id != vid:
+            return False
+        return audit.head(conn) == kept.head or kept.store == self._store_location(conn).path
+
+    @staticmethod
+    def _record_kept(conn: Connection, v: VersionInfo, kept: _Kept) -> None:
+        if kept.key != v.stored_path:
+            conn.execute(update(V).where(V.c.id == v.id).values(stored_path=kept.key))
 
     def _check_expected(
         self,
@@ -976,38 +1026,61 @@ class Catalog:
         to: int | None = None,
         reason: str | None = None,
     ) -> StageMove:
-        """Move `stage` back to the version it held before (or to version `to`)."""
+        """Move `stage` back to the version it held before (or to version `to`).
+
+        Like promote, a protected stage's kept copy is made outside the write lock,
+        and the decision is re-checked inside it."""
         check_model_name(model)
         check_stage_name(stage)
         reason = clean_reason(reason)
-        with write_txn(self.engine) as conn:
-            mid = self._model_id(conn, model)
-            row = conn.execute(select(S).where(S.c.model_id == mid, S.c.name == stage)).first()
-            if row is None or row.version_id is None:
-                raise NotFound(f"{model} has nothing in stage {stage!r} to roll back")
-            history = self._moves(conn, mid, model, stage)
-            if to is None:
-                earlier = _rollback_target(history)
-                if earlier is None:
-                    raise UsageError(f"{model}@{stage} has no earlier version to roll back to")
-                target_n = earlier
-            else:
-                ever = {m.to_version for m in history}
-                if to not in ever:
-                    raise UsageError(
-                        f"{model}:{to} never held {stage}; use promote to put it there"
-                    )
-                target_n = to
-            vid = self._resolve_id(conn, Ref(model, version=target_n))
-            if vid == row.version_id:
-                raise UsageError(f"{model}:{target_n} is already in {stage}")
-            target = self._version_by_id(conn, vid)
-            policy = self._policy(conn)
-            self._check_stage_policy(policy, target, stage)
-            if stage in policy.protected_stages and not target.stored_path:
-                stored = self._kept_copy(target)
-                conn.execute(update(V).where(V.c.id == vid).values(stored_path=stored))
-            return self._move(conn, mid, model, stage, row, vid, "rollback", reason)
+        for _ in range(_KEEP_ATTEMPTS):
+            kept = None
+            with read_txn(self.engine) as conn:
+                mid, planned, target = self._rollback_plan(conn, model, stage, to)
+                policy = self._policy(conn)
+                self._check_stage_policy(policy, target, stage)
+                where = self._store_location(conn).path
+                seen = audit.head(conn)
+            if stage in policy.protected_stages:
+                kept = _Kept(target.id, where, self._kept_copy(target, where), seen)
+            with write_txn(self.engine) as conn:
+                if audit.head(conn) != seen:  # something changed since the plan: check again
+                    row = conn.execute(select(S).where(S.c.id == planned.id)).first()
+                    if row is None or row.revision != planned.revision:
+                        continue  # the stage moved, so its history did: plan again
+                    target = self._version_by_id(conn, target.id)
+                    policy = self._policy(conn)
+                    self._check_stage_policy(policy, target, stage)
+                    if stage in policy.protected_stages and not self._still_kept(
+                        conn, kept, target.id
+                    ):
+                        continue  # the store moved (or the stage became protected): again
+                if kept is not None:
+                    self._record_kept(conn, target, kept)
+                return self._move(conn, mid, model, stage, planned, target.id, "rollback", reason)
+        raise Conflict(f"{model}@{stage} kept moving while this rollback was planned; try again")
+
+    def _rollback_plan(
+        self, conn: Connection, model: str, stage: str, to: int | None
+    ) -> tuple[int, Any, VersionInfo]:
+        """The model id, the stage row and the version a rollback would move it to."""
+        mid = self._model_id(conn, model)
+        row = conn.execute(select(S).where(S.c.model_id == mid, S.c.name == stage)).first()
+        if row is None or row.version_id is None:
+            raise NotFound(f"{model} has nothing in stage {stage!r} to roll back")
+        history = self._moves(conn, mid, model, stage)
+        if to is None:
+            target_n = _rollback_target(history)
+            if target_n is None:
+                raise UsageError(f"{model}@{stage} has no earlier version to roll back to")
+        else:
+            if to not in {m.to_version for m in history}:
+                raise UsageError(f"{model}:{to} never held {stage}; use promote to put it there")
+            target_n = to
+        vid = self._resolve_id(conn, Ref(model, version=target_n))
+        if vid == row.version_id:
+            raise UsageError(f"{model}:{target_n} is already in {stage}")
+        return mid, row, self._version_by_id(conn, vid)
 
     def rollback_target(self, model: str, stage: str) -> int | None:
         """The version `rollback(model, stage)` would move the stage back to, if any
@@ -1257,13 +1330,109 @@ class Catalog:
     # --------------------------------------------------------------- artifacts
 
     def verify_artifacts(self, model: str | None = None) -> list[ArtifactCheck]:
-        """Re-hash every version's artifact; report missing and changed ones."""
+        """Re-hash every version's artifact and every kept copy in the catalog's
+        store; report missing and changed ones."""
+        where = self.store_location().path
         out = []
         for v in self.versions(model):
             if v.stored_path:
-                out.append(check_artifact(f"{v.ref} (kept copy)", Path(v.stored_path), v.sha256))
+                out.append(check_kept_copy(v, where))
             out.append(check_artifact(v.ref, Path(v.path), v.sha256))
         return out
+
+    # ------------------------------------------------------------------- store
+
+    def store_location(self) -> store.StoreLocation:
+        """Where this catalog keeps its copies: its "store" setting, else the default
+        (beside a SQLite catalog; host-local for a server catalog)."""
+        with read_txn(self.engine) as conn:
+            return self._store_location(conn)
+
+    def _store_location(self, conn: Connection) -> store.StoreLocation:
+        row = conn.execute(select(ST.c.value).where(ST.c.key == store.SETTING_KEY)).first()
+        return store.location_for(self.url, row[0] if row else None)
+
+    def count_kept_copies(self) -> int:
+        with read_txn(self.engine) as conn:
+            q = select(func.count()).select_from(V).where(V.c.stored_path.is_not(None))
+            return int(conn.execute(q).scalar_one())
+
+    def _kept_versions(self, conn: Connection) -> list[VersionInfo]:
+        q = (
+            select(*VERSION_COLUMNS)
+            .select_from(V.join(M, M.c.id == V.c.model_id))
+            .where(V.c.stored_path.is_not(None))
+            .order_by(V.c.id)
+        )
+        return self._to_infos(conn, conn.execute(q).all())
+
+    def set_store_location(
+        self, path: str | os.PathLike[str], reason: str | None = None
+    ) -> store.StoreLocation:
+        """Point the catalog's store at `path` (absolute; made if missing).
+
+        Every kept copy is copied there first (each verified, outside the write
+        lock); then the new location and its audit event (`store_moved`) commit in
+        one transaction. The old copies stay where they were. Refused, with nothing
+        changed, when a kept copy matches nowhere (see `verify`).
+        """
+        if self.read_only:
+            raise UsageError("catalog is open read-only")
+        reason = clean_reason(reason)
+        new = Path(os.path.abspath(Path(path).expanduser()))
+        try:
+            new.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UsageError(f"cannot use {new} as the store: {exc.strerror or exc}") from None
+        if not new.is_dir() or not os.access(new, os.W_OK | os.X_OK):
+            raise UsageError(f"cannot use {new} as the store: not a folder this user may write")
+        copied: set[int] = set()
+        for _ in range(_KEEP_ATTEMPTS):
+            with read_txn(self.engine) as conn:
+                before = self._store_location(conn)
+                kept = self._kept_versions(conn)
+            if new == before.path:
+                raise UsageError(f"the store is already at {new}")
+            problems = []
+            for v in kept:
+                if v.id in copied:
+                    continue
+                sources = [*store.copy_paths(v.stored_path or "", v.sha256, before.path)]
+                try:
+                    store.keep(Path(v.path).name, v.sha256, new, [*sources, Path(v.path)])
+                except ArtifactError as exc:
+                    problems.append(f"{v.ref}: {exc}")
+                else:
+                    copied.add(v.id)
+            if problems:
+                raise ArtifactError(
+                    f"store not moved: {len(problems)} kept copies match nowhere "
+                    f"(first: {problems[0]})"
+                )
+            with write_txn(self.engine) as conn:
+                if (
+                    self._store_location(conn) != before
+                    or {v.id for v in self._kept_versions(conn)} - copied
+                ):
+                    continue  # moved, or copies kept, meanwhile: copy what is new, again
+                value = {"location": str(new)}
+                if conn.execute(select(ST.c.key).where(ST.c.key == store.SETTING_KEY)).first():
+                    conn.execute(
+                        update(ST).where(ST.c.key == store.SETTING_KEY).values(value=value)
+                    )
+                else:
+                    conn.execute(insert(ST).values(key=store.SETTING_KEY, value=value))
+                self._event(
+                    conn,
+                    "store_moved",
+                    None,
+                    "store",
+                    {"location": str(before.path), "source": before.source},
+                    {"location": str(new)},
+                    reason,
+                )
+                return self._store_location(conn)
+        raise Conflict("the catalog kept changing while the store was moved; try again")
 
     # ------------------------------------------------------------- watch roots
 

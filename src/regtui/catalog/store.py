@@ -1,74 +1,240 @@
-"""The content-addressed store: copies of artifacts that reached a protected stage.
+"""The catalog's store: immutable kept copies of artifacts that reached a protected stage.
 
-A training folder gets cleaned or a file gets overwritten; what is in
-production must still resolve. Files are hard-linked into the store when it is
-on the same file system (no extra space) and copied otherwise. A hard link
-shares the file, so an in-place overwrite of the original changes the copy
-too: that is why resolve re-hashes what it serves, and `verify` reports it.
+A training loop rewrites `out/model.onnx` in place, or cleans its folder; what is
+in production must still load. So a kept copy is never a hard link (that shares
+the file, and an in-place rewrite would change production too): it is a
+copy-on-write clone (a reflink, `FICLONE`) where the file system has them, a
+real copy otherwise. It is staged beside its place, hashed, sealed read-only and
+only then moved into place, so a copy that does not match the version's sha256
+never counts.
+
+The store belongs to its catalog (see `settings.default_store`; the catalog's
+"store" setting can point it elsewhere). Copies are recorded relative to it
+(`sha256/ab/<sha>/<name>`), so hosts that mount one shared store at the same
+path resolve the same copy. Free of the database layer: the CLI's quick read
+path uses it too.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import stat
 import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from regtui.errors import ArtifactError
 from regtui.hashing import hash_path
-from regtui.settings import data_dir
+from regtui.settings import default_store
+
+SETTING_KEY = "store"
+# Linux's ioctl number for "make dst share src's extents" (linux/fs.h).
+FICLONE = 0x40049409
+FILE_MODE = 0o444
+FOLDER_MODE = 0o555
 
 
-def store_root() -> Path:
-    return data_dir() / "store" / "sha256"
+@dataclass(frozen=True)
+class StoreLocation:
+    """Where a catalog's kept copies live, and where that came from."""
+
+    path: Path
+    source: str  # "default" | "setting"
+    host_local: bool
+
+    @property
+    def note(self) -> str:
+        if self.source == "setting":
+            return "set in the catalog: every client of this catalog uses this folder"
+        if self.host_local:
+            return (
+                "host-local: each host keeps its own copies; to share them, mount one "
+                "folder at the same path on every host and run `regtui store --set FOLDER`"
+            )
+        return "beside the catalog file: it belongs to this catalog alone"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "location": str(self.path),
+            "source": self.source,
+            "host_local": self.host_local,
+            "note": self.note,
+        }
 
 
-def stored_location(sha256: str, name: str) -> Path:
-    """Where bytes with this hash live: store/sha256/ab/abcdef…/<original name>."""
-    return store_root() / sha256[:2] / sha256 / name
+def location_for(url: str, setting: Any) -> StoreLocation:
+    """The store of the catalog at `url`, given its "store" setting (None: unset)."""
+    if isinstance(setting, dict) and isinstance(setting.get("location"), str):
+        return StoreLocation(Path(setting["location"]), "setting", False)
+    path, host_local = default_store(url)
+    return StoreLocation(path, "default", host_local)
 
 
-def _link_or_copy(src: str, dst: str) -> str:
-    try:
-        os.link(src, dst, follow_symlinks=False)
-    except OSError:
-        shutil.copy2(src, dst, follow_symlinks=False)
-    return dst
+def copy_key(sha256: str, name: str) -> str:
+    """A kept copy's place relative to the store: sha256/ab/abcdef…/<original name>."""
+    return f"sha256/{sha256[:2]}/{sha256}/{name}"
 
 
-def keep(path: Path, sha256: str) -> Path:
-    """Put the artifact at `path` into the store (idempotent) and return its stored path.
+def copy_paths(stored_path: str, sha256: str, store: Path) -> list[Path]:
+    """Where a version's kept copy may be, in the order to look: its place in the
+    catalog's store, then (for catalogs from before stores belonged to their
+    catalog) the absolute path recorded then."""
+    here = store / copy_key(sha256, Path(stored_path).name)
+    recorded = Path(stored_path)
+    return [here, recorded] if recorded.is_absolute() and recorded != here else [here]
 
-    The copy is checked against `sha256` before it counts; a mismatch leaves nothing.
+
+@dataclass(frozen=True)
+class Kept:
+    key: str  # relative to the store: what version.stored_path records
+    path: Path
+    how: str  # "reused" (already there and matching) | "reflink" | "copy"
+
+
+def keep(name: str, sha256: str, store: Path, sources: Sequence[Path]) -> Kept:
+    """Make sure the store holds a sealed copy of the bytes with `sha256`, named
+    `name`, taken from the first of `sources` that still matches; idempotent.
+
+    An existing copy is re-hashed before it is reused; one that no longer matches
+    is replaced. Raises ArtifactError when no source matches (nothing is left behind).
     """
-    target = stored_location(sha256, path.name)
-    if target.exists():
-        if hash_path(target).sha256 == sha256:
-            return target
-        _remove(target)
-    if not path.exists():
-        raise ArtifactError(f"{path}: artifact is gone; cannot keep a copy of it")
+    key = copy_key(sha256, name)
+    target = store / key
+    if _exists(target):
+        if _matches(target, sha256):
+            return Kept(key, target, "reused")
+        remove(target)
+    problems: list[str] = []
+    for src in sources:
+        if src == target:
+            continue
+        if not src.exists():
+            problems.append(f"{src}: artifact is gone")
+            continue
+        try:
+            how = _copy_in(src, target, sha256)
+        except ArtifactError as exc:
+            problems.append(str(exc))
+            continue
+        except OSError as exc:
+            raise ArtifactError(f"cannot keep a copy in {store}: {exc.strerror or exc}") from None
+        return Kept(key, target, how)
+    raise ArtifactError(
+        "; ".join(problems or [f"{name}: nothing to copy"]) + "; cannot keep a copy"
+    )
+
+
+def _copy_in(src: Path, target: Path, sha256: str) -> str:
+    """Stage a copy of `src` beside `target`, check it, seal it, move it into place."""
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".incoming-", dir=target.parent))
     try:
-        staged = staging / path.name
-        if path.is_dir():
-            shutil.copytree(path, staged, symlinks=True, copy_function=_link_or_copy)
-        else:
-            _link_or_copy(str(path), str(staged))
+        staged = staging / target.name
+        cloned = _copy_tree(src, staged) if src.is_dir() else clone_file(src, staged)
         got = hash_path(staged).sha256
         if got != sha256:
             raise ArtifactError(
-                f"{path}: changed since it was registered (sha256 {got[:12]}…); not kept"
+                f"{src}: changed since it was registered (sha256 {got[:12]}…); not kept"
             )
-        os.replace(staged, target)
+        _seal(staged)
+        try:
+            os.replace(staged, target)
+        except OSError:
+            # Another process kept the same bytes first (a folder cannot replace one).
+            if _matches(target, sha256):
+                return "reused"
+            raise
+        if target.is_dir():
+            # Sealed only now: moving a folder to a new parent needs write access to it.
+            os.chmod(target, FOLDER_MODE)
+        return "reflink" if cloned else "copy"
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return target
+        remove(staging)
 
 
-def _remove(p: Path) -> None:
+def _clone(src_fd: int, dst_fd: int) -> None:
+    """Make `dst_fd` share `src_fd`'s data (copy-on-write); OSError where unsupported."""
+    import fcntl  # POSIX only; elsewhere the ImportError below means "no reflinks"
+
+    fcntl.ioctl(dst_fd, FICLONE, src_fd)
+
+
+def clone_file(src: Path, dst: Path) -> bool:
+    """Copy one file's bytes to the new file `dst`: a reflink where the file system
+    supports one (True), a real copy otherwise (False). Never a hard link."""
+    with open(src, "rb") as fin, open(dst, "xb") as fout:
+        try:
+            _clone(fin.fileno(), fout.fileno())
+            return True
+        except (OSError, ImportError):
+            pass
+    shutil.copyfile(src, dst)
+    return False
+
+
+def _copy_tree(src: Path, dst: Path) -> bool:
+    """Copy a bundle folder (symlinks stay links: the folder hash covers their text).
+    True when every file was cloned."""
+    cloned: list[bool] = []
+
+    def one(s: str, d: str) -> str:
+        cloned.append(clone_file(Path(s), Path(d)))
+        return d
+
+    shutil.copytree(src, dst, symlinks=True, copy_function=one)
+    return bool(cloned) and all(cloned)
+
+
+def _seal(root: Path) -> None:
+    """Files read-only, folders read-only below `root` (root's own mode is set after
+    it is moved into place)."""
+    if not root.is_dir():
+        os.chmod(root, FILE_MODE)
+        return
+    for dirpath, dirnames, filenames in os.walk(root, topdown=False):
+        base = Path(dirpath)
+        for name in filenames:
+            if not (base / name).is_symlink():
+                os.chmod(base / name, FILE_MODE)
+        for name in dirnames:
+            if not (base / name).is_symlink():
+                os.chmod(base / name, FOLDER_MODE)
+
+
+def remove(p: Path) -> None:
+    """Delete a kept copy or a staging folder, sealed or not."""
     if p.is_dir() and not p.is_symlink():
+        for dirpath, dirnames, _ in os.walk(p):
+            os.chmod(dirpath, stat.S_IRWXU)
+            for name in dirnames:
+                sub = Path(dirpath) / name
+                if not sub.is_symlink():
+                    os.chmod(sub, stat.S_IRWXU)
         shutil.rmtree(p, ignore_errors=True)
     else:
         p.unlink(missing_ok=True)
+
+
+def reflinks_work(folder: Path) -> bool:
+    """Whether files in `folder` can be cloned (probes with two scratch files)."""
+    try:
+        with tempfile.TemporaryDirectory(prefix=".probe-", dir=folder) as scratch:
+            a = Path(scratch) / "a"
+            a.write_bytes(b"regtui reflink probe")
+            return clone_file(a, Path(scratch) / "b")
+    except OSError:
+        return False
+
+
+def _exists(p: Path) -> bool:
+    return p.exists() or p.is_symlink()
+
+
+def _matches(p: Path, sha256: str) -> bool:
+    try:
+        return hash_path(p).sha256 == sha256
+    except (ArtifactError, OSError):
+        return False

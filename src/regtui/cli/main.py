@@ -243,7 +243,16 @@ def build_parser() -> Parser:
     im = cmd("import", "load a catalog export into an empty catalog", js)
     im.add_argument("file", type=Path, metavar="FILE")
 
-    cmd("locate", "print where the catalog and data live", js)
+    cmd("locate", "print where the catalog, its store and data live", js)
+
+    so = cmd("store", "show where kept copies live, or move them (--set)", js)
+    so.add_argument(
+        "--set",
+        dest="location",
+        metavar="LOCATION",
+        help="keep copies in this folder from now on (existing ones are copied there)",
+    )
+    so.add_argument("--reason")
     return p
 
 
@@ -515,11 +524,12 @@ def cmd_resolve(args: argparse.Namespace) -> int:
     from regtui.catalog.refs import parse_ref
 
     ref = parse_ref(args.ref)
-    v = _read_quickly(args, lambda q: q.get(ref))
-    if v is None:
+    found = _read_quickly(args, lambda q: (q.get(ref), q.store_location()))
+    if found is None:
         with _open(args) as cat:
-            v = cat.resolve(str(ref))
-    path = serve_path(v, check=not args.no_check)
+            found = (cat.resolve(str(ref)), cat.store_location())
+    v, where = found
+    path = serve_path(v, where.path, check=not args.no_check)
     if args.json:
         _emit_json({**v.to_json(), "serve_path": str(path)})
     else:
@@ -633,16 +643,79 @@ def cmd_import(args: argparse.Namespace) -> int:
 def cmd_locate(args: argparse.Namespace) -> int:
     from regtui import settings
 
-    info = {
+    info: dict[str, Any] = {
         "catalog": settings.database_url(getattr(args, "db", None)),
         "data_dir": str(settings.data_dir()),
         "user": settings.current_user(getattr(args, "user", None)),
     }
+    try:
+        where = _store_location(args)
+    except RegtuiError as exc:  # locate still answers what it can
+        info["store"], info["store_note"] = None, f"unknown: {exc}"
+    else:
+        info["store"], info["store_note"] = str(where.path), where.note
     if args.json:
         _emit_json(info)
     else:
+        from regtui.cli import output
+
         for k, v in info.items():
-            print(f"{k}: {v}")
+            print(f"{k}: {output.safe(str(v), 500)}")
+    return 0
+
+
+def _store_location(args: argparse.Namespace) -> Any:
+    """The catalog's store without creating a catalog that is not there yet."""
+    from regtui import settings
+    from regtui.catalog import store
+
+    where = _read_quickly(args, lambda q: q.store_location())
+    if where is not None:
+        return where
+    url = settings.database_url(getattr(args, "db", None))
+    file = settings.sqlite_file(url)
+    if file is not None and not Path(file).exists():
+        return store.location_for(url, None)  # no catalog yet, so no setting either
+    with _open(args) as cat:
+        return cat.store_location()
+
+
+def cmd_store(args: argparse.Namespace) -> int:
+    from regtui.cli import output
+
+    with _open(args) as cat:
+        if args.location is not None:
+            before = cat.store_location()
+            where = cat.set_store_location(args.location, args.reason)
+        else:
+            if args.reason is not None:
+                raise UsageError("--reason goes with --set")
+            before, where = None, cat.store_location()
+        kept = cat.count_kept_copies()
+    from regtui.catalog import store
+
+    # None until the folder exists: nothing has been kept there yet.
+    reflinks = store.reflinks_work(where.path) if where.path.is_dir() else None
+    if args.json:
+        _emit_json({**where.to_json(), "kept_copies": kept, "reflinks": reflinks})
+        return 0
+    if before is not None:
+        print(
+            f"moved the store to {output.safe(str(where.path), 500)} ({kept} kept copies "
+            f"copied; the old ones stay in {output.safe(str(before.path), 500)})"
+        )
+        return 0
+    print(f"store: {output.safe(str(where.path), 500)}")
+    print(f"source: {where.source}")
+    print(f"host-local: {'yes' if where.host_local else 'no'}")
+    print(f"kept copies: {kept}")
+    if reflinks is not None:
+        print(
+            "copies are copy-on-write clones (reflinks)"
+            if reflinks
+            else "copies are full copies (this file system has no reflinks)"
+        )
+    print(where.note)
     return 0
 
 
@@ -709,6 +782,7 @@ COMMANDS: dict[str | None, Callable[[argparse.Namespace], int]] = {
     "export": cmd_export,
     "import": cmd_import,
     "locate": cmd_locate,
+    "store": cmd_store,
 }
 
 
