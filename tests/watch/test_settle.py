@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -208,3 +209,18 @@ def test_activity_while_in_flight_wins_over_holding() -> None:
 @given(st.floats(min_value=0.01, max_value=1000, allow_nan=False))
 def test_hold_time_is_ten_settles_and_at_least_the_minimum(settle: float) -> None:
     assert hold_time(settle) == max(HOLD_MIN, 10 * settle) >= 30
+
+
+@pytest.mark.parametrize("gone", ["file", "its folder"])
+def test_a_file_renamed_or_deleted_while_open_is_open_no_more(gone: str) -> None:
+    """A bundle's file written under a temporary name and renamed into place
+    (safetensors, huggingface_hub): its close arrives under the new name, so
+    the old name must not keep the bundle waiting out the no-close grace."""
+    b = Path("/r/bert/checkpoint-4")
+    tmp, final = b / ".tmpXYZ", b / "model.safetensors"
+    t, clock = tracker({tmp: "1", final: "1"})
+    t.touch(b, root=ROOT, bundle=True, settle=1, file=tmp, writing=True)
+    t.went_away(tmp if gone == "file" else b.parent / "checkpoint-4" / ".tmpXYZ")
+    t.touch(b, root=ROOT, bundle=True, settle=1, file=final, closed=True)
+    clock.t += 1.1
+    assert [u.path for u in t.due()] == [b]

@@ -145,6 +145,18 @@ class SettleTracker:
                 gone.append(u)
         return gone
 
+    def went_away(self, path: Path) -> None:
+        """`path` (a file, or a folder and all in it) was deleted or renamed: none
+        of it is open for writing in any unit any more. Without this a file
+        written under a temporary name and renamed into place (safetensors,
+        huggingface_hub, torch.save via a temp file) stayed "open" under its
+        old name, and its unit waited out the no-close grace on top of settle."""
+        for u in self.units.values():
+            for f in [f for f in u.open_files if f == path or path in f.parents]:
+                u.open_files.discard(f)
+            for f in [f for f in u.sigs if f == path or path in f.parents]:
+                del u.sigs[f]
+
     def next_deadline(self) -> float | None:
         times = [u.deadline(self.grace) for u in self.units.values() if not u.in_flight]
         return min(times, default=None)

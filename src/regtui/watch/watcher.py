@@ -415,6 +415,7 @@ class Watcher:
 
     def _gone(self, path: Path, is_dir: bool) -> None:
         self.tracker.forget(path)
+        self.tracker.went_away(path)
         root = self._root_for(path)
         if root is None:
             return
@@ -422,8 +423,9 @@ class Watcher:
         for unit, bundle in units_for(Path(root.path), path, self._memo):
             if bundle and unit != path and unit.is_dir():
                 self.tracker.touch(
-                    unit, root=Path(root.path), bundle=True, settle=root.settle_seconds, file=path
+                    unit, root=Path(root.path), bundle=True, settle=root.settle_seconds
                 )
+                self.tracker.went_away(path)
 
     def _finish(self, path: Path, how: str, detail: str = "") -> None:
         u = self.tracker.units.get(path)
