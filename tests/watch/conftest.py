@@ -142,9 +142,36 @@ def _format_proof(path: Path) -> tuple[str | None, bool]:
     return None, False
 
 
+def _mlmodel_proof(folder: Path) -> str | None:
+    """Damage of an MLflow folder: files its MLmodel names that are not there."""
+    import yaml
+
+    try:
+        doc = yaml.safe_load((folder / "MLmodel").read_text())
+    except (OSError, yaml.YAMLError):
+        return "MLmodel cannot be read"
+    named: list[str] = []
+
+    def walk(v: object) -> None:
+        if isinstance(v, dict):
+            for key, x in v.items():
+                if isinstance(x, str) and key in NAMED_FILE_KEYS:
+                    named.append(x)
+                else:
+                    walk(x)
+
+    walk(doc.get("flavors") if isinstance(doc, dict) else None)
+    missing = [n for n in named if not (folder / n).exists()]
+    return f"MLmodel names missing files: {', '.join(missing)}" if missing else None
+
+
+NAMED_FILE_KEYS = {"pickled_model", "model_path", "data", "conda", "virtualenv", "python_env"}
+
+
 @pytest.fixture
 def formats_prove(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Inspection sets Facts.damage/complete for safetensors and zip files."""
+    """Inspection sets Facts.damage/complete for safetensors and zip files, and
+    damage for MLflow folders whose MLmodel names files not there yet."""
     import regtui.inspect as inspect_mod
 
     real = inspect_mod.inspect_path
@@ -153,6 +180,8 @@ def formats_prove(monkeypatch: pytest.MonkeyPatch) -> None:
         facts = real(path, root=root)
         if path.is_file() and facts.damage is None and not facts.complete:
             facts.damage, facts.complete = _format_proof(path)
+        elif path.is_dir() and (path / "MLmodel").is_file() and facts.damage is None:
+            facts.damage = _mlmodel_proof(path)
         return facts
 
     monkeypatch.setattr(inspect_mod, "inspect_path", inspect_path)
