@@ -109,7 +109,7 @@ def harness(catalog: Catalog, root: Path, cache_path: Path) -> Iterator[Harness]
     h.stop_all()
 
 
-def _format_proof(path: Path) -> tuple[str | None, bool]:
+def format_proof(path: Path) -> tuple[str | None, bool]:
     """(damage, complete) for safetensors and zip files, from their bytes: a
     stand-in for the inspectors' own checks, so the watcher's side can be
     tested on its own. Other files: (None, False), the format proves nothing."""
@@ -179,7 +179,7 @@ def formats_prove(monkeypatch: pytest.MonkeyPatch) -> None:
     def inspect_path(path: Path, *, root: Path | None = None):  # type: ignore[no-untyped-def]
         facts = real(path, root=root)
         if path.is_file() and facts.damage is None and not facts.complete:
-            facts.damage, facts.complete = _format_proof(path)
+            facts.damage, facts.complete = format_proof(path)
         elif path.is_dir() and (path / "MLmodel").is_file() and facts.damage is None:
             facts.damage = _mlmodel_proof(path)
         return facts

@@ -12,8 +12,11 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from regtui.catalog.service import Catalog
 from regtui.watch import run_headless
+from tests.unit.inspect.helpers import safetensors_bytes
 from tests.watch.conftest import wait_for
 
 
@@ -133,3 +136,59 @@ def test_the_watcher_imports_neither_textual_nor_rich() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    ("kind", "detail", "text"),
+    [
+        (
+            "waiting",
+            "truncated: 10 of 64 data bytes",
+            "waiting  churn/model.safetensors  incomplete: truncated: 10 of 64 data bytes",
+        ),
+        (
+            "incomplete",
+            "truncated; unchanged for 30s",
+            "incomplete  churn/model.safetensors  truncated; unchanged for 30s",
+        ),
+        (
+            "waiting",
+            "bad \x1b[31mred\x1b[0m\nline",
+            "waiting  churn/model.safetensors  incomplete: bad \\x1b[31mred\\x1b[0m\\x0aline",
+        ),
+    ],
+)
+def test_held_artifacts_are_said_in_text_and_json(
+    catalog: Catalog, root: Path, kind: str, detail: str, text: str
+) -> None:
+    from regtui.catalog.service import WatchRoot
+    from regtui.watch.events import WatchEvent
+    from regtui.watch.headless import Printer
+
+    ev = WatchEvent(kind, str(root / "churn" / "model.safetensors"), "churn", detail=detail)  # type: ignore[arg-type]
+    out = io.StringIO()
+    Printer(out, False, [WatchRoot(str(root), None, 0.3)])(ev)
+    assert out.getvalue() == text + "\n"
+    line = io.StringIO()
+    Printer(line, True, [WatchRoot(str(root), None, 0.3)])(ev)
+    got = json.loads(line.getvalue())
+    assert got["event"] == kind and got["detail"] == detail and got["model"] == "churn"
+
+
+def test_a_late_sidecar_is_a_logged_line(catalog: Catalog, root: Path) -> None:
+    out, stop, t, _ = start_headless(catalog, root, json_lines=True)
+    try:
+        wait_for(lambda: '"ready"' in out.getvalue())
+        (root / "churn").mkdir()
+        (root / "churn" / "model.safetensors").write_bytes(safetensors_bytes({"w": ("U8", [4])}))
+        wait_for(lambda: '"registered"' in out.getvalue())
+        (root / "churn" / "eval_results.json").write_text('{"eval_accuracy": 0.75}')
+        wait_for(lambda: '"event":"logged"' in out.getvalue())
+    finally:
+        stop.set()
+        t.join(10)
+    events = [json.loads(line) for line in out.getvalue().splitlines()]
+    [logged] = [e for e in events if e["event"] == "logged"]
+    assert logged["ref"] == "churn:1"
+    assert logged["version"]["metrics"] == {"eval_accuracy": 0.75}
+    assert logged["detail"] == "eval_results.json: metrics.eval_accuracy"
