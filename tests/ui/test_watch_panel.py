@@ -6,6 +6,7 @@ import asyncio
 import json
 from pathlib import Path
 
+from tests.watch.conftest import weights
 from textual.widgets import RichLog
 
 from regtui.catalog.service import Catalog
@@ -26,7 +27,7 @@ async def test_watcher_registrations_appear_live(tmp_path: Path, wait) -> None:
             assert isinstance(screen, WatchScreen)
             run = root / "live-model" / "run-1"
             (run / "metrics.json").write_text(json.dumps({"auc": 0.9}))
-            (run / "model.onnx").write_bytes(b"onnx" * 100)
+            (run / "model.safetensors").write_bytes(weights("live"))
             for _ in range(100):  # settle time + hashing, in the watcher's threads
                 if cat.count_versions():
                     break

@@ -21,6 +21,14 @@ from regtui.watch.cache import HashCache
 SETTLE = 0.3
 
 
+def weights(tag: str, n: int = 64) -> bytes:
+    """A small, complete safetensors file of `n` data bytes, distinct per tag: a
+    real model, not text (unrecognised content counts as damaged, never registered)."""
+    from tests.unit.inspect.helpers import safetensors_bytes
+
+    return safetensors_bytes({"w": ("U8", [n])}, {"tag": tag})
+
+
 class Recorder:
     """Collects watch events; thread-safe (the watcher calls it from its threads)."""
 

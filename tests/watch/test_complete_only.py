@@ -16,15 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.unit.inspect.helpers import safetensors_bytes
-from tests.watch.conftest import SETTLE, Harness, wait_for
+from tests.watch.conftest import SETTLE, Harness, wait_for, weights
 
 pytestmark = pytest.mark.usefixtures("formats_prove")
-
-
-def weights(tag: str, n: int = 4096) -> bytes:
-    """A complete safetensors file of `n` data bytes, unique per tag."""
-    return safetensors_bytes({"w": ("U8", [n])}, {"tag": tag})
 
 
 def zip_weights(tag: str, n: int = 4096) -> bytes:
@@ -91,7 +85,7 @@ def test_file_that_never_completes_is_reported_once_and_not_registered(
     harness: Harness,
 ) -> None:
     harness.start(hold=1.0)
-    data = weights("abandoned")
+    data = weights("abandoned", 4096)
     f = harness.root / "churn" / "model.safetensors"
     f.parent.mkdir()
     f.write_bytes(data[:-100])
@@ -108,7 +102,7 @@ def test_file_that_never_completes_is_reported_once_and_not_registered(
 
 
 def test_restart_does_not_register_a_file_left_incomplete(harness: Harness) -> None:
-    data = weights("left")
+    data = weights("left", 4096)
     f = harness.root / "fraud" / "model.safetensors"
     f.parent.mkdir()
     f.write_bytes(data[: len(data) // 3])
@@ -197,7 +191,7 @@ def test_proven_complete_file_does_not_wait_out_the_settle_time(
     proven = folder / "model.safetensors"
     unproven = folder / "model.bin"  # a zip-less .bin: looked at early, not proven
     unproven.write_bytes(b"\x80\x04N." + os.urandom(64))
-    proven.write_bytes(weights("fast"))
+    proven.write_bytes(weights("fast", 4096))
     wait_for(lambda: harness.rec.of("registered"))
     # The unproven one waits out its settle time, so it lands later...
     assert harness.rec.of("registered")[0].path == str(proven)
@@ -210,7 +204,7 @@ def test_proven_complete_file_does_not_wait_out_the_settle_time(
 def test_proven_early_look_of_a_damaged_file_waits_the_settle_time(harness: Harness) -> None:
     """A closed file the format shows cut short is not held at the early look
     (a two-phase writer may be about to reopen it): it gets its settle time."""
-    data = weights("two-phase")
+    data = weights("two-phase", 4096)
     f = harness.root / "churn" / "model.safetensors"
     f.parent.mkdir()
     w = harness.start(settle=1.0, hold=30)

@@ -16,8 +16,7 @@ import pytest
 
 from regtui.catalog.service import Catalog
 from regtui.watch import run_headless
-from tests.unit.inspect.helpers import safetensors_bytes
-from tests.watch.conftest import wait_for
+from tests.watch.conftest import wait_for, weights
 
 
 def start_headless(catalog: Catalog, root: Path, json_lines: bool):  # type: ignore[no-untyped-def]
@@ -36,10 +35,10 @@ def start_headless(catalog: Catalog, root: Path, json_lines: bool):  # type: ign
 def test_text_lines(catalog: Catalog, root: Path) -> None:
     out, stop, t, rc = start_headless(catalog, root, json_lines=False)
     try:
-        f = root / "churn-xgb" / "2026-11-26" / "model.onnx"
+        f = root / "churn-xgb" / "2026-11-26" / "model.safetensors"
         f.parent.mkdir(parents=True)
         wait_for(lambda: "ready" in out.getvalue())
-        f.write_bytes(b"\xff" * 16 + os.urandom(1_200_000 - 16))
+        f.write_bytes(weights("xgb", 1_200_000))
         wait_for(lambda: "registered" in out.getvalue())
     finally:
         stop.set()
@@ -47,7 +46,9 @@ def test_text_lines(catalog: Catalog, root: Path) -> None:
     assert rc == [0]
     lines = out.getvalue().splitlines()
     [reg] = [line for line in lines if line.startswith("registered")]
-    assert reg == "registered churn-xgb:1  churn-xgb/2026-11-26/model.onnx  1.2 MB  onnx"
+    assert (
+        reg == "registered churn-xgb:1  churn-xgb/2026-11-26/model.safetensors  1.2 MB  safetensors"
+    )
     assert lines[-1] == "stopped"
     assert [r.path for r in catalog.watch_roots()] == [str(root)]
 
@@ -57,7 +58,7 @@ def test_json_lines(catalog: Catalog, root: Path) -> None:
     try:
         wait_for(lambda: '"ready"' in out.getvalue())
         (root / "churn").mkdir()
-        (root / "churn" / "model.bin").write_bytes(b"weights")
+        (root / "churn" / "model.bin").write_bytes(weights("churn"))
         wait_for(lambda: '"registered"' in out.getvalue())
     finally:
         stop.set()
@@ -102,7 +103,7 @@ def test_watch_command_in_a_subprocess(tmp_path: Path, root: Path) -> None:
     try:
         _read_until(proc, "ready")
         (root / "fraud").mkdir()
-        (root / "fraud" / "model.bin").write_bytes(b"fraud weights")
+        (root / "fraud" / "model.bin").write_bytes(weights("fraud"))
         [*_, reg] = _read_until(proc, "registered")
         assert reg["ref"] == "fraud:1"
         proc.send_signal(signal.SIGTERM)
@@ -114,7 +115,7 @@ def test_watch_command_in_a_subprocess(tmp_path: Path, root: Path) -> None:
     assert json.loads(rest.splitlines()[-1])["event"] == "stopped"
 
     # A later start with no folder watches the saved root, and registers nothing twice.
-    (root / "fraud" / "model-2.bin").write_bytes(b"written while nobody watched")
+    (root / "fraud" / "model-2.bin").write_bytes(weights("written while nobody watched"))
     proc = _spawn(["watch", "--headless", "--json"], env)
     try:
         got = _read_until(proc, "registered")
@@ -180,7 +181,7 @@ def test_a_late_sidecar_is_a_logged_line(catalog: Catalog, root: Path) -> None:
     try:
         wait_for(lambda: '"ready"' in out.getvalue())
         (root / "churn").mkdir()
-        (root / "churn" / "model.safetensors").write_bytes(safetensors_bytes({"w": ("U8", [4])}))
+        (root / "churn" / "model.safetensors").write_bytes(weights("late"))
         wait_for(lambda: '"registered"' in out.getvalue())
         (root / "churn" / "eval_results.json").write_text('{"eval_accuracy": 0.75}')
         wait_for(lambda: '"event":"logged"' in out.getvalue())

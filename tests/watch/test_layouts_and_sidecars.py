@@ -15,12 +15,7 @@ from regtui.catalog.service import Catalog
 from regtui.hashing import hash_tree, iter_tree
 from regtui.inspect.bundles import bundle_files
 from regtui.watch.classify import units_for
-from tests.unit.inspect.helpers import safetensors_bytes
-from tests.watch.conftest import SETTLE, Harness, wait_for
-
-
-def weights(tag: str) -> bytes:
-    return safetensors_bytes({"w": ("U8", [64])}, {"tag": tag})
+from tests.watch.conftest import SETTLE, Harness, wait_for, weights
 
 
 def write(path: Path, data: bytes) -> Path:
