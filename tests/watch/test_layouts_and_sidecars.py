@@ -174,3 +174,15 @@ def test_sidecar_before_any_model_attaches_nowhere(harness: Harness) -> None:
     write(harness.root / "churn" / "model.safetensors", weights("x"))
     wait_for(lambda: harness.count() == 1)
     assert harness.catalog.get("churn:1").metrics == {"auc": 0.7}
+
+
+def test_lightning_hparams_written_late_attach_to_the_newest_checkpoint(harness: Harness) -> None:
+    """Lightning keeps hparams.yaml and metrics.csv in version_N/, the .ckpt
+    files in version_N/checkpoints/."""
+    harness.start()
+    run = harness.root / "regressor" / "lightning_logs" / "version_0"
+    write(run / "checkpoints" / "epoch=0-step=4.ckpt", weights("epoch 0"))
+    wait_for(lambda: harness.count() == 1)
+    write(run / "hparams.yaml", b"lr: 0.1\nhidden: 4\n")
+    wait_for(lambda: harness.rec.of("logged"))
+    assert harness.catalog.get("regressor:1").params == {"lr": 0.1, "hidden": 4}

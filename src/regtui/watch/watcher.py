@@ -416,6 +416,9 @@ class Watcher:
     def _gone(self, path: Path, is_dir: bool) -> None:
         self.tracker.forget(path)
         self.tracker.went_away(path)
+        with self._early_lock:
+            for key in [k for k in self._early if k == path or path in k.parents]:
+                del self._early[key]
         root = self._root_for(path)
         if root is None:
             return
@@ -634,13 +637,17 @@ class Watcher:
     def _attach_sidecar(self, job: Job) -> None:
         """A sidecar settled: log its folder's values onto the folder's newest
         version, if the sidecar was written after that version was registered
-        (earlier ones were read when it was)."""
+        (earlier ones were read when it was). A folder with no versions of its
+        own may keep them in `checkpoints/` (Lightning's version_N/ holds
+        hparams.yaml and metrics.csv, its checkpoints/ the .ckpt files)."""
         folder = job.unit.parent
         try:
             mtime = os.lstat(job.unit).st_mtime
         except OSError:
             return
-        target = self.catalog.newest_in_folder(folder)
+        target = self.catalog.newest_in_folder(folder) or self.catalog.newest_in_folder(
+            folder / "checkpoints"
+        )
         if target is None or mtime < target.created_at.timestamp():
             return
         metrics: dict[str, float] = {}
