@@ -80,9 +80,10 @@ def test_burst_of_1000_files_all_registered_none_twice(harness: Harness) -> None
 
 
 def test_slow_writer_is_registered_once_after_close(harness: Harness) -> None:
-    harness.start()
     big = harness.root / "llm" / "model.bin"
     big.parent.mkdir()
+    (harness.root / "small").mkdir()  # watched from the start: its close is seen too
+    harness.start()
     chunk = os.urandom(1 << 20)
     header = weights("llm", 200 << 20)[: -(200 << 20)]  # the data follows in chunks
     digest = hashlib.sha256(header)
