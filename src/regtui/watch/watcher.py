@@ -426,9 +426,9 @@ class Watcher:
         for unit, bundle in units_for(Path(root.path), path, self._memo):
             if bundle and unit != path and unit.is_dir():
                 self.tracker.touch(
-                    unit, root=Path(root.path), bundle=True, settle=root.settle_seconds
+                    unit, root=Path(root.path), bundle=True, settle=root.settle_seconds, file=path
                 )
-                self.tracker.went_away(path)
+                self.tracker.went_away(path)  # gone, so no longer open or worth a stat
 
     def _finish(self, path: Path, how: str, detail: str = "") -> None:
         u = self.tracker.units.get(path)
