@@ -3,6 +3,7 @@ cap, and no wildcard in a folder name matching other folders."""
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -31,8 +32,7 @@ def register(cat: Catalog, path: Path, tag: str, model: str = "m"):  # type: ign
 def test_reads_by_path_take_names_literally(tmp_path: Path, folder: str, other: str) -> None:
     if folder == other:
         return
-    base = tmp_path / f"case-{abs(hash((folder, other)))}"
-    base.mkdir()
+    base = Path(tempfile.mkdtemp(dir=tmp_path))  # hypothesis may run one example twice
     with Catalog(base / "c.sqlite") as cat:
         mine = register(cat, base / "runs" / folder / "model.safetensors", f"{folder}-1")
         theirs = register(cat, base / "runs" / other / "model.safetensors", f"{other}-1")
