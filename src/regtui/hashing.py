@@ -1,13 +1,15 @@
 """Content hashes of artifacts: streamed in 1 MiB chunks, so memory stays flat.
 
 A folder's hash is the sha256 of its sorted `relative-path NUL file-hash` lines,
-so renaming, adding or changing any file inside changes it.
+so renaming, adding or changing any file inside changes it (except inside the
+`checkpoint-N/` folders right in it, which are versions of their own).
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import re
 import stat
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,6 +18,7 @@ from pathlib import Path
 from regtui.errors import ArtifactError
 
 CHUNK = 1 << 20
+CHECKPOINT_DIR = re.compile(r"checkpoint-\d+")  # a Trainer's checkpoint: a version of its own
 
 Progress = Callable[[int, int], None]
 """Called with (bytes done, bytes total) while a large artifact is hashed."""
@@ -70,15 +73,20 @@ def hash_file(path: Path, progress: Progress | None = None) -> Digest:
     return Digest(digest.hexdigest(), done)
 
 
-def iter_tree(root: Path) -> list[tuple[str, Path]]:
+def iter_tree(root: Path, *, checkpoints: bool = True) -> list[tuple[str, Path]]:
     """Relative POSIX path and absolute path of every file and symlink under root, sorted.
 
     Symlinks are listed, never followed, so a link out of the folder cannot pull
-    outside bytes into the hash.
+    outside bytes into the hash. `checkpoints=False` leaves out the
+    `checkpoint-N/` folders right inside root: a Hugging Face Trainer's run
+    folder holds them, and each is a version of its own, not part of the run's
+    final model (as bundles.bundle_files lists it).
     """
     entries: list[tuple[str, Path]] = []
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
         base = Path(dirpath)
+        if not checkpoints and base == root:
+            dirnames[:] = [d for d in dirnames if not CHECKPOINT_DIR.fullmatch(d)]
         for name in filenames + [d for d in dirnames if (base / d).is_symlink()]:
             full = base / name
             entries.append((full.relative_to(root).as_posix(), full))
@@ -90,7 +98,7 @@ def hash_tree(root: Path, progress: Progress | None = None) -> Digest:
     """Hash of a bundle folder from its files' relative paths and hashes."""
     if not root.is_dir():
         raise ArtifactError(f"{root}: no such folder")
-    entries = iter_tree(root)
+    entries = iter_tree(root, checkpoints=False)
     total = 0
     for _, full in entries:
         try:

@@ -12,9 +12,11 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from regtui.catalog.service import Catalog
 from regtui.watch import run_headless
-from tests.watch.conftest import wait_for
+from tests.watch.conftest import wait_for, weights
 
 
 def start_headless(catalog: Catalog, root: Path, json_lines: bool):  # type: ignore[no-untyped-def]
@@ -33,10 +35,10 @@ def start_headless(catalog: Catalog, root: Path, json_lines: bool):  # type: ign
 def test_text_lines(catalog: Catalog, root: Path) -> None:
     out, stop, t, rc = start_headless(catalog, root, json_lines=False)
     try:
-        f = root / "churn-xgb" / "2026-11-26" / "model.onnx"
+        f = root / "churn-xgb" / "2026-11-26" / "model.safetensors"
         f.parent.mkdir(parents=True)
         wait_for(lambda: "ready" in out.getvalue())
-        f.write_bytes(b"\xff" * 16 + os.urandom(1_200_000 - 16))
+        f.write_bytes(weights("xgb", 1_200_000))
         wait_for(lambda: "registered" in out.getvalue())
     finally:
         stop.set()
@@ -44,7 +46,9 @@ def test_text_lines(catalog: Catalog, root: Path) -> None:
     assert rc == [0]
     lines = out.getvalue().splitlines()
     [reg] = [line for line in lines if line.startswith("registered")]
-    assert reg == "registered churn-xgb:1  churn-xgb/2026-11-26/model.onnx  1.2 MB  onnx"
+    assert (
+        reg == "registered churn-xgb:1  churn-xgb/2026-11-26/model.safetensors  1.2 MB  safetensors"
+    )
     assert lines[-1] == "stopped"
     assert [r.path for r in catalog.watch_roots()] == [str(root)]
 
@@ -54,7 +58,7 @@ def test_json_lines(catalog: Catalog, root: Path) -> None:
     try:
         wait_for(lambda: '"ready"' in out.getvalue())
         (root / "churn").mkdir()
-        (root / "churn" / "model.bin").write_bytes(b"weights")
+        (root / "churn" / "model.bin").write_bytes(weights("churn"))
         wait_for(lambda: '"registered"' in out.getvalue())
     finally:
         stop.set()
@@ -99,7 +103,7 @@ def test_watch_command_in_a_subprocess(tmp_path: Path, root: Path) -> None:
     try:
         _read_until(proc, "ready")
         (root / "fraud").mkdir()
-        (root / "fraud" / "model.bin").write_bytes(b"fraud weights")
+        (root / "fraud" / "model.bin").write_bytes(weights("fraud"))
         [*_, reg] = _read_until(proc, "registered")
         assert reg["ref"] == "fraud:1"
         proc.send_signal(signal.SIGTERM)
@@ -111,7 +115,7 @@ def test_watch_command_in_a_subprocess(tmp_path: Path, root: Path) -> None:
     assert json.loads(rest.splitlines()[-1])["event"] == "stopped"
 
     # A later start with no folder watches the saved root, and registers nothing twice.
-    (root / "fraud" / "model-2.bin").write_bytes(b"written while nobody watched")
+    (root / "fraud" / "model-2.bin").write_bytes(weights("written while nobody watched"))
     proc = _spawn(["watch", "--headless", "--json"], env)
     try:
         got = _read_until(proc, "registered")
@@ -133,3 +137,59 @@ def test_the_watcher_imports_neither_textual_nor_rich() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    ("kind", "detail", "text"),
+    [
+        (
+            "waiting",
+            "truncated: 10 of 64 data bytes",
+            "waiting  churn/model.safetensors  incomplete: truncated: 10 of 64 data bytes",
+        ),
+        (
+            "incomplete",
+            "truncated; unchanged for 30s",
+            "incomplete  churn/model.safetensors  truncated; unchanged for 30s",
+        ),
+        (
+            "waiting",
+            "bad \x1b[31mred\x1b[0m\nline",
+            "waiting  churn/model.safetensors  incomplete: bad \\x1b[31mred\\x1b[0m\\x0aline",
+        ),
+    ],
+)
+def test_held_artifacts_are_said_in_text_and_json(
+    catalog: Catalog, root: Path, kind: str, detail: str, text: str
+) -> None:
+    from regtui.catalog.service import WatchRoot
+    from regtui.watch.events import WatchEvent
+    from regtui.watch.headless import Printer
+
+    ev = WatchEvent(kind, str(root / "churn" / "model.safetensors"), "churn", detail=detail)  # type: ignore[arg-type]
+    out = io.StringIO()
+    Printer(out, False, [WatchRoot(str(root), None, 0.3)])(ev)
+    assert out.getvalue() == text + "\n"
+    line = io.StringIO()
+    Printer(line, True, [WatchRoot(str(root), None, 0.3)])(ev)
+    got = json.loads(line.getvalue())
+    assert got["event"] == kind and got["detail"] == detail and got["model"] == "churn"
+
+
+def test_a_late_sidecar_is_a_logged_line(catalog: Catalog, root: Path) -> None:
+    out, stop, t, _ = start_headless(catalog, root, json_lines=True)
+    try:
+        wait_for(lambda: '"ready"' in out.getvalue())
+        (root / "churn").mkdir()
+        (root / "churn" / "model.safetensors").write_bytes(weights("late"))
+        wait_for(lambda: '"registered"' in out.getvalue())
+        (root / "churn" / "eval_results.json").write_text('{"eval_accuracy": 0.75}')
+        wait_for(lambda: '"event":"logged"' in out.getvalue())
+    finally:
+        stop.set()
+        t.join(10)
+    events = [json.loads(line) for line in out.getvalue().splitlines()]
+    [logged] = [e for e in events if e["event"] == "logged"]
+    assert logged["ref"] == "churn:1"
+    assert logged["version"]["metrics"] == {"eval_accuracy": 0.75}
+    assert logged["detail"] == "eval_results.json: metrics.eval_accuracy"

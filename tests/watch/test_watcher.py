@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from tests.watch.conftest import SETTLE, Harness, wait_for
+from tests.watch.conftest import SETTLE, Harness, wait_for, weights
 
 
 def write(path: Path, data: bytes) -> Path:
@@ -20,13 +20,13 @@ def write(path: Path, data: bytes) -> Path:
 
 def test_registers_a_new_file_once(harness: Harness) -> None:
     harness.start()
-    f = write(harness.root / "churn" / "2026-11-26" / "model.bin", b"weights 1")
+    f = write(harness.root / "churn" / "2026-11-26" / "model.bin", weights("1"))
     wait_for(lambda: harness.count() == 1)
     time.sleep(SETTLE * 3)
     assert harness.count() == 1
     [v] = harness.catalog.versions("churn")
     assert v.path == str(f)
-    assert v.sha256 == hashlib.sha256(b"weights 1").hexdigest()
+    assert v.sha256 == hashlib.sha256(weights("1")).hexdigest()
     [ev] = harness.rec.of("registered")
     assert ev.version is not None and ev.version.ref == "churn:1"
 
@@ -45,14 +45,19 @@ def run_writer(code: str, *args: object) -> float:
 
 
 BURST = """
-import sys, time
+import json, struct, sys, time
 from pathlib import Path
 root = Path(sys.argv[1])
+def weights(i):  # a small safetensors file, distinct per i
+    h = json.dumps({"w": {"dtype": "U8", "shape": [8], "data_offsets": [0, 8]},
+                    "__metadata__": {"i": str(i)}}).encode()
+    return struct.pack("<Q", len(h)) + h + bytes(8)
+files = [weights(i) for i in range(1000)]
 t = time.monotonic()
 for i in range(1000):
     p = root / f"m{i % 10}" / f"model-{i}.bin"
     p.parent.mkdir(exist_ok=True)
-    p.write_bytes(f"weights {i}".encode())
+    p.write_bytes(files[i])
 print(time.monotonic() - t)
 """
 
@@ -75,12 +80,15 @@ def test_burst_of_1000_files_all_registered_none_twice(harness: Harness) -> None
 
 
 def test_slow_writer_is_registered_once_after_close(harness: Harness) -> None:
-    harness.start()
     big = harness.root / "llm" / "model.bin"
     big.parent.mkdir()
+    (harness.root / "small").mkdir()  # watched from the start: its close is seen too
+    harness.start()
     chunk = os.urandom(1 << 20)
-    digest = hashlib.sha256()
+    header = weights("llm", 200 << 20)[: -(200 << 20)]  # the data follows in chunks
+    digest = hashlib.sha256(header)
     with big.open("wb") as fh:
+        fh.write(header)
         for i in range(200):  # 200 MB over ~3 s
             fh.write(chunk)
             digest.update(chunk)
@@ -89,12 +97,12 @@ def test_slow_writer_is_registered_once_after_close(harness: Harness) -> None:
                 time.sleep(0.15)
                 assert harness.count() == 0, "registered while still being written"
     # A small file written right after must not wait behind the big one.
-    write(harness.root / "small" / "model.bin", b"tiny")
+    write(harness.root / "small" / "model.bin", weights("tiny"))
     wait_for(lambda: harness.count() == 2, timeout=20)
     order = [e.model for e in harness.rec.of("registered")]
     assert order == ["small", "llm"]
     [v] = harness.catalog.versions("llm")
-    assert v.size_bytes == 200 << 20
+    assert v.size_bytes == len(header) + (200 << 20)
     assert v.sha256 == digest.hexdigest()
     assert harness.rec.of("progress"), "no progress for a 200 MB file"
     time.sleep(SETTLE * 3)
@@ -104,31 +112,32 @@ def test_slow_writer_is_registered_once_after_close(harness: Harness) -> None:
 def test_atomic_rename_registers_the_final_name_once(harness: Harness) -> None:
     harness.start()
     folder = harness.root / "churn"
-    tmp = write(folder / "model.bin.tmp", b"part")
+    data = weights("churn")
+    tmp = write(folder / "model.bin.tmp", data[:20])
     time.sleep(SETTLE * 2)  # the temporary name settles but is never registered
     with tmp.open("ab") as fh:
-        fh.write(b" and the rest")
+        fh.write(data[20:])
     os.rename(tmp, folder / "model.bin")
     wait_for(lambda: harness.count() == 1)
     time.sleep(SETTLE * 3)
     [v] = harness.catalog.versions("churn")
     assert v.path == str(folder / "model.bin")
-    assert v.size_bytes == len(b"part and the rest")
+    assert v.size_bytes == len(data)
     assert all(not e.path.endswith(".tmp") for e in harness.rec.events)
 
 
 def test_overwrite_in_place_makes_a_new_version_and_marks_the_old(harness: Harness) -> None:
     harness.start()
-    f = write(harness.root / "churn" / "model.bin", b"first")
+    f = write(harness.root / "churn" / "model.bin", weights("first"))
     wait_for(lambda: harness.count() == 1)
-    f.write_bytes(b"second, longer")
+    f.write_bytes(weights("second, longer"))
     wait_for(lambda: harness.count() == 2)
     wait_for(lambda: harness.catalog.get("churn:1").artifact_state == "changed")
     assert harness.catalog.get("churn:2").artifact_state == "ok"
     [changed] = harness.rec.of("changed")
     assert changed.ref == "churn:1" and "churn:2" in changed.detail
     # Same bytes again: no new version, and the matching version is ok again.
-    f.write_bytes(b"first")
+    f.write_bytes(weights("first"))
     wait_for(lambda: harness.catalog.get("churn:1").artifact_state == "ok")
     wait_for(lambda: harness.catalog.get("churn:2").artifact_state == "changed")
     assert harness.count() == 2
@@ -139,13 +148,13 @@ def test_restart_hashes_nothing_unchanged_and_registers_nothing_twice(
 ) -> None:
     w = harness.start()
     for i in range(20):
-        write(harness.root / "churn" / f"m{i}.bin", f"v{i}".encode())
+        write(harness.root / "churn" / f"m{i}.bin", weights(f"v{i}"))
     wait_for(lambda: harness.count() == 20)
     w.stop()
     # While nobody watches: 3 new files, one rewritten.
     for i in range(20, 23):
-        write(harness.root / "churn" / f"m{i}.bin", f"v{i}".encode())
-    write(harness.root / "churn" / "m0.bin", b"v0 retrained")
+        write(harness.root / "churn" / f"m{i}.bin", weights(f"v{i}"))
+    write(harness.root / "churn" / "m0.bin", weights("v0 retrained"))
     prepared: list[Path] = []
     real_prepare = harness.catalog.prepare
 
@@ -186,11 +195,11 @@ def test_file_deleted_while_hashing_is_skipped(harness: Harness, monkeypatch) ->
 
     monkeypatch.setattr(harness.catalog, "prepare", prepare_then_delete)
     harness.start()
-    write(harness.root / "churn" / "doomed.bin", os.urandom(3 << 20))
+    write(harness.root / "churn" / "doomed.bin", weights("doomed", 3 << 20))
     wait_for(lambda: harness.rec.of("skipped"))
     [ev] = harness.rec.of("skipped")
     assert "deleted" in ev.detail
-    write(harness.root / "churn" / "fine.bin", b"still working")
+    write(harness.root / "churn" / "fine.bin", weights("still working"))
     wait_for(lambda: harness.count() == 1)
     assert harness.catalog.versions("churn")[0].path.endswith("fine.bin")
     assert not harness.rec.of("error")
@@ -222,7 +231,7 @@ def test_checkpoint_folders_belong_to_the_run_above(harness: Harness) -> None:
     for step in (100, 200):
         ck = run / f"checkpoint-{step}"
         write(ck / "config.json", b"{}")
-        write(ck / "model.safetensors", f"step {step}".encode())
+        write(ck / "model.safetensors", weights(f"step {step}"))
         time.sleep(0.05)
     wait_for(lambda: harness.count() == 2)
     time.sleep(SETTLE * 3)
@@ -237,15 +246,15 @@ def test_ignored_names_are_never_registered(harness: Harness) -> None:
     for name in ("x.tmp", "y.part", "z.partial", "a.lock", "b.bin~", ".hidden.bin"):
         write(folder / name, name.encode())
     write(harness.root / ".cache" / "model.bin", b"cached")
-    write(folder / "model.bin", b"real")
+    write(folder / "model.bin", weights("real"))
     wait_for(lambda: harness.count() == 1)
     time.sleep(SETTLE * 3)
     assert [Path(v.path).name for v in harness.catalog.versions()] == ["model.bin"]
 
 
 def test_catch_up_registers_what_was_written_while_nobody_watched(harness: Harness) -> None:
-    write(harness.root / "churn" / "model.bin", b"old")
-    write(harness.root / "fraud" / "model.onnx", b"older")
+    write(harness.root / "churn" / "model.bin", weights("old"))
+    write(harness.root / "fraud" / "model.safetensors", weights("older"))
     harness.start()
     wait_for(lambda: harness.count() == 2)
     assert harness.rec.of("ready")
@@ -258,7 +267,7 @@ def test_lost_events_trigger_a_rescan(harness: Harness, monkeypatch) -> None:
 
     w = harness.start()
     monkeypatch.setattr(Enqueue, "dispatch", lambda self, event: None)  # the kernel drops them
-    write(harness.root / "churn" / "model.bin", b"unseen")
+    write(harness.root / "churn" / "model.bin", weights("unseen"))
     time.sleep(SETTLE * 2)
     assert harness.count() == 0
     logging.getLogger("watchdog.observers.inotify_c").warning(
@@ -271,7 +280,7 @@ def test_lost_events_trigger_a_rescan(harness: Harness, monkeypatch) -> None:
 
 def test_polling_mode(harness: Harness) -> None:
     harness.start(poll=True, poll_interval=0.1)
-    write(harness.root / "churn" / "model.bin", b"polled")
+    write(harness.root / "churn" / "model.bin", weights("polled"))
     wait_for(lambda: harness.count() == 1)
     time.sleep(SETTLE * 3)
     assert harness.count() == 1
@@ -279,6 +288,6 @@ def test_polling_mode(harness: Harness) -> None:
 
 def test_fixed_model_name(harness: Harness) -> None:
     harness.start(model="everything")
-    write(harness.root / "a" / "model.bin", b"a")
-    write(harness.root / "b" / "c" / "model.bin", b"b")
+    write(harness.root / "a" / "model.bin", weights("a"))
+    write(harness.root / "b" / "c" / "model.bin", weights("b"))
     wait_for(lambda: harness.count("everything") == 2)

@@ -15,6 +15,7 @@ from pathlib import Path
 from regtui.catalog.records import ScanItem
 from regtui.catalog.service import Candidate, Catalog
 from regtui.errors import ArtifactError, RegtuiError, UsageError
+from regtui.hashing import CHECKPOINT_DIR
 
 BATCH = 500
 # Below this size preparing an artifact is Python work (headers, sidecars), which
@@ -22,7 +23,6 @@ BATCH = 500
 # slower than doing it in one thread. Larger files are hashed in the pool, where
 # hashlib runs without the GIL.
 POOL_MIN_BYTES = 1 << 20
-CHECKPOINT_DIR = re.compile(r"checkpoint-\d+")
 _BAD_NAME_CHARS = re.compile(r"[^a-z0-9._-]+")
 
 

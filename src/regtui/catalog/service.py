@@ -83,6 +83,7 @@ _RAW = {
     "metrics", "params", "tags", "meta", "lineage", "warnings", "created_at", "approval_at",
     "datasets", "logged",
 }  # fmt: skip
+_PATHS_PER_QUERY = 500  # bound parameters per IN list, well under every driver's limit
 VERSION_COLUMNS = [type_coerce(c, Text) if c.name in _RAW else c for c in V.c] + [
     M.c.name.label("model_name")
 ]
@@ -744,6 +745,51 @@ class Catalog:
                 break
             holder = move.to_version
         return holder
+
+    # Typed reads for the watcher: no filter text, so no quoting and no length cap.
+
+    def version_by_sha(self, model: str, sha256: str) -> VersionInfo | None:
+        """The version of `model` holding these bytes (None: none, or no such model)."""
+        with read_txn(self.engine) as conn:
+            row = conn.execute(
+                select(*VERSION_COLUMNS)
+                .select_from(V.join(M, M.c.id == V.c.model_id))
+                .where(M.c.name == model, V.c.sha256 == sha256)
+            ).first()
+            return self._to_infos(conn, [row])[0] if row is not None else None
+
+    def versions_at_paths(self, paths: Iterable[str]) -> list[VersionInfo]:
+        """Every version (any model) recorded at one of `paths`, oldest first."""
+        wanted = sorted(set(paths))
+        out: list[VersionInfo] = []
+        with read_txn(self.engine) as conn:
+            for i in range(0, len(wanted), _PATHS_PER_QUERY):
+                rows = conn.execute(
+                    select(*VERSION_COLUMNS)
+                    .select_from(V.join(M, M.c.id == V.c.model_id))
+                    .where(V.c.path.in_(wanted[i : i + _PATHS_PER_QUERY]))
+                    .order_by(V.c.id)
+                ).all()
+                out.extend(self._to_infos(conn, rows))
+        return out
+
+    def newest_in_folder(self, folder: str | os.PathLike[str]) -> VersionInfo | None:
+        """The newest version recorded at `folder` itself or at a file right inside it."""
+        base = os.fspath(folder).rstrip(os.sep)
+        prefix = base + os.sep
+        escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        with read_txn(self.engine) as conn:
+            rows = conn.execute(
+                select(*VERSION_COLUMNS)
+                .select_from(V.join(M, M.c.id == V.c.model_id))
+                .where((V.c.path == base) | V.c.path.like(escaped + "%", escape="\\"))
+                .order_by(V.c.id.desc())
+            )
+            for row in rows:
+                info = self._to_infos(conn, [row])[0]
+                if info.path == base or os.sep not in info.path[len(prefix) :]:
+                    return info
+        return None
 
     # ----------------------------------------------------------------- changes
 

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from regtui.hashing import CHECKPOINT_DIR
 from regtui.inspect.bounds import (
     BadContent,
     bounded,
@@ -26,7 +27,6 @@ from regtui.inspect.bounds import (
 from regtui.inspect.detect import MODEL_EXTENSIONS, is_artifact_candidate
 from regtui.inspect.facts import Facts
 
-CHECKPOINT_DIR = re.compile(r"checkpoint-\d+")
 MAX_BUNDLE_FILES = 10_000
 MAX_INNER = 64  # inner model files inspected per bundle
 _HF_WEIGHTS = re.compile(

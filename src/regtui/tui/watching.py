@@ -43,7 +43,9 @@ def start(app: App[Any], catalog: Catalog, dirs: list[Path]) -> Any:
             app.post_message(WatchStateChanged(True, f"{kind}: {ev.detail}".strip(": ")))
         elif kind == "stopped":
             app.post_message(WatchStateChanged(False, "not watching: the watcher stopped"))
-        else:
+        elif kind == "logged" and ev.version is not None:
+            app.post_message(WatchReported(ev.path, kind, f"onto {ev.version.ref}: {ev.detail}"))
+        else:  # waiting, incomplete, changed, refused, error, skipped, rescan
             app.post_message(WatchReported(ev.path, kind, ev.detail))
 
     roots = resolve_roots(catalog, [str(d) for d in dirs])

@@ -46,7 +46,7 @@ def signature(path: Path) -> str | None:
     if not stat.S_ISDIR(st.st_mode):
         return _file_sig(st)
     h = hashlib.sha1(usedforsecurity=False)
-    for rel, full in iter_tree(path):
+    for rel, full in iter_tree(path, checkpoints=False):
         try:
             fst = os.lstat(full)
         except OSError:
@@ -61,7 +61,7 @@ def newest_mtime(path: Path) -> float | None:
     try:
         if not path.is_dir():
             return os.lstat(path).st_mtime
-        times = [os.lstat(full).st_mtime for _, full in iter_tree(path)]
+        times = [os.lstat(full).st_mtime for _, full in iter_tree(path, checkpoints=False)]
         return max(times, default=os.lstat(path).st_mtime)
     except OSError:
         return None

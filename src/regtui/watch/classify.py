@@ -5,7 +5,26 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from regtui.catalog.scan import CHECKPOINT_DIR
+from regtui.hashing import CHECKPOINT_DIR
+from regtui.inspect.sidecars import METRIC_FILES, PARAM_FILES
+
+# Files whose values describe the model beside them (see inspect.sidecars): not
+# artifacts, but units of their own, so that one written after the model is
+# logged onto its version.
+SIDECAR_NAMES = frozenset(
+    {
+        *PARAM_FILES,
+        *METRIC_FILES,
+        "trainer_state.json",
+        "metrics.csv",
+        "history.json",
+        "training.log",
+    }
+)
+
+
+def is_sidecar(name: str) -> bool:
+    return name.lower() in SIDECAR_NAMES
 
 
 def _under(path: Path, root: Path) -> tuple[str, ...] | None:
@@ -22,8 +41,8 @@ def units_for(
 
     A file inside a bundle folder makes the bundle pending (its name does not
     matter: a `.tmp` being written inside a bundle means the bundle is not quiet).
-    A `checkpoint-N/` bundle inside a bundle makes both pending, as scan registers
-    both. Anything under an ignored folder (`.git`, `.cache`, ...) is ignored.
+    A `checkpoint-N/` folder is a unit of its own, never part of the bundle
+    around it (a Trainer's run folder). Anything under an ignored folder (`.git`, `.cache`, ...) is ignored.
     `memo` caches the bundle lookup per folder for one batch of events (a burst
     writes many files into few folders).
     """
@@ -45,18 +64,13 @@ def units_for(
             if bundle == path:  # the path is itself a bundle folder: not a per-folder answer
                 del memo[key]
     if bundle is not None and _under(bundle, root) is not None:
-        out = [(bundle, True)]
-        if CHECKPOINT_DIR.fullmatch(bundle.name):
-            parent = bundle.parent
-            if parent != root.parent and _under(parent, root) is not None and is_bundle_dir(parent):
-                out.append((parent, True))
-        else:
-            inner = _under(path, bundle) or ()
-            if len(inner) >= 2 and CHECKPOINT_DIR.fullmatch(inner[0]):
-                sub = bundle / inner[0]
-                if is_bundle_dir(sub):
-                    out.append((sub, True))
-        return out
-    if not parts or is_ignored_name(parts[-1]):
+        inner = _under(path, bundle) or ()
+        if inner and CHECKPOINT_DIR.fullmatch(inner[0]) and (len(inner) > 1 or path.is_dir()):
+            # A checkpoint folder is no part of the run folder around it (see
+            # hashing.iter_tree); until it is a bundle itself it is nothing yet.
+            sub = bundle / inner[0]
+            return [(sub, True)] if is_bundle_dir(sub) else []
+        return [(bundle, True)]
+    if not parts or (is_ignored_name(parts[-1]) and not is_sidecar(parts[-1])):
         return []
     return [(path, False)]

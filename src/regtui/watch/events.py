@@ -14,6 +14,9 @@ Kind = Literal[
     "registered",  # a new version was written
     "exists",  # the bytes were already a version of the model (`detail` "unchanged": cache hit)
     "refused",  # the inspector refused the artifact (symlink out of the root, ...)
+    "waiting",  # the format shows it incomplete (`detail` says why): held, looked at again when it changes
+    "incomplete",  # held for the hold time with no change and still incomplete: never registered
+    "logged",  # a sidecar written after the model attached its values to `version`
     "error",  # hashing/inspection/registration failed; `detail` says why
     "skipped",  # the file went away before it could be registered
     "changed",  # `version` (an older one) no longer matches its overwritten file

@@ -86,6 +86,10 @@ class Printer:
             if ev.detail == "unchanged":
                 return None  # known from an earlier run: not news
             return f"exists {ev.ref}  {where}  (same bytes)"
+        if ev.kind == "logged":
+            return f"logged {ev.ref}  {where}  {ev.detail}"
+        if ev.kind == "waiting":
+            return f"waiting  {where}  incomplete: {ev.detail}"
         if ev.kind == "changed":
             return f"changed {ev.ref}  {where}  overwritten, {ev.detail}"
         if ev.kind == "progress":

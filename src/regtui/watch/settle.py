@@ -7,6 +7,15 @@ reported (polling, other platforms) the stat check stands in for them. A file
 that stays open with no close event at all (a hard link, a crashed writer) is
 taken after `settle + no_close_grace` seconds of silence.
 
+Two refinements, because quiet time alone cannot tell a finished file from a
+paused writer:
+- a file its writer closed, whose format may prove it complete (`quick`), is
+  looked at after QUICK_LOOK seconds instead of the whole settle time; if the
+  format does not prove it, it goes back to wait out the rest (`later`);
+- a unit the format shows incomplete is held (`held_since`): it is looked at
+  again when it changes, and once it has stayed unchanged for its hold time
+  `due()` hands it out one last time, still held, to be reported and dropped.
+
 The tracker is plain single-threaded state: the watcher's scheduler thread owns it.
 """
 
@@ -20,6 +29,14 @@ from pathlib import Path
 from regtui.watch.cache import signature
 
 NO_CLOSE_GRACE = 30.0
+QUICK_LOOK = 0.03  # seconds of quiet after a close before a provable format is looked at
+HOLD_SETTLES = 10  # an incomplete unit is held this many settle times...
+HOLD_MIN = 30.0  # ...and at least this long, before it is reported incomplete
+
+
+def hold_time(settle: float) -> float:
+    """How long an incomplete unit is held unchanged before it is given up."""
+    return max(HOLD_MIN, HOLD_SETTLES * settle)
 
 
 @dataclass
@@ -34,10 +51,17 @@ class Unit:
     in_flight: bool = False
     dirty: bool = False  # activity while in flight: look again when it lands
     attempts: int = 0
+    quick: bool = False  # closed, in a format that may prove it complete: look early
+    held_since: float | None = None  # the format said incomplete; unchanged since then
+    hold: float = 0.0
+    reason: str | None = None  # why it is held
 
     def deadline(self, grace: float) -> float:
-        wait = self.settle + (grace if self.open_files else 0.0)
-        return self.last_activity + wait
+        if self.held_since is not None:
+            return self.held_since + self.hold
+        if self.open_files:
+            return self.last_activity + self.settle + grace
+        return self.last_activity + (min(QUICK_LOOK, self.settle) if self.quick else self.settle)
 
 
 class SettleTracker:
@@ -71,11 +95,13 @@ class SettleTracker:
         writing: bool = False,
         closed: bool = False,
         quiet_since: float | None = None,
+        quick: bool = False,
     ) -> Unit:
         """Record activity on `file` (default: the unit itself) of `unit`.
 
         writing: modified and presumably still open; closed: the writer closed it.
         quiet_since: for units found by a scan, when they last changed (monotonic).
+        quick: closed and in a format that may prove itself complete (see QUICK_LOOK).
         """
         now = self.clock()
         u = self.units.get(unit)
@@ -85,6 +111,8 @@ class SettleTracker:
         f = file or unit
         if quiet_since is None:
             u.last_activity = now
+            u.quick = quick and closed
+            u.held_since = None  # it changed: look again after the usual quiet time
             if u.in_flight:
                 u.dirty = True
         elif created:
@@ -117,13 +145,26 @@ class SettleTracker:
                 gone.append(u)
         return gone
 
+    def went_away(self, path: Path) -> None:
+        """`path` (a file, or a folder and all in it) was deleted or renamed: none
+        of it is open for writing in any unit any more. Without this a file
+        written under a temporary name and renamed into place (safetensors,
+        huggingface_hub, torch.save via a temp file) stayed "open" under its
+        old name, and its unit waited out the no-close grace on top of settle."""
+        for u in self.units.values():
+            for f in [f for f in u.open_files if f == path or path in f.parents]:
+                u.open_files.discard(f)
+            for f in [f for f in u.sigs if f == path or path in f.parents]:
+                del u.sigs[f]
+
     def next_deadline(self) -> float | None:
         times = [u.deadline(self.grace) for u in self.units.values() if not u.in_flight]
         return min(times, default=None)
 
     def due(self) -> list[Unit]:
         """Units finished now, marked in flight. A unit whose files changed
-        without an event (polling, lost events) starts its quiet time again."""
+        without an event (polling, lost events) starts its quiet time again.
+        A held unit comes out (still `held_since`) when its hold time is over."""
         now = self.clock()
         out = []
         for u in self.units.values():
@@ -137,15 +178,29 @@ class SettleTracker:
                     changed = True
             if changed:
                 u.last_activity = now
+                u.quick = False
+                u.held_since = None
                 continue
             u.in_flight = True
             u.dirty = False
             out.append(u)
         return out
 
-    def finish(self, path: Path, *, retry: bool = False) -> Unit | None:
+    def finish(
+        self,
+        path: Path,
+        *,
+        retry: bool = False,
+        later: bool = False,
+        hold: float | None = None,
+        reason: str | None = None,
+    ) -> Unit | None:
         """The unit's work landed. It stays pending if it changed meanwhile (or
-        `retry`), otherwise it is done. Returns the unit if it stays."""
+        `retry`), otherwise it is done. Returns the unit if it stays.
+
+        later: an early look did not prove it complete; it waits out the rest of
+        its settle time. hold: the format says it is incomplete (`reason`); it
+        is held for `hold` seconds unless it changes."""
         u = self.units.get(path)
         if u is None:
             return None
@@ -153,11 +208,19 @@ class SettleTracker:
         if u.attempts == -1:
             del self.units[path]
             return None
+        u.quick = False
         if u.dirty or retry:
             u.dirty = False
             if retry:
                 u.attempts += 1
                 u.last_activity = self.clock()
+            return u
+        if later:
+            return u
+        if hold is not None:
+            u.held_since = self.clock()
+            u.hold = hold
+            u.reason = reason
             return u
         del self.units[path]
         return None

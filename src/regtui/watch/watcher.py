@@ -13,6 +13,12 @@ Threads, and why:
 On start a catch-up walk (scan.find_artifacts) feeds the same path, so files
 written while nobody watched are registered, and the restart cache lets it skip
 hashing whatever is unchanged.
+
+Only complete artifacts become versions: one whose format shows it incomplete
+(`Candidate.damage`) is held and looked at again when it changes, and one that
+stays so for its hold time is reported once and never registered. A sidecar
+(metrics.json, trainer_state.json, ...) written after the model attaches its
+values to the folder's newest version with `Catalog.log`, audited.
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ import queue
 import stat
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,13 +39,14 @@ from typing import Any
 from regtui.catalog.records import RegisterResult, VersionInfo
 from regtui.catalog.refs import check_model_name
 from regtui.catalog.service import Candidate, Catalog, WatchRoot
-from regtui.errors import ArtifactError, NotFound, RegtuiError, UsageError
+from regtui.errors import ArtifactError, RegtuiError, UsageError
 from regtui.hashing import iter_tree
+from regtui.inspect.sidecars import read_sidecars
 from regtui.watch.cache import HashCache, default_cache_path, newest_mtime, signature
-from regtui.watch.classify import units_for
+from regtui.watch.classify import is_sidecar, units_for
 from regtui.watch.events import WatchEvent
 from regtui.watch.observer import Enqueue, OverflowHook, make_observer, schedule
-from regtui.watch.settle import NO_CLOSE_GRACE, SettleTracker, Unit
+from regtui.watch.settle import NO_CLOSE_GRACE, SettleTracker, Unit, hold_time
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +56,11 @@ PROGRESS_EVERY = 0.5  # seconds between progress events for one artifact
 MAX_ATTEMPTS = 3  # catalog write failures before a unit is given up (until it changes)
 BATCH_MAX = 500
 DRAIN_MAX = 20_000  # events handled between two looks at the due units
-FILTER_MAX = 3500  # stay under the filter language's length limit
+# Formats that can prove a file complete (safetensors' header, a zip's central
+# directory, GGUF's tensor table, ...): closed files in these are looked at early.
+PROVABLE_SUFFIXES = frozenset(
+    {".safetensors", ".gguf", ".pt", ".pth", ".ckpt", ".bin", ".keras", ".pt2", ".skops", ".onnx"}
+)
 
 OnEvent = Callable[[WatchEvent], None]
 
@@ -65,10 +76,7 @@ class Job:
     model: str
     bundle: bool
     size: int
-
-
-def _quote(s: str) -> str:
-    return "'" + s.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    quick: bool = False  # an early look: register only if the format proves it complete
 
 
 class Watcher:
@@ -93,6 +101,7 @@ class Watcher:
         catch_up: bool = True,
         workers: int | None = None,
         no_close_grace: float = NO_CLOSE_GRACE,
+        hold: float | None = None,
     ) -> None:
         self.catalog = catalog
         self.roots: list[WatchRoot] = []
@@ -113,6 +122,15 @@ class Watcher:
         self.workers = workers or max(2, min(4, (os.cpu_count() or 1) + 1))
         self.close_events = False
         self.tracker = SettleTracker(no_close_grace=no_close_grace)
+        self.hold = hold  # None: hold_time() of each root's settle time
+        # Candidates from an early look that did not prove them complete, kept
+        # (with the signature they were hashed at) so the look after the settle
+        # time does not hash them again. Worker threads only: hence the lock.
+        self._early: dict[Path, tuple[str, Candidate]] = {}
+        self._early_lock = threading.Lock()
+        # Units reported incomplete, with the signature they had then: a rescan
+        # finding them unchanged says nothing more.
+        self._given_up: dict[Path, str | None] = {}
 
         self._q: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._rq: queue.SimpleQueue[Any] = queue.SimpleQueue()
@@ -270,6 +288,9 @@ class Watcher:
                 continue
             for unit in self.tracker.due():
                 try:
+                    if unit.held_since is not None:
+                        self._give_up(unit)
+                        continue
                     self._dispatch(unit)
                 except Exception as exc:
                     log.exception("watch: cannot dispatch %s", unit.path)
@@ -307,8 +328,8 @@ class Watcher:
                 quiet_since=quiet_since,
             )
         elif kind == "finish":
-            _, path, how = msg
-            self._finish(path, how)
+            _, path, how, detail = msg
+            self._finish(path, how, detail)
         elif kind == "overflow":
             self._handler.overflowed = False
             self._start_scan("events were lost (queue overflow)")
@@ -382,6 +403,7 @@ class Watcher:
                 file=path,
                 writing=writing and self.close_events,
                 closed=closed,
+                quick=not bundle and path.suffix.lower() in PROVABLE_SUFFIXES,
             )
 
     def _walk_in(self, folder: Path, *, closed: bool) -> None:
@@ -393,6 +415,10 @@ class Watcher:
 
     def _gone(self, path: Path, is_dir: bool) -> None:
         self.tracker.forget(path)
+        self.tracker.went_away(path)
+        with self._early_lock:
+            for key in [k for k in self._early if k == path or path in k.parents]:
+                del self._early[key]
         root = self._root_for(path)
         if root is None:
             return
@@ -402,13 +428,50 @@ class Watcher:
                 self.tracker.touch(
                     unit, root=Path(root.path), bundle=True, settle=root.settle_seconds, file=path
                 )
+                self.tracker.went_away(path)  # gone, so no longer open or worth a stat
 
-    def _finish(self, path: Path, how: str) -> None:
+    def _finish(self, path: Path, how: str, detail: str = "") -> None:
         u = self.tracker.units.get(path)
         if how == "failed" and u is not None and u.attempts + 1 >= MAX_ATTEMPTS:
             self.tracker.finish(path)
             return
-        self.tracker.finish(path, retry=how in ("again", "failed"))
+        if how == "waiting":
+            said = u.reason if u is not None else None
+            root = self._root_for(path)
+            if root is None:
+                self.tracker.finish(path)
+                return
+            hold = self.hold if self.hold is not None else hold_time(root.settle_seconds)
+            kept = self.tracker.finish(path, hold=hold, reason=detail)
+            if kept is not None and kept.held_since is not None and said != detail:
+                model = self._model_for(root, path)
+                self._emit(WatchEvent("waiting", str(path), model, detail=detail))
+            return
+        self.tracker.finish(path, retry=how in ("again", "failed"), later=how == "later")
+
+    @staticmethod
+    def _model_for(root: WatchRoot, path: Path) -> str:
+        from regtui.catalog.scan import model_for
+
+        return model_for(Path(root.path), path, root.model)
+
+    def _give_up(self, unit: Unit) -> None:
+        """Held unchanged for its hold time and still incomplete: say so once and
+        drop it; only a change brings it back."""
+        self.tracker.finish(unit.path)
+        self._given_up[unit.path] = self.tracker.sig(unit.path)
+        with self._early_lock:
+            self._early.pop(unit.path, None)
+        root = self._root_for(unit.path)
+        self._emit(
+            WatchEvent(
+                "incomplete",
+                str(unit.path),
+                self._model_for(root, unit.path) if root is not None else None,
+                detail=f"{unit.reason or 'incomplete'}; unchanged for {unit.hold:g}s: "
+                "not registered (it is looked at again if it changes)",
+            )
+        )
 
     def _start_scan(self, reason: str) -> None:
         if self._stopping.is_set():
@@ -461,19 +524,17 @@ class Watcher:
                         other, root=rp, bundle=bundle, settle=root.settle_seconds, file=unit.path
                     )
                 return
-        from regtui.catalog.scan import model_for
-
         size = 0
         try:
             if unit.bundle:
-                for _, full in iter_tree(unit.path):
+                for _, full in iter_tree(unit.path, checkpoints=False):
                     with contextlib.suppress(OSError):
                         size += os.lstat(full).st_size
             else:
                 size = os.lstat(unit.path).st_size
         except OSError:
             pass
-        job = Job(unit.path, rp, model_for(rp, unit.path, root.model), unit.bundle, size)
+        job = Job(unit.path, rp, self._model_for(root, unit.path), unit.bundle, size, unit.quick)
         pool = self._large if size >= LARGE_BYTES else self._small
         pool.submit(self._work, job)
 
@@ -495,17 +556,10 @@ class Watcher:
 
         return step
 
-    def _known(self, model: str, sha256: str) -> VersionInfo | None:
-        try:
-            found = self.catalog.versions(model, where=f"sha256 = {_quote(sha256)}", limit=1)
-        except NotFound:
-            return None
-        return found[0] if found else None
-
     def _work(self, job: Job) -> None:
-        how = "done"
+        how, detail = "done", ""
         try:
-            how = self._prepare(job)
+            how, detail = self._prepare(job)
         except Abandoned:
             pass
         except Exception as exc:  # never let a worker die silently
@@ -513,51 +567,116 @@ class Watcher:
             self._emit(WatchEvent("error", str(job.unit), job.model, detail=str(exc)))
         finally:
             if how != "queued":
-                self._q.put(("finish", job.unit, how))
+                self._q.put(("finish", job.unit, how, detail))
 
-    def _prepare(self, job: Job) -> str:
+    def _prepare(self, job: Job) -> tuple[str, str]:
+        """Hash and inspect one unit and queue it for registration; returns how
+        the unit's turn ends ("queued", "done", "again", "later", "waiting") and,
+        for "waiting", why."""
         from regtui.inspect import is_artifact_candidate
 
         if self._abandon.is_set():
-            return "done"
+            return "done", ""
+        if not job.bundle and is_sidecar(job.unit.name):
+            self._attach_sidecar(job)
+            return "done", ""
         if not job.bundle and not is_artifact_candidate(job.unit):
-            return "done"
+            return "done", ""
         sig = signature(job.unit)
         if sig is None:
             self._emit(
                 WatchEvent("skipped", str(job.unit), job.model, detail="gone before it settled")
             )
-            return "done"
+            return "done", ""
         assert self.cache is not None
         sha = self.cache.get(job.unit, sig)
         if sha is not None:
-            known = self._known(job.model, sha)
+            known = self.catalog.version_by_sha(job.model, sha)
             if known is not None:
                 self._emit(
                     WatchEvent("exists", str(job.unit), job.model, known, detail="unchanged")
                 )
-                return "done"
-        try:
-            cand = self.catalog.prepare(
-                job.unit, job.model, root=job.root, progress=self._progress(job)
-            )
-        except ArtifactError as exc:
-            msg = str(exc)
-            if not job.unit.exists():
-                self._emit(WatchEvent("skipped", str(job.unit), job.model, detail=msg))
-                return "done"
-            if "changed while" in msg:
-                return "again"  # still being written: let it settle again
-            kind = "refused" if ": refused:" in msg else "error"
-            self._emit(WatchEvent(kind, str(job.unit), job.model, detail=msg))
-            return "done"
-        except RegtuiError as exc:
-            self._emit(WatchEvent("error", str(job.unit), job.model, detail=str(exc)))
-            return "done"
+                return "done", ""
+        with self._early_lock:
+            early = self._early.pop(job.unit, None)
+        if early is not None and early[0] == sig and early[1].model == job.model:
+            cand = early[1]  # hashed by the early look, unchanged since
+        else:
+            try:
+                cand = self.catalog.prepare(
+                    job.unit, job.model, root=job.root, progress=self._progress(job)
+                )
+            except ArtifactError as exc:
+                msg = str(exc)
+                if not job.unit.exists():
+                    self._emit(WatchEvent("skipped", str(job.unit), job.model, detail=msg))
+                    return "done", ""
+                if "changed while" in msg:
+                    return "again", ""  # still being written: let it settle again
+                kind = "refused" if ": refused:" in msg else "error"
+                self._emit(WatchEvent(kind, str(job.unit), job.model, detail=msg))
+                return "done", ""
+            except RegtuiError as exc:
+                self._emit(WatchEvent("error", str(job.unit), job.model, detail=str(exc)))
+                return "done", ""
         if job.bundle and signature(job.unit) != sig:
-            return "again"  # a file in the folder changed while we hashed it
+            return "again", ""  # a file in the folder changed while we hashed it
+        if job.quick and (cand.damage is not None or not cand.complete):
+            # The early look did not prove it: wait out the rest of the settle time.
+            with self._early_lock:
+                self._early[job.unit] = (sig, cand)
+            return "later", ""
+        if cand.damage is not None:
+            if self._given_up.get(job.unit, "") == sig:
+                return "done", ""  # reported already and unchanged since
+            return "waiting", cand.damage
+        self._given_up.pop(job.unit, None)
         self._rq.put((job, cand, sig))
-        return "queued"
+        return "queued", ""
+
+    def _attach_sidecar(self, job: Job) -> None:
+        """A sidecar settled: log its folder's values onto the folder's newest
+        version, if the sidecar was written after that version was registered
+        (earlier ones were read when it was). A folder with no versions of its
+        own may keep them in `checkpoints/` (Lightning's version_N/ holds
+        hparams.yaml and metrics.csv, its checkpoints/ the .ckpt files)."""
+        folder = job.unit.parent
+        try:
+            mtime = os.lstat(job.unit).st_mtime
+        except OSError:
+            return
+        target = self.catalog.newest_in_folder(folder) or self.catalog.newest_in_folder(
+            folder / "checkpoints"
+        )
+        if target is None or mtime < target.created_at.timestamp():
+            return
+        metrics: dict[str, float] = {}
+        params: dict[str, Any] = {}
+        warnings: list[str] = []
+        read_sidecars(folder, metrics, params, warnings)
+        if not metrics and not params:
+            return
+        try:
+            after = self.catalog.log(
+                target.ref,
+                metrics=metrics,
+                params=params,
+                reason=f"sidecar {job.unit.name} written after the model",
+            )
+        except RegtuiError as exc:
+            self._emit(WatchEvent("error", str(job.unit), target.model, detail=str(exc)))
+            return
+        added = [k for k in after.logged if after.logged[k] != target.logged.get(k)]
+        if added:
+            self._emit(
+                WatchEvent(
+                    "logged",
+                    str(job.unit),
+                    after.model,
+                    after,
+                    detail=f"{job.unit.name}: " + ", ".join(sorted(added)),
+                )
+            )
 
     # ----------------------------------------------------------------- register
 
@@ -583,7 +702,7 @@ class Watcher:
                 log.exception("watch: register failed")
                 for job, _, _ in batch:
                     self._emit(WatchEvent("error", str(job.unit), job.model, detail=str(exc)))
-                    self._q.put(("finish", job.unit, "done"))
+                    self._q.put(("finish", job.unit, "done", ""))
             if stop:
                 return
 
@@ -597,7 +716,7 @@ class Watcher:
                 return
             job = batch[0][0]
             self._emit(WatchEvent("error", str(job.unit), job.model, detail=str(exc)))
-            self._q.put(("finish", job.unit, "failed"))
+            self._q.put(("finish", job.unit, "failed", ""))
             return
         for (job, _, _), res in zip(batch, results, strict=True):
             kind = "registered" if res.created else "exists"
@@ -624,7 +743,7 @@ class Watcher:
             except Exception:
                 log.exception("watch: marking overwritten versions failed")
             for job, _, _ in batch:
-                self._q.put(("finish", job.unit, "done"))
+                self._q.put(("finish", job.unit, "done", ""))
 
     def _mark_overwritten(self, cands: list[Candidate], results: list[RegisterResult]) -> None:
         """A file rewritten in place: older versions recorded at the same path with
@@ -633,33 +752,15 @@ class Watcher:
         for cand, res in zip(cands, results, strict=True):
             if res.version.path == str(cand.path):
                 current[str(cand.path)] = res.version
-        for chunk in _chunks(current, FILTER_MAX):
-            where = "path in (" + ", ".join(_quote(p) for p in chunk) + ")"
-            for v in self.catalog.versions(where=where):
-                now = current[v.path]
-                if v.id == now.id:
-                    if v.artifact_state != "ok":  # the file holds these bytes again
-                        self.catalog.mark_artifact(v.ref, "ok", f"{v.path} matches again")
-                elif v.sha256 != now.sha256 and v.artifact_state == "ok":
-                    marked = self.catalog.mark_artifact(
-                        v.ref, "changed", f"{v.path} was overwritten; it is now {now.ref}"
-                    )
-                    self._emit(
-                        WatchEvent("changed", v.path, v.model, marked, detail=f"now {now.ref}")
-                    )
-
-
-def _chunks(paths: Iterable[str], limit: int) -> Iterable[list[str]]:
-    chunk: list[str] = []
-    length = 0
-    for p in paths:
-        n = len(p) + 8
-        if n > limit:
-            continue  # too long for one filter expression; not worth a special case
-        if chunk and length + n > limit:
-            yield chunk
-            chunk, length = [], 0
-        chunk.append(p)
-        length += n
-    if chunk:
-        yield chunk
+        if not current:
+            return
+        for v in self.catalog.versions_at_paths(current):
+            now = current[v.path]
+            if v.id == now.id:
+                if v.artifact_state != "ok":  # the file holds these bytes again
+                    self.catalog.mark_artifact(v.ref, "ok", f"{v.path} matches again")
+            elif v.sha256 != now.sha256 and v.artifact_state == "ok":
+                marked = self.catalog.mark_artifact(
+                    v.ref, "changed", f"{v.path} was overwritten; it is now {now.ref}"
+                )
+                self._emit(WatchEvent("changed", v.path, v.model, marked, detail=f"now {now.ref}"))
