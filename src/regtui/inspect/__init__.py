@@ -50,7 +50,7 @@ from regtui.inspect.onnx import inspect_onnx
 from regtui.inspect.pickle_scan import describe, framework_from_globals, scan_pickle
 from regtui.inspect.pytorch import LEGACY_MAGIC, inspect_legacy_torch, inspect_torch_zip
 from regtui.inspect.safetensors import inspect_safetensors
-from regtui.inspect.sidecars import read_sidecars
+from regtui.inspect.sidecars import add_sidecars
 from regtui.inspect.tensorflow import inspect_hdf5, inspect_savedmodel, inspect_tflite
 from regtui.inspect.trees import (
     inspect_catboost,
@@ -101,8 +101,7 @@ def inspect_path(path: Path, *, root: Path | None = None) -> Facts:
             run_dir = path.parent
             sidecar_dirs = [path.parent]
         if facts.refused is None:
-            for folder in sidecar_dirs:
-                read_sidecars(folder, facts.metrics, facts.params, facts.warnings)
+            add_sidecars(facts, path, sidecar_dirs, root)
             facts.lineage = lineage_for(run_dir.absolute())
     except Refused as exc:
         facts.refused = clip(str(exc), MAX_WARNING_CHARS)
