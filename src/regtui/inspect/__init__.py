@@ -48,9 +48,11 @@ from regtui.inspect.keras import inspect_keras
 from regtui.inspect.lineage import lineage_for
 from regtui.inspect.onnx import inspect_onnx
 from regtui.inspect.pickle_scan import describe, framework_from_globals, scan_pickle
+from regtui.inspect.pt2 import inspect_pt2, is_pt2
 from regtui.inspect.pytorch import LEGACY_MAGIC, inspect_legacy_torch, inspect_torch_zip
 from regtui.inspect.safetensors import inspect_safetensors
 from regtui.inspect.sidecars import add_sidecars
+from regtui.inspect.skops import inspect_skops, is_skops
 from regtui.inspect.tensorflow import inspect_hdf5, inspect_savedmodel, inspect_tflite
 from regtui.inspect.trees import (
     inspect_catboost,
@@ -290,7 +292,11 @@ def _inspect_zip(path: Path, facts: Facts) -> None:
     zf, entries = list_zip(path)
     with zf:
         names = {e.name for e in entries}
-        if any(n == "data.pkl" or n.endswith("/data.pkl") for n in names):
+        if is_pt2(names):
+            inspect_pt2(zf, entries, facts)
+        elif is_skops(names):
+            inspect_skops(zf, entries, facts)
+        elif any(n == "data.pkl" or n.endswith("/data.pkl") for n in names):
             inspect_torch_zip(zf, entries, facts)
         elif "config.json" in names and ("metadata.json" in names or path.suffix == ".keras"):
             inspect_keras(zf, entries, facts)

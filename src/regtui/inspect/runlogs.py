@@ -18,7 +18,7 @@ import csv
 import math
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,7 +31,11 @@ KERAS_HISTORY = "history.json"
 KERAS_CSV = "training.log"
 RUN_LOGS = (LIGHTNING_CSV, KERAS_HISTORY, KERAS_CSV)
 
-MAX_LOG_BYTES = 1 << 20  # the tail of a log that is read: enough for a long run's epochs
+MAX_LOG_BYTES = 1 << 20  # the tail of a log that is read
+# Rows looked at: the last MAX_ROWS, fewer for wide logs so that at most MAX_CELLS
+# cells are (a long Lightning run logs a row per 50 steps: 10,000 rows is 500,000 steps).
+MAX_ROWS = 10_000
+MAX_CELLS = 100_000
 MAX_LINE_BYTES = 64 << 10
 MAX_COLUMNS = 1_000
 MAX_HISTORY_BYTES = 4 << 20
@@ -113,19 +117,17 @@ def read_tail(path: Path, cap: int = MAX_LOG_BYTES) -> tuple[str, list[str], boo
         skipped = end - start > cap
         fh.seek(max(start, end - cap))
         body = fh.read(cap)
-    lines = body.split(b"\n")
+    lines = body.decode("utf-8", "replace").split("\n")
     if skipped:
         lines = lines[1:]  # the first one is cut
-    return (
-        header.decode("utf-8", "replace").rstrip("\r\n"),
-        [ln.decode("utf-8", "replace") for ln in lines],
-        skipped,
-    )
+    if lines and not lines[-1]:
+        lines.pop()  # the file's final newline
+    return header.decode("utf-8", "replace").rstrip("\r\n"), lines, skipped
 
 
 @dataclass
 class Table:
-    """A bounded CSV log: column names and rows of cells (strings)."""
+    """A bounded CSV log: column names and its last rows of cells (strings)."""
 
     columns: list[str]
     rows: list[list[str]]
@@ -134,6 +136,10 @@ class Table:
     def column(self, name: str) -> int | None:
         return self.columns.index(name) if name in self.columns else None
 
+    def cells(self, i: int) -> Iterator[str]:
+        """Column `i`, top to bottom ("" where a row is short)."""
+        return (r[i] if i < len(r) else "" for r in self.rows)
+
 
 def read_table(path: Path, delimiter: str = ",") -> Table:
     header_text, lines, skipped = read_tail(path)
@@ -141,19 +147,17 @@ def read_table(path: Path, delimiter: str = ",") -> Table:
     if len(header) > MAX_COLUMNS:
         raise BadContent(f"{path.name} has {len(header)} columns (limit {MAX_COLUMNS}): not read")
     warnings: list[str] = []
+    rows_kept = min(MAX_ROWS, MAX_CELLS // max(len(header), 1))
+    if len(lines) > rows_kept:
+        lines = lines[-rows_kept:]
+        skipped = True
+    if max(map(len, lines), default=0) > MAX_LINE_BYTES:
+        warnings.append(f"{path.name}: lines over {MAX_LINE_BYTES >> 10} KiB skipped")
+        lines = [ln for ln in lines if len(ln) <= MAX_LINE_BYTES]
     if skipped:
-        warnings.append(
-            f"{path.name} is over {MAX_LOG_BYTES >> 20} MiB: only its last part was read"
-        )
-    long_lines = sum(1 for ln in lines if len(ln) > MAX_LINE_BYTES)
-    if long_lines:
-        warnings.append(
-            f"{path.name}: {long_lines} line(s) over {MAX_LINE_BYTES >> 10} KiB skipped"
-        )
-    kept = (ln for ln in lines if ln.strip() and len(ln) <= MAX_LINE_BYTES)
-    width = len(header)
+        warnings.append(f"{path.name} is long: only its last part was read")
     try:
-        rows = [r[:width] for r in csv.reader(kept, delimiter=delimiter)]
+        rows = list(csv.reader(lines, delimiter=delimiter))  # cells past the header: never read
     except csv.Error as exc:
         raise BadContent(f"{path.name} is not valid CSV: {clip(str(exc), 200)}") from None
     return Table([clip(c.strip(), 200) for c in header], rows, warnings)
@@ -199,8 +203,9 @@ def best_values(series: Iterable[tuple[str, Iterable[float | None]]]) -> dict[st
 def table_summary(table: Table) -> dict[str, float]:
     """The last value of each column and the best of each `val_*` column."""
     best = best_values(
-        (name, (number(r[i]) if i < len(r) else None for r in table.rows))
+        (name, (number(c) for c in table.cells(i) if c))
         for i, name in enumerate(table.columns[:MAX_DICT])
+        if name.startswith("val")
     )
     return {**_last_values(table), **best}
 
@@ -209,24 +214,29 @@ def rows_at(table: Table, at: Position) -> dict[str, float] | None:
     """The values logged at `at`: every row of its epoch (and, when the step is
     known, not after it), later rows winning; None when no row matches."""
     e_col, s_col = table.column("epoch"), table.column("step")
-    if at.epoch is None and at.step is None:
+    key, want = (e_col, at.epoch) if at.epoch is not None else (s_col, at.step)
+    if key is None or want is None:
         return None
+    hits: dict[str, bool] = {}  # a column's few distinct cells, each parsed once
     matched: list[list[str]] = []
     for row in table.rows:
-        epoch = number(row[e_col]) if e_col is not None and e_col < len(row) else None
-        step = number(row[s_col]) if s_col is not None and s_col < len(row) else None
-        if at.epoch is not None:
-            if epoch != at.epoch or (at.step is not None and step is not None and step > at.step):
-                continue
-        elif step != at.step:
+        cell = row[key] if key < len(row) else ""
+        hit = hits.get(cell)
+        if hit is None:
+            hit = hits[cell] = number(cell) == want
+        if not hit:
             continue
+        if at.epoch is not None and at.step is not None and s_col is not None:
+            step = number(row[s_col]) if s_col < len(row) else None
+            if step is not None and step > at.step:
+                continue
         matched.append(row)
     if not matched:
         return None
     out: dict[str, float] = {}
     for row in matched:
-        for i, name in enumerate(table.columns[:MAX_DICT]):
-            v = number(row[i]) if i < len(row) and name else None
+        for i, name in enumerate(table.columns[: min(MAX_DICT, len(row))]):
+            v = number(row[i]) if name else None
             if v is not None:
                 out[name] = v
     return out
