@@ -14,15 +14,15 @@ import json
 import zipfile
 from typing import Any
 
-from regtui.inspect.bounds import MAX_DICT, BadContent, bounded, clip
+from regtui.inspect.bounds import MAX_DICT, MAX_LIST, BadContent, bounded, clip
 from regtui.inspect.facts import Facts
 from regtui.inspect.pickle_scan import is_safe_global
 from regtui.inspect.zipcheck import Entry, read_entry
 
 SCHEMA = "schema.json"
-MAX_SCHEMA = 16 << 20
-MAX_NODES = 200_000
-MAX_TYPES = 500
+MAX_SCHEMA = 4 << 20  # a large pipeline's schema is well under 1 MiB (arrays are .npy files)
+MAX_NODES = 100_000
+MAX_TYPES = MAX_LIST  # type names kept in the metadata (the warning gives the count)
 MAX_PARAM_JSON = 1_000  # characters of one hyperparameter's JSON text
 SAFE_PACKAGES = ("sklearn", "numpy", "scipy", "builtins")
 
@@ -45,14 +45,15 @@ def inspect_skops(zf: zipfile.ZipFile, entries: list[Entry], facts: Facts) -> No
     if not isinstance(schema, dict):
         raise BadContent(f"{SCHEMA} is not a skops schema (not a mapping)")
     top = _type_name(schema)
-    types, walked = schema_types(schema)
-    untrusted = sorted(t for t in types if not is_safe_type(t))
+    types, methods, walked = schema_types(schema)
+    # skops trusts no bound method by default: loading one calls whatever it names
+    untrusted = sorted({t for t in types if not is_safe_type(t)} | methods)
     meta: dict[str, Any] = {
         "object": top,
         "protocol": schema.get("protocol"),
         "skops_version": schema.get("_skops_version"),
         "arrays": sum(1 for e in entries if e.name.endswith(".npy")),
-        "types": sorted(types)[:MAX_TYPES],
+        "types": sorted(types | methods)[:MAX_TYPES],
     }
     if untrusted:
         meta["untrusted_types"] = untrusted[:MAX_TYPES]
@@ -77,9 +78,10 @@ def _type_name(node: dict[str, Any]) -> str | None:
     return None
 
 
-def schema_types(schema: Any) -> tuple[set[str], int]:
-    """Every type (and bound method) the schema names; the nodes walked."""
+def schema_types(schema: Any) -> tuple[set[str], set[str], int]:
+    """Every type and every bound method the schema names; the nodes walked."""
     types: set[str] = set()
+    methods: set[str] = set()
     stack = [schema]
     walked = 0
     while stack and walked < MAX_NODES:
@@ -91,13 +93,13 @@ def schema_types(schema: Any) -> tuple[set[str], int]:
         if not isinstance(node, dict):
             continue
         name = _type_name(node)
-        if name and len(types) < MAX_TYPES * 4:
+        if name and len(types) + len(methods) < MAX_TYPES * 4:
             types.add(name)
             content = node.get("content")
             if node.get("__loader__") == "MethodNode" and isinstance(content, dict):
-                types.add(clip(f"{name}.{content.get('func')}", 300))
+                methods.add(clip(f"{name}.{content.get('func')}", 300))
         stack.extend(v for v in node.values() if isinstance(v, dict | list))
-    return types, walked
+    return types, methods, walked
 
 
 def estimator_params(schema: dict[str, Any]) -> dict[str, Any]:
