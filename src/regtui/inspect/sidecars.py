@@ -236,19 +236,20 @@ def _loaded(folder: Path, names: tuple[str, ...], warnings: list[str]) -> Iterat
 def run_folder(start: Path, root: Path | None) -> Path | None:
     """The run folder above `start` (an artifact's folder) that keeps the run's
     hparams and logs, when `start` keeps none itself: at most MAX_RUN_LEVELS up,
-    never above `root`."""
-    if _present(os.fspath(start), _RUN_MARKERS):
+    never above `root`. String paths: this runs for every artifact of a scan."""
+    here = os.fspath(start.absolute())
+    if _present(here, _RUN_MARKERS):
         return None
-    stop = root.absolute() if root is not None else None
-    here = start.absolute()
+    stop = os.fspath(root.absolute()) if root is not None else None
     for _ in range(MAX_RUN_LEVELS):
-        if here == stop or here.parent == here:
+        parent = os.path.dirname(here)
+        if here == stop or parent == here:
             return None
-        here = here.parent
-        if stop is not None and not here.is_relative_to(stop):
+        here = parent
+        if stop is not None and here != stop and not here.startswith(stop.rstrip(os.sep) + os.sep):
             return None
-        if _present(os.fspath(here), _RUN_MARKERS):
-            return here
+        if _present(here, _RUN_MARKERS):
+            return Path(here)
     return None
 
 

@@ -381,3 +381,44 @@ def test_read_sidecars_still_serves_one_folder(tmp_path: Path) -> None:
     assert names == ["hparams.yaml", "metrics.csv"]
     assert metrics == {"epoch": 1.0, "step": 2.0, "val_loss": 0.25, "best_val_loss": 0.25}
     assert params == {"lr": 0.1}
+
+
+@fuzz_settings(40)
+@given(
+    files=st.dictionaries(
+        st.sampled_from(["metrics/acc", "metrics/a/b", "params/C", "params/x/y", "metrics/n"]),
+        st.one_of(st.binary(max_size=300), st.text(max_size=300).map(str.encode)),
+        max_size=5,
+    ),
+    huge=st.booleans(),
+)
+def test_hostile_mlflow_run_files_become_finite_metrics_and_text_params(
+    files: dict[str, bytes], huge: bool
+) -> None:
+    with workdir() as d:
+        model = mlflow_store(d, "r1", {}, {})
+        run = d / "mlruns" / "0" / "r1"
+        for name, data in files.items():
+            write(run, name, data)
+        if huge:  # a long history: only its tail is read
+            write(run, "metrics/long", b"1 0.5 0\n" * 200_000 + b"2 0.25 1\n")
+        facts = inspect_checked(model, root=d)
+        assert all(math.isfinite(v) for v in facts.metrics.values())
+        assert all(isinstance(v, str) and len(v) <= 1100 for v in facts.params.values())
+        if huge:
+            assert facts.metrics["long"] == 0.25
+
+
+def test_a_versions_sidecars_can_be_read_again_from_its_stored_metadata(tmp_path: Path) -> None:
+    # What the watcher does when metrics.csv grows after a checkpoint was registered:
+    # the checkpoint's stored metadata (its own epoch/step) picks its row.
+    from regtui.inspect.sidecars import artifact_sidecars
+
+    version = tmp_path / "version_0"
+    ckpt = write(version / "checkpoints", "last.ckpt", lightning_ckpt(1, 6))
+    first = inspect_path(ckpt, root=tmp_path)
+    assert "val_loss" not in first.metrics
+    write(version, "metrics.csv", "epoch,step,val_loss\n0,2,0.9\n1,5,0.4\n2,8,0.3\n")
+    found, warnings = artifact_sidecars(ckpt, [ckpt.parent], root=tmp_path, metadata=first.metadata)
+    assert found.merged()["val_loss"] == 0.4 and warnings == []
+    assert "metrics.csv" in found.names
