@@ -97,13 +97,11 @@ def inspect_path(path: Path, *, root: Path | None = None) -> Facts:
         if path.is_dir():
             _inspect_bundle(path, facts, root)
             run_dir = path
-            sidecar_dirs = _bundle_sidecar_dirs(path, root)
         else:
             _inspect_file(path, facts)
             run_dir = path.parent
-            sidecar_dirs = [path.parent]
         if facts.refused is None:
-            add_sidecars(facts, path, sidecar_dirs, root)
+            add_sidecars(facts, path, root)
             facts.lineage = lineage_for(run_dir.absolute())
     except Refused as exc:
         facts.refused = clip(str(exc), MAX_WARNING_CHARS)
@@ -177,17 +175,6 @@ def _link_refusal(path: Path, root: Path | None) -> str | None:
                 rel = p.relative_to(path)
                 return f"{clip(str(rel), 200)} is a symlink pointing outside the watched root"
     return None
-
-
-def _bundle_sidecar_dirs(folder: Path, root: Path | None) -> list[Path]:
-    """A bundle's own sidecars win; its parent's count when the parent is a run
-    folder (not the root, not a bundle whose checkpoint this is)."""
-    parent = folder.parent
-    dirs = []
-    if (root is None or parent.resolve() != root.resolve()) and not is_bundle_dir(parent):
-        dirs.append(parent)
-    dirs.append(folder)
-    return dirs
 
 
 def _inspect_bundle(folder: Path, facts: Facts, root: Path | None) -> None:

@@ -30,6 +30,7 @@ from regtui.inspect.bounds import (
     load_json,
     load_yaml,
 )
+from regtui.inspect.bundles import is_bundle_dir
 from regtui.inspect.facts import Facts
 from regtui.inspect.mlruns import run_values
 from regtui.inspect.runlogs import (
@@ -309,10 +310,32 @@ def artifact_sidecars(
     return found, warnings
 
 
-def add_sidecars(facts: Facts, path: Path, dirs: list[Path], root: Path | None) -> None:
-    """Merge `artifact_sidecars` into the inspector's facts (sidecars win over what
-    the artifact itself said, a run's summary does not)."""
-    found, warnings = artifact_sidecars(path, dirs, root=root, metadata=facts.metadata)
+def sidecar_dirs(path: Path, root: Path | None) -> list[Path]:
+    """The folders whose sidecars describe `path`, its own last. A file's folder; a
+    bundle's own sidecars, and its parent's when the parent is a run folder (not
+    the root, not a bundle whose checkpoint this is)."""
+    if not path.is_dir():
+        return [path.parent]
+    parent = path.parent
+    dirs = []
+    if (root is None or parent.resolve() != root.resolve()) and not is_bundle_dir(parent):
+        dirs.append(parent)
+    dirs.append(path)
+    return dirs
+
+
+def sidecars_for(
+    path: Path, root: Path | None = None, metadata: dict[str, Any] | None = None
+) -> tuple[Found, list[str]]:
+    """What `inspect_path` takes from sidecars for `path`: to read them again when
+    one changes after the artifact was registered (pass the version's metadata)."""
+    return artifact_sidecars(path, sidecar_dirs(path, root), root=root, metadata=metadata)
+
+
+def add_sidecars(facts: Facts, path: Path, root: Path | None) -> None:
+    """Merge the sidecars of `path` into the inspector's facts (sidecars win over
+    what the artifact itself said, a run's summary does not)."""
+    found, warnings = sidecars_for(path, root, facts.metadata)
     facts.metrics = found.merged(facts.metrics)
     facts.params.update(found.params)
     facts.warnings.extend(warnings)

@@ -412,13 +412,13 @@ def test_hostile_mlflow_run_files_become_finite_metrics_and_text_params(
 def test_a_versions_sidecars_can_be_read_again_from_its_stored_metadata(tmp_path: Path) -> None:
     # What the watcher does when metrics.csv grows after a checkpoint was registered:
     # the checkpoint's stored metadata (its own epoch/step) picks its row.
-    from regtui.inspect.sidecars import artifact_sidecars
+    from regtui.inspect.sidecars import sidecars_for
 
     version = tmp_path / "version_0"
     ckpt = write(version / "checkpoints", "last.ckpt", lightning_ckpt(1, 6))
     first = inspect_path(ckpt, root=tmp_path)
     assert "val_loss" not in first.metrics
     write(version, "metrics.csv", "epoch,step,val_loss\n0,2,0.9\n1,5,0.4\n2,8,0.3\n")
-    found, warnings = artifact_sidecars(ckpt, [ckpt.parent], root=tmp_path, metadata=first.metadata)
+    found, warnings = sidecars_for(ckpt, tmp_path, first.metadata)
     assert found.merged()["val_loss"] == 0.4 and warnings == []
     assert "metrics.csv" in found.names
