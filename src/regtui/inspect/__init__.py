@@ -48,9 +48,11 @@ from regtui.inspect.keras import inspect_keras
 from regtui.inspect.lineage import lineage_for
 from regtui.inspect.onnx import inspect_onnx
 from regtui.inspect.pickle_scan import describe, framework_from_globals, scan_pickle
+from regtui.inspect.pt2 import inspect_pt2, is_pt2
 from regtui.inspect.pytorch import LEGACY_MAGIC, inspect_legacy_torch, inspect_torch_zip
 from regtui.inspect.safetensors import inspect_safetensors
-from regtui.inspect.sidecars import read_sidecars
+from regtui.inspect.sidecars import add_sidecars
+from regtui.inspect.skops import inspect_skops, is_skops
 from regtui.inspect.tensorflow import inspect_hdf5, inspect_savedmodel, inspect_tflite
 from regtui.inspect.trees import (
     inspect_catboost,
@@ -95,14 +97,11 @@ def inspect_path(path: Path, *, root: Path | None = None) -> Facts:
         if path.is_dir():
             _inspect_bundle(path, facts, root)
             run_dir = path
-            sidecar_dirs = _bundle_sidecar_dirs(path, root)
         else:
             _inspect_file(path, facts)
             run_dir = path.parent
-            sidecar_dirs = [path.parent]
         if facts.refused is None:
-            for folder in sidecar_dirs:
-                read_sidecars(folder, facts.metrics, facts.params, facts.warnings)
+            add_sidecars(facts, path, root)
             facts.lineage = lineage_for(run_dir.absolute())
     except Refused as exc:
         facts.refused = clip(str(exc), MAX_WARNING_CHARS)
@@ -176,17 +175,6 @@ def _link_refusal(path: Path, root: Path | None) -> str | None:
                 rel = p.relative_to(path)
                 return f"{clip(str(rel), 200)} is a symlink pointing outside the watched root"
     return None
-
-
-def _bundle_sidecar_dirs(folder: Path, root: Path | None) -> list[Path]:
-    """A bundle's own sidecars win; its parent's count when the parent is a run
-    folder (not the root, not a bundle whose checkpoint this is)."""
-    parent = folder.parent
-    dirs = []
-    if (root is None or parent.resolve() != root.resolve()) and not is_bundle_dir(parent):
-        dirs.append(parent)
-    dirs.append(folder)
-    return dirs
 
 
 def _inspect_bundle(folder: Path, facts: Facts, root: Path | None) -> None:
@@ -291,7 +279,11 @@ def _inspect_zip(path: Path, facts: Facts) -> None:
     zf, entries = list_zip(path)
     with zf:
         names = {e.name for e in entries}
-        if any(n == "data.pkl" or n.endswith("/data.pkl") for n in names):
+        if is_pt2(names):
+            inspect_pt2(zf, entries, facts)
+        elif is_skops(names):
+            inspect_skops(zf, entries, facts)
+        elif any(n == "data.pkl" or n.endswith("/data.pkl") for n in names):
             inspect_torch_zip(zf, entries, facts)
         elif "config.json" in names and ("metadata.json" in names or path.suffix == ".keras"):
             inspect_keras(zf, entries, facts)

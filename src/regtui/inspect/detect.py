@@ -32,6 +32,8 @@ MODEL_EXTENSIONS = {
     ".ubj": "xgboost-ubj",
     ".cbm": "catboost",
     ".pb": "savedmodel",
+    ".pt2": "pytorch-export",
+    ".skops": "skops",
 }
 # Extensions whose files are models only if their content says so.
 MAYBE_EXTENSIONS = {".json", ".txt", ".model", ""}

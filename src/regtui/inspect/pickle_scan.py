@@ -28,6 +28,7 @@ MAX_INLINE = 1 << 16  # a str/bytes argument longer than this is skipped, not re
 MAX_GLOBALS = 500
 MAX_PICKLES = 8  # legacy torch files are several pickles in a row
 MAX_LINE = 1 << 16
+MAX_TOP_ITEMS = 100
 
 _CODE2OP = {op.code.encode("latin-1"): op for op in pickletools.opcodes}
 
@@ -124,6 +125,8 @@ class PickleScan:
     tensor_elements: int = 0
     storages: dict[str, tuple[str, int]] = field(default_factory=dict)  # key -> (type, numel)
     first_value: Any = None
+    # The first pickle's top-level dict, plain values only (a checkpoint's counters).
+    top: dict[str, Any] = field(default_factory=dict)
     joblib_arrays: int = 0
 
     @property
@@ -503,6 +506,7 @@ def scan_pickle(
             value = machine.run()
             if scan.pickles == 0:
                 scan.first_value = value if isinstance(value, int | str) else None
+                scan.top = _plain_items(value)
             scan.pickles += 1
             if not sequence:
                 break
@@ -522,6 +526,16 @@ def scan_pickle(
     except RecursionError:
         scan.error = "malformed pickle: nested too deeply"
     return scan
+
+
+def _plain_items(value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        return {}
+    return {
+        clip(k, 200): clip(v) if isinstance(v, str) else v
+        for k, v in list(value.items())[:MAX_TOP_ITEMS]
+        if isinstance(k, str) and (v is None or isinstance(v, bool | int | float | str))
+    }
 
 
 class _Prefixed(Stream):

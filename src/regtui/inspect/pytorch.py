@@ -13,6 +13,7 @@ from typing import Any
 from regtui.inspect.bounds import BadContent, clip
 from regtui.inspect.facts import Facts
 from regtui.inspect.pickle_scan import PickleScan, describe, scan_pickle
+from regtui.inspect.runlogs import lightning_counters
 from regtui.inspect.zipcheck import ZIP_READ_ERRORS, Entry, read_entry
 
 LEGACY_MAGIC = b"\x80\x02\x8a\x0al\xfc\x9cF\xf9 j\xa8P\x19"
@@ -67,6 +68,7 @@ def inspect_torch_zip(zf: zipfile.ZipFile, entries: list[Entry], facts: Facts) -
             "storage_bytes": sum(e.size for e in storages),
             **_tensor_meta(scan),
             **meta,
+            **lightning_counters(scan.top),
         }
     )
     version = next((e for e in entries if e.name == prefix + "version"), None)
