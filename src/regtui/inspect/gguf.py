@@ -175,7 +175,7 @@ def inspect_gguf(path: Path, facts: Facts) -> None:
     size = path.stat().st_size
     with path.open("rb", buffering=1 << 16) as fh:
         if fh.read(4) != b"GGUF":
-            raise BadContent("not a GGUF file")
+            raise Damaged("not a GGUF file: no GGUF signature")
         r = _Reader(fh, size, wide=True)
         version = r.take("<I")
         if version not in (1, 2, 3):

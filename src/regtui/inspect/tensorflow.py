@@ -25,6 +25,8 @@ def inspect_hdf5(path: Path, facts: Facts) -> None:
         facts.metadata["keras_h5"] = True
     facts.metadata["note"] = "HDF5 recognised by its signature; contents are not parsed"
     end = hdf5_end(head)
+    if end == -1:
+        raise Damaged(f"HDF5 superblock cut short ({size} bytes): truncated")
     if end is not None and end > size:
         raise Damaged(
             f"HDF5 superblock says the file ends at byte {end} but it has {size}: truncated"
@@ -32,10 +34,13 @@ def inspect_hdf5(path: Path, facts: Facts) -> None:
 
 
 def hdf5_end(head: bytes) -> int | None:
-    """Base address + end-of-file address from a superblock at byte 0, or None if
-    there is no superblock we can read there (or the address is undefined)."""
-    if not head.startswith(HDF5_MAGIC) or len(head) < 16:
+    """Base address + end-of-file address from a superblock at byte 0; -1 if the
+    bytes stop inside the superblock; None if there is no superblock we can read
+    there (or the address is undefined)."""
+    if not head.startswith(HDF5_MAGIC):
         return None
+    if len(head) < 16:
+        return -1
     version = head[8]
     if version in (0, 1):
         width = head[13]
@@ -45,8 +50,10 @@ def hdf5_end(head: bytes) -> int | None:
         base_at = 12
     else:
         return None
-    if width not in (2, 4, 8) or len(head) < base_at + 3 * width:
+    if width not in (2, 4, 8):
         return None
+    if len(head) < base_at + 3 * width:
+        return -1
     fmt = {2: "<H", 4: "<I", 8: "<Q"}[width]
     (base,) = struct.unpack_from(fmt, head, base_at)
     (eof,) = struct.unpack_from(fmt, head, base_at + 2 * width)
