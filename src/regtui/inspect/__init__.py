@@ -101,22 +101,24 @@ def inspect_path(path: Path, *, root: Path | None = None) -> Facts:
         if reason:
             facts.refused = reason
             return facts
-        if path.is_dir():
-            _inspect_bundle(path, facts, root)
-            run_dir = path
-            sidecar_dirs = _bundle_sidecar_dirs(path, root)
-        else:
-            _inspect_file(path, facts)
-            run_dir = path.parent
-            sidecar_dirs = [path.parent]
+        bundle = path.is_dir()
+        run_dir = path if bundle else path.parent
+        sidecar_dirs = _bundle_sidecar_dirs(path, root) if bundle else [path.parent]
+        try:
+            if bundle:
+                _inspect_bundle(path, facts, root)
+            else:
+                _inspect_file(path, facts)
+        except Damaged as exc:
+            # Still read its run's sidecars and lineage: an explicit register
+            # records a damaged version with everything else it can know.
+            facts.damage = str(exc)
         if facts.refused is None:
             for folder in sidecar_dirs:
                 read_sidecars(folder, facts.metrics, facts.params, facts.warnings)
             facts.lineage = lineage_for(run_dir.absolute())
     except Refused as exc:
         facts.refused = clip(str(exc), MAX_WARNING_CHARS)
-    except Damaged as exc:
-        facts.damage = str(exc)
     except BadContent as exc:
         facts.warnings.append(str(exc))
     except OSError as exc:

@@ -104,6 +104,9 @@ def check_facts(facts: Facts, *, allow_known: bool = True) -> None:
     text = facts_json(facts)
     assert len(text) < FACTS_JSON_LIMIT, f"facts are {len(text)} bytes of JSON"
     assert len(facts.warnings) <= 51
+    if facts.damage is not None:  # one bounded line, and never "proven complete" too
+        assert facts.damage and "\n" not in facts.damage and len(facts.damage) <= 700
+        assert not facts.complete, "damaged bytes reported complete"
 
 
 def inspect_checked(path: Path, root: Path | None = None, peak: int = PEAK_LIMIT) -> Facts:

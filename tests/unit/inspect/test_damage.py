@@ -503,3 +503,31 @@ def test_real_mlflow_folders(tmp_path: Path) -> None:
         facts = inspect_path(folder)
         assert facts.damage and f"'{name}'" in facts.damage, facts
         (folder / name).write_bytes(kept)
+
+
+def test_real_torch_checkpoints(tmp_path: Path) -> None:
+    torch = pytest.importorskip("torch")
+    state = {"w": torch.ones(8, 4), "b": torch.arange(5), "step": 3}
+    path = tmp_path / "model.pt"
+    torch.save(state, path)
+    assert inspect_path(path).complete
+    whole = path.read_bytes()
+    for cut in range(1, len(whole), max(1, len(whole) // 60)):
+        path.write_bytes(whole[:cut])
+        facts = inspect_path(path)
+        assert facts.damage and not facts.complete, cut
+    legacy = tmp_path / "legacy.pt"
+    torch.save(state, legacy, _use_new_zipfile_serialization=False)
+    facts = inspect_path(legacy)
+    assert facts.format == "pytorch-legacy" and facts.damage is None
+    data = legacy.read_bytes()
+    for cut in (5, 20, 60):  # inside its leading pickles
+        legacy.write_bytes(data[:cut])
+        assert inspect_path(legacy).damage, cut
+
+
+def test_a_damaged_file_keeps_its_sidecars_and_lineage(tmp_path: Path) -> None:
+    (tmp_path / "model.safetensors").write_bytes(safetensors_bytes({"w": ("F32", [8])})[:-1])
+    (tmp_path / "metrics.json").write_text(json.dumps({"auc": 0.9}))
+    facts = inspect_path(tmp_path / "model.safetensors")
+    assert facts.damage and facts.metrics == {"auc": 0.9} and facts.lineage
