@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.pg import url_as
+from tests.unit.helpers import model_bytes
 
 
 def run(
@@ -50,7 +51,7 @@ def arts(tmp_path: Path) -> Path:
     folder = tmp_path / "arts"
     folder.mkdir()
     for i in (1, 2, 3):
-        (folder / f"m{i}.bin").write_bytes(f"weights {i}".encode())
+        (folder / f"m{i}.bin").write_bytes(model_bytes(f"weights {i}"))
     return folder
 
 
@@ -170,7 +171,7 @@ def test_scan_registers_new_files_once(sqlite_path: str, tmp_path: Path) -> None
     ):
         d = root / model / run_dir
         d.mkdir(parents=True)
-        (d / "model.bin").write_bytes(f"{model}/{run_dir}".encode())
+        (d / "model.bin").write_bytes(model_bytes(f"{model}/{run_dir}"))
     first = js("scan", str(root), db=sqlite_path)
     assert sorted((i["model"], i["outcome"]) for i in first) == [
         ("churn-xgb", "registered"),
@@ -276,7 +277,7 @@ def test_debug_shows_the_traceback(sqlite_path: str) -> None:
 
 def test_markup_and_escapes_from_artifacts_print_inert(sqlite_path: str, tmp_path: Path) -> None:
     evil = "[@click=app.quit]\x1b[31mred\x1b]0;title\x07\u202eevil\x9b"
-    (tmp_path / "m.bin").write_bytes(b"x")
+    (tmp_path / "m.bin").write_bytes(model_bytes("x"))
     run(
         "register",
         str(tmp_path / "m.bin"),

@@ -71,7 +71,8 @@ def _onnx() -> bytes:
     graph = pb_field(2, PAYLOAD.encode())
     return (
         pb_field(1, 8) + pb_field(2, PAYLOAD.encode()) + pb_field(3, PAYLOAD.encode())
-        + pb_field(6, LONG.encode()) + pb_field(7, graph) + prop + long_prop
+        + pb_field(6, LONG.encode()) + pb_field(7, graph) + pb_field(8, pb_field(2, 17))
+        + prop + long_prop
     )  # fmt: skip
 
 
@@ -118,10 +119,12 @@ def build(root: Path) -> list[str]:
     ml = base / "mlflow" / "model"
     put("mlflow/model/MLmodel", yaml.safe_dump({
         "run_id": PAYLOAD, "artifact_path": LONG, "mlflow_version": PAYLOAD,
-        "flavors": {PAYLOAD: {"loader_module": PAYLOAD}, "python_function": {"env": PAYLOAD}},
+        "flavors": {PAYLOAD: {"loader_module": PAYLOAD},
+                    "python_function": {"env": "conda.yaml", "predict_fn": PAYLOAD}},
         "signature": {"inputs": json.dumps([{"name": PAYLOAD, "type": "double"}])},
     }, allow_unicode=True))  # fmt: skip
     put("mlflow/model/model.pkl", b"\x80\x04N.")
+    put("mlflow/model/conda.yaml", f"name: {json.dumps(PAYLOAD)}\n")
     put("mlflow/model/requirements.txt", f"{PAYLOAD}\n{LONG}\n")
     made.append(ml)
     made.append(put(f"{ODD_DIR}/{ODD_FILE}", safetensors_bytes({"w": ("F32", [3])})))

@@ -76,7 +76,12 @@ def test_hostile_files_are_refused_or_warned_about(sqlite_path: str) -> None:
     assert "posix.system" in warnings("os-system.pkl")
     assert "eval" in warnings("eval.joblib")
     assert "posix.system" in warnings("evil-checkpoint.pt")
-    assert "107374182400" in warnings("lying-header.safetensors")
-    assert "claims" in warnings("huge-array.gguf")
-    assert "truncated" in warnings("truncated.safetensors") or "need" in warnings(
-        "truncated.safetensors")
+    # Damaged files are refused with the reason, never registered.
+    for name, words in (
+        ("lying-header.safetensors", "107374182400"),
+        ("huge-array.gguf", "claims"),
+        ("truncated.safetensors", "need 4000000 data bytes"),
+        ("truncated.onnx", "truncated or lying length"),
+    ):
+        assert items[name]["outcome"] == "refused", name
+        assert items[name]["detail"].startswith("damaged: ") and words in items[name]["detail"]

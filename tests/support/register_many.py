@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from regtui.catalog.service import Catalog
+from tests.unit.helpers import model_bytes
 
 
 def main() -> int:
@@ -14,7 +15,7 @@ def main() -> int:
     folder.mkdir(parents=True, exist_ok=True)
     for i in range(count):
         path = folder / f"w{worker}-{i}.bin"
-        path.write_bytes(f"worker {worker} artifact {i}".encode())
+        path.write_bytes(model_bytes(f"worker {worker} artifact {i}"))
         cat.register(path, "shared")
     return 0
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 from regtui.catalog.service import Catalog
 from tests.support.pg import url_as
+from tests.unit.inspect.helpers import safetensors_bytes
 
 
 def open_as(url: str, user: str) -> Catalog:
@@ -13,10 +15,22 @@ def open_as(url: str, user: str) -> Catalog:
     return Catalog(url_as(url, user), user=user)
 
 
+def model_bytes(content: bytes | str) -> bytes:
+    """A small, sound safetensors file standing for `content`: distinct content gives
+    distinct bytes (text rides in its metadata; bytes set its size and a digest), so
+    tests can make versions of "model 1" and "model 2" that are real models, not the
+    unrecognised content that registers as damaged."""
+    if isinstance(content, str):
+        return safetensors_bytes({"w": ("U8", [1])}, {"content": content})
+    digest = hashlib.sha256(content).hexdigest()
+    return safetensors_bytes({"w": ("U8", [len(content)])}, {"sha256": digest})
+
+
 def artifact(folder: Path, name: str, content: bytes | str) -> Path:
+    """A model file `name` under `folder` holding `model_bytes(content)`."""
     path = folder / name
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(content.encode() if isinstance(content, str) else content)
+    path.write_bytes(model_bytes(content))
     return path
 
 

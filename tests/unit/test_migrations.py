@@ -12,6 +12,7 @@ from sqlalchemy import create_engine
 from regtui.catalog.migrate import HEAD_REVISION, known_revisions, upgrade
 from regtui.catalog.service import Catalog
 from regtui.errors import CatalogError
+from tests.unit.helpers import model_bytes
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 
@@ -54,7 +55,7 @@ def test_first_schema_catalog_opens_and_works(tmp_path: Path) -> None:
     # Migration 0004 filled the filter indexes from the old rows.
     assert [v.version for v in cat.versions("churn", where="metrics.auc > 0.815")] == [2, 3]
     assert [v.version for v in cat.versions("churn", where="tags.run = '2'")] == [2]
-    (tmp_path / "new.bin").write_bytes(b"new weights")
+    (tmp_path / "new.bin").write_bytes(model_bytes("new weights"))
     assert cat.register(tmp_path / "new.bin", "churn").version == 4
     assert cat.verify_audit().ok
 

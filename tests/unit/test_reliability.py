@@ -12,7 +12,7 @@ import pytest
 from regtui.catalog.records import Policy
 from regtui.catalog.service import Catalog
 from regtui.errors import ArtifactError, CatalogError, Conflict, PolicyRefused, UsageError
-from tests.unit.helpers import artifact, catalog_with_versions
+from tests.unit.helpers import artifact, catalog_with_versions, model_bytes
 
 FULL = os.environ.get("REGTUI_FULL") == "1"
 
@@ -31,13 +31,13 @@ def test_production_survives_a_cleaned_training_folder(db_url: str, tmp_path: Pa
     v2 = cat.get("churn:2")
     assert v2.stored_path  # relative to the catalog's store
     kept = cat.store_location().path / v2.stored_path
-    assert kept.read_text() == "model 2"
+    assert kept.read_bytes() == model_bytes("model 2")
     for f in (tmp_path / "runs").iterdir():
         f.unlink()
     served = cat.artifact_path(cat.resolve("churn@production"))
     assert served == kept
     cat.rollback("churn")
-    assert cat.artifact_path(cat.resolve("churn@production")).read_text() == "model 1"
+    assert cat.artifact_path(cat.resolve("churn@production")).read_bytes() == model_bytes("model 1")
     checks = {c.ref: c.state for c in cat.verify_artifacts("churn")}
     assert checks["churn:1"] == "missing" and checks["churn:1 (kept copy)"] == "ok"
 

@@ -11,7 +11,7 @@ import pytest
 from regtui.catalog.records import Policy
 from regtui.catalog.service import Catalog
 from regtui.errors import ArtifactError, Conflict, NotFound, PolicyRefused, UsageError
-from tests.unit.helpers import artifact, catalog_with_versions, open_as
+from tests.unit.helpers import artifact, catalog_with_versions, model_bytes, open_as
 
 
 def test_register_numbers_versions_and_dedupes_same_bytes(db_url: str, tmp_path: Path) -> None:
@@ -25,8 +25,8 @@ def test_register_numbers_versions_and_dedupes_same_bytes(db_url: str, tmp_path:
     assert cat.count_versions("churn") == 2
     assert v1.metrics == {"auc": 0.9} and v1.params == {"lr": 0.1} and v1.tags == {"k": "v"}
     assert v1.created_by == "alice" and v1.approval.status == "pending"
-    assert v1.sha256 == hashlib.sha256(b"A").hexdigest()
-    assert v1.size_bytes == 1
+    assert v1.sha256 == hashlib.sha256(model_bytes("A")).hexdigest()
+    assert v1.size_bytes == len(model_bytes("A"))
     # The same bytes under another model is a version of that model.
     assert cat.register(a, "other").version == 1
 
@@ -49,12 +49,13 @@ def test_bundle_folder_hash_covers_paths_and_contents(db_url: str, tmp_path: Pat
     cat = Catalog(db_url)
     bundle = tmp_path / "bundle"
     artifact(bundle, "weights.bin", "W")
-    artifact(bundle, "sub/config.json", "{}")
+    (bundle / "sub").mkdir()
+    (bundle / "sub" / "config.json").write_text("{}")
     v1 = cat.register(bundle, "b")
     (bundle / "sub" / "config.json").rename(bundle / "sub" / "config2.json")
     v2 = cat.register(bundle, "b")
     assert v1.sha256 != v2.sha256 and v2.version == 2
-    assert v1.size_bytes == 3
+    assert v1.size_bytes == len(model_bytes("W")) + 2
     assert v1.format == "folder" and "not a recognised bundle" in v1.warnings[0]
 
 

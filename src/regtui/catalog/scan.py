@@ -1,6 +1,6 @@
 """One pass over folders: find artifacts, hash and inspect them in parallel,
-register what is new in batched transactions. Used by `regtui scan`, the
-watcher's catch-up and the demo.
+register what is new in batched transactions, and refuse (with the reason) what
+is damaged. Used by `regtui scan`, the watcher's catch-up and the demo.
 """
 
 from __future__ import annotations
@@ -130,12 +130,17 @@ def scan(
     def prepare(job: tuple[Path, Path, str]) -> Candidate | ScanItem:
         root, path, name = job
         try:
-            return catalog.prepare(path, name, root=root)
+            cand = catalog.prepare(path, name, root=root)
         except ArtifactError as exc:
             outcome = "refused" if ": refused:" in str(exc) else "error"
             return ScanItem(str(path), name, outcome, detail=str(exc))
         except RegtuiError as exc:
             return ScanItem(str(path), name, "error", detail=str(exc))
+        if cand.damage:
+            # Only an explicit register records a damaged artifact (and policy keeps
+            # it from shipping); a scan leaves it out and says why.
+            return ScanItem(str(path), name, "refused", detail=f"damaged: {cand.damage}")
+        return cand
 
     pending: list[Candidate] = []
 

@@ -808,6 +808,10 @@ class Catalog:
             if v.approval.status == status:
                 raise UsageError(f"{v.ref} is already {status}")
             policy = self._policy(conn)
+            if status == "approved" and v.damage:
+                raise PolicyRefused(
+                    "artifact-damaged", f"{v.ref} is damaged ({v.damage}) and cannot be approved"
+                )
             if status == "approved" and policy.distinct_approver and v.created_by == self.actor:
                 raise PolicyRefused(
                     "distinct-approver",
@@ -850,6 +854,10 @@ class Catalog:
             raise PolicyRefused("archived-no-stage", f"{v.ref} is archived; unarchive it first")
         if v.approval.status == "rejected":
             raise PolicyRefused("rejected-no-stage", f"{v.ref} is rejected and can go to no stage")
+        if stage in policy.protected_stages and v.damage:
+            raise PolicyRefused(
+                "artifact-damaged", f"{stage} is protected and {v.ref} is damaged ({v.damage})"
+            )
         if stage in policy.protected_stages and v.approval.status != "approved":
             raise PolicyRefused(
                 "protected-stage-needs-approval",

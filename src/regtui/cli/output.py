@@ -21,6 +21,7 @@ from regtui.catalog.records import (
 from regtui.text import human_size, printable
 
 CELL_LIMIT = 60
+DAMAGE_CONSEQUENCE = "it can never be approved or reach a protected stage"
 
 
 def safe(value: object, limit: int = 10_000) -> str:
@@ -83,7 +84,9 @@ def print_versions(versions: Sequence[VersionInfo]) -> None:
                 short_time(v.created_at),
                 v.format,
                 human_size(v.size_bytes),
-                v.approval.status + (" (archived)" if v.archived else ""),
+                v.approval.status
+                + (" (archived)" if v.archived else "")
+                + (" DAMAGED" if v.damage else ""),
                 ", ".join(v.stages),
                 headline_metrics(v),
                 str(len(v.warnings)) if v.warnings else "",
@@ -118,6 +121,9 @@ def print_version(v: VersionInfo, history: Sequence[StageMove] = ()) -> None:
         line += f": {safe(approval.reason, 200)}"
     print(line)
     print(f"  stages    {', '.join(v.stages) or '-'}")
+    if v.damage:
+        print(f"  damaged   {safe(v.damage, 600)}")
+        print(f"            {DAMAGE_CONSEQUENCE}")
     if v.archived:
         print("  archived")
     if v.artifact_state != "ok":
@@ -129,7 +135,7 @@ def print_version(v: VersionInfo, history: Sequence[StageMove] = ()) -> None:
     from regtui.catalog.diff import flatten
 
     _section("metadata", flatten(v.metadata))
-    print_warnings(v)
+    _print_warning_lines(v)
     moves = [m for m in history if v.version in (m.to_version, m.from_version)]
     if moves:
         print("stage history:")
@@ -138,6 +144,13 @@ def print_version(v: VersionInfo, history: Sequence[StageMove] = ()) -> None:
 
 
 def print_warnings(v: VersionInfo) -> None:
+    """What a registration should tell: damage first, then the warnings."""
+    if v.damage:
+        print(f"damaged: {safe(v.damage, 600)}: {DAMAGE_CONSEQUENCE}")
+    _print_warning_lines(v)
+
+
+def _print_warning_lines(v: VersionInfo) -> None:
     for w in v.warnings:
         print(f"warning: {safe(w, 500)}")
 

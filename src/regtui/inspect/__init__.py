@@ -2,7 +2,9 @@
 
 `inspect_path` decides the format from content (magic bytes, headers), reads
 only bounded headers, adds sidecar metrics/params and lineage, and never raises
-for bad content: hostile or damaged input becomes a refusal or a warning.
+for bad content: hostile input becomes a refusal or a warning, and bytes the
+format shows incomplete or lying (or content that is no model at all) become
+`Facts.damage`. Where the format proves the bytes whole, `Facts.complete` says so.
 The naming helpers are shared with the scanner and the watcher.
 """
 
@@ -21,6 +23,7 @@ from regtui.inspect.bounds import (
     MAX_WARNING_CHARS,
     MAX_WARNINGS,
     BadContent,
+    Damaged,
     Refused,
     bounded,
     clip,
@@ -44,10 +47,16 @@ from regtui.inspect.detect import (
 )
 from regtui.inspect.facts import Facts
 from regtui.inspect.gguf import inspect_gguf
+from regtui.inspect.impostors import error_page, json_document, lfs_pointer
 from regtui.inspect.keras import inspect_keras
 from regtui.inspect.lineage import lineage_for
 from regtui.inspect.onnx import inspect_onnx
-from regtui.inspect.pickle_scan import describe, framework_from_globals, scan_pickle
+from regtui.inspect.pickle_scan import (
+    describe,
+    framework_from_globals,
+    raise_if_truncated,
+    scan_pickle,
+)
 from regtui.inspect.pt2 import inspect_pt2, is_pt2
 from regtui.inspect.pytorch import LEGACY_MAGIC, inspect_legacy_torch, inspect_torch_zip
 from regtui.inspect.safetensors import inspect_safetensors
@@ -60,7 +69,7 @@ from regtui.inspect.trees import (
     inspect_xgboost_json,
     inspect_xgboost_ubj,
 )
-from regtui.inspect.zipcheck import list_zip
+from regtui.inspect.zipcheck import ends_complete, list_zip
 
 __all__ = [
     "Facts",
@@ -94,12 +103,17 @@ def inspect_path(path: Path, *, root: Path | None = None) -> Facts:
         if reason:
             facts.refused = reason
             return facts
-        if path.is_dir():
-            _inspect_bundle(path, facts, root)
-            run_dir = path
-        else:
-            _inspect_file(path, facts)
-            run_dir = path.parent
+        bundle = path.is_dir()
+        run_dir = path if bundle else path.parent
+        try:
+            if bundle:
+                _inspect_bundle(path, facts, root)
+            else:
+                _inspect_file(path, facts)
+        except Damaged as exc:
+            # Still read its run's sidecars and lineage: an explicit register
+            # records a damaged version with everything else it can know.
+            facts.damage = str(exc)
         if facts.refused is None:
             add_sidecars(facts, path, root)
             facts.lineage = lineage_for(run_dir.absolute())
@@ -115,6 +129,9 @@ def inspect_path(path: Path, *, root: Path | None = None) -> Facts:
 
 
 def _finish(facts: Facts) -> Facts:
+    if facts.damage is not None:
+        facts.damage = clip(" ".join(facts.damage.split()), MAX_WARNING_CHARS)  # one line
+        facts.complete = False  # damaged bytes are never proven whole
     facts.metadata = bounded(facts.metadata)
     facts.params = bounded(facts.params)
     facts.lineage = bounded(facts.lineage)
@@ -208,6 +225,8 @@ def _inspect_inner(path: Path) -> Facts:
         _inspect_file(path, sub)
     except Refused as exc:
         sub.refused = str(exc)
+    except Damaged as exc:
+        sub.damage = str(exc)
     except BadContent as exc:
         sub.warnings.append(str(exc))
     except OSError as exc:
@@ -220,6 +239,14 @@ def _inspect_file(path: Path, facts: Facts) -> None:
     if size == 0:
         raise Refused("empty file (0 bytes)")
     head = read_head(path)
+    pointer = lfs_pointer(head)
+    page = error_page(head)
+    if pointer:
+        facts.format = "git-lfs-pointer"
+        raise Damaged(pointer)
+    if page:
+        facts.format, reason = page
+        raise Damaged(reason)
     kind = sniff(head, size)
     ext = path.suffix.lower()
     if kind is None and ext in (".onnx", ".safetensors", ".gguf"):
@@ -264,9 +291,13 @@ def _inspect_file(path: Path, facts: Facts) -> None:
         facts.warnings.append("legacy XGBoost binary format: recognised, not parsed")
     elif kind == "lightgbm":
         inspect_lightgbm(path, facts)
+    elif kind == "json":
+        facts.format = "json"
+        raise Damaged(json_document(head))
     else:
+        # Registered by name, yet no model format we know: it must not ship as one.
         facts.format = "unknown"
-        facts.warnings.append(
+        raise Damaged(
             f"content not recognised as a model format ({size} bytes, starts {head[:8].hex()})"
         )
     if facts.format != "unknown":
@@ -276,6 +307,7 @@ def _inspect_file(path: Path, facts: Facts) -> None:
 
 
 def _inspect_zip(path: Path, facts: Facts) -> None:
+    facts.format = "zip"  # until the entries say which format: a damaged one stays "zip"
     zf, entries = list_zip(path)
     with zf:
         names = {e.name for e in entries}
@@ -291,12 +323,16 @@ def _inspect_zip(path: Path, facts: Facts) -> None:
             facts.format = "zip"
             facts.metadata["entries"] = sorted(names)[:100]
             facts.warnings.append("zip archive that is not a known model format")
+    facts.complete = ends_complete(path)
 
 
 def _inspect_pickle(path: Path, facts: Facts) -> None:
     with path.open("rb", buffering=1 << 16) as fh:
         scan = scan_pickle(fh)
     _pickle_facts(path, facts, scan)
+    raise_if_truncated(scan)
+    # pickle.dump writes STOP last: a STOP on the file's last byte proves it whole.
+    facts.complete = scan.complete and scan.end == path.stat().st_size
 
 
 def _pickle_facts(path: Path, facts: Facts, scan: object) -> None:
@@ -334,13 +370,15 @@ def _inspect_compressed(path: Path, facts: Facts, head: bytes, size: int) -> Non
         try:
             scan = scan_pickle(capped, seekable=False)  # type: ignore[arg-type]
         except (OSError, EOFError, zlib.error, lzma.LZMAError) as exc:
-            raise BadContent(f"damaged compressed data: {exc}") from None
+            raise Damaged(f"damaged compressed data: {exc}") from None
     _pickle_facts(path, facts, scan)
     facts.metadata["compressed"] = True
     if capped.hit:
         facts.warnings.append(
             f"decompressed size passes {MAX_DECOMPRESSED_RATIO}x the file: possible decompression bomb, scan stopped"
         )
+    else:  # the cap cuts the stream short on purpose: that is not damage
+        raise_if_truncated(scan, "compressed pickle")
 
 
 class _Capped:

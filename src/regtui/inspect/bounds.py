@@ -28,7 +28,13 @@ class Refused(Exception):
 
 
 class BadContent(Exception):
-    """The content is damaged or hostile; the message is a warning for the version."""
+    """The content is hostile or beyond a limit; the message is a warning for the version."""
+
+
+class Damaged(BadContent):
+    """The format shows the bytes incomplete or lying (truncated, a header claiming
+    more than the file holds, not a model at all): the message is the one-line damage
+    reason. A BadContent, so a caller that only tolerates bad content still does."""
 
 
 def clip(text: str, limit: int = MAX_STR) -> str:

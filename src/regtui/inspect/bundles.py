@@ -2,7 +2,9 @@
 
 Their inner model files are inspected like any file (so pickles inside an MLflow
 folder still get their import warnings); these functions add what the folder's
-own description files say.
+own description files say. A folder whose description names files that are not
+there (an `MLmodel` flavor's data, a weights index's shards), or whose inner model
+file is damaged, is damaged: most often it is still being written.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 from regtui.hashing import CHECKPOINT_DIR
 from regtui.inspect.bounds import (
     BadContent,
+    Damaged,
     bounded,
     clip,
     is_finite_number,
@@ -34,6 +37,14 @@ _HF_WEIGHTS = re.compile(
     r"\.(safetensors|bin|h5|msgpack)|.*\.safetensors|model\.safetensors\.index\.json|"
     r"pytorch_model\.bin\.index\.json"
 )
+_WEIGHTS_INDEX = re.compile(r".+\.(safetensors|bin|h5|msgpack)\.index\.json")
+_SHARD = re.compile(r"(.+)-(\d+)-of-(\d+)(\.\w+)")
+MAX_SHARDS = 10_000
+# MLmodel flavor keys whose value is a file or folder inside the model folder.
+_MLFLOW_PATH_KEYS = (
+    "pickled_model", "model_data", "model_path", "data", "saved_model_dir",
+    "model_binary", "python_model", "code",
+)  # fmt: skip
 _TOKENIZER = re.compile(
     r"tokenizer(_config)?\.json|vocab\.(txt|json)|merges\.txt|special_tokens_map\.json|"
     r"added_tokens\.json|(tokenizer|spiece|sentencepiece\.bpe)\.model"
@@ -134,6 +145,8 @@ def merge_inner(facts: Facts, folder: Path, files: list[Path], inspect_file: Ins
         if sub.refused:
             facts.warnings.append(f"{rel}: {sub.refused}")
             continue
+        if sub.damage and facts.damage is None:
+            facts.damage = f"{rel}: {sub.damage}"
         facts.warnings.extend(f"{rel}: {w}" for w in sub.warnings)
         item: dict[str, Any] = {"file": rel, "format": sub.format, "bytes": p.stat().st_size}
         for key in ("parameters", "tensors"):
@@ -183,6 +196,7 @@ def inspect_mlflow(folder: Path, facts: Facts) -> None:
     ):
         if key in doc:
             meta[key] = bounded(doc[key])
+    missing = _mlflow_missing(folder, doc)
     sig = doc.get("signature")
     if isinstance(sig, dict):
         meta["signature"] = {
@@ -195,6 +209,45 @@ def inspect_mlflow(folder: Path, facts: Facts) -> None:
         lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
         meta["requirements"] = lines[:100]
     facts.metadata.update(bounded(meta))
+    if missing:
+        more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+        raise Damaged(f"MLmodel names {missing[0]}, which is not there{more}: incomplete")
+
+
+def _mlflow_missing(folder: Path, doc: dict[str, Any]) -> list[str]:
+    """What the MLmodel names that the folder lacks, as "flavor.key 'path'"."""
+    named: list[tuple[str, Any]] = []
+    flavors = doc.get("flavors")
+    for flavor, conf in list(flavors.items())[:20] if isinstance(flavors, dict) else []:
+        if not isinstance(conf, dict):
+            continue
+        named += [(f"{flavor}.{k}", conf.get(k)) for k in _MLFLOW_PATH_KEYS]
+        env = conf.get("env")
+        if isinstance(env, dict):
+            named += [(f"{flavor}.env.{k}", v) for k, v in list(env.items())[:10]]
+        else:
+            named.append((f"{flavor}.env", env))
+        artifacts = conf.get("artifacts")
+        if isinstance(artifacts, dict):
+            for name, art in list(artifacts.items())[:100]:
+                if isinstance(art, dict):
+                    named.append((f"{flavor}.artifacts.{name}", art.get("path")))
+    example = doc.get("saved_input_example_info")
+    if isinstance(example, dict):
+        named.append(("saved_input_example_info", example.get("artifact_path")))
+    return [
+        f"{clip(str(key), 100)} {clip(value, 200)!r}"
+        for key, value in named
+        if _inside_path(value) and not (folder / value).exists()
+    ]
+
+
+def _inside_path(value: Any) -> bool:
+    """A relative path that stays in the folder (others are not the folder's to hold)."""
+    if not isinstance(value, str) or not value or "\0" in value:
+        return False
+    parts = Path(value).parts
+    return not Path(value).is_absolute() and ".." not in parts
 
 
 def _flavor_summary(value: Any) -> Any:
@@ -231,6 +284,7 @@ def inspect_huggingface(folder: Path, facts: Facts, files: list[Path]) -> None:
     )
     if CHECKPOINT_DIR.fullmatch(folder.name):
         meta["checkpoint_step"] = int(folder.name.split("-", 1)[1])
+    missing = _missing_shards(folder, names, facts.warnings)
     readme = folder / "README.md"
     if readme.is_file() and not readme.is_symlink():
         card, metrics = model_card(readme, facts.warnings)
@@ -239,6 +293,39 @@ def inspect_huggingface(folder: Path, facts: Facts, files: list[Path]) -> None:
         for k, v in metrics.items():
             facts.metrics.setdefault(k, v)
     facts.metadata.update(bounded(meta))
+    if missing:
+        more = f" and {len(missing) - 1} more" if len(missing) > 1 else ""
+        raise Damaged(f"weight shard {clip(missing[0], 200)} is missing{more}: incomplete")
+
+
+def _missing_shards(folder: Path, names: list[str], warnings: list[str]) -> list[str]:
+    """Shards that a weights index maps, or that a `-0000N-of-0000M` name implies,
+    and that the folder lacks."""
+    present = set(names)
+    wanted: set[str] = set()
+    for name in names:
+        if _WEIGHTS_INDEX.fullmatch(name):
+            try:
+                index = load_json(folder / name)
+            except BadContent as exc:
+                warnings.append(f"{name}: {exc}")
+                continue
+            weight_map = index.get("weight_map") if isinstance(index, dict) else None
+            if isinstance(weight_map, dict):
+                wanted.update(v for v in weight_map.values() if isinstance(v, str) and v)
+        shard = _SHARD.fullmatch(name)
+        if shard and 0 < int(shard.group(3)) <= MAX_SHARDS:
+            stem, width, total, ext = (
+                shard.group(1),
+                len(shard.group(2)),
+                int(shard.group(3)),
+                shard.group(4),
+            )
+            wanted.update(
+                f"{stem}-{i:0{width}d}-of-{shard.group(3)}{ext}" for i in range(1, total + 1)
+            )
+    maybe = sorted(n for n in wanted if n not in present and _inside_path(n))[:MAX_SHARDS]
+    return [n for n in maybe if not (folder / n).exists()]
 
 
 def model_card(readme: Path, warnings: list[str]) -> tuple[dict[str, Any], dict[str, float]]:

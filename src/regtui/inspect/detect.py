@@ -10,6 +10,8 @@ import re
 import struct
 from pathlib import Path
 
+from regtui.inspect.safetensors import MAX_HEADER
+
 HEAD_BYTES = 4096
 
 # Extensions that say "this is a model file" on their own.
@@ -130,11 +132,8 @@ def sniff(head: bytes, size: int) -> str | None:
         b"x\xda",
     ):
         return "compressed"
-    if len(head) >= 9:
-        (n,) = struct.unpack("<Q", head[:8])
-        # the length is not checked here: a lying one is the inspector's to report
-        if head[8:9] == b"{" and n >= 2:
-            return "safetensors"
+    if _looks_like_safetensors(head):
+        return "safetensors"
     stripped = head.lstrip()
     if stripped.startswith(b"{"):
         compact = re.sub(rb"\s+", b"", stripped[:200])
@@ -148,6 +147,20 @@ def sniff(head: bytes, size: int) -> str | None:
     if _looks_like_onnx(head):
         return "onnx"
     return None
+
+
+def _looks_like_safetensors(head: bytes) -> bool:
+    """An 8-byte header length a real header can have, then the start of a JSON
+    object: `{"` or `{}`. One `{` byte alone occurs by chance (a nine-byte ONNX
+    file was once taken for safetensors). The length is not checked against the
+    file size: a header that claims more than the file holds is the inspector's
+    to report as damage."""
+    if len(head) < 10:
+        return False
+    (n,) = struct.unpack("<Q", head[:8])
+    if not 2 <= n <= MAX_HEADER or head[8:9] != b"{":
+        return False
+    return head[9:].lstrip(b" \t\r\n")[:1] in (b'"', b"}")
 
 
 def _looks_like_onnx(head: bytes) -> bool:

@@ -2,6 +2,9 @@
 
 Strings are cut, arrays keep their length and first few items, and any count that
 could not fit in the rest of the file is refused before anything is allocated.
+The tensor infos give each tensor's offset and byte size: data running past the
+end of the file is damage, and a last tensor ending at the file's end (give or
+take the alignment padding) proves the file complete.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ import struct
 from pathlib import Path
 from typing import IO, Any
 
-from regtui.inspect.bounds import BadContent, clip
+from regtui.inspect.bounds import BadContent, Damaged, clip
 from regtui.inspect.facts import Facts
 
 MAX_KV = 100_000
@@ -52,6 +55,31 @@ _FILE_TYPES = {
 }  # fmt: skip
 
 
+# (elements per block, bytes per block) of each ggml type, from ggml's type traits.
+# A type not listed here cannot be sized: such a file is not proven either way.
+_GGML_BLOCKS = {
+    0: (1, 4), 1: (1, 2), 2: (32, 18), 3: (32, 20), 6: (32, 22), 7: (32, 24), 8: (32, 34),
+    9: (32, 36), 10: (256, 84), 11: (256, 110), 12: (256, 144), 13: (256, 176),
+    14: (256, 210), 15: (256, 292), 16: (256, 66), 17: (256, 74), 18: (256, 98),
+    19: (256, 50), 20: (32, 18), 21: (256, 110), 22: (256, 82), 23: (256, 136),
+    24: (1, 1), 25: (1, 2), 26: (1, 4), 27: (1, 8), 28: (1, 8), 29: (256, 56), 30: (1, 2),
+    34: (256, 54), 35: (256, 66), 39: (32, 17),
+}  # fmt: skip
+DEFAULT_ALIGNMENT = 32
+
+
+def _align(n: int, alignment: int) -> int:
+    return -(-n // alignment) * alignment
+
+
+def _tensor_bytes(dims: list[int], ttype: int) -> int | None:
+    block = _GGML_BLOCKS.get(ttype)
+    if block is None:
+        return None
+    elements, width = block
+    return -(-math.prod(dims) // elements) * width
+
+
 # The largest real vocabularies (token and merge lists) hold a few hundred thousand.
 MAX_STRING_ITEMS = 4_000_000
 
@@ -69,14 +97,15 @@ class _Reader:
         n = struct.calcsize(fmt)
         raw = self.fh.read(n)
         if len(raw) < n:
-            raise BadContent(f"truncated GGUF at byte {self.fh.tell()}")
+            raise Damaged(f"truncated GGUF at byte {self.fh.tell()}")
         return struct.unpack(fmt, raw)[0]
 
     def count(self, what: str, min_item: int) -> int:
         n = self.take("<Q" if self.wide else "<I")
         if n * min_item > self.left():
-            raise BadContent(
-                f"GGUF {what} claims {n} items but only {self.left()} bytes remain: lying header"
+            raise Damaged(
+                f"GGUF {what} claims {n} items but only {self.left()} bytes remain: truncated "
+                "or lying header"
             )
         return n
 
@@ -99,11 +128,13 @@ class _Reader:
                 self.fh.seek(pos)
                 buf, base, off = self.fh.read(1 << 20), pos, 0
                 if len(buf) < width:
-                    raise BadContent(f"truncated GGUF at byte {pos}")
+                    raise Damaged(f"truncated GGUF at byte {pos}")
             (length,) = struct.unpack_from(fmt, buf, off)
             pos += width + length
             if pos > self.size:
-                raise BadContent("GGUF string runs past the end of the file: lying header")
+                raise Damaged(
+                    "GGUF string runs past the end of the file: truncated or lying header"
+                )
         self.fh.seek(pos)
 
     def value(self, vtype: int, depth: int = 0) -> Any:
@@ -144,7 +175,7 @@ def inspect_gguf(path: Path, facts: Facts) -> None:
     size = path.stat().st_size
     with path.open("rb", buffering=1 << 16) as fh:
         if fh.read(4) != b"GGUF":
-            raise BadContent("not a GGUF file")
+            raise Damaged("not a GGUF file: no GGUF signature")
         r = _Reader(fh, size, wide=True)
         version = r.take("<I")
         if version not in (1, 2, 3):
@@ -163,6 +194,8 @@ def inspect_gguf(path: Path, facts: Facts) -> None:
                 kv[key] = value
         params = 0
         types: dict[str, int] = {}
+        data_end = 0  # end of the furthest tensor data we can size
+        sized = True  # every tensor's type has a known size
         for _ in range(n_tensors):
             r.string(200)
             n_dims = r.take("<I")
@@ -170,10 +203,16 @@ def inspect_gguf(path: Path, facts: Facts) -> None:
                 raise BadContent(f"GGUF tensor with {n_dims} dimensions")
             dims = [r.take("<Q" if r.wide else "<I") for _ in range(n_dims)]
             ttype = r.take("<I")
-            r.take("<Q")  # offset
+            offset = r.take("<Q")
             params += math.prod(dims)
             name = _GGML_TYPES.get(ttype, str(ttype))
             types[name] = types.get(name, 0) + 1
+            nbytes = _tensor_bytes(dims, ttype)
+            if nbytes is None:
+                sized = False
+            else:
+                data_end = max(data_end, offset + nbytes)
+        infos_end = fh.tell()
     facts.format = "gguf"
     facts.framework = "llama.cpp"
     arch = kv.get("general.architecture")
@@ -192,3 +231,29 @@ def inspect_gguf(path: Path, facts: Facts) -> None:
         meta["file_type"] = _FILE_TYPES.get(ftype, str(ftype))
     meta["kv"] = kv
     facts.metadata.update(meta)
+    _check_extent(facts, kv, infos_end, data_end if n_tensors else None, sized, size)
+
+
+def _check_extent(
+    facts: Facts,
+    kv: dict[str, Any],
+    infos_end: int,
+    data_end: int | None,
+    sized: bool,
+    size: int,
+) -> None:
+    """Damage if a tensor's data runs past the file; complete if the last one ends
+    at the file's end (the writer pads it to the alignment, or not). `data_end` is
+    None without tensors; `sized` False if some tensor's type has no known size."""
+    alignment = kv.get("general.alignment", DEFAULT_ALIGNMENT)
+    if not isinstance(alignment, int) or isinstance(alignment, bool) or alignment <= 0:
+        return  # cannot place the data section: neither proven nor damned
+    if data_end is None:
+        return
+    start = _align(infos_end, alignment)
+    if start + data_end > size:
+        raise Damaged(
+            f"GGUF tensor data runs to byte {start + data_end} but the file has {size}: "
+            "truncated or lying header"
+        )
+    facts.complete = sized and size <= start + _align(data_end, alignment)

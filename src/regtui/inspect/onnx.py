@@ -1,6 +1,8 @@
 """ONNX models: ModelProto read with the bounded wire walker, raw tensor data skipped.
 
-Field numbers are those of onnx.proto (stable since IR version 3).
+Field numbers are those of onnx.proto (stable since IR version 3). ONNX cannot
+prove itself complete (protobuf has no end marker), but a message that stops
+mid-field, or a model without the graph and opsets every exporter writes, is damage.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ import math
 from pathlib import Path, PurePath
 from typing import Any
 
-from regtui.inspect.bounds import BadContent, Refused, clip
+from regtui.inspect.bounds import BadContent, Damaged, Refused, clip
 from regtui.inspect.facts import Facts
 from regtui.inspect.protobuf_wire import LEN, VARINT, Wire
 
@@ -19,6 +21,7 @@ MAX_NODES = 5_000_000
 MAX_DIMS = 64
 MAX_PROPS = 200
 MAX_UNKNOWN_TOP = 64
+_OPSETS_SINCE_IR = 3  # opset_import is required from IR version 3 on
 # ModelProto's field numbers in onnx.proto (up to IR version 10).
 _MODEL_FIELDS = {1, 2, 3, 4, 5, 6, 7, 8, 14, 20, 25}
 _ELEM = {
@@ -52,7 +55,7 @@ class _Onnx:
                 # strange ones mean this is not ONNX, and walking them all is slow.
                 unknown += 1
                 if unknown > MAX_UNKNOWN_TOP:
-                    raise BadContent(f"not an ONNX model: unexpected field {num} at byte {at}")
+                    raise Damaged(f"not an ONNX model: unexpected field {num} at byte {at}")
             if num == 1 and wt == VARINT:
                 meta["ir_version"] = val
             elif num == 2 and wt == LEN:
@@ -75,7 +78,12 @@ class _Onnx:
                 k, v = self.string_pair(at, at + val)
                 props[k] = v
         if "ir_version" not in meta:
-            raise BadContent("not an ONNX model: no ir_version field")
+            raise Damaged("not an ONNX model: no ir_version field")
+        if "graph" not in meta:
+            raise Damaged("ONNX model without a graph: truncated or not a model")
+        if not meta["opset_import"] and meta["ir_version"] >= _OPSETS_SINCE_IR:
+            # Exporters write the opsets right after the graph: a cut there drops them.
+            raise Damaged("ONNX model without opset_import: truncated")
         if props:
             meta["metadata_props"] = props
         meta["parameters"] = self.params

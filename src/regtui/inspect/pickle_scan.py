@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from regtui.inspect.bounds import clip
+from regtui.inspect.bounds import Damaged, clip
 
 MAX_OPS = 2_000_000
 MAX_STACK = 20_000
@@ -119,6 +119,10 @@ class PickleScan:
     pickles: int = 0
     complete: bool = False
     error: str | None = None
+    # The data ended before a STOP opcode: the file is cut short (a pickle still
+    # being written, or truncated), not merely odd.
+    truncated: bool = False
+    end: int = 0  # bytes up to the last STOP
     unresolved: int = 0  # STACK_GLOBAL with operands we could not follow
     ext_used: bool = False
     tensors: int = 0
@@ -170,7 +174,9 @@ class Stream:
         line = self.fh.readline(MAX_LINE)
         self.pos += len(line)
         if not line.endswith(b"\n"):
-            raise ValueError(f"unterminated or over-long text argument at byte {self.pos}")
+            if len(line) < MAX_LINE:
+                raise EOFError(f"unterminated text argument at byte {self.pos}")
+            raise ValueError(f"over-long text argument at byte {self.pos}")
         return line[:-1]
 
 
@@ -482,8 +488,11 @@ def scan_pickle(
     seekable: bool = True,
     on_persid: Callable[[Any], None] | None = None,
     sequence: bool = True,
+    max_pickles: int = MAX_PICKLES,
 ) -> PickleScan:
-    """Walk the pickle(s) in `fh`; never raises for bad content (see `.error`)."""
+    """Walk the pickle(s) in `fh`; never raises for bad content (see `.error` and
+    `.truncated`). `max_pickles` stops before data that only looks like another
+    pickle (legacy torch files put raw storages after exactly five)."""
     scan = PickleScan()
     stream = Stream(fh, seekable)
 
@@ -502,8 +511,9 @@ def scan_pickle(
 
     machine = _Machine(stream, scan, persid)
     try:
-        while scan.pickles < MAX_PICKLES:
+        while scan.pickles < max_pickles:
             value = machine.run()
+            scan.end = machine.s.pos
             if scan.pickles == 0:
                 scan.first_value = value if isinstance(value, int | str) else None
                 scan.top = _plain_items(value)
@@ -521,7 +531,10 @@ def scan_pickle(
         scan.complete = True
     except _TooLong:
         scan.error = f"stopped after {MAX_OPS} opcodes: the rest was not scanned"
-    except (EOFError, ValueError, IndexError, KeyError, TypeError, struct.error) as exc:
+    except EOFError as exc:
+        scan.truncated = True
+        scan.error = clip(str(exc), 300)
+    except (ValueError, IndexError, KeyError, TypeError, struct.error) as exc:
         scan.error = clip(f"malformed pickle: {exc}", 300)
     except RecursionError:
         scan.error = "malformed pickle: nested too deeply"
@@ -552,6 +565,12 @@ class _Prefixed(Stream):
             self.pos += 1
             return head + (super().read(n - 1) if n > 1 else b"")
         return super().read(n)
+
+
+def raise_if_truncated(scan: PickleScan, what: str = "pickle") -> None:
+    """Damaged if the data ended before a STOP opcode."""
+    if scan.truncated:
+        raise Damaged(f"{what} ends before its STOP opcode: truncated ({scan.error})")
 
 
 def framework_from_globals(names: list[str]) -> str | None:
@@ -599,6 +618,6 @@ def describe(scan: PickleScan) -> tuple[dict[str, Any], list[str]]:
         )
     if scan.ext_used:
         warnings.append("uses the copyreg extension registry: imports cannot be named")
-    if scan.error:
+    if scan.error and not scan.truncated:  # truncation is damage, reported as such
         warnings.append(f"pickle scan incomplete: {scan.error}")
     return meta, warnings

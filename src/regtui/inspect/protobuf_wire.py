@@ -2,7 +2,8 @@
 
 Used for ONNX and SavedModel: fields of interest are decoded, everything else
 (notably multi-GB `raw_data` blobs) is skipped with a seek, so memory stays flat
-whatever the file size. Lengths are checked against the enclosing message.
+whatever the file size. Lengths are checked against the enclosing message: a
+field that stops mid-way or claims more than its message holds is damage.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import struct
 from collections.abc import Iterator
 from typing import IO
 
-from regtui.inspect.bounds import BadContent
+from regtui.inspect.bounds import Damaged
 
 VARINT, I64, LEN, SGROUP, EGROUP, I32 = 0, 1, 2, 3, 4, 5
 MAX_DEPTH = 32
@@ -30,15 +31,15 @@ class Wire:
         result = 0
         for _ in range(10):
             if self.fh.tell() >= end:
-                raise BadContent(f"protobuf varint runs past its message at byte {self.fh.tell()}")
+                raise Damaged(f"protobuf varint runs past its message at byte {self.fh.tell()}")
             b = self.fh.read(1)
             if not b:
-                raise BadContent("truncated protobuf: varint at end of file")
+                raise Damaged("truncated protobuf: varint at end of file")
             result |= (b[0] & 0x7F) << shift
             if b[0] < 0x80:
                 return result
             shift += 7
-        raise BadContent("malformed protobuf: varint longer than 10 bytes")
+        raise Damaged("malformed protobuf: varint longer than 10 bytes")
 
     def fields(self, start: int, end: int) -> Iterator[tuple[int, int, int | None, int]]:
         """(field number, wire type, value for varint/fixed or None, payload offset) per field.
@@ -47,16 +48,14 @@ class Wire:
         payload start; callers read it or not, the next iteration seeks past it.
         """
         if end > self.size:
-            raise BadContent(
-                f"protobuf message claims {end - start} bytes past the end of the file"
-            )
+            raise Damaged(f"protobuf message claims {end - start} bytes past the end of the file")
         pos = start
         while pos < end:
             self.fh.seek(pos)
             key = self.varint(end)
             number, wtype = key >> 3, key & 7
             if number == 0:
-                raise BadContent(f"malformed protobuf: field number 0 at byte {pos}")
+                raise Damaged(f"malformed protobuf: field number 0 at byte {pos}")
             if wtype == VARINT:
                 value = self.varint(end)
                 pos = self.fh.tell()
@@ -64,27 +63,27 @@ class Wire:
             elif wtype == I64:
                 raw = self.fh.read(8)
                 if len(raw) < 8:
-                    raise BadContent("truncated protobuf: fixed64 at end of file")
+                    raise Damaged("truncated protobuf: fixed64 at end of file")
                 pos = self.fh.tell()
                 yield number, wtype, struct.unpack("<q", raw)[0], pos
             elif wtype == I32:
                 raw = self.fh.read(4)
                 if len(raw) < 4:
-                    raise BadContent("truncated protobuf: fixed32 at end of file")
+                    raise Damaged("truncated protobuf: fixed32 at end of file")
                 pos = self.fh.tell()
                 yield number, wtype, struct.unpack("<i", raw)[0], pos
             elif wtype == LEN:
                 length = self.varint(end)
                 at = self.fh.tell()
                 if at + length > end:
-                    raise BadContent(
+                    raise Damaged(
                         f"protobuf field {number} claims {length} bytes at byte {at}, past its "
                         f"message end {end}: truncated or lying length"
                     )
                 yield number, wtype, length, at
                 pos = at + length
             else:
-                raise BadContent(f"unsupported protobuf wire type {wtype} at byte {pos}")
+                raise Damaged(f"unsupported protobuf wire type {wtype} at byte {pos}")
             self.reads += 1
 
     def read_bytes(self, at: int, length: int, cap: int) -> bytes:

@@ -10,13 +10,16 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from regtui.inspect.bounds import BadContent, clip
+from regtui.inspect.bounds import BadContent, Damaged, clip
 from regtui.inspect.facts import Facts
-from regtui.inspect.pickle_scan import PickleScan, describe, scan_pickle
+from regtui.inspect.pickle_scan import PickleScan, describe, raise_if_truncated, scan_pickle
 from regtui.inspect.runlogs import lightning_counters
 from regtui.inspect.zipcheck import ZIP_READ_ERRORS, Entry, read_entry
 
 LEGACY_MAGIC = b"\x80\x02\x8a\x0al\xfc\x9cF\xf9 j\xa8P\x19"
+# A legacy file holds five pickles (magic, protocol, system info, the object, the
+# storage keys), then raw storage bytes that must not be walked as a sixth.
+LEGACY_PICKLES = 5
 _STORAGE_DTYPES = {
     "FloatStorage": "float32", "DoubleStorage": "float64", "HalfStorage": "float16",
     "BFloat16Storage": "bfloat16", "LongStorage": "int64", "IntStorage": "int32",
@@ -59,7 +62,7 @@ def inspect_torch_zip(zf: zipfile.ZipFile, entries: list[Entry], facts: Facts) -
         with zf.open(pkl.name) as fh:
             scan = scan_pickle(fh, seekable=False, sequence=False)
     except ZIP_READ_ERRORS as exc:
-        raise BadContent(f"cannot read data.pkl: {clip(str(exc), 200)}") from None
+        raise Damaged(f"cannot read data.pkl: {clip(str(exc), 200)}") from None
     meta, warnings = describe(scan)
     facts.metadata.update(
         {
@@ -86,12 +89,13 @@ def inspect_torch_zip(zf: zipfile.ZipFile, entries: list[Entry], facts: Facts) -
             f"data.pkl refers to {len(scan.storages)} storages but the archive holds {len(storages)}"
         )
     facts.warnings.extend(warnings)
+    raise_if_truncated(scan, "data.pkl")
 
 
 def inspect_legacy_torch(path: Path, facts: Facts) -> None:
     """torch.save(..., _use_new_zipfile_serialization=False): pickles, then raw storages."""
     with path.open("rb") as fh:
-        scan = scan_pickle(fh)
+        scan = scan_pickle(fh, max_pickles=LEGACY_PICKLES)
     meta, warnings = describe(scan)
     facts.format = "pytorch-legacy"
     facts.framework = "torch"
@@ -99,3 +103,4 @@ def inspect_legacy_torch(path: Path, facts: Facts) -> None:
     if scan.storages:
         facts.metadata["storage_elements"] = sum(n for _k, n in scan.storages.values())
     facts.warnings.extend(warnings)
+    raise_if_truncated(scan)

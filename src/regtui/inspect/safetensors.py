@@ -1,7 +1,9 @@
 """safetensors: an 8-byte little-endian header length, a JSON header, raw tensor data.
 
 Only the header is read, after its length has been checked against the file size
-and a hard cap, so a header "claiming 100 GB" costs one 8-byte read.
+and a hard cap, so a header "claiming 100 GB" costs one 8-byte read. The header's
+offsets then prove the file complete (its data ends exactly at the file's end) or
+damaged (a header that lies, or data shorter than the offsets say).
 """
 
 from __future__ import annotations
@@ -9,10 +11,11 @@ from __future__ import annotations
 import json
 import math
 import struct
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from regtui.inspect.bounds import BadContent, bounded, clip
+from regtui.inspect.bounds import BadContent, Damaged, bounded, clip
 from regtui.inspect.facts import Facts
 
 MAX_HEADER = 100 << 20  # the format's own limit
@@ -43,10 +46,10 @@ def read_header(
         size = path.stat().st_size
         raw = fh.read(8)
         if len(raw) < 8:
-            raise BadContent(f"truncated safetensors: {size} bytes, no header length")
+            raise Damaged(f"truncated safetensors: {size} bytes, no header length")
         (n,) = struct.unpack("<Q", raw)
         if n > size - 8:
-            raise BadContent(
+            raise Damaged(
                 f"safetensors header claims {n} bytes but the file has only {size - 8} after "
                 "the length: truncated or lying header, not read"
             )
@@ -55,7 +58,7 @@ def read_header(
                 f"safetensors header of {n} bytes exceeds the {MAX_HEADER >> 20} MiB cap"
             )
         if n < 2 or fh.read(1) != b"{":
-            raise BadContent("safetensors header does not start with '{': not read further")
+            raise Damaged("safetensors header does not start with '{': not read further")
         data = b"{" + fh.read(n - 1)
     return _parse(data), n, size
 
@@ -67,15 +70,25 @@ def _parse(data: bytes) -> dict[str, Any]:
     try:
         header = json.loads(data)
     except (ValueError, RecursionError) as exc:
-        raise BadContent(f"safetensors header is not valid JSON: {clip(str(exc), 200)}") from None
+        raise Damaged(f"safetensors header is not valid JSON: {clip(str(exc), 200)}") from None
     if not isinstance(header, dict):
-        raise BadContent("safetensors header is not a JSON object")
+        raise Damaged("safetensors header is not a JSON object")
     return header
 
 
-def summarise(header: dict[str, Any], n: int, size: int) -> tuple[dict[str, Any], list[str]]:
-    """Tensor count, dtypes, parameters; warnings for offsets beyond the file."""
+@dataclass
+class Summary:
+    meta: dict[str, Any]
+    warnings: list[str]
+    damage: str | None  # the header lies or the data is shorter than it says
+    complete: bool  # the data ends exactly at the file's end
+
+
+def summarise(header: dict[str, Any], n: int, size: int) -> Summary:
+    """Tensor count, dtypes, parameters; damage for entries that lie or data that
+    runs past the file."""
     warnings: list[str] = []
+    damage: str | None = None
     dtypes: dict[str, int] = {}
     params = 0
     tensors = 0
@@ -110,13 +123,15 @@ def summarise(header: dict[str, Any], n: int, size: int) -> tuple[dict[str, Any]
                 bad += 1
         else:
             bad += 1
-    if bad:
-        warnings.append(
-            f"safetensors header has {bad} malformed tensor entr{'y' if bad == 1 else 'ies'}"
-        )
     if max_end > data_len:
-        warnings.append(
-            f"safetensors tensors need {max_end} data bytes but the file holds {data_len}: truncated"
+        damage = (
+            f"safetensors tensors need {max_end} data bytes but the file holds {data_len}: "
+            "truncated or lying header"
+        )
+    elif bad:
+        damage = (
+            f"safetensors header has {bad} malformed tensor entr{'y' if bad == 1 else 'ies'} "
+            "(shape, dtype and offsets disagree): lying header"
         )
     meta = header.get("__metadata__")
     facts: dict[str, Any] = {
@@ -129,17 +144,20 @@ def summarise(header: dict[str, Any], n: int, size: int) -> tuple[dict[str, Any]
         facts["metadata"] = bounded(meta)
     elif meta is not None:
         warnings.append("safetensors __metadata__ is not an object")
-    return facts, warnings
+    return Summary(facts, warnings, damage, damage is None and max_end == data_len)
 
 
 def inspect_safetensors(
     path: Path, facts: Facts, head: bytes = b"", size: int | None = None
 ) -> None:
     header, n, size = read_header(path, head, size)
-    meta, warnings = summarise(header, n, size)
+    summary = summarise(header, n, size)
     facts.format = "safetensors"
     md = header.get("__metadata__")
     if isinstance(md, dict) and isinstance(md.get("format"), str):
         facts.framework = _FRAMEWORKS.get(md["format"], clip(md["format"], 40))
-    facts.metadata.update(meta)
-    facts.warnings.extend(warnings)
+    facts.metadata.update(summary.meta)
+    facts.warnings.extend(summary.warnings)
+    if summary.damage:
+        raise Damaged(summary.damage)
+    facts.complete = summary.complete

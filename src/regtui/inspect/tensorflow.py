@@ -6,7 +6,7 @@ import struct
 from pathlib import Path
 from typing import IO, Any
 
-from regtui.inspect.bounds import BadContent, clip
+from regtui.inspect.bounds import Damaged, clip
 from regtui.inspect.facts import Facts
 from regtui.inspect.protobuf_wire import LEN, VARINT, Wire
 
@@ -14,14 +14,53 @@ HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 
 
 def inspect_hdf5(path: Path, facts: Facts) -> None:
-    """HDF5 is recognised, not parsed; Keras 2 files are told by their attribute names."""
+    """HDF5 is recognised, not parsed; Keras 2 files are told by their attribute names.
+    The superblock's end-of-file address tells a file cut short."""
     facts.format = "hdf5"
+    size = path.stat().st_size
     with path.open("rb") as fh:
         head = fh.read(1 << 20)
     if b"keras_version" in head or b"model_config" in head:
         facts.framework = "keras"
         facts.metadata["keras_h5"] = True
     facts.metadata["note"] = "HDF5 recognised by its signature; contents are not parsed"
+    end = hdf5_end(head)
+    if end == -1:
+        raise Damaged(f"HDF5 superblock cut short ({size} bytes): truncated")
+    if end is not None and end > size:
+        raise Damaged(
+            f"HDF5 superblock says the file ends at byte {end} but it has {size}: truncated"
+        )
+
+
+def hdf5_end(head: bytes) -> int | None:
+    """Base address + end-of-file address from a superblock at byte 0; -1 if the
+    bytes stop inside the superblock; None if there is no superblock we can read
+    there (or the address is undefined)."""
+    if not head.startswith(HDF5_MAGIC):
+        return None
+    if len(head) < 16:
+        return -1
+    version = head[8]
+    if version in (0, 1):
+        width = head[13]
+        base_at = 24 if version == 0 else 28
+    elif version in (2, 3):
+        width = head[9]
+        base_at = 12
+    else:
+        return None
+    if width not in (2, 4, 8):
+        return None
+    if len(head) < base_at + 3 * width:
+        return -1
+    fmt = {2: "<H", 4: "<I", 8: "<Q"}[width]
+    (base,) = struct.unpack_from(fmt, head, base_at)
+    (eof,) = struct.unpack_from(fmt, head, base_at + 2 * width)
+    undefined = (1 << (8 * width)) - 1
+    if undefined in (base, eof):
+        return None
+    return base + eof
 
 
 class _Flat:
@@ -34,7 +73,7 @@ class _Flat:
     def u(self, fmt: str, at: int) -> int:
         n = struct.calcsize(fmt)
         if at < 0 or at + n > self.size:
-            raise BadContent(f"TFLite offset {at} outside the file")
+            raise Damaged(f"TFLite offset {at} outside the file: truncated or lying")
         self.fh.seek(at)
         return struct.unpack(fmt, self.fh.read(n))[0]
 
@@ -56,7 +95,7 @@ class _Flat:
         s = at + self.u("<I", at)
         n = self.u("<I", s)
         if s + 4 + n > self.size:
-            raise BadContent("TFLite string runs past the end of the file")
+            raise Damaged("TFLite string runs past the end of the file: truncated or lying")
         self.fh.seek(s + 4)
         return clip(self.fh.read(min(n, cap)).decode("utf-8", errors="replace"), cap)
 

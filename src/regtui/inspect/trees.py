@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from regtui.inspect.bounds import BadContent, bounded, clip
+from regtui.inspect.bounds import BadContent, Damaged, bounded, clip
 from regtui.inspect.facts import Facts
 from regtui.inspect.ubjson import Skipped, UbjReader
 
@@ -68,7 +68,8 @@ def inspect_xgboost_json(path: Path, facts: Facts) -> None:
         try:
             doc = json.loads(path.read_bytes())
         except (ValueError, RecursionError) as exc:
-            raise BadContent(f"XGBoost JSON is not valid: {clip(str(exc), 200)}") from None
+            # A whole model is one JSON document: a broken one is cut short or corrupt.
+            raise Damaged(f"XGBoost JSON is not valid: {clip(str(exc), 200)}") from None
         facts.metadata.update(bounded(_xgb_summary(doc)))
         return
     # Too big to parse whole: the fields we want sit near the start and the end.

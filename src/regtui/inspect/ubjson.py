@@ -6,7 +6,7 @@ from __future__ import annotations
 import struct
 from typing import IO, Any
 
-from regtui.inspect.bounds import BadContent, clip
+from regtui.inspect.bounds import BadContent, Damaged, clip
 
 _NUM = {
     b"i": "<b",
@@ -37,7 +37,7 @@ class UbjReader:
     def _read(self, n: int) -> bytes:
         data = self.fh.read(n)
         if len(data) < n:
-            raise BadContent("truncated UBJSON")
+            raise Damaged("truncated UBJSON: the data ends mid-value")
         return data
 
     def _int(self, marker: bytes) -> int:
@@ -51,7 +51,7 @@ class UbjReader:
     def _length(self) -> int:
         n = self._int(self._read(1))
         if n > self.size:
-            raise BadContent(f"UBJSON length {n} exceeds the file size")
+            raise Damaged(f"UBJSON length {n} exceeds the file size: truncated or lying")
         return n
 
     def value(self, marker: bytes | None = None, depth: int = 0, keep: bool = True) -> Any:
@@ -97,7 +97,7 @@ class UbjReader:
         if item_type in _NUM and count is not None and not is_obj:
             width = struct.calcsize(_NUM[item_type])
             if count * width > self.size:
-                raise BadContent("UBJSON array larger than the file")
+                raise Damaged("UBJSON array larger than the file: truncated or lying")
             if keep and count <= 16:  # e.g. a version triple; node arrays are skipped
                 return [self.value(item_type, depth + 1) for _ in range(count)]
             self.fh.seek(count * width, 1)

@@ -2,22 +2,30 @@
 
 Declared sizes and compression ratios are checked before any entry is read, and
 only small named entries (a pickle, a JSON config) are read, through a cap that
-holds even if the declared size lies.
+holds even if the declared size lies. A zip is written front to back and its
+central directory last: without one the archive is still being written (damage),
+and an end record that ends the file, with every entry before the directory,
+proves it complete.
 """
 
 from __future__ import annotations
 
+import struct
 import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from regtui.inspect.bounds import BadContent, Refused, clip
+from regtui.inspect.bounds import BadContent, Damaged, Refused, clip
 
 MAX_ENTRIES = 100_000
 MAX_RATIO = 200  # uncompressed/compressed beyond this is a zip bomb
 MAX_TOTAL_UNCOMPRESSED = 1 << 40  # 1 TiB declared in all
 MIN_BOMB_BYTES = 32 << 20  # ratios only matter once an entry is this big
+NO_DIRECTORY = "zip archive without its central directory: incomplete"
+_END_RECORD = b"PK\x05\x06"
+_END_RECORD_SIZE = 22
+_LOCAL_HEADER_SIZE = 30  # before the entry's name and extra field
 
 
 @dataclass(frozen=True)
@@ -33,9 +41,11 @@ def list_zip(path: Path) -> tuple[zipfile.ZipFile, list[Entry]]:
     try:
         zf = zipfile.ZipFile(path)
     except zipfile.BadZipFile as exc:
-        raise BadContent(f"damaged zip archive: {clip(str(exc), 200)}") from None
-    except (OSError, ValueError, EOFError) as exc:
-        raise BadContent(f"unreadable zip archive: {clip(str(exc), 200)}") from None
+        if "not a zip file" in str(exc):  # no end record: the writer has not finished
+            raise Damaged(NO_DIRECTORY) from None
+        raise Damaged(f"damaged zip archive: {clip(str(exc), 200)}") from None
+    except (OSError, ValueError, EOFError) as exc:  # offsets that point nowhere
+        raise Damaged(f"unreadable zip archive: {clip(str(exc), 200)}") from None
     infos = zf.infolist()
     if len(infos) > MAX_ENTRIES:
         zf.close()
@@ -43,6 +53,7 @@ def list_zip(path: Path) -> tuple[zipfile.ZipFile, list[Entry]]:
     entries: list[Entry] = []
     total = 0
     file_size = path.stat().st_size
+    directory = getattr(zf, "start_dir", file_size)  # where the central directory begins
     for info in infos:
         name = info.filename
         pure = PurePosixPath(name.replace("\\", "/"))
@@ -57,9 +68,14 @@ def list_zip(path: Path) -> tuple[zipfile.ZipFile, list[Entry]]:
                 f"zip bomb: entry {clip(name, 200)!r} declares {info.file_size} bytes from "
                 f"{info.compress_size} compressed (ratio {ratio:.0f}:1)"
             )
-        if info.compress_size > file_size:
+        # The name's length in characters is a lower bound of its encoded length.
+        end = info.header_offset + _LOCAL_HEADER_SIZE + len(name) + info.compress_size
+        if info.compress_size > file_size or end > directory:
             zf.close()
-            raise BadContent(f"zip entry {clip(name, 200)!r} is larger than the file: truncated")
+            raise Damaged(
+                f"zip entry {clip(name, 200)!r} runs past the archive's data: truncated or "
+                "lying archive"
+            )
         entries.append(
             Entry(
                 name, info.file_size, info.compress_size, info.compress_type == zipfile.ZIP_STORED
@@ -69,6 +85,21 @@ def list_zip(path: Path) -> tuple[zipfile.ZipFile, list[Entry]]:
         zf.close()
         raise Refused(f"zip archive declares {total} uncompressed bytes in all")
     return zf, entries
+
+
+def ends_complete(path: Path) -> bool:
+    """Whether the zip's end record (and its comment) ends the file exactly: with
+    `list_zip` having found every entry before the directory, the archive is whole."""
+    with path.open("rb") as fh:
+        size = fh.seek(0, 2)
+        span = min(size, _END_RECORD_SIZE + 0xFFFF)
+        fh.seek(size - span)
+        tail = fh.read(span)
+    at = tail.rfind(_END_RECORD)
+    if at < 0 or at + _END_RECORD_SIZE > len(tail):
+        return False
+    (comment,) = struct.unpack_from("<H", tail, at + 20)
+    return at + _END_RECORD_SIZE + comment == len(tail)
 
 
 # What reading a damaged entry can raise: a bad CRC, header or deflate stream.
@@ -91,9 +122,7 @@ def read_entry(zf: zipfile.ZipFile, name: str, cap: int) -> bytes:
         with zf.open(info) as fh:
             data = fh.read(cap + 1)
     except ZIP_READ_ERRORS as exc:
-        raise BadContent(
-            f"cannot read zip entry {clip(name, 200)!r}: {clip(str(exc), 200)}"
-        ) from None
+        raise Damaged(f"cannot read zip entry {clip(name, 200)!r}: {clip(str(exc), 200)}") from None
     if len(data) > cap:
-        raise BadContent(f"zip entry {clip(name, 200)!r} inflates past its declared size")
+        raise Damaged(f"zip entry {clip(name, 200)!r} inflates past its declared size")
     return data

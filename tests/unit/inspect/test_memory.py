@@ -44,7 +44,8 @@ def _onnx(path: Path) -> None:
     graph_head = varint(5 << 3 | 2) + varint(tensor_len)
     graph_len = len(graph_head) + tensor_len
     head = pb_field(1, 8) + varint(7 << 3 | 2) + varint(graph_len) + graph_head + tensor_head
-    _sparse(path, head, len(head) + n * 4)
+    opsets = pb_field(8, pb_field(2, 17))
+    _sparse(path, head, len(head) + n * 4 + len(opsets), opsets)
 
 
 def _gguf(path: Path) -> None:

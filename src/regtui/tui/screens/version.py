@@ -21,6 +21,7 @@ from regtui.tui.screens.actions import VersionActions
 from regtui.tui.screens.edit import EditModal, Edits
 from regtui.tui.widgets.facts import kv_table
 from regtui.tui.widgets.footer import QuietFooter
+from regtui.tui.widgets.version_table import DAMAGE_MARK
 
 CARD_KEYS = ("model_card", "card", "readme", "description")
 
@@ -134,6 +135,8 @@ class VersionScreen(VersionActions):
             title.append("  archived", "dim")
         if v.artifact_state != "ok":
             title.append(f"  artifact {v.artifact_state}", "bold red")
+        if v.damage:
+            title.append(f"  {DAMAGE_MARK} damaged: never approved or shipped", "bold red")
         self.query_one("#version-title", Static).update(title)
         approval = v.approval.status
         if v.approval.by:
@@ -151,6 +154,8 @@ class VersionScreen(VersionActions):
             ("stages", ", ".join(v.stages) or "—"),
             ("artifact", v.artifact_state),
         ]
+        if v.damage:  # artifact text: shown as plain text, never markup
+            facts.insert(0, ("damaged", text(v.damage, "bold red", 2000)))
         self.query_one("#facts", Static).update(kv_table(facts))
         self._section("#metrics", [(k, number(x)) for k, x in sorted(v.metrics.items())])
         self._section("#params", sorted(flatten(v.params).items()))

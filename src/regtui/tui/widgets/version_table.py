@@ -32,6 +32,7 @@ from regtui.tui.safe import clean, fit, human_size, number, short_time
 PAGE_SIZE = 100
 MAX_PAGES = 40  # cached pages (4,000 rows): plenty for smooth scrolling, bounded memory
 MAX_METRIC_COLUMNS = 4
+DAMAGE_MARK = "✗"  # before the number of a damaged version (it can never ship)
 # A filter is first asked for this many rows (+1). Fewer matches are all of them: the
 # count and every page come from that one pass over the filter instead of a count
 # query and a page query that each evaluate it again (~50 ms apiece at 100k versions).
@@ -77,6 +78,7 @@ class VersionTable(ScrollView, can_focus=True):
         "version-table--stage",
         "version-table--warning",
         "version-table--archived",
+        "version-table--damaged",
     }
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -532,8 +534,19 @@ class VersionTable(ScrollView, can_focus=True):
 
         # (priority: lower is kept first, position, column)
         candidates: list[tuple[int, int, Column]] = [
-            # Wide enough for the highest number: 100000 must not show as "1000…".
-            (0, 0, Column("#", max(5, len(str(self.total or 0))), ">", lambda v: str(v.version))),
+            # Wide enough for the highest number (and the damage mark): 100000 must not
+            # show as "1000…". The mark sits in this column because it is never dropped.
+            (
+                0,
+                0,
+                Column(
+                    "#",
+                    max(5, len(str(self.total or 0)) + 1),
+                    ">",
+                    lambda v: (DAMAGE_MARK if v.damage else "") + str(v.version),
+                    lambda v: "version-table--damaged" if v.damage else "",
+                ),
+            ),
             (1, 1, Column("created", 16, "<", lambda v: short_time(v.created_at))),
             (5, 2, Column("format", 12, "<", lambda v: clean(v.format, 40))),
             (6, 3, Column("size", 8, ">", lambda v: human_size(v.size_bytes))),
