@@ -147,11 +147,9 @@ def uri_identity(uri: str) -> dict[str, Any]:
     path = parts.path
     if version is None and parts.scheme.lower() == "hf":
         # hf://datasets/org/name@rev/file: the revision pins the content
-        m = re.match(r"^(/?(?:datasets/)?[^/@]+/[^/@]+)@([^/]+)", path)
-        if m is None and netloc:
-            m = re.match(r"^()@([^/]+)", path)
-        if m and m.group(2):
-            version = m.group(2)
+        m = re.search(r"@([^/]+)", path)
+        if m:
+            version = m.group(1)
     ref = urlunsplit((parts.scheme.lower(), netloc, path, urlencode(kept), ""))
     out: dict[str, Any] = {"kind": "uri", "ref": ref}
     if version:
