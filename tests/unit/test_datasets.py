@@ -324,3 +324,32 @@ def test_export_import_carries_datasets_and_logged_and_rebuilds_the_index(
     fresh = Catalog(tmp_path / "old.sqlite")
     fresh.import_data(old)
     assert fresh.get("churn:1").datasets == [] and fresh.get("churn:1").logged == {}
+
+
+def test_sidecars_never_open_what_is_not_a_regular_file(tmp_path: Path) -> None:
+    import os
+
+    run = tmp_path / "run"
+    run.mkdir()
+    os.mkfifo(run / "pipe")  # opening it for reading would block for ever
+    artifact(run, "datasets.json", json.dumps(["pipe", "/dev/zero"]))
+    got = data.from_sidecars(artifact(run, "m.bin", "w"), {}, [])
+    assert [(d["kind"], d["ref"]) for d in got] == [
+        ("path", str(run / "pipe")),
+        ("path", "/dev/zero"),
+    ]
+
+
+def test_large_hashes_report_progress_on_stderr(capsys: pytest.CaptureFixture[str]) -> None:
+    from regtui.cli.output import hash_progress
+
+    small = hash_progress("dataset")
+    small(10, 100)
+    assert capsys.readouterr().err == ""
+    step = hash_progress("dataset", threshold=100)
+    for done in (0, 50, 55, 100):
+        step(done, 1000)
+    step(1000, 1000)
+    err = capsys.readouterr().err
+    assert err.count("hashing dataset:") == 3  # 0 %, 10 %, 100 %: one line per tenth
+    assert err.endswith("100% of 1.0 kB\n")

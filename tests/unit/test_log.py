@@ -157,3 +157,33 @@ def _shared_catalog() -> tuple[Catalog, Path]:
         folder = Path(tempfile.mkdtemp(prefix="regtui-log-"))
         _shared.append((Catalog(folder / "c.sqlite", user="tester"), folder))
     return _shared[0]
+
+
+@pytest.mark.parametrize("repeats", [2, 3])
+def test_the_same_bytes_twice_in_one_batch_merge_into_the_new_version(
+    db_url: str, tmp_path: Path, repeats: int
+) -> None:
+    """The second copy merges into a version written moments before in the same
+    transaction: its index rows must be replaced, not duplicated."""
+    cat = Catalog(db_url)
+    train = artifact(tmp_path, "train.csv", "rows")
+    cands = [
+        cat.prepare(
+            artifact(tmp_path, f"copy{i}.bin", "same bytes"),
+            "churn",
+            metrics={"auc": 0.5 + i / 10, f"only{i}": float(i)},
+            datasets=[train] if i == 0 else [f"s3://b/extra{i}"],
+        )
+        for i in range(repeats)
+    ]
+    results = cat.add_candidates(cands)
+    assert [r.created for r in results] == [True] + [False] * (repeats - 1)
+    v = cat.get("churn:1")
+    last = 0.5 + (repeats - 1) / 10
+    assert v.metrics["auc"] == last and all(f"only{i}" in v.metrics for i in range(repeats))
+    assert [x.ref for x in cat.versions(where=f"metrics.auc = {last}")] == ["churn:1"]
+    assert cat.versions(where="metrics.auc = 0.5") == []
+    assert len(v.datasets) == repeats
+    for ds in v.datasets:
+        assert [x.ref for x in cat.versions(where=f"dataset = '{ds['ref']}'")] == ["churn:1"]
+    assert cat.verify_audit().ok

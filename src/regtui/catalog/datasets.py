@@ -321,8 +321,9 @@ def _entry(entry: Any, base: Path, source: str) -> dict[str, Any] | None:
             spec = urlsplit(spec).path
         path = Path(spec).expanduser()
         full = Path(os.path.normpath(path if path.is_absolute() else base / path))
-        if not full.exists():
-            # Named but not here (another machine's path): kept as named.
+        if not (full.is_file() or full.is_dir()):
+            # Named but not here (another machine's path), or not a regular file
+            # (a FIFO would block the reader): kept as named, never opened.
             ds = {"kind": "path", "ref": str(full)[:MAX_REF]}
         elif "sha256" in extra:
             ds = {"kind": "folder" if full.is_dir() else "file", "ref": str(full)}

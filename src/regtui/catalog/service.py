@@ -432,6 +432,10 @@ class Catalog:
                 if cand.datasets:
                     dataset_rows.append((vid, cand.datasets))
                 results[i] = RegisterResult(_info_from_row(vid, cand.model, row), True)
+            # Indexed before the merges below: the same bytes twice in one batch
+            # merge into a version written just above, replacing its index rows.
+            index_versions(conn, index_rows)
+            index_datasets(conn, dataset_rows)
             for i, key in same:
                 cand = candidates[i]
                 v = self._version_by_id(conn, have[key])
@@ -451,8 +455,6 @@ class Catalog:
                 if changes:
                     v = self._version_by_id(conn, have[key])
                 results[i] = RegisterResult(v, False, changes)
-            index_versions(conn, index_rows)
-            index_datasets(conn, dataset_rows)
             chain.flush()
         return results  # type: ignore[return-value]  # every slot was filled above
 
