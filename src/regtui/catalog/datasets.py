@@ -25,6 +25,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from regtui.errors import ArtifactError, UsageError
 from regtui.hashing import Progress, hash_file, hash_path
+from regtui.text import human_size
 
 MAX_DATASETS = 100  # identities kept per version
 MAX_REF = 2000  # characters of a path or URI
@@ -34,7 +35,7 @@ MAX_FIELD = 200  # characters of a name, version, context or digest
 # terabyte. Larger ones keep their path and size.
 SIDECAR_HASH_LIMIT = 64 << 20
 MAX_MLFLOW_INPUTS = 100
-SIDECAR_NAMES = ("datasets.json", "data.yaml", "data.yml")
+SIDECAR_NAMES = ("datasets.json", "data.yaml")  # one lstat each per artifact
 
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://")
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
@@ -96,9 +97,10 @@ def identify(
     if hash_limit is not None:
         size = _local_size(p, hash_limit)
         if size is None or size > hash_limit:
-            out["size_bytes"] = size if size is not None else None
-            out["unhashed"] = f"larger than {hash_limit >> 20} MiB"
-            return {k: v for k, v in out.items() if v is not None}
+            if size is not None:
+                out["size_bytes"] = size
+            out["unhashed"] = f"larger than {human_size(hash_limit)}"
+            return out
         digest = _hash_cached(p) if kind == "file" else hash_path(p)
     else:
         digest = hash_path(p, progress)
@@ -225,8 +227,7 @@ def from_sidecars(
     card = metadata.get("model_card")
     if isinstance(card, dict):
         out += _card_datasets(card.get("datasets"))
-    folders = [path] if path.is_dir() else []
-    folders.append(path.parent)
+    folders = [path, path.parent] if os.path.isdir(path) else [path.parent]
     for folder in folders:
         for name, data in _sidecar_files(folder, warnings):
             out += _named(data, folder, name, warnings)
@@ -336,16 +337,15 @@ def _mlflow_inputs(path: Path, warnings: list[str]) -> list[dict[str, Any]]:
     """MLflow's logged inputs of the run an artifact sits in, from a local mlruns
     layout: <exp>/<run>/artifacts/…/model, <run>/inputs/<id>/meta.yaml naming
     <exp>/datasets/<source_id>/meta.yaml. Bounded: a few levels up, 100 inputs."""
-    run = None
-    here = path
-    for _ in range(4):
-        if here.name == "artifacts" and here.parent != here:
-            run = here.parent
-            break
-        if here.parent == here:
-            break
-        here = here.parent
-    if run is None or not (run / "inputs").is_dir() or not (run / "meta.yaml").is_file():
+    text = os.fspath(path)
+    if "artifacts" not in text:  # the scan's hot path: no Path arithmetic at all
+        return []
+    parts = text.rstrip(os.sep).split(os.sep)
+    up = next((i for i in range(len(parts) - 1, 0, -1)[:4] if parts[i] == "artifacts"), None)
+    if up is None:
+        return []
+    run = Path(os.sep.join(parts[:up]) or os.sep)
+    if not (run / "inputs").is_dir() or not (run / "meta.yaml").is_file():
         return []
     from regtui.inspect.bounds import BadContent, load_yaml
 
