@@ -155,7 +155,9 @@ def test_cli_reads_without_sqlalchemy(busy_catalog: Catalog, sqlite_path: str) -
     assert proc.stdout.strip() == str(cat.artifact_path(cat.resolve("churn@production")))
 
 
-def test_cli_errors_and_filters_take_the_full_path(busy_catalog: Catalog, sqlite_path: str) -> None:
+def test_cli_errors_and_filters_take_the_full_path(
+    busy_catalog: Catalog, sqlite_path: str
+) -> None:
     proc = _cli("show", "churn:99", db=sqlite_path)
     assert proc.returncode == 3
     assert proc.stderr.splitlines()[0] == "regtui: error: churn has no version 99"

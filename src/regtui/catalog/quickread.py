@@ -151,9 +151,7 @@ class QuickReader:
             if ref.version is not None:
                 where, args = "version.number = ?", (ref.version,)
             elif ref.stage is not None:
-                where = (
-                    "version.id = (SELECT version_id FROM stage WHERE model_id = ? AND name = ?)"
-                )
+                where = "version.id = (SELECT version_id FROM stage WHERE model_id = ? AND name = ?)"
                 args = (mid, ref.stage)
             else:
                 where = (

@@ -123,7 +123,9 @@ def inspect_checked(path: Path, root: Path | None = None, peak: int = PEAK_LIMIT
     return facts
 
 
-def expect_only(call: Callable[[], Any], *allowed: type[BaseException]) -> Any:
+def expect_only(
+    call: Callable[[], Any], *allowed: type[BaseException]
+) -> Any:
     """Run a low-level parser entry point: it may raise only its documented errors."""
     try:
         return call()
@@ -159,7 +161,9 @@ JSON_SCALARS = st.one_of(
 )
 JSON_VALUES = st.recursive(
     JSON_SCALARS,
-    lambda inner: st.one_of(st.lists(inner, max_size=5), st.dictionaries(TEXT, inner, max_size=5)),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=5), st.dictionaries(TEXT, inner, max_size=5)
+    ),
     max_leaves=20,
 )
 
@@ -212,9 +216,7 @@ def sample_files(*suffixes: str) -> list[Path]:
         p
         for base in (RUNS, HOSTILE)
         for p in base.rglob("*")
-        if p.is_file()
-        and not p.is_symlink()
-        and p.suffix in suffixes
+        if p.is_file() and not p.is_symlink() and p.suffix in suffixes
         and (base == HOSTILE or is_artifact_candidate(p))  # no sidecars, tokenizers
     ]
     return sorted(found)

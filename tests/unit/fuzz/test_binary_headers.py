@@ -272,9 +272,7 @@ def onnx_models(draw: st.DrawFn) -> bytes:
         tensor = b"".join(_pb(1, d) for d in draw(st.lists(U64, max_size=4)))
         tensor += _pb(8, text()) + _pb(2, 1)
         if draw(st.booleans()):
-            location = draw(
-                st.sampled_from(["w.bin", "../escape.bin", "/etc/passwd", "", "a\\..\\..\\b"])
-            )
+            location = draw(st.sampled_from(["w.bin", "../escape.bin", "/etc/passwd", "", "a\\..\\..\\b"]))
             tensor += _pb(13, _pb(1, b"location") + _pb(2, location.encode())) + _pb(14, 1)
         graph += _pb(5, tensor)
     for num in (11, 12):
@@ -340,9 +338,7 @@ UBJ_INT = {"i": ">b", "U": ">B", "I": ">h", "l": ">i", "L": ">q"}
 
 @st.composite
 def ubj_value(draw: st.DrawFn, depth: int = 0) -> bytes:
-    kind = draw(
-        st.sampled_from(["int", "float", "str", "Z", "T", "N", "arr", "obj", "typed", "junk"])
-    )
+    kind = draw(st.sampled_from(["int", "float", "str", "Z", "T", "N", "arr", "obj", "typed", "junk"]))
     if kind == "int":
         m = draw(st.sampled_from(list(UBJ_INT)))
         return m.encode() + pack(UBJ_INT[m], draw(U64))

@@ -65,9 +65,7 @@ def test_ubj_zero_width_typed_array_claiming_2_pow_28_items(tmp_path: Path) -> N
 
 def test_gguf_string_array_over_a_sparse_hole(tmp_path: Path) -> None:
     size = 256 << 20
-    kv = (
-        struct.pack("<Q", 1) + b"k" + struct.pack("<II", 9, 8) + struct.pack("<Q", (size - 64) // 8)
-    )
+    kv = struct.pack("<Q", 1) + b"k" + struct.pack("<II", 9, 8) + struct.pack("<Q", (size - 64) // 8)
     head = b"GGUF" + struct.pack("<IQQ", 3, 0, 1) + kv
     inspect_fast(sparse(tmp_path / "model.gguf", head, size))
 
@@ -95,9 +93,7 @@ def test_torch_zip_with_a_bad_crc(tmp_path: Path) -> None:
 
 
 def test_keras_with_a_damaged_deflate_stream(tmp_path: Path) -> None:
-    config = json.dumps(
-        {"class_name": "Sequential", "config": {"layers": [{"i": i} for i in range(50)]}}
-    )
+    config = json.dumps({"class_name": "Sequential", "config": {"layers": [{"i": i} for i in range(50)]}})
     raw = _zip({"config.json": config.encode(), "metadata.json": b"{}"})
     start = 30 + len("config.json")
     raw[start + 2] ^= 0xFF
@@ -108,9 +104,7 @@ def test_keras_with_a_damaged_deflate_stream(tmp_path: Path) -> None:
 def test_safetensors_giant_shape_keeps_facts_serialisable(tmp_path: Path) -> None:
     header = json.dumps({"w": {"dtype": "F32", "shape": [10**4000] * 50, "data_offsets": [0, 4]}})
     raw = header.encode()
-    check_facts(
-        inspect_path(write(tmp_path, "model.safetensors", struct.pack("<Q", len(raw)) + raw))
-    )
+    check_facts(inspect_path(write(tmp_path, "model.safetensors", struct.pack("<Q", len(raw)) + raw)))
 
 
 def test_pickle_tensor_of_giant_size_keeps_facts_serialisable(tmp_path: Path) -> None:
@@ -156,11 +150,7 @@ def test_sidecar_metric_beyond_float_range(tmp_path: Path) -> None:
 
 def test_mlflow_signature_nested_too_deep(tmp_path: Path) -> None:
     """bundles._signature_part let json.loads' RecursionError escape: fixed."""
-    write(
-        tmp_path / "m",
-        "MLmodel",
-        "flavors: {sklearn: {}}\nsignature:\n  inputs: '" + "[" * 30_000 + "'\n",
-    )
+    write(tmp_path / "m", "MLmodel", "flavors: {sklearn: {}}\nsignature:\n  inputs: '" + "[" * 30_000 + "'\n")
     write(tmp_path / "m", "model.pkl", b"\x80\x04N.")
     facts = inspect_checked(tmp_path / "m")
     assert facts.format == "mlflow"

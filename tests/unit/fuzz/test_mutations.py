@@ -22,24 +22,12 @@ from tests.unit.fuzz.support import (
 )
 
 SEEDS = seed_bytes(
-    ".safetensors",
-    ".gguf",
-    ".onnx",
-    ".pt",
-    ".ckpt",
-    ".pkl",
-    ".joblib",
-    ".json",
-    ".ubj",
-    ".txt",
-    ".keras",
-    ".skops",
+    ".safetensors", ".gguf", ".onnx", ".pt", ".ckpt", ".pkl", ".joblib", ".json", ".ubj",
+    ".txt", ".keras", ".skops",
 )
 
 
-@pytest.mark.parametrize(
-    ("name", "seed"), SEEDS, ids=[f"{i}-{n}" for i, (n, _) in enumerate(SEEDS)]
-)
+@pytest.mark.parametrize(("name", "seed"), SEEDS, ids=[f"{i}-{n}" for i, (n, _) in enumerate(SEEDS)])
 @fuzz_settings(8)
 @given(data=st.data())
 def test_mutated_sample_file(name: str, seed: bytes, data: st.DataObject) -> None:

@@ -52,14 +52,7 @@ def pickle_op(draw: st.DrawFn) -> bytes:
     if op.arg is None:
         return code
     kind = op.arg.name
-    fixed = {
-        "uint1": "<B",
-        "uint2": "<H",
-        "int4": "<i",
-        "uint4": "<I",
-        "uint8": "<Q",
-        "float8": ">d",
-    }
+    fixed = {"uint1": "<B", "uint2": "<H", "int4": "<i", "uint4": "<I", "uint8": "<Q", "float8": ">d"}
     if kind in fixed:
         if kind == "float8":
             return code + draw(st.binary(min_size=8, max_size=8))

@@ -65,10 +65,7 @@ def xgboost_docs(draw: st.DrawFn) -> str:
         }),
         JSON_VALUES,
     ))  # fmt: skip
-    doc = {
-        "learner": learner,
-        "version": draw(st.one_of(st.lists(JSON_VALUES, max_size=4), JSON_VALUES)),
-    }
+    doc = {"learner": learner, "version": draw(st.one_of(st.lists(JSON_VALUES, max_size=4), JSON_VALUES))}
     text = json.dumps(doc)
     if draw(st.booleans()):
         text = text[: draw(st.integers(len('{"learner"'), len(text)))]
