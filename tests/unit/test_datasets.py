@@ -151,6 +151,10 @@ def test_dataset_filter_finds_by_hash_path_and_uri(db_url: str, tmp_path: Path) 
     v = cat.get("churn:1")
     assert [d["ref"] for d in v.datasets] == [str(train), "s3://b/eval.csv?versionId=9"]
     assert v.to_json()["datasets"] == v.datasets
+    # The registration's audit event names the data, under the hash chain.
+    registered = [e for e in cat.audit_events(action="registered") if e.target == "churn:1"]
+    assert registered[0].after["datasets"] == v.datasets
+    assert "datasets" not in cat.audit_events(action="registered")[-1].after  # churn:3: none
 
 
 def test_a_missing_dataset_refuses_the_registration(db_url: str, tmp_path: Path) -> None:

@@ -418,6 +418,8 @@ class Catalog:
                         "sha256": cand.digest.sha256,
                         "size_bytes": cand.digest.size_bytes,
                         "format": cand.format,
+                        # Which data made it, under the chain's protection too.
+                        **({"datasets": cand.datasets} if cand.datasets else {}),
                     },
                     reason=None,
                 )
