@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from regtui.catalog.records import VersionInfo, iso
@@ -26,13 +26,16 @@ def higher_is_better(metric: str, overrides: dict[str, bool] | None = None) -> b
 
 @dataclass(frozen=True)
 class DiffRow:
-    section: str  # version | metrics | params | tags | lineage | metadata
+    section: str  # version | metrics | params | datasets | tags | lineage | metadata
     key: str
     left: Any
     right: Any
     status: str  # same | added | removed | changed
     delta: float | None = None
     better: bool | None = None  # metrics only: is right better than left?
+    # Metrics/params added after registration: when, on each side (ISO time).
+    left_logged: str | None = None
+    right_logged: str | None = None
 
     @property
     def differs(self) -> bool:
@@ -49,6 +52,8 @@ class DiffRow:
         if self.section == "metrics":
             out["delta"] = self.delta
             out["better"] = self.better
+        if self.left_logged or self.right_logged:
+            out["logged"] = {"left": self.left_logged, "right": self.right_logged}
         return out
 
 
@@ -64,11 +69,28 @@ class Diff:
     def section(self, name: str) -> list[DiffRow]:
         return [r for r in self.rows if r.section == name]
 
+    @property
+    def same_data(self) -> bool | None:
+        """Were both trained on the same datasets? None when neither names any."""
+        rows = self.section("datasets")
+        return None if not rows else not any(r.differs for r in rows)
+
+    def data_note(self) -> str | None:
+        """One line saying the two were trained on different data, else None."""
+        if self.same_data is not False:
+            return None
+        rows = [r for r in self.section("datasets") if r.differs]
+        if not self.left.datasets or not self.right.datasets:
+            side = "left" if not self.left.datasets else "right"
+            return f"different data: only one side records its datasets (none on the {side})"
+        return f"different data: {len(rows)} dataset(s) differ"
+
     def to_json(self) -> dict[str, Any]:
         return {
             "left": self.left.ref,
             "right": self.right.ref,
             "identical_content": self.left.sha256 == self.right.sha256,
+            "same_data": self.same_data,
             "rows": [r.to_json() for r in self.rows],
         }
 
@@ -140,12 +162,34 @@ def _facts(v: VersionInfo) -> dict[str, Any]:
     }
 
 
+def _dataset_values(v: VersionInfo) -> dict[str, Any]:
+    """Each dataset (by path, URI or name) and what pins its content."""
+    from regtui.catalog.datasets import key
+
+    out: dict[str, Any] = {}
+    for ds in v.datasets:
+        pin = ds.get("sha256") or ds.get("version") or ds.get("digest") or ds.get("kind", "")
+        out[key(ds)] = str(pin)
+    return out
+
+
+def _late(rows: list[DiffRow], left: VersionInfo, right: VersionInfo) -> list[DiffRow]:
+    """Rows of values that were logged after registration carry when."""
+    out = []
+    for r in rows:
+        at_l = left.logged.get(f"{r.section}.{r.key}")
+        at_r = right.logged.get(f"{r.section}.{r.key}")
+        out.append(replace(r, left_logged=at_l, right_logged=at_r) if at_l or at_r else r)
+    return out
+
+
 def diff_versions(
     left: VersionInfo, right: VersionInfo, directions: dict[str, bool] | None = None
 ) -> Diff:
     rows = _rows("version", _facts(left), _facts(right))
-    rows += _metric_rows(left.metrics, right.metrics, directions)
-    rows += _rows("params", flatten(left.params), flatten(right.params))
+    rows += _late(_metric_rows(left.metrics, right.metrics, directions), left, right)
+    rows += _late(_rows("params", flatten(left.params), flatten(right.params)), left, right)
+    rows += _rows("datasets", _dataset_values(left), _dataset_values(right))
     rows += _rows("tags", left.tags, right.tags)
     rows += _rows("lineage", flatten(left.lineage), flatten(right.lineage))
     rows += _rows("metadata", flatten(left.metadata), flatten(right.metadata))

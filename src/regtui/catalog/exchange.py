@@ -2,6 +2,8 @@
 
 Rows are written with natural keys (model name, version number) instead of
 database ids, so the file means the same in any catalog it is imported into.
+Index tables (metrics, tags, dataset identities) are not exported: import
+rebuilds them from the versions they index.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, func, insert, select
 
 from regtui.catalog import audit
-from regtui.catalog.indexes import index_versions
+from regtui.catalog.indexes import index_datasets, index_versions
 from regtui.catalog.migrate import HEAD_REVISION
 from regtui.catalog.records import iso
 from regtui.catalog.schema import (
@@ -114,12 +116,16 @@ def _load(conn: Connection, data: dict[str, Any]) -> int:
         mid[m["name"]] = conn.execute(insert(M).values(**_times(m))).inserted_primary_key[0]
     vid: dict[tuple[str, int], int] = {}
     index = []
+    dataset_index = []
     for v in data["versions"]:
         fields = _times({k: x for k, x in v.items() if k != "model"})
         new = conn.execute(insert(V).values(model_id=mid[v["model"]], **fields))
         vid[(v["model"], v["number"])] = new.inserted_primary_key[0]
         index.append((new.inserted_primary_key[0], v["metrics"] or {}, v["tags"] or {}))
+        # Exports made before migration 0005 have no datasets: none to index.
+        dataset_index.append((new.inserted_primary_key[0], v.get("datasets") or []))
     index_versions(conn, index)
+    index_datasets(conn, dataset_index)
 
     def key(ref: list[Any] | None) -> int | None:
         return vid[(ref[0], ref[1])] if ref is not None else None

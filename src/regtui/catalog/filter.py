@@ -5,8 +5,9 @@
 
 Fields: metrics.K, params.K, tags.K, metadata.K; format, framework, path,
 sha256, approval, created_by, model, stage; version, size; created (ISO date);
-archived (true/false). A comparison on a key a version lacks is false (so `not`
-of it is true).
+archived (true/false); dataset (any of a version's datasets, by hash, path, URI
+or name: `dataset = '<sha256>'`). A comparison on a key a version lacks is false
+(so `not` of it is true).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from sqlalchemy.types import Float, Text
 from regtui.catalog.schema import (
     ModelRow,
     StageRow,
+    VersionDatasetRow,
     VersionMetricRow,
     VersionRow,
     VersionTagRow,
@@ -65,6 +67,7 @@ M = ModelRow.__table__
 S = StageRow.__table__
 VM = VersionMetricRow.__table__
 VT = VersionTagRow.__table__
+VD = VersionDatasetRow.__table__
 
 TEXT_COLUMNS = {
     "format": V.c.format,
@@ -184,6 +187,10 @@ class _Compiler:
                     *_tagged(_strip_quotes(key), lambda col: col.like(_unquote(str(pattern)))),
                     equality=False,
                 )
+            elif head.lower() == "dataset" and not key:
+                cond = self.indexed(
+                    *_with_dataset(VD.c.ident.like(_unquote(str(pattern)))), equality=False
+                )
             else:
                 cond = self.text_of(str(field), field).like(_unquote(str(pattern)))
             return not_(cond) if kind == "unlike" else cond
@@ -210,6 +217,13 @@ class _Compiler:
                 raise FilterError(f"filter: stage takes = or != and a name (column {tok.column})")
             held = exists(select(S.c.id).where(S.c.version_id == V.c.id, S.c.name == value))
             return held if op == "=" else not_(held)
+        if head == "dataset" and not key:
+            if op not in ("=", "!=") or not isinstance(value, str):
+                raise FilterError(
+                    f"filter: dataset takes = or != and a hash, path or URI (column {tok.column})"
+                )
+            found = self.indexed(*_with_dataset(VD.c.ident == value), equality=True)
+            return found if op == "=" else not_(found)
         if head == "archived":
             if op not in ("=", "!=") or not isinstance(value, bool):
                 raise FilterError(f"filter: archived takes = true or = false (column {tok.column})")
@@ -313,6 +327,15 @@ def _tagged(key: str, test: Any) -> tuple[Any, ColumnElement[bool]]:
     return (
         select(VT.c.version_id).where(*cond),
         exists(select(VT.c.version_id).where(VT.c.version_id == V.c.id, *cond)),
+    )
+
+
+def _with_dataset(test: ColumnElement[bool]) -> tuple[Any, ColumnElement[bool]]:
+    """Versions with a dataset identity passing `test`, from the dataset index:
+    the ids as a query, and the same test as a probe of one version."""
+    return (
+        select(VD.c.version_id).where(test),
+        exists(select(VD.c.version_id).where(VD.c.version_id == V.c.id, test)),
     )
 
 

@@ -33,7 +33,7 @@ from regtui.catalog.artifacts import check_artifact, check_kept_copy, serve_path
 from regtui.catalog.db import DriverSQL, MultiRowInsert, make_engine, read_txn, write_txn
 from regtui.catalog.diff import Diff, diff_versions
 from regtui.catalog.filter import compile_filter
-from regtui.catalog.indexes import index_versions
+from regtui.catalog.indexes import index_datasets, index_versions
 from regtui.catalog.migrate import ensure_schema
 from regtui.catalog.records import (
     Approval,
@@ -56,6 +56,7 @@ from regtui.catalog.schema import (
     SettingRow,
     StageMoveRow,
     StageRow,
+    VersionDatasetRow,
     VersionMetricRow,
     VersionRow,
     VersionTagRow,
@@ -75,6 +76,7 @@ ST = SettingRow.__table__
 W = WatchRootRow.__table__
 VT = VersionTagRow.__table__
 VM = VersionMetricRow.__table__
+VD = VersionDatasetRow.__table__
 
 MAX_REASON = 2000
 # Version columns in table order, with the JSON and timestamp columns handed over
@@ -187,6 +189,7 @@ class Catalog:
 
     >>> reg = Catalog()                      # doctest: +SKIP
     >>> reg.register("out/model.onnx", model="churn", metrics={"auc": 0.91})  # doctest: +SKIP
+    >>> reg.log("churn:1", metrics={"test_auc": 0.89}, reason="holdout eval")  # doctest: +SKIP
     """
 
     def __init__(
@@ -272,11 +275,16 @@ class Catalog:
         lineage: dict[str, Any] | None = None,
         root: Path | None = None,
         progress: Progress | None = None,
+        datasets: Sequence[str | os.PathLike[str]] = (),
+        dataset_progress: Progress | None = None,
     ) -> Candidate:
         """Inspect and hash an artifact (no database work; safe in any thread).
 
         Explicit metrics/params/tags/lineage win over what sidecars said.
+        `datasets` are paths (hashed, see catalog.datasets) or URIs (never
+        fetched) of the data that made it; sidecars naming data add theirs.
         """
+        from regtui.catalog import datasets as data
         from regtui.inspect import inspect_path
 
         check_model_name(model)
@@ -286,9 +294,12 @@ class Catalog:
         facts = inspect_path(p, root=root)
         if facts.refused:
             raise ArtifactError(f"{p}: refused: {facts.refused}")
-        digest = hash_path(p, progress)
         given_metrics = clean_metrics(metrics)
         given_params = clean_params(params)
+        named = data.given(datasets, dataset_progress)  # before the artifact: fail fast
+        digest = hash_path(p, progress)
+        warnings = list(facts.warnings)
+        found = data.merge(named, data.from_sidecars(p, facts.metadata, warnings))
         return Candidate(
             path=p,
             model=model,
@@ -300,9 +311,10 @@ class Catalog:
             tags=clean_tags(tags),
             metadata=facts.metadata,
             lineage={**facts.lineage, **(lineage or {})},
-            warnings=list(facts.warnings),
+            warnings=warnings,
             damage=facts.damage,
             complete=facts.complete,
+            datasets=found,
             given_metrics=given_metrics,
             given_params=given_params,
         )
@@ -318,10 +330,15 @@ class Catalog:
         lineage: dict[str, Any] | None = None,
         root: Path | None = None,
         progress: Progress | None = None,
+        datasets: Sequence[str | os.PathLike[str]] = (),
     ) -> VersionInfo:
         """Register an artifact as the next version of `model` (created if new).
 
-        The same bytes already registered under the model return that version.
+        The same bytes already registered under the model return that version,
+        with new metrics/params merged in (see `log`).
+
+        >>> reg.register("out/model.onnx", model="churn",
+        ...              datasets=["data/train.parquet", "s3://b/eval.csv?versionId=3"])  # doctest: +SKIP
         """
         cand = self.prepare(
             path,
@@ -332,6 +349,7 @@ class Catalog:
             lineage=lineage,
             root=root,
             progress=progress,
+            datasets=datasets,
         )
         return self.add_candidates([cand])[0].version
 
@@ -417,6 +435,8 @@ class Catalog:
                         "sha256": cand.digest.sha256,
                         "size_bytes": cand.digest.size_bytes,
                         "format": cand.format,
+                        # Which data made it, under the chain's protection too.
+                        **({"datasets": cand.datasets} if cand.datasets else {}),
                     },
                     reason=None,
                 )
@@ -424,10 +444,17 @@ class Catalog:
                 have[(mid, sha)] = vid
             results: list[RegisterResult | None] = [None] * len(candidates)
             index_rows: list[tuple[int, dict[str, float], dict[str, str]]] = []
+            dataset_rows: list[tuple[int, list[dict[str, Any]]]] = []
             for i, cand, row in new:
                 vid = have[(row["model_id"], row["sha256"])]
                 index_rows.append((vid, cand.metrics, cand.tags))
+                if cand.datasets:
+                    dataset_rows.append((vid, cand.datasets))
                 results[i] = RegisterResult(_info_from_row(vid, cand.model, row), True)
+            # Indexed before the merges below: the same bytes twice in one batch
+            # merge into a version written just above, replacing its index rows.
+            index_versions(conn, index_rows)
+            index_datasets(conn, dataset_rows)
             for i, key in same:
                 cand = candidates[i]
                 v = self._version_by_id(conn, have[key])
@@ -442,12 +469,11 @@ class Catalog:
                     **cand.given_params,
                 }
                 changes = self._log_values(
-                    conn, v, metrics, params, None, ts, "registered again", chain
+                    conn, v, metrics, params, None, ts, "registered again", chain, cand.datasets
                 )
                 if changes:
                     v = self._version_by_id(conn, have[key])
                 results[i] = RegisterResult(v, False, changes)
-            index_versions(conn, index_rows)
             chain.flush()
         return results  # type: ignore[return-value]  # every slot was filled above
 
@@ -1212,7 +1238,24 @@ class Catalog:
         """Add or update a version's metrics and params after registration (an
         evaluation that finished later, a sidecar written after the model). Each
         change is one audit event with before and after; values that are already
-        there unchanged change nothing."""
+        there unchanged change nothing. `version.logged` keeps when each arrived.
+
+        >>> from regtui import Registry
+        >>> Registry().log("churn:3", metrics={"test_auc": 0.91}, params={"eval_set": "q4"},
+        ...                reason="holdout evaluation finished")  # doctest: +SKIP
+        """
+        return self.log_changes(ref, metrics=metrics, params=params, reason=reason)[0]
+
+    def log_changes(
+        self,
+        ref: str,
+        *,
+        metrics: dict[str, Any] | None = None,
+        params: dict[str, Any] | None = None,
+        reason: str | None = None,
+    ) -> tuple[VersionInfo, dict[str, Any] | None]:
+        """`log`, also returning what changed (`{"metrics": {...}, "params": {...}}`,
+        None when nothing did), decided in the same transaction as the change."""
         if self.read_only:
             raise UsageError("catalog is open read-only")
         metrics, params = clean_metrics(metrics), clean_params(params)
@@ -1222,9 +1265,10 @@ class Catalog:
         with write_txn(self.engine) as conn:
             vid = self._resolve_id(conn, parse_ref(ref))
             v = self._version_by_id(conn, vid)
-            if self._log_values(conn, v, metrics, params, reason, now()):
+            changes = self._log_values(conn, v, metrics, params, reason, now())
+            if changes:
                 v = self._version_by_id(conn, vid)
-            return v
+            return v, changes
 
     def _log_values(
         self,
@@ -1236,12 +1280,18 @@ class Catalog:
         ts: datetime,
         how: str | None = None,
         chain: audit.Appender | None = None,
+        datasets: Sequence[dict[str, Any]] = (),
     ) -> dict[str, Any] | None:
-        """Merge values into version `v` with their `logged` times, reindex the
-        metrics and append one `logged` event; None if nothing changed."""
+        """Merge values (and datasets it does not name yet) into version `v` with
+        their `logged` times, reindex them and append one `logged` event; None if
+        nothing changed."""
+        from regtui.catalog import datasets as data
+
         new_m = {k: x for k, x in metrics.items() if v.metrics.get(k, _ABSENT) != x}
         new_p = {k: x for k, x in params.items() if v.params.get(k, _ABSENT) != x}
-        if not new_m and not new_p:
+        known = {data.key(d) for d in v.datasets}
+        new_d = [d for d in data.merge(datasets) if data.key(d) not in known]
+        if not new_m and not new_p and not new_d:
             return None
         stamp = iso(ts)
         logged = {
@@ -1249,20 +1299,30 @@ class Catalog:
             **{f"metrics.{k}": stamp for k in new_m},
             **{f"params.{k}": stamp for k in new_p},
         }
-        conn.execute(
-            update(V)
-            .where(V.c.id == v.id)
-            .values(metrics={**v.metrics, **new_m}, params={**v.params, **new_p}, logged=logged)
-        )
+        values: dict[str, Any] = {
+            "metrics": {**v.metrics, **new_m},
+            "params": {**v.params, **new_p},
+            "logged": logged,
+        }
+        if new_d:
+            values["datasets"] = data.merge(v.datasets, new_d)
+        conn.execute(update(V).where(V.c.id == v.id).values(**values))
         if new_m:
             conn.execute(VM.delete().where(VM.c.version_id == v.id, VM.c.name.in_(list(new_m))))
             index_versions(conn, [(v.id, new_m, {})])
+        if new_d:
+            # Rebuilt from the merged list: a new identity may share a hash with an old one.
+            conn.execute(VD.delete().where(VD.c.version_id == v.id))
+            index_datasets(conn, [(v.id, values["datasets"])])
         before: dict[str, Any] = {}
         after: dict[str, Any] = {}
         for kind, new, old in (("metrics", new_m, v.metrics), ("params", new_p, v.params)):
             if new:
                 before[kind] = {k: old.get(k) for k in new}
                 after[kind] = new
+        if new_d:
+            before["datasets"] = v.datasets
+            after["datasets"] = new_d
         if how:
             after["how"] = how
         if chain is None:

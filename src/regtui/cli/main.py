@@ -128,6 +128,19 @@ def build_parser() -> Parser:
     r.add_argument("--metric", type=_kv, action="append", default=[], metavar="K=V")
     r.add_argument("--param", type=_kv, action="append", default=[], metavar="K=V")
     r.add_argument("--tag", type=_kv, action="append", default=[], metavar="K=V")
+    r.add_argument(
+        "--dataset",
+        action="append",
+        default=[],
+        metavar="PATH|URI",
+        help="data that made it: a file or folder (hashed) or a URI (recorded, never fetched)",
+    )
+
+    lg = cmd("log", "attach metrics/params to a version after registration", js)
+    lg.add_argument("ref", metavar="REF")
+    lg.add_argument("--metric", type=_kv, action="append", default=[], metavar="K=V")
+    lg.add_argument("--param", type=_kv, action="append", default=[], metavar="K=V")
+    lg.add_argument("--reason")
 
     cmd("models", "list models", js)
 
@@ -297,6 +310,8 @@ def cmd_register(args: argparse.Namespace) -> int:
             metrics={k: _metric(k, v) for k, v in args.metric},
             params={k: _scalar(v) for k, v in args.param},
             tags=dict(args.tag),
+            datasets=args.dataset,
+            dataset_progress=None if args.json else output.hash_progress("dataset"),
         )
         result = cat.add_candidates([cand])[0]
     if args.json:
@@ -307,7 +322,27 @@ def cmd_register(args: argparse.Namespace) -> int:
             f"{verb} {output.ref(result.version)}  {output.human_size(result.version.size_bytes)}"
             f"  {result.version.format}"
         )
+        if result.merged:
+            print(f"merged into {output.ref(result.version)}: {output.changes(result.merged)}")
         output.print_warnings(result.version)
+    return 0
+
+
+def cmd_log(args: argparse.Namespace) -> int:
+    from regtui.cli import output
+
+    metrics = {k: _metric(k, v) for k, v in args.metric}
+    with _open(args) as cat:
+        v, changed = cat.log_changes(
+            args.ref,
+            metrics=metrics,
+            params={k: _scalar(v) for k, v in args.param},
+            reason=args.reason,
+        )
+    if args.json:
+        _emit_json({**v.to_json(), "changed": changed})
+    else:
+        print(f"{output.ref(v)}: {output.changes(changed) if changed else 'nothing changed'}")
     return 0
 
 
@@ -762,6 +797,7 @@ COMMANDS: dict[str | None, Callable[[argparse.Namespace], int]] = {
     "watch": cmd_watch,
     "scan": cmd_scan,
     "register": cmd_register,
+    "log": cmd_log,
     "models": cmd_models,
     "versions": cmd_versions,
     "show": cmd_show,

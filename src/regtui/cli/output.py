@@ -33,7 +33,7 @@ def ref(v: VersionInfo) -> str:
 
 
 def short_time(v: Any) -> str:
-    text = iso(v) or ""
+    text = v if isinstance(v, str) else iso(v) or ""  # ISO text as stored, or a datetime
     return text[:16].replace("T", " ")
 
 
@@ -128,8 +128,9 @@ def print_version(v: VersionInfo, history: Sequence[StageMove] = ()) -> None:
         print("  archived")
     if v.artifact_state != "ok":
         print(f"  artifact  {v.artifact_state} since registration")
-    _section("metrics", v.metrics)
-    _section("params", v.params)
+    _section("metrics", _late_marked(v, "metrics", v.metrics))
+    _section("params", _late_marked(v, "params", v.params))
+    print_datasets(v)
     _section("tags", v.tags)
     _section("lineage", v.lineage)
     from regtui.catalog.diff import flatten
@@ -141,6 +142,61 @@ def print_version(v: VersionInfo, history: Sequence[StageMove] = ()) -> None:
         print("stage history:")
         for m in moves:
             print("  " + move_line(m))
+
+
+def _late_marked(v: VersionInfo, kind: str, items: dict[str, Any]) -> dict[str, Any]:
+    """Values logged after registration, marked with when: `0.91  (logged 2026-…)`."""
+    if not v.logged:
+        return items
+    out: dict[str, Any] = {}
+    for k, x in items.items():
+        at = v.logged.get(f"{kind}.{k}")
+        out[k] = f"{_fmt(x)}  (logged {short_time(at)})" if at else x
+    return out
+
+
+def print_datasets(v: VersionInfo) -> None:
+    from regtui.catalog.datasets import label
+
+    if not v.datasets:
+        return
+    print("datasets:")
+    for ds in v.datasets:
+        line = f"  {safe(label(ds), 300)}"
+        if ds.get("size_bytes") is not None:
+            line += f"  {human_size(int(ds['size_bytes']))}"
+        if ds.get("source") and ds.get("source") != "given":
+            line += f"  (from {safe(ds['source'], 40)})"
+        print(line)
+
+
+def changes(changed: dict[str, Any]) -> str:
+    """What a log or merge changed, on one line: `metrics auc=0.91, params lr=0.01`."""
+    parts = []
+    for kind in ("metrics", "params"):
+        if changed.get(kind):
+            pairs = ", ".join(f"{safe(k, 60)}={_fmt(x)}" for k, x in changed[kind].items())
+            parts.append(f"{kind} {pairs}")
+    if changed.get("datasets"):
+        parts.append(f"{len(changed['datasets'])} dataset(s)")
+    return "; ".join(parts)
+
+
+def hash_progress(what: str, threshold: int = 256 << 20) -> Any:
+    """A progress callback printing to stderr while something large is hashed."""
+    state = {"shown": -1}
+
+    def step(done: int, total: int) -> None:
+        if total < threshold:
+            return
+        tenth = done * 10 // max(total, 1)
+        if tenth != state["shown"]:
+            state["shown"] = tenth
+            end = "\n" if done >= total else ""
+            sys.stderr.write(f"\rhashing {what}: {tenth * 10}% of {human_size(total)}{end}")
+            sys.stderr.flush()
+
+    return step
 
 
 def print_warnings(v: VersionInfo) -> None:
@@ -187,8 +243,16 @@ def print_diff(diff: Diff, show_all: bool = False) -> None:
         note = ""
         if r.section == "metrics" and r.delta is not None and r.status == "changed":
             note = f"{r.delta:+.6g}" + {True: " better", False: " worse", None: ""}[r.better]
-        out.append([mark, r.section, r.key, _fmt(r.left), _fmt(r.right), note])
+        lv, rv = _fmt(r.left), _fmt(r.right)
+        if r.left_logged:
+            lv += f" (logged {short_time(r.left_logged)})"
+        if r.right_logged:
+            rv += f" (logged {short_time(r.right_logged)})"
+        out.append([mark, r.section, r.key, lv, rv, note])
     table(["", "SECTION", "FIELD", safe(left), safe(right), "CHANGE"], out)
+    note = diff.data_note()
+    if note:
+        print(note)
 
 
 def print_events(events: Sequence[AuditEvent]) -> None:

@@ -16,6 +16,7 @@ from textual.widgets import DataTable, Header, Static
 from regtui.catalog.diff import Diff, DiffRow
 from regtui.errors import RegtuiError
 from regtui.tui.safe import clean, content, number, text, value_str
+from regtui.tui.screens.version import LATE_MARK
 from regtui.tui.widgets.footer import QuietFooter
 
 MARKS = {"same": " ", "changed": "~", "added": "+", "removed": "-"}
@@ -40,6 +41,14 @@ def delta_text(row: DiffRow) -> Text:
     if row.better is False:
         return Text(label + " worse", style="bold red")
     return Text(label)
+
+
+def late_value(value: object, logged: str | None) -> str:
+    """A cell's value, marked with when it was logged if it came after registration."""
+    shown = value_str(value)
+    if not logged:
+        return shown
+    return f"{shown} {LATE_MARK} {logged[:16].replace('T', ' ')}"
 
 
 class DiffScreen(Screen[None]):
@@ -118,6 +127,12 @@ class DiffScreen(Screen[None]):
             else "different content",
             "italic",
         )
+        data_note = d.data_note()
+        if data_note:
+            head.append(" · ")
+            head.append(data_note, "bold yellow")
+        elif d.same_data:
+            head.append(" · same data", "italic")
         self.query_one("#diff-head", Static).update(head)
         table = self.query_one(DataTable)
         table.clear()
@@ -131,8 +146,10 @@ class DiffScreen(Screen[None]):
             table.add_row(
                 Text(MARKS.get(row.status, " "), style=style),
                 text(f"{row.section}.{row.key}" if row.section != "version" else row.key, style),
-                text(value_str(row.left), style if row.status != "same" else ""),
-                text(value_str(row.right), style if row.status != "same" else ""),
+                text(late_value(row.left, row.left_logged), style if row.status != "same" else ""),
+                text(
+                    late_value(row.right, row.right_logged), style if row.status != "same" else ""
+                ),
                 delta_text(row),
                 key=str(i),
             )

@@ -42,6 +42,32 @@ def model_card(v: VersionInfo) -> str | None:
     return None
 
 
+LATE_MARK = "◷"
+
+
+def late(v: VersionInfo, kind: str, key: str, shown: str) -> str:
+    """A value logged after registration, marked with when it arrived."""
+    at = v.logged.get(f"{kind}.{key}")
+    if not at:
+        return shown
+    return f"{shown}  {LATE_MARK} logged {str(at)[:16].replace('T', ' ')}"
+
+
+def dataset_rows(v: VersionInfo) -> list[tuple[str, Any]]:
+    """One row per dataset: its context (or kind), and what identifies it."""
+    from regtui.catalog.datasets import label
+
+    rows = []
+    for ds in v.datasets:
+        shown = label({k: x for k, x in ds.items() if k != "context"})
+        if ds.get("size_bytes") is not None:
+            shown += f"  {human_size(int(ds['size_bytes']))}"
+        if ds.get("source") and ds["source"] != "given":
+            shown += f"  (from {ds['source']})"
+        rows.append((str(ds.get("context") or ds.get("kind") or "dataset"), shown))
+    return rows
+
+
 class VersionScreen(VersionActions):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "app.pop_screen", "Back", id="version.back", tooltip="Back"),
@@ -90,6 +116,8 @@ class VersionScreen(VersionActions):
             yield Static(id="metrics", markup=False)
             yield Label("Params", classes="section-title")
             yield Static(id="params", markup=False)
+            yield Label("Datasets", classes="section-title")
+            yield Static(id="datasets", markup=False)
             yield Label("Tags", classes="section-title")
             yield Static(id="tags", markup=False)
             yield Label("Lineage", classes="section-title")
@@ -157,8 +185,15 @@ class VersionScreen(VersionActions):
         if v.damage:  # artifact text: shown as plain text, never markup
             facts.insert(0, ("damaged", text(v.damage, "bold red", 2000)))
         self.query_one("#facts", Static).update(kv_table(facts))
-        self._section("#metrics", [(k, number(x)) for k, x in sorted(v.metrics.items())])
-        self._section("#params", sorted(flatten(v.params).items()))
+        self._section(
+            "#metrics",
+            [(k, late(v, "metrics", k, number(x))) for k, x in sorted(v.metrics.items())],
+        )
+        self._section(
+            "#params",
+            [(k, late(v, "params", k, value_str(x))) for k, x in sorted(flatten(v.params).items())],
+        )
+        self._section("#datasets", dataset_rows(v))
         self._section("#tags", sorted(v.tags.items()))
         meta = {k: x for k, x in v.metadata.items() if k not in CARD_KEYS and x not in ({}, [])}
         lineage = sorted(flatten(v.lineage).items()) if v.lineage else []
