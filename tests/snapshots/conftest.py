@@ -8,8 +8,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from tests.support.fake_store import use_fake_store
 
-from regtui.catalog import service, store
+from regtui.catalog import service
 from regtui.catalog.service import Catalog
 from regtui.demo import seed_synthetic
 
@@ -20,9 +21,7 @@ START = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 def snap_catalog(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Catalog]:
     ticks = itertools.count()
     monkeypatch.setattr(service, "now", lambda: START + timedelta(minutes=next(ticks)))
-    monkeypatch.setattr(
-        store, "keep", lambda path, sha256: Path(f"/store/{sha256[:12]}/{path.name}")
-    )
+    use_fake_store(monkeypatch)
     cat = Catalog(tmp_path / "catalog.sqlite", user="alice")
     with Catalog(cat.url, user="reviewer") as reviewer:
         seed_synthetic(cat, reviewer, versions=12, batch=1)

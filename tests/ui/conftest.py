@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from tests.support.fake_store import use_fake_store
 
 from regtui.catalog import service
 from regtui.catalog.service import Catalog
@@ -27,13 +28,7 @@ def fixed_clock(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def fake_store(monkeypatch: pytest.MonkeyPatch) -> None:
     """Synthetic versions have no files: promotion's kept copy is a fixed fake path."""
-    from regtui.catalog import store
-
-    def keep(name: str, sha256: str, where: Path, sources: object) -> store.Kept:
-        key = store.copy_key(sha256, name)
-        return store.Kept(key, where / key, "reused")
-
-    monkeypatch.setattr(store, "keep", keep)
+    use_fake_store(monkeypatch)
 
 
 @pytest.fixture

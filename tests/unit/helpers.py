@@ -6,6 +6,7 @@ import hashlib
 from pathlib import Path
 
 from regtui.catalog.service import Catalog
+from regtui.inspect.detect import MODEL_EXTENSIONS
 from tests.support.pg import url_as
 from tests.unit.inspect.helpers import safetensors_bytes
 
@@ -27,10 +28,14 @@ def model_bytes(content: bytes | str) -> bytes:
 
 
 def artifact(folder: Path, name: str, content: bytes | str) -> Path:
-    """A model file `name` under `folder` holding `model_bytes(content)`."""
+    """A file `name` under `folder`: under a model file's name it holds
+    `model_bytes(content)`; any other file (data, a sidecar) holds `content` itself."""
     path = folder / name
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(model_bytes(content))
+    if path.suffix.lower() in MODEL_EXTENSIONS:
+        path.write_bytes(model_bytes(content))
+    else:
+        path.write_bytes(content.encode() if isinstance(content, str) else content)
     return path
 
 

@@ -3,12 +3,8 @@ settle time, plus helpers to wait for what the watcher does."""
 
 from __future__ import annotations
 
-import io
-import json
-import struct
 import threading
 import time
-import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -115,81 +111,3 @@ def harness(catalog: Catalog, root: Path, cache_path: Path) -> Iterator[Harness]
     h = Harness(catalog, root, cache_path)
     yield h
     h.stop_all()
-
-
-def format_proof(path: Path) -> tuple[str | None, bool]:
-    """(damage, complete) for safetensors and zip files, from their bytes: a
-    stand-in for the inspectors' own checks, so the watcher's side can be
-    tested on its own. Other files: (None, False), the format proves nothing."""
-    try:
-        data = path.read_bytes()
-    except OSError:
-        return None, False
-    if path.suffix == ".safetensors":
-        if len(data) < 8:
-            return "truncated: no header length", False
-        (n,) = struct.unpack("<Q", data[:8])
-        try:
-            header = json.loads(data[8 : 8 + n])
-        except ValueError:
-            return "truncated: header cut short", False
-        end = max(
-            (v["data_offsets"][1] for k, v in header.items() if k != "__metadata__"), default=0
-        )
-        body = len(data) - 8 - n
-        if body < end:
-            return f"truncated: {body} of {end} data bytes", False
-        return None, body == end
-    if path.suffix in (".pt", ".ckpt"):
-        try:
-            with zipfile.ZipFile(io.BytesIO(data)) as zf:
-                zf.infolist()
-        except zipfile.BadZipFile:
-            return "truncated: no zip central directory", False
-        return None, True
-    return None, False
-
-
-def _mlmodel_proof(folder: Path) -> str | None:
-    """Damage of an MLflow folder: files its MLmodel names that are not there."""
-    import yaml
-
-    try:
-        doc = yaml.safe_load((folder / "MLmodel").read_text())
-    except (OSError, yaml.YAMLError):
-        return "MLmodel cannot be read"
-    named: list[str] = []
-
-    def walk(v: object) -> None:
-        if isinstance(v, dict):
-            for key, x in v.items():
-                if isinstance(x, str) and key in NAMED_FILE_KEYS:
-                    named.append(x)
-                else:
-                    walk(x)
-
-    walk(doc.get("flavors") if isinstance(doc, dict) else None)
-    missing = [n for n in named if not (folder / n).exists()]
-    return f"MLmodel names missing files: {', '.join(missing)}" if missing else None
-
-
-NAMED_FILE_KEYS = {"pickled_model", "model_path", "data", "conda", "virtualenv", "python_env"}
-
-
-@pytest.fixture
-def formats_prove(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Inspection sets Facts.damage/complete for safetensors and zip files, and
-    damage for MLflow folders whose MLmodel names files not there yet."""
-    import regtui.inspect as inspect_mod
-
-    real = inspect_mod.inspect_path
-
-    def inspect_path(path: Path, *, root: Path | None = None):  # type: ignore[no-untyped-def]
-        facts = real(path, root=root)
-        if path.is_file() and facts.damage is None and not facts.complete:
-            facts.damage, facts.complete = format_proof(path)
-        elif path.is_dir() and (path / "MLmodel").is_file() and facts.damage is None:
-            facts.damage = _mlmodel_proof(path)
-        return facts
-
-    monkeypatch.setattr(inspect_mod, "inspect_path", inspect_path)

@@ -1,8 +1,6 @@
 """Complete-only registration: what the format shows incomplete is held, never
-registered; what it proves complete need not wait out the settle time.
-
-`formats_prove` stands in for the inspectors' completeness checks (safetensors
-and zip files), so these tests pin the watcher's side of the contract."""
+registered; what it proves complete need not wait out the settle time. The
+inspectors' own checks decide (safetensors and zip files here)."""
 
 from __future__ import annotations
 
@@ -17,8 +15,6 @@ from pathlib import Path
 import pytest
 
 from tests.watch.conftest import SETTLE, Harness, wait_for, weights
-
-pytestmark = pytest.mark.usefixtures("formats_prove")
 
 
 def zip_weights(tag: str, n: int = 4096) -> bytes:

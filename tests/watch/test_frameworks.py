@@ -142,7 +142,6 @@ mlflow.sklearn.save_model(model, sys.argv[1])
 """
 
 
-@pytest.mark.usefixtures("formats_prove")
 def test_mlflow_save_model_into_a_watched_folder_is_one_version(
     harness: Harness, tmp_path: Path
 ) -> None:

@@ -41,7 +41,7 @@ from regtui.catalog.refs import check_model_name
 from regtui.catalog.service import Candidate, Catalog, WatchRoot
 from regtui.errors import ArtifactError, RegtuiError, UsageError
 from regtui.hashing import iter_tree
-from regtui.inspect.sidecars import read_sidecars
+from regtui.inspect.sidecars import sidecars_for
 from regtui.watch.cache import HashCache, default_cache_path, newest_mtime, signature
 from regtui.watch.classify import is_sidecar, units_for
 from regtui.watch.events import WatchEvent
@@ -650,10 +650,10 @@ class Watcher:
         )
         if target is None or mtime < target.created_at.timestamp():
             return
-        metrics: dict[str, float] = {}
-        params: dict[str, Any] = {}
-        warnings: list[str] = []
-        read_sidecars(folder, metrics, params, warnings)
+        # Read exactly what registering the version would read now (for a
+        # Lightning checkpoint: the metrics.csv row of its own epoch and step).
+        found, _ = sidecars_for(Path(target.path), job.root, target.metadata)
+        metrics, params = found.merged(), found.params
         if not metrics and not params:
             return
         try:
