@@ -57,3 +57,27 @@ async def test_damaged_versions_are_marked_and_their_reason_shown_as_text(
         assert "[bold red]404[/]" in shown and "[@click=app.quit]x" in shown
         assert app.is_running
     cat.close()
+
+
+async def test_approving_or_shipping_a_damaged_version_is_refused_before_the_reason(
+    tmp_path: Path, fixed_clock, wait
+) -> None:
+    cat = _catalog(tmp_path / "c.sqlite")
+    app = make_app(cat)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait(pilot)
+        await pilot.press("down")  # version 1, the damaged one
+        await wait(pilot)
+        for keys in (("a",), ()):
+            if keys:
+                await pilot.press(*keys)
+            else:
+                app.screen.action_promote_to("production")  # type: ignore[attr-defined]
+            await wait(pilot)
+            assert type(app.screen).__name__ != "ReasonModal"  # no reason was asked for
+            shown = [str(n.message) for n in app._notifications]
+            assert any("artifact-damaged" in m and "churn:1" in m for m in shown)
+            app.clear_notifications()
+        assert cat.get("churn:1").approval.status == "pending"
+        assert not cat.get("churn:1").stages
+    cat.close()

@@ -97,9 +97,21 @@ class VersionActions(Screen[Any]):
 
         self.app.push_screen(modal, done)
 
+    def _refuse_damaged(self, v: VersionInfo, what: str) -> bool:
+        """Say at once that a damaged version cannot have `what` (the catalog would
+        refuse it after the reason was typed). True if refused."""
+        if v.damage is None:
+            return False
+        self.rapp.report_refusal(
+            f"refused by policy rule 'artifact-damaged': {v.ref} is damaged ({v.damage}) "
+            f"and cannot {what}",
+            "artifact-damaged",
+        )
+        return True
+
     def action_approve(self) -> None:
         v = self.current_version()
-        if v is None:
+        if v is None or self._refuse_damaged(v, "be approved"):
             return
         ref = v.ref
         self._ask_why_then(
@@ -139,6 +151,10 @@ class VersionActions(Screen[Any]):
     def action_promote_to(self, stage: str) -> None:
         v, m = self.current_version(), self.current_model()
         if v is None:
+            return
+        if stage in self.rapp.protected_stages and self._refuse_damaged(
+            v, f"go to the protected stage {stage}"
+        ):
             return
         ref = v.ref
         held = m.stages.get(stage) if m is not None else None
