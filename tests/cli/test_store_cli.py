@@ -231,3 +231,14 @@ def test_import_says_what_it_did_with_the_exports_store_setting(
     else:
         assert "dropped the export's store setting" in notes[0]
         assert (shown["source"], shown["location"]) == ("default", target + ".store")  # type: ignore[index]
+
+
+def test_import_json_carries_its_notes(sqlite_path: str, tmp_path: Path) -> None:
+    run("store", "--set", str(tmp_path / "gone"), db=sqlite_path)
+    export = tmp_path / "export.json"
+    run("export", str(export), db=sqlite_path)
+    (tmp_path / "gone").rmdir()
+    shown = js("import", str(export), db=str(tmp_path / "new.sqlite"))
+    assert shown["versions"] == 0  # type: ignore[index]
+    (note,) = shown["notes"]  # type: ignore[index]
+    assert note.startswith("dropped the export's store setting") and str(tmp_path / "gone") in note

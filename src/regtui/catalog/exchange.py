@@ -3,7 +3,9 @@
 Rows are written with natural keys (model name, version number) instead of
 database ids, so the file means the same in any catalog it is imported into.
 Index tables (metrics, tags, dataset identities) are not exported: import
-rebuilds them from the versions they index.
+rebuilds them from the versions they index. One exception to "exactly": a
+"store" setting naming a folder that does not exist here is dropped (with a
+note), so the new catalog keeps its copies in its own default store.
 """
 
 from __future__ import annotations

@@ -683,7 +683,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     for note in notes:
         print(f"regtui: note: {output.safe(note, 500)}", file=sys.stderr)
     if args.json:
-        _emit_json({"versions": n, "notes": notes})
+        _emit_json({"versions": n, **({"notes": notes} if notes else {})})
     else:
         print(f"imported {n} versions")
     return 0
