@@ -60,6 +60,7 @@ def test_store_set_moves_copies_and_is_audited(db_url: str, tmp_path: Path) -> N
         "host_local": False,
         "note": moved["note"],  # type: ignore[index]
         "kept_copies": 1,
+        "missing_copies": 0,
         "reflinks": moved["reflinks"],  # type: ignore[index]
     }
     assert isinstance(moved["reflinks"], bool)  # type: ignore[index]
@@ -143,3 +144,101 @@ def test_two_hosts_resolve_the_same_copy_through_a_set_store(pg_server, tmp_path
     paths = [on(h, "resolve", "churn@production").stdout.strip() for h in ("host-a", "host-b")]
     assert paths[0] == paths[1] and Path(paths[0]).is_relative_to(shared)
     assert json.loads(on("host-b", "store", "--json").stdout)["location"] == str(shared)
+
+
+@pytest.mark.parametrize("blank", ["", " ", "\t"])
+def test_store_set_blank_is_a_usage_error(sqlite_path: str, blank: str) -> None:
+    line = fail("store", "--set", blank, db=sqlite_path, code=2)
+    assert "empty" in line
+    assert js("store", db=sqlite_path)["source"] == "default"  # type: ignore[index]
+
+
+@pytest.mark.parametrize("rel", ["kept", "a/b", "./c"])
+def test_store_set_relative_is_made_absolute_and_said(
+    sqlite_path: str, tmp_path: Path, rel: str
+) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    proc = subprocess.run(
+        [sys.executable, "-m", "regtui", "--db", sqlite_path, "store", "--set", rel],
+        capture_output=True, text=True, cwd=work, timeout=120,
+    )  # fmt: skip
+    absolute = os.path.abspath(work / rel)
+    assert proc.returncode == 0, proc.stderr
+    assert f"using {absolute}" in proc.stderr and f"moved the store to {absolute}" in proc.stdout
+    assert js("store", db=sqlite_path)["location"] == absolute  # type: ignore[index]
+
+
+def test_backup_takes_production_along(sqlite_path: str, tmp_path: Path) -> None:
+    model = _released(sqlite_path, tmp_path)
+    backup = tmp_path / "b" / "copy.sqlite"
+    backup.parent.mkdir()
+    proc = run("backup", str(backup), db=sqlite_path)
+    assert f"copied 1 kept copies into {backup}.store" in proc.stderr
+    model.write_bytes(b"retrained")  # the training output no longer matches
+    served = Path(run("resolve", "churn@production", db=str(backup)).stdout.strip())
+    assert served.is_relative_to(Path(f"{backup}.store"))
+    shown = js("store", db=str(backup))
+    assert (shown["kept_copies"], shown["missing_copies"]) == (1, 0)  # type: ignore[index]
+
+
+@pytest.mark.parametrize("output", ["matches", "retrained"])
+def test_a_moved_or_imported_catalog_counts_and_resolves_honestly(
+    sqlite_path: str, tmp_path: Path, output: str
+) -> None:
+    model = _released(sqlite_path, tmp_path)
+    export = tmp_path / "export.json"
+    run("export", str(export), db=sqlite_path)
+    imported = str(tmp_path / "imported.sqlite")
+    moved = str(tmp_path / "moved.sqlite")
+    run("import", str(export), db=imported)
+    Path(sqlite_path).rename(moved)
+    if output == "retrained":
+        model.write_bytes(b"retrained")
+    for db in (imported, moved):
+        shown = js("store", db=db)
+        assert (shown["kept_copies"], shown["missing_copies"]) == (0, 1)  # type: ignore[index]
+        assert "missing kept copies: 1" in run("store", db=db).stdout
+        if output == "matches":
+            assert run("resolve", "churn@production", db=db).stdout.strip() == str(model)
+        else:
+            line = fail("resolve", "churn@production", db=db, code=6)
+            assert "missing" in line and "training output changed" in line
+
+
+@pytest.mark.parametrize("exists", [True, False])
+def test_import_says_what_it_did_with_the_exports_store_setting(
+    sqlite_path: str, tmp_path: Path, exists: bool
+) -> None:
+    _released(sqlite_path, tmp_path)
+    shared = tmp_path / "shared"
+    run("store", "--set", str(shared), db=sqlite_path)
+    export = tmp_path / "export.json"
+    run("export", str(export), db=sqlite_path)
+    if not exists:
+        data = json.loads(export.read_text())
+        data["settings"]["store"]["location"] = str(tmp_path / "gone")
+        export.write_text(json.dumps(data))
+    target = str(tmp_path / "new.sqlite")
+    proc = run("import", str(export), db=target)
+    assert proc.stdout == "imported 1 versions\n"
+    notes = proc.stderr.strip().splitlines()
+    assert len(notes) == 1 and notes[0].startswith("regtui: note: ")
+    shown = js("store", db=target)
+    if exists:
+        assert "kept the export's store setting" in notes[0]
+        assert (shown["source"], shown["location"]) == ("setting", str(shared))  # type: ignore[index]
+    else:
+        assert "dropped the export's store setting" in notes[0]
+        assert (shown["source"], shown["location"]) == ("default", target + ".store")  # type: ignore[index]
+
+
+def test_import_json_carries_its_notes(sqlite_path: str, tmp_path: Path) -> None:
+    run("store", "--set", str(tmp_path / "gone"), db=sqlite_path)
+    export = tmp_path / "export.json"
+    run("export", str(export), db=sqlite_path)
+    (tmp_path / "gone").rmdir()
+    shown = js("import", str(export), db=str(tmp_path / "new.sqlite"))
+    assert shown["versions"] == 0  # type: ignore[index]
+    (note,) = shown["notes"]  # type: ignore[index]
+    assert note.startswith("dropped the export's store setting") and str(tmp_path / "gone") in note

@@ -94,7 +94,7 @@ def test_catalog_files_at_paths_with_url_characters(tmp_path: Path) -> None:
     folder.mkdir()
     odd = folder / "cat%3F?.sqlite"
     with catalog_with_versions(str(odd), tmp_path, 2) as cat:
-        assert cat.backup(tmp_path / "copy.sqlite") > 0
+        assert cat.backup(tmp_path / "copy.sqlite").pages > 0
     assert odd.is_file()
     assert sorted(p.name for p in tmp_path.iterdir() if p.suffix == ".sqlite") == ["copy.sqlite"]
     with Catalog(str(odd), read_only=True) as ro:
@@ -203,5 +203,11 @@ def test_resolve_finds_kept_copies_where_the_catalog_does(
         con.execute("UPDATE version SET stored_path = ? WHERE id = ?", (str(legacy), v.id))
     assert same_everywhere() == legacy
     legacy.unlink()
+    # Gone everywhere: the training output serves while it still matches, on both paths.
+    training = Path(v.path)
+    assert same_everywhere() == training
+    training.write_bytes(training.read_bytes() + b" retrained")
     proc = _cli("resolve", "churn@production", db=sqlite_path)
-    assert proc.returncode == 6 and "kept copy" in proc.stderr and "missing" in proc.stderr
+    assert proc.returncode == 6 and "SQLA=False" in proc.stderr, proc.stderr
+    assert "kept copy" in proc.stderr and "missing" in proc.stderr
+    assert "training output changed" in proc.stderr

@@ -22,11 +22,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from regtui.catalog import store
+from regtui.catalog.artifacts import serve_path
 from regtui.catalog.quickread import QuickReader
 from regtui.catalog.refs import parse_ref
 from regtui.catalog.service import Catalog
 from regtui.errors import ArtifactError, PolicyRefused, UsageError
-from regtui.hashing import hash_path
+from regtui.hashing import hash_path, iter_tree
 from tests.unit.inspect.helpers import safetensors_bytes
 
 
@@ -225,8 +226,12 @@ def test_keep_rechecks_what_it_reuses_and_leaves_nothing_half_kept(tmp_path: Pat
     assert leftovers == []  # no staging folder, no copy
 
 
-names = st.text(alphabet="abcdefghij_-.", min_size=1, max_size=8).filter(
-    lambda s: s not in (".", "..")
+names = st.one_of(
+    st.text(alphabet="abcdefghij_-.", min_size=1, max_size=8).filter(
+        lambda s: s not in (".", "..")
+    ),
+    # A Trainer's checkpoint folders: outside the hash right inside the root, inside it deeper.
+    st.integers(0, 999).map(lambda n: f"checkpoint-{n}"),
 )
 trees = st.dictionaries(
     st.lists(names, min_size=1, max_size=3).map(tuple), st.binary(max_size=200), max_size=6
@@ -260,6 +265,9 @@ def test_any_bundle_is_kept_exactly_and_sealed(
     finally:
         mp.undo()
     assert hash_path(kept.path).sha256 == sha
+    # Exactly what the hash covers: nothing in the copy goes unchecked by verify.
+    listed = [rel for rel, _ in iter_tree(src, checkpoints=False)]
+    assert [rel for rel, _ in iter_tree(kept.path)] == listed
     for p in [kept.path, *kept.path.rglob("*")]:
         mode = stat.S_IMODE(p.stat().st_mode)
         assert mode == (store.FOLDER_MODE if p.is_dir() else store.FILE_MODE), p
@@ -290,6 +298,9 @@ def test_two_sqlite_catalogs_keep_separate_stores(tmp_path: Path) -> None:
     assert not (Path(os.environ["REGTUI_DATA_DIR"]) / "store").exists()
     store.remove(a)
     assert cats[1].artifact_path(cats[1].resolve("churn@production")) == b
+    # Team A's copy is gone: it falls back to the matching training output, never to B's.
+    assert cats[0].artifact_path(cats[0].resolve("churn@production")) == run
+    run.write_bytes(weights(2))
     with pytest.raises(ArtifactError, match="refusing to serve"):
         cats[0].artifact_path(cats[0].resolve("churn@production"))
 
@@ -308,8 +319,16 @@ def test_a_tampered_kept_copy_is_reported_and_refused(db_url: str, tmp_path: Pat
     with pytest.raises(ArtifactError, match=r"refusing to serve: kept copy .* changed"):
         cat.artifact_path(cat.resolve("churn@production"))
     kept.unlink()
-    with pytest.raises(ArtifactError, match=r"refusing to serve: kept copy .* missing"):
+    # Gone (not changed): the training output serves while it still matches.
+    model = tmp_path / "out" / "model.safetensors"
+    for check in (True, False):
+        assert cat.artifact_path(cat.resolve("churn@production"), check=check) == model
+    model.write_bytes(weights(8))
+    with pytest.raises(
+        ArtifactError, match=r"refusing to serve: kept copy .* missing.*training output changed"
+    ):
         cat.artifact_path(cat.resolve("churn@production"), check=False)
+    model.write_bytes(weights(2))
     # Moving the stage back to run 2 re-keeps its copy from the output, which still matches.
     cat.rollback("churn")
     cat.rollback("churn", to=2)
@@ -484,7 +503,11 @@ def test_hosts_of_one_postgresql_catalog_share_a_set_store(
     out = tmp_path / "out"
     monkeypatch.setenv("REGTUI_DATA_DIR", str(host_a))
     cat = _two_releases(url, out, _open_wb)
-    # Without the setting each host has its own store: B cannot serve what A kept.
+    # Without the setting each host has its own store: B cannot serve what A kept,
+    # only the training output while it still matches.
+    proc = _resolve_on_host(url, host_b)
+    assert Path(proc.stdout.strip()) == out / "model.safetensors", proc.stderr
+    _open_wb(out / "model.safetensors", weights(3))
     proc = _resolve_on_host(url, host_b)
     assert proc.returncode == 6 and "refusing to serve" in proc.stderr, proc.stderr
     cat.set_store_location(tmp_path / "nfs" / "regtui-store", reason="shared by the team")
@@ -554,3 +577,156 @@ def test_a_server_catalogs_store_is_keyed_by_the_catalog_not_the_login(
     assert where(f"postgresql://{user}@db.example:{port}/{db}x") != base
     assert where(f"postgresql://{user}@db2.example:{port}/{db}") != base
     assert where(f"postgresql://{user}@db.example:{port % 65535 + 1}/{db}") != base
+
+
+# ------------------------------------------------- the catalog file moves on
+
+
+def _by_backup(cat: Catalog, src: Path, dst: Path) -> None:
+    cat.backup(dst)
+
+
+def _by_mv(cat: Catalog, src: Path, dst: Path) -> None:
+    cat.close()
+    src.rename(dst)
+
+
+def _by_cp(cat: Catalog, src: Path, dst: Path) -> None:
+    cat.close()
+    shutil.copyfile(src, dst)
+
+
+def _by_import(cat: Catalog, src: Path, dst: Path) -> None:
+    data = cat.export_data()
+    with Catalog(str(dst)) as fresh:
+        fresh.import_data(data)
+
+
+CATALOG_MOVES: dict[str, Callable[[Catalog, Path, Path], None]] = {
+    "backup": _by_backup,
+    "mv": _by_mv,
+    "cp": _by_cp,
+    "import": _by_import,
+}
+
+
+@pytest.mark.parametrize("output", ["still-matches", "overwritten", "deleted"])
+@pytest.mark.parametrize("how", list(CATALOG_MOVES))
+def test_production_survives_the_catalog_file_moving(
+    sqlite_path: str, tmp_path: Path, how: str, output: str
+) -> None:
+    """A backup takes its kept copies along; a catalog moved, copied or imported
+    away from its store serves the training output while it still matches, and
+    refuses (never serves other bytes) once it does not."""
+    cat = _two_releases(sqlite_path, tmp_path / "out", _rename_over)
+    model = tmp_path / "out" / "model.safetensors"
+    moved = tmp_path / "elsewhere" / "moved.sqlite"
+    moved.parent.mkdir()
+    CATALOG_MOVES[how](cat, Path(sqlite_path), moved)
+    if output == "overwritten":
+        model.write_bytes(weights(3))
+    elif output == "deleted":
+        model.unlink()
+    with Catalog(str(moved)) as there:
+        assert there.store_location().path == Path(str(moved) + ".store")
+        counted = there.count_kept_copies()
+        if how == "backup":
+            assert counted == store.KeptCount(2, 0)
+            served = there.artifact_path(there.resolve("churn@production"))
+            assert served.is_relative_to(Path(str(moved) + ".store"))
+            assert served.read_bytes() == weights(2)
+            assert {c.state for c in there.verify_artifacts() if "kept" in c.ref} == {"ok"}
+            there.rollback("churn")  # version 1's bytes travelled too
+            assert there.artifact_path(there.resolve("churn@production")).read_bytes() == weights(1)
+        else:
+            assert counted == store.KeptCount(0, 2)
+            if output == "still-matches":
+                assert there.artifact_path(there.resolve("churn@production")) == model
+            else:
+                with pytest.raises(ArtifactError, match=r"kept copy .* missing.*training output"):
+                    there.artifact_path(there.resolve("churn@production"))
+    reader = QuickReader.open(str(moved))  # the CLI's quick path resolves the same way
+    assert reader is not None
+    with reader, Catalog(str(moved), read_only=True) as there:
+        quick = _served(lambda: serve_path(reader.get(parse_ref("churn@production")),
+                                           reader.store_location().path))  # fmt: skip
+        assert quick == _served(lambda: there.artifact_path(there.resolve("churn@production")))
+
+
+def _served(serve: Callable[[], Path]) -> Path | str:
+    try:
+        return serve()
+    except ArtifactError as exc:
+        return str(exc)
+
+
+def test_a_backup_of_a_catalog_with_a_set_store_shares_that_store(
+    sqlite_path: str, tmp_path: Path
+) -> None:
+    cat = _two_releases(sqlite_path, tmp_path / "out", _open_wb)
+    shared = cat.set_store_location(tmp_path / "shared").path
+    done = cat.backup(tmp_path / "b.sqlite")
+    assert (done.store, done.copies, done.problems) == (None, 0, [])
+    assert not Path(str(tmp_path / "b.sqlite") + ".store").exists()
+    with Catalog(str(tmp_path / "b.sqlite")) as b:
+        assert b.store_location().path == shared
+        assert b.artifact_path(b.resolve("churn@production")).is_relative_to(shared)
+
+
+def test_a_backup_names_kept_copies_it_could_not_take(sqlite_path: str, tmp_path: Path) -> None:
+    cat = _two_releases(sqlite_path, tmp_path / "out", _open_wb)
+    store.remove(cat.artifact_path(cat.resolve("churn:1")))  # gone, output holds run 2
+    done = cat.backup(tmp_path / "b.sqlite")
+    assert done.copies == 1 and len(done.problems) == 1
+    assert "cannot keep a copy" in done.problems[0]
+    with Catalog(str(tmp_path / "b.sqlite")) as b:
+        assert b.count_kept_copies() == store.KeptCount(1, 1)
+
+
+STORE_SETTINGS = {
+    "existing folder": lambda tmp: {"location": str(tmp / "shared")},
+    "missing folder": lambda tmp: {"location": str(tmp / "not-there")},
+    "relative path": lambda tmp: {"location": "shared"},
+    "blank": lambda tmp: {"location": ""},
+    "not an object": lambda tmp: "/abs",
+    "no location": lambda tmp: {},
+}
+
+
+@pytest.mark.parametrize("kind", list(STORE_SETTINGS))
+def test_importing_a_store_setting_says_so_and_keeps_only_a_real_folder(
+    db_url: str, sqlite_path: str, tmp_path: Path, kind: str
+) -> None:
+    (tmp_path / "shared").mkdir()
+    with Catalog(str(tmp_path / "src.sqlite")) as src:
+        data = src.export_data()
+    data["settings"]["store"] = STORE_SETTINGS[kind](tmp_path)
+    notes: list[str] = []
+    with Catalog(db_url) as fresh:
+        fresh.import_data(data, notes)
+        where = fresh.store_location()
+    assert len(notes) == 1
+    if kind == "existing folder":
+        assert where.source == "setting" and where.path == tmp_path / "shared"
+        assert notes[0].startswith("kept the export's store setting")
+    else:
+        assert where.source == "default"
+        assert notes[0].startswith("dropped the export's store setting")
+
+
+@pytest.mark.parametrize("blank", ["", " ", "\t", "  \n"])
+def test_a_blank_store_location_is_refused(sqlite_path: str, blank: str) -> None:
+    with pytest.raises(UsageError, match="empty"):
+        store.absolute_location(blank)
+    with Catalog(sqlite_path) as cat, pytest.raises(UsageError, match="empty"):
+        cat.set_store_location(blank)
+
+
+@pytest.mark.parametrize("rel", ["s", "a/b", "./s", "../s"])
+def test_a_relative_store_location_is_taken_against_the_working_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rel: str
+) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    assert store.absolute_location(rel) == Path(os.path.abspath(work / rel))

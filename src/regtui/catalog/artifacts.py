@@ -47,6 +47,9 @@ def serve_path(v: VersionInfo, store: Path, *, check: bool = True) -> Path:
     its path. A version with a kept copy is served from that copy alone: the
     training output beside it may be rewritten while it is being loaded.
 
+    A kept copy that is gone (a catalog file moved, copied or imported away from
+    its store) falls back to the training output, only if it still matches the
+    recorded sha256; a kept copy that is there but changed is refused (tampering).
     With `check`, the bytes are re-hashed first and a changed artifact is
     refused rather than served.
     """
@@ -57,6 +60,16 @@ def serve_path(v: VersionInfo, store: Path, *, check: bool = True) -> Path:
                     return p
         found = check_kept_copy(v, store)
         what = "kept copy"
+        if found.state == "missing":
+            fallback = check_artifact(v.ref, Path(v.path), v.sha256)
+            if fallback.state == "ok":
+                return Path(fallback.path)
+            found = ArtifactCheck(
+                found.ref,
+                found.path,
+                found.state,
+                f"{found.detail}, and the training output {fallback.state}",
+            )
     else:
         p = Path(v.path)
         if not check and p.exists():

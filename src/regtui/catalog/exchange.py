@@ -3,17 +3,20 @@
 Rows are written with natural keys (model name, version number) instead of
 database ids, so the file means the same in any catalog it is imported into.
 Index tables (metrics, tags, dataset identities) are not exported: import
-rebuilds them from the versions they index.
+rebuilds them from the versions they index. One exception to "exactly": a
+"store" setting naming a folder that does not exist here is dropped (with a
+note), so the new catalog keeps its copies in its own default store.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, func, insert, select
 
-from regtui.catalog import audit
+from regtui.catalog import audit, store
 from regtui.catalog.indexes import index_datasets, index_versions
 from regtui.catalog.migrate import HEAD_REVISION
 from regtui.catalog.records import iso
@@ -95,8 +98,9 @@ def export_catalog(conn: Connection) -> dict[str, Any]:
     }
 
 
-def import_catalog(conn: Connection, data: dict[str, Any]) -> int:
-    """Load an export into an empty catalog; returns the number of versions."""
+def import_catalog(conn: Connection, data: dict[str, Any], notes: list[str] | None = None) -> int:
+    """Load an export into an empty catalog; returns the number of versions.
+    What a person should know about the import is appended to `notes`."""
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise UsageError(f'not a regtui catalog export (expected "format": "{FORMAT}")')
     if (
@@ -105,12 +109,12 @@ def import_catalog(conn: Connection, data: dict[str, Any]) -> int:
     ):
         raise UsageError("import needs an empty catalog; this one already has models or events")
     try:
-        return _load(conn, data)
+        return _load(conn, data, notes if notes is not None else [])
     except (KeyError, TypeError, ValueError) as exc:
         raise UsageError(f"bad catalog export: {type(exc).__name__}: {exc}") from None
 
 
-def _load(conn: Connection, data: dict[str, Any]) -> int:
+def _load(conn: Connection, data: dict[str, Any], notes: list[str]) -> int:
     mid: dict[str, int] = {}
     for m in data["models"]:
         mid[m["name"]] = conn.execute(insert(M).values(**_times(m))).inserted_primary_key[0]
@@ -151,6 +155,8 @@ def _load(conn: Connection, data: dict[str, Any]) -> int:
         fields = _times({k: x for k, x in a.items() if k != "version"})
         conn.execute(insert(A).values(version_id=key(a["version"]), **fields))
     for k, value in data["settings"].items():
+        if k == store.SETTING_KEY and not _keep_store_setting(value, notes):
+            continue
         conn.execute(insert(ST).values(key=k, value=value))
     for w in data["watch_roots"]:
         conn.execute(insert(W).values(**_times(w)))
@@ -164,3 +170,26 @@ def _load(conn: Connection, data: dict[str, Any]) -> int:
             f"{check.problem}; nothing was imported"
         )
     return len(data["versions"])
+
+
+def _keep_store_setting(value: Any, notes: list[str]) -> bool:
+    """An export's "store" setting names the old catalog's store folder: kept (and
+    said, since both catalogs now share it) when that folder exists here, else
+    dropped so kept copies go to this catalog's own default store."""
+    where = value.get("location") if isinstance(value, dict) else None
+    if (
+        isinstance(where, str)
+        and where.strip()
+        and Path(where).is_absolute()
+        and Path(where).is_dir()
+    ):
+        notes.append(
+            f"kept the export's store setting: {where} (shared with the catalog it came "
+            "from; `regtui store --set` moves it)"
+        )
+        return True
+    notes.append(
+        f"dropped the export's store setting {where!r}: no such folder here; kept copies "
+        "go to this catalog's default store"
+    )
+    return False

@@ -64,7 +64,7 @@ from regtui.catalog.schema import (
 )
 from regtui.errors import ArtifactError, Conflict, NotFound, PolicyRefused, UsageError
 from regtui.hashing import Digest, Progress, hash_path
-from regtui.settings import current_user, database_url, sqlite_file
+from regtui.settings import current_user, database_url, sqlite_file, sqlite_url
 
 M = ModelRow.__table__
 V = VersionRow.__table__
@@ -1466,10 +1466,16 @@ class Catalog:
         row = conn.execute(select(ST.c.value).where(ST.c.key == store.SETTING_KEY)).first()
         return store.location_for(self.url, row[0] if row else None)
 
-    def count_kept_copies(self) -> int:
+    def count_kept_copies(self) -> store.KeptCount:
+        """How many versions have a kept copy that is in the store (or where an older
+        catalog recorded it), and how many have none there (see `verify`)."""
+        where = self.store_location().path
         with read_txn(self.engine) as conn:
-            q = select(func.count()).select_from(V).where(V.c.stored_path.is_not(None))
-            return int(conn.execute(q).scalar_one())
+            rows = conn.execute(
+                select(V.c.stored_path, V.c.sha256).where(V.c.stored_path.is_not(None))
+            ).all()
+        present = sum(store.present_copy(sp, sha, where) is not None for sp, sha in rows)
+        return store.KeptCount(present, len(rows) - present)
 
     def _kept_versions(self, conn: Connection) -> list[VersionInfo]:
         q = (
@@ -1493,7 +1499,7 @@ class Catalog:
         if self.read_only:
             raise UsageError("catalog is open read-only")
         reason = clean_reason(reason)
-        new = Path(os.path.abspath(Path(path).expanduser()))
+        new = store.absolute_location(path)
         try:
             new.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -1594,8 +1600,13 @@ class Catalog:
 
     # ------------------------------------------------------------ import/export
 
-    def backup(self, target: str | os.PathLike[str]) -> int:
-        """A consistent copy of a live SQLite catalog (SQLite's online backup API)."""
+    def backup(self, target: str | os.PathLike[str]) -> Backup:
+        """A consistent copy of a live SQLite catalog (SQLite's online backup API).
+
+        A catalog whose store is the default one (beside its file) takes its kept
+        copies along: each is copied (reflinked where possible, verified) into the
+        backup's own default store, so the backup resolves production by itself.
+        """
         import sqlite3
 
         if self.dialect != "sqlite":
@@ -1613,6 +1624,11 @@ class Catalog:
             try:
                 src.backup(dst)
                 pages = dst.execute("PRAGMA page_count").fetchone()[0]
+                # From the copy itself: exactly the versions the backup holds.
+                kept = dst.execute(
+                    "SELECT path, sha256, stored_path FROM version "
+                    "WHERE stored_path IS NOT NULL ORDER BY id"
+                ).fetchall()
             finally:
                 dst.close()
                 src.close()
@@ -1620,7 +1636,20 @@ class Catalog:
         except (sqlite3.Error, OSError) as exc:
             tmp.unlink(missing_ok=True)
             raise UsageError(f"backup to {dest} failed: {exc}") from None
-        return pages
+        here = self.store_location()
+        if here.source != "default":
+            return Backup(dest, pages, None, 0, [])
+        there = store.location_for(sqlite_url(dest), None).path
+        copied, problems = 0, []
+        for path, sha256, stored_path in kept:
+            sources = [*store.copy_paths(stored_path, sha256, here.path), Path(path)]
+            try:
+                store.keep(Path(path).name, sha256, there, sources)
+            except ArtifactError as exc:
+                problems.append(str(exc))
+            else:
+                copied += 1
+        return Backup(dest, pages, there, copied, problems)
 
     def export_data(self) -> dict[str, Any]:
         from regtui.catalog.exchange import export_catalog
@@ -1628,11 +1657,25 @@ class Catalog:
         with read_txn(self.engine) as conn:
             return export_catalog(conn)
 
-    def import_data(self, data: dict[str, Any]) -> int:
+    def import_data(self, data: dict[str, Any], notes: list[str] | None = None) -> int:
+        """Load an export into this empty catalog; what a person should know about it
+        (such as the export's store setting) is appended to `notes`."""
         from regtui.catalog.exchange import import_catalog
 
         with write_txn(self.engine) as conn:
-            return import_catalog(conn, data)
+            return import_catalog(conn, data, notes)
+
+
+@dataclass(frozen=True)
+class Backup:
+    """What `Catalog.backup` wrote: the file, and the kept copies it took along
+    (`store` is None when the catalog's store is a setting the backup shares)."""
+
+    file: Path
+    pages: int
+    store: Path | None
+    copies: int
+    problems: list[str]
 
 
 def _rollback_target(moves: Iterable[StageMove]) -> int | None:

@@ -24,10 +24,10 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
-from regtui.errors import ArtifactError
-from regtui.hashing import hash_path
+from regtui.errors import ArtifactError, UsageError
+from regtui.hashing import hash_path, iter_tree
 from regtui.settings import default_store
 
 SETTING_KEY = "store"
@@ -73,6 +73,15 @@ def location_for(url: str, setting: Any) -> StoreLocation:
     return StoreLocation(path, "default", host_local)
 
 
+def absolute_location(location: str | os.PathLike[str]) -> Path:
+    """A store location as given to `store --set`: a relative one is taken against
+    the working folder; a blank one is refused (it would silently mean '.')."""
+    text = os.fspath(location)
+    if not text.strip():
+        raise UsageError("the store location is empty; name a folder")
+    return Path(os.path.abspath(Path(text).expanduser()))
+
+
 def copy_key(sha256: str, name: str) -> str:
     """A kept copy's place relative to the store: sha256/ab/abcdef…/<original name>."""
     return f"sha256/{sha256[:2]}/{sha256}/{name}"
@@ -85,6 +94,18 @@ def copy_paths(stored_path: str, sha256: str, store: Path) -> list[Path]:
     here = store / copy_key(sha256, Path(stored_path).name)
     recorded = Path(stored_path)
     return [here, recorded] if recorded.is_absolute() and recorded != here else [here]
+
+
+def present_copy(stored_path: str, sha256: str, store: Path) -> Path | None:
+    """The first place where the version's kept copy exists (matching or not)."""
+    return next((p for p in copy_paths(stored_path, sha256, store) if _exists(p)), None)
+
+
+class KeptCount(NamedTuple):
+    """Versions with a kept copy: whose copy is there, and whose is not."""
+
+    present: int
+    missing: int
 
 
 @dataclass(frozen=True)
@@ -176,15 +197,19 @@ def clone_file(src: Path, dst: Path) -> bool:
 
 
 def _copy_tree(src: Path, dst: Path) -> bool:
-    """Copy a bundle folder (symlinks stay links: the folder hash covers their text).
+    """Copy exactly what the folder hash covers (hashing.iter_tree's listing: no
+    `checkpoint-N/` folders of a Trainer run; symlinks stay links, as the hash
+    covers their text), so a verified copy holds nothing unchecked.
     True when every file was cloned."""
     cloned: list[bool] = []
-
-    def one(s: str, d: str) -> str:
-        cloned.append(clone_file(Path(s), Path(d)))
-        return d
-
-    shutil.copytree(src, dst, symlinks=True, copy_function=one)
+    dst.mkdir()
+    for rel, full in iter_tree(src, checkpoints=False):
+        target = dst / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if full.is_symlink():
+            os.symlink(os.readlink(full), target)
+        else:
+            cloned.append(clone_file(full, target))
     return bool(cloned) and all(cloned)
 
 

@@ -573,9 +573,18 @@ def cmd_resolve(args: argparse.Namespace) -> int:
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
+    from regtui.cli import output
+
     with _open(args) as cat:
-        pages = cat.backup(args.file)
-    print(f"backed up the catalog to {args.file} ({pages} pages)", file=sys.stderr)
+        done = cat.backup(args.file)
+    print(f"backed up the catalog to {args.file} ({done.pages} pages)", file=sys.stderr)
+    if done.store is not None:
+        print(
+            f"copied {done.copies} kept copies into {output.safe(str(done.store), 500)}",
+            file=sys.stderr,
+        )
+    for problem in done.problems:
+        print(f"regtui: warning: not in the backup: {output.safe(problem, 500)}", file=sys.stderr)
     return 0
 
 
@@ -666,10 +675,15 @@ def cmd_import(args: argparse.Namespace) -> int:
         raise UsageError(f"{args.file}: no such file") from None
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise UsageError(f"{args.file}: not readable JSON: {exc}") from None
+    from regtui.cli import output
+
+    notes: list[str] = []
     with _open(args) as cat:
-        n = cat.import_data(data)
+        n = cat.import_data(data, notes)
+    for note in notes:
+        print(f"regtui: note: {output.safe(note, 500)}", file=sys.stderr)
     if args.json:
-        _emit_json({"versions": n})
+        _emit_json({"versions": n, **({"notes": notes} if notes else {})})
     else:
         print(f"imported {n} versions")
     return 0
@@ -716,8 +730,18 @@ def _store_location(args: argparse.Namespace) -> Any:
 
 
 def cmd_store(args: argparse.Namespace) -> int:
+    from regtui.catalog import store
     from regtui.cli import output
 
+    if args.location is not None:
+        given = args.location
+        args.location = store.absolute_location(given)  # a blank one: a usage error
+        if not Path(given).expanduser().is_absolute():
+            print(
+                f"regtui: note: {output.safe(given, 200)} is relative: using "
+                f"{output.safe(str(args.location), 500)}",
+                file=sys.stderr,
+            )
     with _open(args) as cat:
         if args.location is not None:
             before = cat.store_location()
@@ -727,23 +751,34 @@ def cmd_store(args: argparse.Namespace) -> int:
                 raise UsageError("--reason goes with --set")
             before, where = None, cat.store_location()
         kept = cat.count_kept_copies()
-    from regtui.catalog import store
 
     # None until the folder exists: nothing has been kept there yet.
     reflinks = store.reflinks_work(where.path) if where.path.is_dir() else None
     if args.json:
-        _emit_json({**where.to_json(), "kept_copies": kept, "reflinks": reflinks})
+        _emit_json(
+            {
+                **where.to_json(),
+                "kept_copies": kept.present,
+                "missing_copies": kept.missing,
+                "reflinks": reflinks,
+            }
+        )
         return 0
     if before is not None:
         print(
-            f"moved the store to {output.safe(str(where.path), 500)} ({kept} kept copies "
+            f"moved the store to {output.safe(str(where.path), 500)} ({kept.present} kept copies "
             f"copied; the old ones stay in {output.safe(str(before.path), 500)})"
         )
         return 0
     print(f"store: {output.safe(str(where.path), 500)}")
     print(f"source: {where.source}")
     print(f"host-local: {'yes' if where.host_local else 'no'}")
-    print(f"kept copies: {kept}")
+    print(f"kept copies: {kept.present}")
+    if kept.missing:
+        print(
+            f"missing kept copies: {kept.missing} (`regtui verify` lists them; "
+            "resolve falls back to training output that still matches)"
+        )
     if reflinks is not None:
         print(
             "copies are copy-on-write clones (reflinks)"
