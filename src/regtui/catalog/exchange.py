@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, func, insert, select
 
 from regtui.catalog import audit
+from regtui.catalog.import_check import check_export
 from regtui.catalog.indexes import index_datasets, index_versions
 from regtui.catalog.migrate import HEAD_REVISION
 from regtui.catalog.records import iso
@@ -105,6 +106,7 @@ def import_catalog(conn: Connection, data: dict[str, Any]) -> int:
     ):
         raise UsageError("import needs an empty catalog; this one already has models or events")
     try:
+        check_export(data)
         return _load(conn, data)
     except (KeyError, TypeError, ValueError) as exc:
         raise UsageError(f"bad catalog export: {type(exc).__name__}: {exc}") from None
