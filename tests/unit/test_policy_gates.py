@@ -182,6 +182,30 @@ def test_a_clean_export_imports(db_url: str, tmp_path: Path) -> None:
     _holders_ok(target)
 
 
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda d: d.update(settings=[]),
+        lambda d: d["settings"].update(policy=["production"]),
+        lambda d: d["settings"].update(policy={"protected_stages": "production"}),
+        lambda d: d["stages"][0].update(version=[["churn"], 1]),
+        lambda d: d["stages"][0].update(version="churn:1"),
+        lambda d: d["versions"][0].update(number="1"),
+        lambda d: d["approvals"][0].update(status="yes"),
+        lambda d: d["stage_moves"][0].update(to_version=["other", 1]),
+        lambda d: d["models"].append(dict(d["models"][0])),
+    ],
+)
+def test_malformed_exports_refuse_in_one_line(tmp_path: Path, edit: Any) -> None:
+    data = _export(str(tmp_path / "src.sqlite"), tmp_path)
+    edit(data)
+    target = _fresh(tmp_path, "m")
+    with pytest.raises(UsageError) as refused:
+        target.import_data(data)
+    assert str(refused.value).startswith("bad catalog export") and "\n" not in str(refused.value)
+    assert _empty(target)
+
+
 # One edit of a valid export, as (row kind, field, new value) picks.
 _NAMES = st.sampled_from(["production", "staging", "qa", "Bad Name", "", "x" * 70, "a\nb"])
 _EDITS = st.one_of(

@@ -108,7 +108,7 @@ def import_catalog(conn: Connection, data: dict[str, Any]) -> int:
     try:
         check_export(data)
         return _load(conn, data)
-    except (KeyError, TypeError, ValueError) as exc:
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:
         raise UsageError(f"bad catalog export: {type(exc).__name__}: {exc}") from None
 
 
