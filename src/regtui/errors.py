@@ -27,6 +27,7 @@ class PolicyRefused(RegtuiError):
     def __init__(self, rule: str, message: str) -> None:
         super().__init__(f"refused by policy rule '{rule}': {message}")
         self.rule = rule
+        self.detail = message
 
 
 class Conflict(RegtuiError):

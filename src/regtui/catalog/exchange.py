@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, func, insert, select
 
 from regtui.catalog import audit, store
+from regtui.catalog.import_check import check_export
 from regtui.catalog.indexes import index_datasets, index_versions
 from regtui.catalog.migrate import HEAD_REVISION
 from regtui.catalog.records import iso
@@ -109,8 +110,9 @@ def import_catalog(conn: Connection, data: dict[str, Any], notes: list[str] | No
     ):
         raise UsageError("import needs an empty catalog; this one already has models or events")
     try:
+        check_export(data)
         return _load(conn, data, notes if notes is not None else [])
-    except (KeyError, TypeError, ValueError) as exc:
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:
         raise UsageError(f"bad catalog export: {type(exc).__name__}: {exc}") from None
 
 

@@ -62,6 +62,7 @@ from regtui.catalog.schema import (
     VersionTagRow,
     WatchRootRow,
 )
+from regtui.catalog.stage_rules import check_holder, policy_from_json
 from regtui.errors import ArtifactError, Conflict, NotFound, PolicyRefused, UsageError
 from regtui.hashing import Digest, Progress, hash_path
 from regtui.settings import current_user, database_url, sqlite_file, sqlite_url
@@ -241,19 +242,20 @@ class Catalog:
 
     def _policy(self, conn: Connection) -> Policy:
         row = conn.execute(select(ST.c.value).where(ST.c.key == "policy")).first()
-        if row is None:
-            return Policy()
-        data = row[0]
-        return Policy(
-            protected_stages=tuple(data.get("protected_stages", ["production"])),
-            distinct_approver=bool(data.get("distinct_approver", False)),
-        )
+        return policy_from_json(row[0] if row is not None else None)
 
     def set_policy(self, policy: Policy, reason: str | None = None) -> Policy:
+        """Change the policy. Refused (PolicyRefused) while a stage it protects holds
+        a version that could not be promoted there now; removing protection from
+        every stage needs a reason."""
         for stage in policy.protected_stages:
             check_stage_name(stage)
+        reason = clean_reason(reason)
         with write_txn(self.engine) as conn:
             before = self._policy(conn)
+            if before.protected_stages and not policy.protected_stages and not reason:
+                raise UsageError("removing protection from every stage needs a reason")
+            self._check_holders(conn, policy)
             value = policy.to_json()
             if conn.execute(select(ST.c.key).where(ST.c.key == "policy")).first():
                 conn.execute(update(ST).where(ST.c.key == "policy").values(value=value))
@@ -261,6 +263,18 @@ class Catalog:
                 conn.execute(insert(ST).values(key="policy", value=value))
             self._event(conn, "policy_changed", None, "policy", before.to_json(), value, reason)
         return policy
+
+    def _check_holders(self, conn: Connection, policy: Policy) -> None:
+        """Every version a stage protected by `policy` holds must be allowed there."""
+        if not policy.protected_stages:
+            return
+        rows = conn.execute(
+            select(S.c.name, S.c.version_id)
+            .where(S.c.name.in_(policy.protected_stages), S.c.version_id.is_not(None))
+            .order_by(S.c.model_id, S.c.name)
+        ).all()
+        for stage, vid in rows:
+            self._check_stage_policy(policy, self._version_by_id(conn, vid), stage)
 
     # ------------------------------------------------------------ registration
 
@@ -876,19 +890,14 @@ class Catalog:
 
     @staticmethod
     def _check_stage_policy(policy: Policy, v: VersionInfo, stage: str) -> None:
-        if v.archived:
-            raise PolicyRefused("archived-no-stage", f"{v.ref} is archived; unarchive it first")
-        if v.approval.status == "rejected":
-            raise PolicyRefused("rejected-no-stage", f"{v.ref} is rejected and can go to no stage")
-        if stage in policy.protected_stages and v.damage:
-            raise PolicyRefused(
-                "artifact-damaged", f"{stage} is protected and {v.ref} is damaged ({v.damage})"
-            )
-        if stage in policy.protected_stages and v.approval.status != "approved":
-            raise PolicyRefused(
-                "protected-stage-needs-approval",
-                f"{stage} is protected and {v.ref} is {v.approval.status}; approve it first",
-            )
+        check_holder(
+            policy,
+            stage,
+            ref=v.ref,
+            archived=v.archived,
+            approval=v.approval.status,
+            damage=v.damage,
+        )
 
     def promote(
         self,

@@ -249,7 +249,7 @@ def build_parser() -> Parser:
     po = cmd("policy", "show or change the approval policy", js)
     po.add_argument("--protect", metavar="STAGES", help="comma-separated protected stages")
     po.add_argument("--distinct-approver", choices=["on", "off"])
-    po.add_argument("--reason")
+    po.add_argument("--reason", help="why (required when --protect '' removes every protection)")
 
     ex = cmd("export", "write the whole catalog as JSON")
     ex.add_argument("file", type=Path, metavar="FILE", help="'-' for standard output")
@@ -634,6 +634,10 @@ def cmd_policy(args: argparse.Namespace) -> int:
         if args.protect is not None or args.distinct_approver is not None:
             if args.protect is not None:
                 stages = tuple(s.strip() for s in args.protect.split(",") if s.strip())
+                if policy.protected_stages and not stages and not (args.reason or "").strip():
+                    raise UsageError(
+                        "--protect '' removes protection from every stage: give --reason"
+                    )
                 policy = replace(policy, protected_stages=stages)
             if args.distinct_approver is not None:
                 policy = replace(policy, distinct_approver=args.distinct_approver == "on")
