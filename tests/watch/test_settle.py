@@ -224,3 +224,35 @@ def test_a_file_renamed_or_deleted_while_open_is_open_no_more(gone: str) -> None
     t.touch(b, root=ROOT, bundle=True, settle=1, file=final, closed=True)
     clock.t += 1.1
     assert [u.path for u in t.due()] == [b]
+
+
+@pytest.mark.parametrize("quick", [False, True])
+@pytest.mark.parametrize("wait", [0.5, 3.0, 40.0])
+def test_a_deferred_unit_is_not_handed_out_before_its_time(quick: bool, wait: float) -> None:
+    shard = Path("/r/m/model-00001-of-00002.safetensors")
+    t, clock = tracker({shard: "1"})
+    t.touch(shard, root=ROOT, bundle=False, settle=1, closed=True, quick=quick)
+    clock.t += 1.1
+    [u] = t.due()
+    t.defer(shard, clock.t + wait)
+    assert not u.in_flight
+    clock.t += wait - 0.01
+    assert t.due() == []
+    clock.t += 0.02
+    assert [x.path for x in t.due()] == [shard]
+
+
+def test_a_new_bundle_absorbs_the_lone_units_inside_it() -> None:
+    bundle = Path("/r/m/final")
+    inner = [bundle / "model-00001-of-00002.safetensors", bundle / "sub" / "model.pkl"]
+    ckpt = bundle / "checkpoint-5"
+    busy = bundle / "model.skops"
+    outside = Path("/r/m/other.safetensors")
+    t, _ = tracker(dict.fromkeys([*inner, ckpt, busy, outside], "1"))
+    for f in [*inner, busy, outside]:
+        t.touch(f, root=ROOT, bundle=False, settle=1)
+    t.touch(ckpt, root=ROOT, bundle=True, settle=1)
+    t.units[busy].in_flight = True
+    t.absorb(bundle)
+    # Checkpoint folders are their own units; an in-flight unit is left to land.
+    assert set(t.units) == {ckpt, busy, outside}

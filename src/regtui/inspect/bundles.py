@@ -296,6 +296,21 @@ def inspect_huggingface(folder: Path, facts: Facts, files: list[Path]) -> None:
     if missing:
         more = f" and {len(missing) - 1} more" if len(missing) > 1 else ""
         raise Damaged(f"weight shard {clip(missing[0], 200)} is missing{more}: incomplete")
+    unindexed = _unindexed_index(names)
+    if unindexed:
+        raise Damaged(f"sharded weights without their index {clip(unindexed, 200)}: incomplete")
+
+
+def _unindexed_index(names: list[str]) -> str | None:
+    """The weights index that sharded weights need and the folder lacks (loaders
+    find shards only through it; save_pretrained writes it after the shards)."""
+    if any(_WEIGHTS_INDEX.fullmatch(n) for n in names):
+        return None
+    for name in sorted(names):
+        shard = _SHARD.fullmatch(name)
+        if shard and _HF_WEIGHTS.fullmatch(name) and int(shard.group(3)) > 1:
+            return f"{shard.group(1)}{shard.group(4)}.index.json"
+    return None
 
 
 def _missing_shards(folder: Path, names: list[str], warnings: list[str]) -> list[str]:

@@ -3,6 +3,7 @@ around it. Names only and a few stats: this runs for every file-system event."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from regtui.hashing import CHECKPOINT_DIR
@@ -23,8 +24,26 @@ SIDECAR_NAMES = frozenset(
 )
 
 
+# Names a bundle writer gives its inner files and that a lone artifact almost
+# never has: Hugging Face shards (`model-00001-of-00003.safetensors`) and weights
+# indexes, and the data files MLflow's flavors write before their MLmodel.
+_SHARD = re.compile(r".+-\d+-of-\d+\.\w+")
+_INDEX = re.compile(r".+\.(safetensors|bin|h5|msgpack)\.index\.json")
+MLFLOW_DATA_NAMES = frozenset(
+    {"model.pkl", "model.skops", "model.xgb", "model.ubj", "model.lgb", "model.cb",
+     "model.statsmodels", "python_model.pkl"}
+)  # fmt: skip
+
+
 def is_sidecar(name: str) -> bool:
     return name.lower() in SIDECAR_NAMES
+
+
+def is_bundle_inner_name(name: str) -> bool:
+    """Whether a file of this name is, nearly always, one part of a bundle folder
+    being written (so it is not registered on its own while its folder changes)."""
+    low = name.lower()
+    return low in MLFLOW_DATA_NAMES or bool(_SHARD.fullmatch(low) or _INDEX.fullmatch(low))
 
 
 def _under(path: Path, root: Path) -> tuple[str, ...] | None:

@@ -55,13 +55,15 @@ class Unit:
     held_since: float | None = None  # the format said incomplete; unchanged since then
     hold: float = 0.0
     reason: str | None = None  # why it is held
+    not_before: float = 0.0  # deferred: its folder is still being written as a bundle
 
     def deadline(self, grace: float) -> float:
         if self.held_since is not None:
             return self.held_since + self.hold
         if self.open_files:
-            return self.last_activity + self.settle + grace
-        return self.last_activity + (min(QUICK_LOOK, self.settle) if self.quick else self.settle)
+            return max(self.not_before, self.last_activity + self.settle + grace)
+        quiet = min(QUICK_LOOK, self.settle) if self.quick else self.settle
+        return max(self.not_before, self.last_activity + quiet)
 
 
 class SettleTracker:
@@ -156,6 +158,20 @@ class SettleTracker:
                 u.open_files.discard(f)
             for f in [f for f in u.sigs if f == path or path in f.parents]:
                 del u.sigs[f]
+
+    def defer(self, path: Path, until: float) -> None:
+        """The unit (handed out by `due()`) is not to be looked at before `until`."""
+        u = self.units.get(path)
+        if u is not None:
+            u.in_flight = False
+            u.not_before = until
+
+    def absorb(self, bundle: Path) -> None:
+        """`bundle` became a bundle folder: files in it pending on their own are
+        part of it now, not units of their own (in-flight ones are left to land)."""
+        for key in [k for k, u in self.units.items() if bundle in k.parents and not u.bundle]:
+            if not self.units[key].in_flight:
+                del self.units[key]
 
     def next_deadline(self) -> float | None:
         times = [u.deadline(self.grace) for u in self.units.values() if not u.in_flight]

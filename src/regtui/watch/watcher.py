@@ -19,6 +19,27 @@ Only complete artifacts become versions: one whose format shows it incomplete
 stays so for its hold time is reported once and never registered. A sidecar
 (metrics.json, trainer_state.json, ...) written after the model attaches its
 values to the folder's newest version with `Catalog.log`, audited.
+
+A folder being written as a bundle becomes one version, never one per inner
+file first. Bundle writers put their parts down one by one, with pauses longer
+than any settle time: MLflow's `save_model` writes the model's data file, then
+MLmodel, then (after inferring pip requirements, seconds) the environment files
+MLmodel names; `save_pretrained` writes config, shards, then the weights index
+(other writers put shards before config). Three rules close it:
+- a lone file whose name is a bundle part (classify.is_bundle_inner_name: HF
+  shards `*-0000N-of-0000M.*` and weights indexes, MLflow data files such as
+  `model.skops`/`model.pkl`) is not looked at, not even on the proven-complete
+  fast path, until its folder has had no name added or removed for the bundle
+  wait (`bundle_wait`, default hold_time(settle)); if no bundle forms around it
+  by then, it is registered on its own, so nothing is lost, only delayed;
+- once its folder becomes a bundle, lone units inside it are dropped: they are
+  the bundle's parts (SettleTracker.absorb), and a lone unit found in a bundle
+  at dispatch hands over to the bundle;
+- a bundle whose description names parts that are not there yet (MLmodel's
+  data or env files, an index's shards, shards without their index) is damaged,
+  so it is held, not registered, until it changes (inspect.bundles).
+Any other lone file keeps the fast path: `model.safetensors` alone in a new
+folder is registered as soon as its format proves it complete.
 """
 
 from __future__ import annotations
@@ -43,7 +64,7 @@ from regtui.errors import ArtifactError, RegtuiError, UsageError
 from regtui.hashing import iter_tree
 from regtui.inspect.sidecars import sidecars_for
 from regtui.watch.cache import HashCache, default_cache_path, newest_mtime, signature
-from regtui.watch.classify import is_sidecar, units_for
+from regtui.watch.classify import is_bundle_inner_name, is_sidecar, units_for
 from regtui.watch.events import WatchEvent
 from regtui.watch.observer import Enqueue, OverflowHook, make_observer, schedule
 from regtui.watch.settle import NO_CLOSE_GRACE, SettleTracker, Unit, hold_time
@@ -102,6 +123,7 @@ class Watcher:
         workers: int | None = None,
         no_close_grace: float = NO_CLOSE_GRACE,
         hold: float | None = None,
+        bundle_wait: float | None = None,
     ) -> None:
         self.catalog = catalog
         self.roots: list[WatchRoot] = []
@@ -123,6 +145,7 @@ class Watcher:
         self.close_events = False
         self.tracker = SettleTracker(no_close_grace=no_close_grace)
         self.hold = hold  # None: hold_time() of each root's settle time
+        self.bundle_wait = bundle_wait  # None: hold_time() of each root's settle time
         # Candidates from an early look that did not prove them complete, kept
         # (with the signature they were hashed at) so the look after the settle
         # time does not hash them again. Worker threads only: hence the lock.
@@ -395,6 +418,8 @@ class Watcher:
         for unit, bundle in units_for(Path(root.path), path, self._memo):
             if unit == path and not bundle and is_dir:
                 continue
+            if bundle and unit not in self.tracker.units:
+                self.tracker.absorb(unit)
             self.tracker.touch(
                 unit,
                 root=Path(root.path),
@@ -524,6 +549,10 @@ class Watcher:
                         other, root=rp, bundle=bundle, settle=root.settle_seconds, file=unit.path
                     )
                 return
+            until = self._bundle_part_until(unit.path, root.settle_seconds)
+            if until is not None:
+                self.tracker.defer(unit.path, until)
+                return
         size = 0
         try:
             if unit.bundle:
@@ -537,6 +566,20 @@ class Watcher:
         job = Job(unit.path, rp, self._model_for(root, unit.path), unit.bundle, size, unit.quick)
         pool = self._large if size >= LARGE_BYTES else self._small
         pool.submit(self._work, job)
+
+    def _bundle_part_until(self, path: Path, settle: float) -> float | None:
+        """When a lone file named like a bundle's part (see the module docstring)
+        may be looked at, if not now: once its folder has had no name added or
+        removed for the bundle wait. None: now."""
+        if not is_bundle_inner_name(path.name):
+            return None
+        try:
+            changed = os.stat(path.parent).st_mtime
+        except OSError:
+            return None
+        wait = self.bundle_wait if self.bundle_wait is not None else hold_time(settle)
+        left = changed + wait - time.time()
+        return time.monotonic() + left if left > 0 else None
 
     # ------------------------------------------------------------------ workers
 
