@@ -10,7 +10,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from regtui.inspect.bounds import BadContent, Damaged, clip
+from regtui.inspect.bounds import BadContent, Damaged, clip, open_file
 from regtui.inspect.facts import Facts
 from regtui.inspect.pickle_scan import PickleScan, describe, raise_if_truncated, scan_pickle
 from regtui.inspect.runlogs import lightning_counters
@@ -94,7 +94,7 @@ def inspect_torch_zip(zf: zipfile.ZipFile, entries: list[Entry], facts: Facts) -
 
 def inspect_legacy_torch(path: Path, facts: Facts) -> None:
     """torch.save(..., _use_new_zipfile_serialization=False): pickles, then raw storages."""
-    with path.open("rb") as fh:
+    with open_file(path) as fh:
         scan = scan_pickle(fh, max_pickles=LEGACY_PICKLES)
     meta, warnings = describe(scan)
     facts.format = "pytorch-legacy"

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from regtui.inspect.bounds import BadContent, Damaged, bounded, clip
+from regtui.inspect.bounds import BadContent, Damaged, bounded, clip, open_file
 from regtui.inspect.facts import Facts
 
 MAX_HEADER = 100 << 20  # the format's own limit
@@ -42,7 +42,7 @@ def read_header(
         (n,) = struct.unpack("<Q", head[:8])
         if 2 <= n <= min(size - 8, MAX_HEADER, len(head) - 8) and head[8:9] == b"{":
             return _parse(head[8 : 8 + n]), n, size
-    with path.open("rb") as fh:
+    with open_file(path) as fh:
         size = path.stat().st_size
         raw = fh.read(8)
         if len(raw) < 8:
