@@ -175,7 +175,7 @@ def clean_metrics(metrics: dict[str, Any] | None, *, given: bool = True) -> dict
         except OverflowError:  # an int past float range
             finite = False
         if not finite:
-            shown = str(v) if isinstance(v, float) else f"an integer of {len(str(abs(v)))} digits"
+            shown = str(v) if isinstance(v, float) else f"an integer of {v.bit_length()} bits"
             raise UsageError(f"metric {name[:80]!r} must be a finite number, got {shown}")
         out[name] = float(v) if isinstance(v, float) else v
     return out
