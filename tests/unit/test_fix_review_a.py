@@ -149,6 +149,27 @@ def test_a_fifo_as_a_sidecar_never_blocks(tmp_path: Path, sidecar: str) -> None:
     assert facts.refused is None
 
 
+@pytest.mark.parametrize("where", ["file", "in-folder"])
+def test_keeping_a_copy_refuses_a_fifo_put_in_the_artifacts_place(
+    tmp_path: Path, where: str
+) -> None:
+    from regtui.catalog import store
+
+    src = artifact(tmp_path / "run", "model.safetensors", "m")
+    if where == "file":
+        sha = hash_path(src).sha256
+        src.unlink()
+        os.mkfifo(src)
+    else:
+        src = src.parent
+        sha = hash_path(src).sha256
+        os.mkfifo(src / "late")
+    with no_hang(), pytest.raises(ArtifactError) as err:
+        store.keep("m", sha, tmp_path / "store", [src])
+    assert "FIFO" in one_line(err.value)
+    assert not any((tmp_path / "store").rglob("*.safetensors"))
+
+
 def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "regtui", "--db", str(cwd / "c.sqlite"), *args],
