@@ -34,20 +34,55 @@ def _identity(st: os.stat_result) -> tuple[int, int, int, int]:
     return (st.st_ino, st.st_dev, st.st_size, st.st_mtime_ns)
 
 
-def hash_file(path: Path, progress: Progress | None = None) -> Digest:
-    """sha256 and size of one file; refuses one that vanishes or changes meanwhile."""
+def kind_of(mode: int) -> str:
+    """A short name for a file type that is not a regular file."""
+    for test, name in (
+        (stat.S_ISFIFO, "a FIFO (named pipe)"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISDIR, "a folder"),
+    ):
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
+def regular_fstat(fd: int, path: Path) -> os.stat_result:
+    """fstat of an open descriptor; refuses anything but a regular file."""
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):
+        raise ArtifactError(f"{path}: is {kind_of(st.st_mode)}, not a regular file")
+    return st
+
+
+def open_regular(path: Path) -> int:
+    """Open a file for reading without ever blocking (a FIFO would wait for a writer).
+
+    Returns a descriptor of a regular file, or raises ArtifactError with a one-line
+    reason. The descriptor is left in non-blocking mode, harmless for regular files.
+    """
     try:
-        fd = os.open(path, os.O_RDONLY)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except FileNotFoundError:
         raise ArtifactError(f"{path}: no such file") from None
     except IsADirectoryError:
         raise ArtifactError(f"{path}: is a folder, not a file") from None
     except OSError as exc:
         raise ArtifactError(f"{path}: cannot open: {exc.strerror}") from None
+    try:
+        regular_fstat(fd, path)
+    except ArtifactError:
+        os.close(fd)
+        raise
+    return fd
+
+
+def hash_file(path: Path, progress: Progress | None = None) -> Digest:
+    """sha256 and size of one file; refuses one that vanishes or changes meanwhile."""
+    fd = open_regular(path)
     with os.fdopen(fd, "rb", buffering=0) as fh:
         before = os.fstat(fh.fileno())
-        if not stat.S_ISREG(before.st_mode):
-            raise ArtifactError(f"{path}: not a regular file")
         total = before.st_size
         digest = hashlib.sha256()
         # Small files get a small buffer: a scan hashes thousands of them.

@@ -40,6 +40,8 @@ SIDECAR_NAMES = ("datasets.json", "data.yaml")  # one lstat each per artifact
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://")
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _SAFE_ID = re.compile(r"^[A-Za-z0-9_\-]{1,128}$")
+# `user:password@` in a URI or an scp-style spec (`bob:pw@host:/x`): never echoed.
+_CREDENTIALS = re.compile(r"([^/:@\s]+):[^/@\s]+@")
 # Query keys that carry a version of the object they name.
 _VERSION_KEYS = ("versionId", "generation", "version", "rev", "revision", "etag", "snapshot")
 # Query keys that carry a secret (presigned URLs, SAS tokens): never stored.
@@ -59,6 +61,11 @@ _CONTEXT_KEYS = {
     "evaluation": "evaluation",
     "test": "test",
 }
+
+
+def redact(text: str) -> str:
+    """`text` with any `user:password@` shown as `user:***@`: for error messages."""
+    return _CREDENTIALS.sub(r"\1:***@", text)
 
 
 def is_uri(spec: str) -> bool:
@@ -81,7 +88,7 @@ def identify(
     if not spec:
         raise UsageError("a dataset needs a path or URI")
     if "\x00" in spec or len(spec) > MAX_REF:
-        raise UsageError(f"dataset {spec[:80]!r}…: not a usable path or URI")
+        raise UsageError(f"dataset {redact(spec[:80])!r}…: not a usable path or URI")
     if is_uri(spec):
         return uri_identity(spec)
     if spec.lower().startswith("file://"):
@@ -91,19 +98,22 @@ def identify(
         p = (base or Path.cwd()) / p
     p = Path(os.path.normpath(p))
     if not p.exists():
-        raise ArtifactError(f"dataset {p}: no such file or folder")
+        raise ArtifactError(f"dataset {redact(str(p))}: no such file or folder")
     kind = "folder" if p.is_dir() else "file"
     out: dict[str, Any] = {"kind": kind, "ref": str(p)}
-    if hash_limit is not None:
-        size = _local_size(p, hash_limit)
-        if size is None or size > hash_limit:
-            if size is not None:
-                out["size_bytes"] = size
-            out["unhashed"] = f"larger than {human_size(hash_limit)}"
-            return out
-        digest = _hash_cached(p) if kind == "file" else hash_path(p)
-    else:
-        digest = hash_path(p, progress)
+    try:
+        if hash_limit is not None:
+            size = _local_size(p, hash_limit)
+            if size is None or size > hash_limit:
+                if size is not None:
+                    out["size_bytes"] = size
+                out["unhashed"] = f"larger than {human_size(hash_limit)}"
+                return out
+            digest = _hash_cached(p) if kind == "file" else hash_path(p)
+        else:
+            digest = hash_path(p, progress)
+    except ArtifactError as exc:  # the hasher names the path: keep a password out
+        raise ArtifactError(redact(str(exc))) from None
     out["sha256"] = digest.sha256
     out["size_bytes"] = digest.size_bytes
     return out
@@ -218,11 +228,16 @@ def given(specs: Iterable[str], progress: Progress | None = None) -> list[dict[s
 
 
 def from_sidecars(
-    path: Path, metadata: dict[str, Any], warnings: list[str]
+    path: Path, metadata: dict[str, Any], warnings: list[str], root: Path | None = None
 ) -> list[dict[str, Any]]:
     """Datasets named beside an artifact: its model card's `datasets:`, a
     `datasets.json` / `data.yaml` in its run folder, and MLflow's logged inputs
-    of the run it sits in. Problems become warnings; nothing here raises."""
+    of the run it sits in. Problems become warnings; nothing here raises.
+
+    A sidecar is anyone's text: a local dataset it names is hashed only inside
+    `root` (the scanned or watched folder) or, without one, inside the sidecar's
+    own run folder. Elsewhere (`/etc/shadow`) it is kept by path, never read, so a
+    sidecar cannot make regtui confirm a guess at another file's content."""
     out: list[dict[str, Any]] = []
     card = metadata.get("model_card")
     if isinstance(card, dict):
@@ -230,8 +245,8 @@ def from_sidecars(
     folders = [path, path.parent] if os.path.isdir(path) else [path.parent]
     for folder in folders:
         for name, data in _sidecar_files(folder, warnings):
-            out += _named(data, folder, name, warnings)
-    out += _mlflow_inputs(path, warnings)
+            out += _named(data, folder, name, warnings, root or folder)
+    out += _mlflow_inputs(path, warnings, root)
     return merge(out)
 
 
@@ -264,7 +279,9 @@ def _sidecar_files(folder: Path, warnings: list[str]) -> Iterator[tuple[str, Any
         yield name, data
 
 
-def _named(data: Any, folder: Path, source: str, warnings: list[str]) -> list[dict[str, Any]]:
+def _named(
+    data: Any, folder: Path, source: str, warnings: list[str], limit: Path
+) -> list[dict[str, Any]]:
     """Identities from a sidecar: a list of paths/URIs or objects, or a mapping of
     context (train, val, test, …) to path(s); data.yaml's `path:` is their base."""
     base = folder
@@ -285,7 +302,7 @@ def _named(data: Any, folder: Path, source: str, warnings: list[str]) -> list[di
     out = []
     for entry, ctx in entries[:MAX_DATASETS]:
         try:
-            ds = _entry(entry, base, source)
+            ds = _entry(entry, base, source, limit)
         except (ArtifactError, UsageError, OSError) as exc:
             warnings.append(f"sidecar {source}: {str(exc)[:300]}")
             continue
@@ -296,7 +313,13 @@ def _named(data: Any, folder: Path, source: str, warnings: list[str]) -> list[di
     return out
 
 
-def _entry(entry: Any, base: Path, source: str) -> dict[str, Any] | None:
+def _readable_under(full: Path, limit: Path) -> bool:
+    """Whether `full`, symlinks resolved, lies inside `limit` (resolved too)."""
+    real, top = os.path.realpath(full), os.path.realpath(limit)
+    return real == top or real.startswith(top.rstrip(os.sep) + os.sep)
+
+
+def _entry(entry: Any, base: Path, source: str, limit: Path) -> dict[str, Any] | None:
     extra: dict[str, Any] = {}
     if isinstance(entry, dict):
         spec = next(
@@ -322,7 +345,13 @@ def _entry(entry: Any, base: Path, source: str) -> dict[str, Any] | None:
             spec = urlsplit(spec).path
         path = Path(spec).expanduser()
         full = Path(os.path.normpath(path if path.is_absolute() else base / path))
-        if not (full.is_file() or full.is_dir()):
+        if not _readable_under(full, limit):
+            ds = {
+                "kind": "path",
+                "ref": redact(str(full))[:MAX_REF],
+                "unhashed": "outside the scanned folder: not read",
+            }
+        elif not (full.is_file() or full.is_dir()):
             # Named but not here (another machine's path), or not a regular file
             # (a FIFO would block the reader): kept as named, never opened.
             ds = {"kind": "path", "ref": str(full)[:MAX_REF]}
@@ -333,7 +362,7 @@ def _entry(entry: Any, base: Path, source: str) -> dict[str, Any] | None:
     return {**ds, **extra, "source": source}
 
 
-def _mlflow_inputs(path: Path, warnings: list[str]) -> list[dict[str, Any]]:
+def _mlflow_inputs(path: Path, warnings: list[str], root: Path | None) -> list[dict[str, Any]]:
     """MLflow's logged inputs of the run an artifact sits in, from a local mlruns
     layout: <exp>/<run>/artifacts/…/model, <run>/inputs/<id>/meta.yaml naming
     <exp>/datasets/<source_id>/meta.yaml. Bounded: a few levels up, 100 inputs."""
@@ -370,11 +399,12 @@ def _mlflow_inputs(path: Path, warnings: list[str]) -> list[dict[str, Any]]:
         if not isinstance(ds, dict):
             continue
         tags = meta.get("tags") if isinstance(meta.get("tags"), dict) else {}
-        out.append(_mlflow_dataset(ds, tags.get("mlflow.data.context"), run.parent))
+        context = tags.get("mlflow.data.context")
+        out.append(_mlflow_dataset(ds, context, run.parent, root or run))
     return out
 
 
-def _mlflow_dataset(ds: dict[str, Any], context: Any, exp_dir: Path) -> dict[str, Any]:
+def _mlflow_dataset(ds: dict[str, Any], context: Any, exp_dir: Path, limit: Path) -> dict[str, Any]:
     import json
 
     source: Any = ds.get("source")
@@ -397,7 +427,7 @@ def _mlflow_dataset(ds: dict[str, Any], context: Any, exp_dir: Path) -> dict[str
     if spec:
         entry["uri"] = spec
     try:
-        found = _entry(entry, exp_dir, "mlflow")
+        found = _entry(entry, exp_dir, "mlflow", limit)
     except (ArtifactError, UsageError, OSError):
         found = None
     return found or {

@@ -150,14 +150,35 @@ class WatchRoot:
     settle_seconds: float
 
 
-def clean_metrics(metrics: dict[str, Any] | None) -> dict[str, float]:
+MAX_KEY = 200  # characters of a metric or param name
+
+
+def check_key(key: Any, what: str) -> str:
+    """A metric/param name: non-empty, at most MAX_KEY characters (one-line error)."""
+    name = str(key)
+    if not name.strip():
+        raise UsageError(f"a {what} needs a non-empty name")
+    if len(name) > MAX_KEY:
+        raise UsageError(f"{what} name {name[:40]!r}… is longer than {MAX_KEY} characters")
+    return name
+
+
+def clean_metrics(metrics: dict[str, Any] | None, *, given: bool = True) -> dict[str, float]:
+    """Metrics as finite numbers. `given` (from a person, not a sidecar) also checks
+    the names; an integer is kept exact but must fit a float (the catalog's REAL)."""
     out: dict[str, float] = {}
     for k, v in (metrics or {}).items():
+        name = check_key(k, "metric") if given else str(k)
         if isinstance(v, bool) or not isinstance(v, int | float):
-            raise UsageError(f"metric {k!r} must be a number, got {v!r}")
-        if not math.isfinite(v):
-            raise UsageError(f"metric {k!r} must be finite, got {v!r}")
-        out[str(k)] = float(v) if isinstance(v, float) else v
+            raise UsageError(f"metric {name[:80]!r} must be a number, got {str(v)[:80]!r}")
+        try:
+            finite = math.isfinite(v)
+        except OverflowError:  # an int past float range
+            finite = False
+        if not finite:
+            shown = str(v) if isinstance(v, float) else f"an integer of {v.bit_length()} bits"
+            raise UsageError(f"metric {name[:80]!r} must be a finite number, got {shown}")
+        out[name] = float(v) if isinstance(v, float) else v
     return out
 
 
@@ -165,9 +186,10 @@ def clean_params(params: dict[str, Any] | None) -> dict[str, Any]:
     """Params as JSON values; numbers must be finite (JSON has no Infinity)."""
     out: dict[str, Any] = {}
     for k, v in (params or {}).items():
+        name = check_key(k, "param")
         if isinstance(v, float) and not math.isfinite(v):
-            raise UsageError(f"param {k!r} must be finite, got {v!r}")
-        out[str(k)] = v
+            raise UsageError(f"param {name[:80]!r} must be finite, got {v!r}")
+        out[name] = v
     return out
 
 
@@ -313,14 +335,14 @@ class Catalog:
         named = data.given(datasets, dataset_progress)  # before the artifact: fail fast
         digest = hash_path(p, progress)
         warnings = list(facts.warnings)
-        found = data.merge(named, data.from_sidecars(p, facts.metadata, warnings))
+        found = data.merge(named, data.from_sidecars(p, facts.metadata, warnings, root))
         return Candidate(
             path=p,
             model=model,
             digest=digest,
             format=facts.format,
             framework=facts.framework,
-            metrics={**clean_metrics(facts.metrics), **given_metrics},
+            metrics={**clean_metrics(facts.metrics, given=False), **given_metrics},
             params={**facts.params, **given_params},
             tags=clean_tags(tags),
             metadata=facts.metadata,

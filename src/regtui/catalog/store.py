@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from regtui.errors import ArtifactError, UsageError
-from regtui.hashing import hash_path, iter_tree
+from regtui.hashing import hash_path, iter_tree, open_regular
 from regtui.settings import default_store
 
 SETTING_KEY = "store"
@@ -186,7 +186,8 @@ def _clone(src_fd: int, dst_fd: int) -> None:
 def clone_file(src: Path, dst: Path) -> bool:
     """Copy one file's bytes to the new file `dst`: a reflink where the file system
     supports one (True), a real copy otherwise (False). Never a hard link."""
-    with open(src, "rb") as fin, open(dst, "xb") as fout:
+    # open_regular: a FIFO put in the file's place must not block a promote.
+    with os.fdopen(open_regular(src), "rb") as fin, open(dst, "xb") as fout:
         try:
             _clone(fin.fileno(), fout.fileno())
             return True

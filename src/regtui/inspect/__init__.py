@@ -19,6 +19,7 @@ import zlib
 from pathlib import Path
 from typing import IO
 
+from regtui.hashing import kind_of
 from regtui.inspect.bounds import (
     MAX_WARNING_CHARS,
     MAX_WARNINGS,
@@ -27,6 +28,7 @@ from regtui.inspect.bounds import (
     Refused,
     bounded,
     clip,
+    open_file,
 )
 from regtui.inspect.bundles import (
     bundle_files,
@@ -235,7 +237,10 @@ def _inspect_inner(path: Path) -> Facts:
 
 
 def _inspect_file(path: Path, facts: Facts) -> None:
-    size = path.stat().st_size
+    st = path.stat()
+    if not stat.S_ISREG(st.st_mode):  # a FIFO would block the first read forever
+        raise Refused(f"is {kind_of(st.st_mode)}, not a regular file")
+    size = st.st_size
     if size == 0:
         raise Refused("empty file (0 bytes)")
     head = read_head(path)
@@ -327,7 +332,7 @@ def _inspect_zip(path: Path, facts: Facts) -> None:
 
 
 def _inspect_pickle(path: Path, facts: Facts) -> None:
-    with path.open("rb", buffering=1 << 16) as fh:
+    with open_file(path, 1 << 16) as fh:
         scan = scan_pickle(fh)
     _pickle_facts(path, facts, scan)
     raise_if_truncated(scan)
@@ -355,7 +360,7 @@ def _inspect_compressed(path: Path, facts: Facts, head: bytes, size: int) -> Non
         facts.warnings.append("compressed data that is not a known model format")
         return
     limit = max(size * MAX_DECOMPRESSED_RATIO, 64 << 20)
-    raw = path.open("rb")
+    raw = open_file(path)
     stream: IO[bytes]
     if head.startswith(b"\x1f\x8b"):
         stream = gzip.GzipFile(fileobj=raw)

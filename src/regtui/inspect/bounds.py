@@ -10,8 +10,12 @@ from __future__ import annotations
 import functools
 import json
 import math
+import os
+import stat
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
+
+from regtui.hashing import kind_of
 
 MAX_STR = 1_000  # characters kept of one string from an artifact
 MAX_LIST = 100  # items kept of one list
@@ -80,9 +84,30 @@ def bounded(value: Any, depth: int = 0) -> Any:
     return clip(str(value))
 
 
+class NotRegular(BadContent):
+    """A FIFO, socket or device where a file was expected: never read (a FIFO
+    would block the reader until some writer came)."""
+
+
+def open_file(path: Path, buffering: int = -1) -> BinaryIO:
+    """`open_file(path)` that cannot block: opened non-blocking, then refused
+    (NotRegular) unless fstat shows a regular file. OSError as open() raises it."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(21, "Is a directory", str(path))
+        if not stat.S_ISREG(mode):
+            raise NotRegular(f"{path.name}: is {kind_of(mode)}, not a regular file: not read")
+        return os.fdopen(fd, "rb", buffering)
+    except BaseException:
+        os.close(fd)
+        raise
+
+
 def read_capped(path: Path, cap: int, what: str) -> bytes:
     """The whole file, or BadContent if it is larger than `cap` bytes."""
-    with path.open("rb") as fh:
+    with open_file(path) as fh:
         data = fh.read(cap + 1)
     if len(data) > cap:
         raise BadContent(f"{what} {path.name} is larger than {cap >> 10} KiB: not read")

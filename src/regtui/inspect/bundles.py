@@ -26,6 +26,7 @@ from regtui.inspect.bounds import (
     load_json,
     load_yaml,
     load_yaml_text,
+    open_file,
 )
 from regtui.inspect.detect import MODEL_EXTENSIONS, is_artifact_candidate
 from regtui.inspect.facts import Facts
@@ -204,7 +205,7 @@ def inspect_mlflow(folder: Path, facts: Facts) -> None:
         }
     req = folder / "requirements.txt"
     if req.is_file() and not req.is_symlink():
-        with req.open("rb") as fh:
+        with open_file(req) as fh:
             text = fh.read(1 << 16).decode("utf-8", errors="replace")
         lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
         meta["requirements"] = lines[:100]
@@ -345,7 +346,7 @@ def _missing_shards(folder: Path, names: list[str], warnings: list[str]) -> list
 
 def model_card(readme: Path, warnings: list[str]) -> tuple[dict[str, Any], dict[str, float]]:
     """Front matter of a model card: license, tags, datasets; metrics from model-index."""
-    with readme.open("rb") as fh:
+    with open_file(readme) as fh:
         text = fh.read(1 << 20).decode("utf-8", errors="replace")
     if not text.startswith("---"):
         return {}, {}

@@ -10,6 +10,7 @@ import re
 import struct
 from pathlib import Path
 
+from regtui.inspect.bounds import open_file
 from regtui.inspect.safetensors import MAX_HEADER
 
 HEAD_BYTES = 4096
@@ -101,7 +102,7 @@ def is_ignored_name(name: str) -> bool:
 
 def read_head(path: Path, n: int = HEAD_BYTES) -> bytes:
     try:
-        with path.open("rb") as fh:
+        with open_file(path) as fh:
             return fh.read(n)
     except OSError:
         return b""

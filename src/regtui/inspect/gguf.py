@@ -14,7 +14,7 @@ import struct
 from pathlib import Path
 from typing import IO, Any
 
-from regtui.inspect.bounds import BadContent, Damaged, clip
+from regtui.inspect.bounds import BadContent, Damaged, clip, open_file
 from regtui.inspect.facts import Facts
 
 MAX_KV = 100_000
@@ -173,7 +173,7 @@ class _Reader:
 
 def inspect_gguf(path: Path, facts: Facts) -> None:
     size = path.stat().st_size
-    with path.open("rb", buffering=1 << 16) as fh:
+    with open_file(path, 1 << 16) as fh:
         if fh.read(4) != b"GGUF":
             raise Damaged("not a GGUF file: no GGUF signature")
         r = _Reader(fh, size, wide=True)

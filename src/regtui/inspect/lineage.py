@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from regtui.inspect.bounds import clip
+from regtui.inspect.bounds import clip, open_file
 
 GIT_TIMEOUT = 3.0
 _SHA = re.compile(r"[0-9a-f]{40}([0-9a-f]{24})?")
@@ -32,7 +32,7 @@ _CACHE_SECONDS = 10.0
 
 def _small(path: Path, cap: int = 1 << 16) -> str | None:
     try:
-        with path.open("rb") as fh:
+        with open_file(path) as fh:
             return fh.read(cap).decode("utf-8", errors="replace")
     except OSError:
         return None

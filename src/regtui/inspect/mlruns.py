@@ -20,7 +20,7 @@ import stat
 from pathlib import Path
 from typing import Any
 
-from regtui.inspect.bounds import MAX_DICT, MAX_STR, clip
+from regtui.inspect.bounds import MAX_DICT, MAX_STR, clip, open_file
 
 MAX_LEVELS = 4  # from the model folder up to the experiment folder (MLflow 3 layout)
 MAX_DEPTH = 4  # folders inside metrics/ and params/ (names with `/`)
@@ -61,7 +61,7 @@ def run_values(
             if value is not None:
                 metrics[name] = value
         for name, path in _entries(run / "params"):
-            with path.open("rb") as fh:
+            with open_file(path) as fh:
                 params[name] = clip(fh.read(MAX_STR + 1).decode("utf-8", "replace"), MAX_STR)
     except OSError as exc:
         warnings.append(f"MLflow run {run_id}: cannot read: {exc.strerror or exc}")
@@ -73,7 +73,7 @@ def run_values(
 def latest_metric(path: Path) -> float | None:
     """The latest value of a metric file as MLflow defines it: highest step, then
     latest timestamp (a file is not in order: log_model re-logs earlier values)."""
-    with path.open("rb") as fh:
+    with open_file(path) as fh:
         size = fh.seek(0, os.SEEK_END)
         fh.seek(max(0, size - METRIC_TAIL))
         tail = fh.read(METRIC_TAIL)

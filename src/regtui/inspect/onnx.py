@@ -11,7 +11,7 @@ import math
 from pathlib import Path, PurePath
 from typing import Any
 
-from regtui.inspect.bounds import BadContent, Damaged, Refused, clip
+from regtui.inspect.bounds import BadContent, Damaged, Refused, clip, open_file
 from regtui.inspect.facts import Facts
 from regtui.inspect.protobuf_wire import LEN, VARINT, Wire
 
@@ -236,7 +236,7 @@ class _Onnx:
 
 def inspect_onnx(path: Path, facts: Facts) -> None:
     size = path.stat().st_size
-    with path.open("rb", buffering=1 << 16) as fh:
+    with open_file(path, 1 << 16) as fh:
         walker = _Onnx(Wire(fh, size), path.parent)
         meta = walker.model()
     facts.format = "onnx"

@@ -1,16 +1,19 @@
 """PyTorch checkpoints: zip archives (torch.save since 1.6) and legacy pickle files.
 
 The zip is listed (never extracted); tensor storages are its `data/N` entries, and
-its `data.pkl` is walked by the pickle scanner for imports and tensor shapes.
+its `data.pkl` is walked by the pickle scanner for imports and tensor shapes. A
+legacy file's storages are followed after its pickles (count, then bytes), so a
+short one is damaged and only one whose last storage ends the file is complete.
 """
 
 from __future__ import annotations
 
+import struct
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
-from regtui.inspect.bounds import BadContent, Damaged, clip
+from regtui.inspect.bounds import BadContent, Damaged, clip, open_file
 from regtui.inspect.facts import Facts
 from regtui.inspect.pickle_scan import PickleScan, describe, raise_if_truncated, scan_pickle
 from regtui.inspect.runlogs import lightning_counters
@@ -26,6 +29,12 @@ _STORAGE_DTYPES = {
     "ShortStorage": "int16", "CharStorage": "int8", "ByteStorage": "uint8",
     "BoolStorage": "bool", "ComplexFloatStorage": "complex64",
     "ComplexDoubleStorage": "complex128",
+}  # fmt: skip
+_ELEMENT_BYTES = {
+    "FloatStorage": 4, "DoubleStorage": 8, "HalfStorage": 2, "BFloat16Storage": 2,
+    "LongStorage": 8, "IntStorage": 4, "ShortStorage": 2, "CharStorage": 1,
+    "ByteStorage": 1, "BoolStorage": 1, "ComplexFloatStorage": 8,
+    "ComplexDoubleStorage": 16,
 }  # fmt: skip
 
 
@@ -94,13 +103,59 @@ def inspect_torch_zip(zf: zipfile.ZipFile, entries: list[Entry], facts: Facts) -
 
 def inspect_legacy_torch(path: Path, facts: Facts) -> None:
     """torch.save(..., _use_new_zipfile_serialization=False): pickles, then raw storages."""
-    with path.open("rb") as fh:
+    with open_file(path) as fh:
         scan = scan_pickle(fh, max_pickles=LEGACY_PICKLES)
-    meta, warnings = describe(scan)
-    facts.format = "pytorch-legacy"
-    facts.framework = "torch"
-    facts.metadata.update({"tensor_storages": len(scan.storages), **_tensor_meta(scan), **meta})
-    if scan.storages:
-        facts.metadata["storage_elements"] = sum(n for _k, n in scan.storages.values())
-    facts.warnings.extend(warnings)
-    raise_if_truncated(scan)
+        size = fh.seek(0, 2)
+        meta, warnings = describe(scan)
+        facts.format = "pytorch-legacy"
+        facts.framework = "torch"
+        facts.metadata.update({"tensor_storages": len(scan.storages), **_tensor_meta(scan), **meta})
+        if scan.storages:
+            facts.metadata["storage_elements"] = sum(n for _k, n in scan.storages.values())
+        facts.warnings.extend(warnings)
+        raise_if_truncated(scan)
+        if scan.complete:
+            facts.complete = _legacy_storages_end(fh, scan, size, facts.warnings)
+
+
+def _legacy_storages_end(fh: BinaryIO, scan: PickleScan, size: int, warnings: list[str]) -> bool:
+    """Follow the storages after the five pickles; True only if the last one ends the file.
+
+    torch writes the storages in the order of their sorted keys (the fifth pickle),
+    each as a little-endian int64 element count and then its raw bytes. Damaged if
+    the file stops short of any of them or a count disagrees with the pickle's."""
+    if scan.pickles < LEGACY_PICKLES:
+        raise Damaged(
+            f"legacy PyTorch checkpoint ends after {scan.pickles} of its {LEGACY_PICKLES} "
+            f"pickles ({size} bytes): truncated"
+        )
+    at = scan.end
+    for key in sorted(scan.storages):
+        kind, numel = scan.storages[key]
+        width = _ELEMENT_BYTES.get(kind.rsplit(".", 1)[-1])
+        if width is None:
+            warnings.append(f"storage type {clip(kind, 60)} unknown: completeness not checked")
+            return False
+        fh.seek(at)
+        raw = fh.read(8)
+        if len(raw) < 8:
+            raise Damaged(_short(size, at + 8, key))
+        (count,) = struct.unpack("<q", raw)
+        if count != numel:
+            raise Damaged(
+                f"legacy PyTorch storage {clip(key, 40)} holds {count} elements where its "
+                f"pickle says {numel}: corrupt or misaligned"
+            )
+        at += 8 + numel * width
+        if at > size:
+            raise Damaged(_short(size, at, key))
+    if at < size:
+        warnings.append(f"{size - at} bytes after the last legacy PyTorch storage")
+    return at == size
+
+
+def _short(size: int, need: int, key: str) -> str:
+    return (
+        f"legacy PyTorch checkpoint holds {size} bytes but its storages need at least "
+        f"{need} (cut in storage {clip(key, 40)}): truncated"
+    )

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from regtui.catalog.diff import higher_is_better
-from regtui.inspect.bounds import MAX_DICT, BadContent, clip, is_finite_number, load_json
+from regtui.inspect.bounds import MAX_DICT, BadContent, clip, is_finite_number, load_json, open_file
 
 LIGHTNING_CSV = "metrics.csv"
 KERAS_HISTORY = "history.json"
@@ -108,7 +108,7 @@ def lightning_counters(top: dict[str, Any]) -> dict[str, Any]:
 def read_tail(path: Path, cap: int = MAX_LOG_BYTES) -> tuple[str, list[str], bool]:
     """The header line, the whole lines of the last `cap` bytes after it, and
     whether lines before those were left unread."""
-    with path.open("rb") as fh:
+    with open_file(path) as fh:
         header = fh.readline(MAX_LINE_BYTES + 1)
         if len(header) > MAX_LINE_BYTES:
             raise BadContent(f"{path.name}: header line over {MAX_LINE_BYTES >> 10} KiB: not read")

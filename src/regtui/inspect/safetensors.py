@@ -2,8 +2,10 @@
 
 Only the header is read, after its length has been checked against the file size
 and a hard cap, so a header "claiming 100 GB" costs one 8-byte read. The header's
-offsets then prove the file complete (its data ends exactly at the file's end) or
-damaged (a header that lies, or data shorter than the offsets say).
+offsets then prove the file complete (the tensors tile the data, which ends exactly
+at the file's end) or damaged (a header that lies, data shorter than the offsets
+say, or a gap, overlap or trailing bytes, all of which the safetensors library
+itself refuses to load).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from regtui.inspect.bounds import BadContent, Damaged, bounded, clip
+from regtui.inspect.bounds import BadContent, Damaged, bounded, clip, open_file
 from regtui.inspect.facts import Facts
 
 MAX_HEADER = 100 << 20  # the format's own limit
@@ -42,7 +44,7 @@ def read_header(
         (n,) = struct.unpack("<Q", head[:8])
         if 2 <= n <= min(size - 8, MAX_HEADER, len(head) - 8) and head[8:9] == b"{":
             return _parse(head[8 : 8 + n]), n, size
-    with path.open("rb") as fh:
+    with open_file(path) as fh:
         size = path.stat().st_size
         raw = fh.read(8)
         if len(raw) < 8:
@@ -95,6 +97,7 @@ def summarise(header: dict[str, Any], n: int, size: int) -> Summary:
     data_len = size - 8 - n
     max_end = 0
     bad = 0
+    spans: list[tuple[int, int]] = []
     for name, info in header.items():
         if name == "__metadata__":
             continue
@@ -118,6 +121,7 @@ def summarise(header: dict[str, Any], n: int, size: int) -> Summary:
         ):
             start, end = offsets
             max_end = max(max_end, end)
+            spans.append((start, end))
             width = _DTYPE_BYTES.get(dtype)
             if width and end - start != count * width and dtype not in ("F4", "F6_E2M3", "F6_E3M2"):
                 bad += 1
@@ -128,6 +132,13 @@ def summarise(header: dict[str, Any], n: int, size: int) -> Summary:
             f"safetensors tensors need {max_end} data bytes but the file holds {data_len}: "
             "truncated or lying header"
         )
+    elif max_end < data_len:
+        damage = (
+            f"safetensors data ends at byte {max_end} but the file holds {data_len} data "
+            "bytes: bytes past the data (the safetensors library refuses the file)"
+        )
+    elif not bad and (gap := _gap(spans)):
+        damage = gap
     elif bad:
         damage = (
             f"safetensors header has {bad} malformed tensor entr{'y' if bad == 1 else 'ies'} "
@@ -144,7 +155,21 @@ def summarise(header: dict[str, Any], n: int, size: int) -> Summary:
         facts["metadata"] = bounded(meta)
     elif meta is not None:
         warnings.append("safetensors __metadata__ is not an object")
-    return Summary(facts, warnings, damage, damage is None and max_end == data_len)
+    return Summary(facts, warnings, damage, damage is None)
+
+
+def _gap(spans: list[tuple[int, int]]) -> str | None:
+    """Why the tensors do not tile the data section exactly (a gap or an overlap),
+    as the safetensors library checks before it loads anything; None if they do."""
+    at = 0
+    for start, end in sorted(spans):
+        if start != at or end < start:
+            return (
+                f"safetensors tensor data at bytes {start}..{end} does not follow the previous "
+                f"tensor's end {at}: gap or overlap (the safetensors library refuses the file)"
+            )
+        at = end
+    return None
 
 
 def inspect_safetensors(

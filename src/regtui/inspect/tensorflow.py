@@ -6,7 +6,7 @@ import struct
 from pathlib import Path
 from typing import IO, Any
 
-from regtui.inspect.bounds import Damaged, clip
+from regtui.inspect.bounds import Damaged, clip, open_file
 from regtui.inspect.facts import Facts
 from regtui.inspect.protobuf_wire import LEN, VARINT, Wire
 
@@ -18,7 +18,7 @@ def inspect_hdf5(path: Path, facts: Facts) -> None:
     The superblock's end-of-file address tells a file cut short."""
     facts.format = "hdf5"
     size = path.stat().st_size
-    with path.open("rb") as fh:
+    with open_file(path) as fh:
         head = fh.read(1 << 20)
     if b"keras_version" in head or b"model_config" in head:
         facts.framework = "keras"
@@ -104,7 +104,7 @@ def inspect_tflite(path: Path, facts: Facts) -> None:
     size = path.stat().st_size
     facts.format = "tflite"
     facts.framework = "tensorflow"
-    with path.open("rb") as fh:
+    with open_file(path) as fh:
         fb = _Flat(fh, size)
         root = fb.u("<I", 0)
         meta: dict[str, Any] = {}
@@ -136,7 +136,7 @@ def inspect_savedmodel(folder: Path, facts: Facts) -> None:
         return
     size = pb.stat().st_size
     meta: dict[str, Any] = {"meta_graphs": []}
-    with pb.open("rb", buffering=1 << 16) as fh:
+    with open_file(pb, 1 << 16) as fh:
         w = Wire(fh, size)
         for num, wt, val, at in w.fields(0, size):
             if num == 1 and wt == VARINT:

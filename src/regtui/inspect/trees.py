@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from regtui.inspect.bounds import BadContent, Damaged, bounded, clip
+from regtui.inspect.bounds import BadContent, Damaged, bounded, clip, open_file, read_capped
 from regtui.inspect.facts import Facts
 from regtui.inspect.ubjson import Skipped, UbjReader
 
@@ -66,14 +66,14 @@ def inspect_xgboost_json(path: Path, facts: Facts) -> None:
     size = path.stat().st_size
     if size <= MAX_JSON:
         try:
-            doc = json.loads(path.read_bytes())
+            doc = json.loads(read_capped(path, MAX_JSON, "XGBoost JSON"))
         except (ValueError, RecursionError) as exc:
             # A whole model is one JSON document: a broken one is cut short or corrupt.
             raise Damaged(f"XGBoost JSON is not valid: {clip(str(exc), 200)}") from None
         facts.metadata.update(bounded(_xgb_summary(doc)))
         return
     # Too big to parse whole: the fields we want sit near the start and the end.
-    with path.open("rb") as fh:
+    with open_file(path) as fh:
         head = fh.read(HEAD).decode("utf-8", "replace")
         fh.seek(max(0, size - HEAD))
         tail = fh.read(HEAD).decode("utf-8", "replace")
@@ -95,7 +95,7 @@ def inspect_xgboost_ubj(path: Path, facts: Facts) -> None:
     facts.format = "xgboost-ubj"
     facts.framework = "xgboost"
     size = path.stat().st_size
-    with path.open("rb", buffering=1 << 16) as fh:
+    with open_file(path, 1 << 16) as fh:
         doc = UbjReader(fh, size, keep_items=10_000).value()
     facts.metadata.update(bounded(_xgb_summary(doc)))
 
@@ -105,7 +105,7 @@ def inspect_lightgbm(path: Path, facts: Facts) -> None:
     facts.framework = "lightgbm"
     size = path.stat().st_size
     meta: dict[str, Any] = {}
-    with path.open("rb") as fh:
+    with open_file(path) as fh:
         for _ in range(64):  # header: key=value lines up to the first blank line
             line = fh.readline(4 << 20).decode("utf-8", "replace").rstrip("\n")
             if not line and meta:

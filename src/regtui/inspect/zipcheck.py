@@ -16,7 +16,7 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from regtui.inspect.bounds import BadContent, Damaged, Refused, clip
+from regtui.inspect.bounds import BadContent, Damaged, Refused, clip, open_file
 
 MAX_ENTRIES = 100_000
 MAX_RATIO = 200  # uncompressed/compressed beyond this is a zip bomb
@@ -38,14 +38,18 @@ class Entry:
 
 def list_zip(path: Path) -> tuple[zipfile.ZipFile, list[Entry]]:
     """The open archive and its entries; Refused for bombs and escaping paths."""
+    fh = open_file(path)  # never blocks; NotRegular for a FIFO or device
     try:
-        zf = zipfile.ZipFile(path)
+        zf = zipfile.ZipFile(fh)
     except zipfile.BadZipFile as exc:
+        fh.close()
         if "not a zip file" in str(exc):  # no end record: the writer has not finished
             raise Damaged(NO_DIRECTORY) from None
         raise Damaged(f"damaged zip archive: {clip(str(exc), 200)}") from None
     except (OSError, ValueError, EOFError) as exc:  # offsets that point nowhere
+        fh.close()
         raise Damaged(f"unreadable zip archive: {clip(str(exc), 200)}") from None
+    zf._filePassed = False  # type: ignore[attr-defined]  # so zf.close() closes fh too
     infos = zf.infolist()
     if len(infos) > MAX_ENTRIES:
         zf.close()
@@ -90,7 +94,7 @@ def list_zip(path: Path) -> tuple[zipfile.ZipFile, list[Entry]]:
 def ends_complete(path: Path) -> bool:
     """Whether the zip's end record (and its comment) ends the file exactly: with
     `list_zip` having found every entry before the directory, the archive is whole."""
-    with path.open("rb") as fh:
+    with open_file(path) as fh:
         size = fh.seek(0, 2)
         span = min(size, _END_RECORD_SIZE + 0xFFFF)
         fh.seek(size - span)
