@@ -193,7 +193,9 @@ def clone_file(src: Path, dst: Path) -> bool:
             return True
         except (OSError, ImportError):
             pass
-    shutil.copyfile(src, dst)
+        # From the descriptor already checked: opening `src` again could meet
+        # whatever was swapped into its place meanwhile.
+        shutil.copyfileobj(fin, fout, 1 << 20)
     return False
 
 
