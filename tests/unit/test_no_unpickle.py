@@ -75,7 +75,14 @@ def plant(root: Path, markers: Path) -> dict[str, str]:
         "joblibz/model.joblib": (zlib.compress(pickle.dumps([_system(m("joblibz"))], 2)), SYSTEM),
         "torch/model.pt": (_torch_zip(pickle.dumps({"w": _system(m("torch"))}, 2)), SYSTEM),
         "legacy/model.pt": (
-            LEGACY_MAGIC + b"." + pickle.dumps(1001, 2) + pickle.dumps(_exec(m("legacy")), 2),
+            # The legacy layout whole (magic, protocol, sys_info, the object, its
+            # storage keys; no storages), so it is sound and registered, not damaged.
+            LEGACY_MAGIC
+            + b"."
+            + pickle.dumps(1001, 2)
+            + pickle.dumps({"little_endian": True}, 2)
+            + pickle.dumps(_exec(m("legacy")), 2)
+            + pickle.dumps([], 2),
             EXEC_OLD,
         ),
         "mlflow/model/model.pkl": (pickle.dumps(_system(m("mlflow")), protocol=4), SYSTEM),

@@ -108,7 +108,12 @@ def open_file(path: Path, buffering: int = -1) -> BinaryIO:
 def read_capped(path: Path, cap: int, what: str) -> bytes:
     """The whole file, or BadContent if it is larger than `cap` bytes."""
     with open_file(path) as fh:
-        data = fh.read(cap + 1)
+        # Sized by the file, not the cap: read(n) allocates n bytes up front,
+        # and a 16 MiB cap would cost every small sidecar 16 MiB.
+        size = os.fstat(fh.fileno()).st_size
+        data = fh.read(min(size, cap) + 1)
+        if len(data) > size and len(data) <= cap:  # grew while read: take the rest, capped
+            data += fh.read(cap + 1 - len(data))
     if len(data) > cap:
         raise BadContent(f"{what} {path.name} is larger than {cap >> 10} KiB: not read")
     return data
