@@ -21,7 +21,8 @@ from regtui.hashing import hash_tree
 from tests.watch.conftest import Harness, wait_for, weights
 
 SETTLE = 0.2
-BUNDLE_WAIT = 2.0  # short, so a lone unit wrongly left pending would land in the test
+BUNDLE_WAIT = 4.0  # short enough that a lone unit wrongly left pending lands in the test, long
+# enough that a loaded CI machine stretching a 0.6 s gap between two files stays inside it
 GAPS = (0.1, 0.5, 1.0, 2.0, 3.0)  # in settle times
 
 SHARDS = ("model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors")
