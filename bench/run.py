@@ -139,6 +139,10 @@ def measure(sz: Sizes, work: Path, skip_mlflow: bool) -> Results:
 # ---------------------------------------------------------------------- the rows
 
 
+def failed(what: str, target: str, why: str) -> Row:
+    return Row(what, "n/a", target=target, note=why)
+
+
 def _err(d: Any) -> str | None:
     if not isinstance(d, dict):
         return "not measured"
@@ -153,9 +157,6 @@ def rows_from(r: Results, sz: Sizes, skip_mlflow: bool) -> list[Row]:
     def peer(key: str) -> dict[str, Any] | None:
         d = ml.get(key)
         return d if isinstance(d, dict) and "error" not in d else None
-
-    def failed(what: str, target: str, why: str) -> Row:
-        return Row(what, "n/a", target=target, note=why)
 
     n_small, n_big, n_ml = label(sz.small), label(sz.big), label(sz.mlflow_big)
 
@@ -320,42 +321,25 @@ def rows_from(r: Results, sz: Sizes, skip_mlflow: bool) -> list[Row]:
 
     # watcher
     d = r.get("watch")
-    what = f"watcher: close → visible, p50 / p99 ({sz.watch_files} files)"
-    if _err(d):
-        rows.append(failed(what, "p99 ≤ settle + 250 ms", _err(d)))
-    else:
-        p50, p99 = _pick(d, "p50"), _pick(d, "p99")
-        settle = float(d.get("settle", 0.5))
-        limit = settle + 0.25
-        rows.append(
-            Row(
-                what,
-                f"{fmt_s(p50)} / {fmt_s(p99)}",
-                f"≤ {fmt_s(limit)}",
-                p99 / limit,
-                f"p99 ≤ {fmt_s(limit)}",
-                p99 <= limit,
-                note=f"settle {settle} s",
-            )
+    settle = float(d.get("settle", 0.5)) if isinstance(d, dict) else 0.5
+    rows.append(
+        _latency_row(
+            f"watcher: close → visible, p50 / p99 ({sz.watch_files} files)",
+            d,
+            settle + 0.25,
+            f"settle {settle} s",
         )
+    )
     d = r.get("watch_proven")
-    what = f"watcher: close → visible, p50 / p99, proven complete ({sz.watch_files} safetensors)"
-    if _err(d):
-        rows.append(failed(what, "p99 ≤ 150 ms", _err(d)))
-    else:
-        p50, p99 = _pick(d, "p50"), _pick(d, "p99")
-        limit = 0.150
-        rows.append(
-            Row(
-                what,
-                f"{fmt_s(p50)} / {fmt_s(p99)}",
-                f"≤ {fmt_s(limit)}",
-                p99 / limit,
-                f"p99 ≤ {fmt_s(limit)}",
-                p99 <= limit,
-                note=f"settle {float(d.get('settle', 0.5))} s; the format proves them whole",
-            )
+    settle = float(d.get("settle", 0.5)) if isinstance(d, dict) else 0.5
+    rows.append(
+        _latency_row(
+            f"watcher: close → visible, p50 / p99, proven complete ({sz.watch_files} safetensors)",
+            d,
+            0.150,
+            f"settle {settle} s; the format proves them whole",
         )
+    )
 
     # cold start
     d = r.get("cold")
@@ -493,6 +477,23 @@ def rows_from(r: Results, sz: Sizes, skip_mlflow: bool) -> list[Row]:
             )
         )
     return rows
+
+
+def _latency_row(what: str, d: Results | None, limit: float, note: str) -> Row:
+    """A watcher latency row: p50 / p99 against a p99 limit in seconds."""
+    why = _err(d)
+    if why or d is None:
+        return failed(what, f"p99 ≤ {fmt_s(limit)}", why or "not measured")
+    p50, p99 = _pick(d, "p50"), _pick(d, "p99")
+    return Row(
+        what,
+        f"{fmt_s(p50)} / {fmt_s(p99)}",
+        f"≤ {fmt_s(limit)}",
+        p99 / limit,
+        f"p99 ≤ {fmt_s(limit)}",
+        p99 <= limit,
+        note=note,
+    )
 
 
 def size(n: int) -> str:

@@ -84,8 +84,9 @@ async def test_policy_refusal_is_shown_plainly(catalog: Catalog, wait) -> None:
         assert isinstance(chooser, StageChooser)
         assert chooser.query_one(OptionList).get_option_at_index(0).id == "production"
         await pilot.press("enter")  # production
-        await give_reason(pilot, "ship it")
         await wait(pilot)
+        # refused before a reason is asked for: the catalog's own rule, checked first
+        assert not isinstance(app.screen, ReasonModal)
         refused = [n for n in app._notifications if n.severity == "error"]
         assert refused and "protected-stage-needs-approval" in refused[-1].message
         assert refused[-1].markup is False

@@ -62,7 +62,7 @@ from regtui.catalog.schema import (
     VersionTagRow,
     WatchRootRow,
 )
-from regtui.catalog.stage_rules import check_holder, policy_from_json
+from regtui.catalog.stage_rules import check_approvable, check_holder, policy_from_json
 from regtui.errors import ArtifactError, Conflict, NotFound, PolicyRefused, UsageError
 from regtui.hashing import Digest, Progress, hash_path
 from regtui.settings import current_user, database_url, sqlite_file, sqlite_url
@@ -870,10 +870,8 @@ class Catalog:
             if v.approval.status == status:
                 raise UsageError(f"{v.ref} is already {status}")
             policy = self._policy(conn)
-            if status == "approved" and v.damage:
-                raise PolicyRefused(
-                    "artifact-damaged", f"{v.ref} is damaged ({v.damage}) and cannot be approved"
-                )
+            if status == "approved":
+                check_approvable(ref=v.ref, damage=v.damage)
             if status == "approved" and policy.distinct_approver and v.created_by == self.actor:
                 raise PolicyRefused(
                     "distinct-approver",

@@ -45,3 +45,11 @@ def check_holder(
             "protected-stage-needs-approval",
             f"{stage} is protected and {ref} is {approval}; approve it first",
         )
+
+
+def check_approvable(*, ref: str, damage: str | None) -> None:
+    """Raise PolicyRefused unless version `ref` may be approved: damaged bytes never are."""
+    if damage:
+        raise PolicyRefused(
+            "artifact-damaged", f"{ref} is damaged ({damage}) and cannot be approved"
+        )

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any
 from textual.screen import Screen
 
 from regtui.catalog.records import ModelInfo, VersionInfo
-from regtui.errors import RegtuiError
+from regtui.catalog.stage_rules import check_approvable, check_holder
+from regtui.errors import PolicyRefused, RegtuiError
 from regtui.tui.safe import clean
 from regtui.tui.screens.edit import EditModal, Edits
 from regtui.tui.screens.reason import ReasonModal
@@ -97,21 +98,19 @@ class VersionActions(Screen[Any]):
 
         self.app.push_screen(modal, done)
 
-    def _refuse_damaged(self, v: VersionInfo, what: str) -> bool:
-        """Say at once that a damaged version cannot have `what` (the catalog would
-        refuse it after the reason was typed). True if refused."""
-        if v.damage is None:
-            return False
-        self.rapp.report_refusal(
-            f"refused by policy rule 'artifact-damaged': {v.ref} is damaged ({v.damage}) "
-            f"and cannot {what}",
-            "artifact-damaged",
-        )
-        return True
+    def _refused(self, check: Callable[[], None]) -> bool:
+        """Run a policy check the catalog would apply after the reason is typed, and
+        say at once if it refuses. True if refused."""
+        try:
+            check()
+        except PolicyRefused as exc:
+            self.rapp.report_refusal(str(exc), exc.rule)
+            return True
+        return False
 
     def action_approve(self) -> None:
         v = self.current_version()
-        if v is None or self._refuse_damaged(v, "be approved"):
+        if v is None or self._refused(lambda: check_approvable(ref=v.ref, damage=v.damage)):
             return
         ref = v.ref
         self._ask_why_then(
@@ -152,8 +151,15 @@ class VersionActions(Screen[Any]):
         v, m = self.current_version(), self.current_model()
         if v is None:
             return
-        if stage in self.rapp.protected_stages and self._refuse_damaged(
-            v, f"go to the protected stage {stage}"
+        if self._refused(
+            lambda: check_holder(
+                self.rapp.policy,
+                stage,
+                ref=v.ref,
+                archived=v.archived,
+                approval=v.approval.status,
+                damage=v.damage,
+            )
         ):
             return
         ref = v.ref
