@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from regtui.hashing import hash_tree
+from tests.unit.inspect.helpers import sklearn_mlmodel
 from tests.watch.conftest import Harness, wait_for, weights
 
 SETTLE = 0.2
@@ -40,19 +41,7 @@ def hf_files() -> dict[str, bytes]:
 
 HF_NAMES = {"c": "config.json", "1": SHARDS[0], "2": SHARDS[1], "i": "model.safetensors.index.json"}
 
-MLMODEL = """\
-flavors:
-  python_function:
-    env:
-      conda: conda.yaml
-      virtualenv: python_env.yaml
-    loader_module: mlflow.sklearn
-    model_path: model.pkl
-  sklearn:
-    pickled_model: model.pkl
-    serialization_format: cloudpickle
-mlflow_version: 3.1.0
-"""
+MLMODEL = sklearn_mlmodel()
 
 ML_FILES = {
     "d": ("model.pkl", b"\x80\x04N."),

@@ -51,3 +51,24 @@ def pb_field(number: int, value: int | bytes) -> bytes:
 def gguf_string(s: str) -> bytes:
     raw = s.encode()
     return struct.pack("<Q", len(raw)) + raw
+
+
+def sklearn_mlmodel(*, input_example: bool = False) -> str:
+    """An `MLmodel` as `mlflow.sklearn.save_model` writes it: it names model.pkl and the
+    environment files (and input_example.json when the save had an input example)."""
+    text = (
+        "flavors:\n"
+        "  python_function:\n"
+        "    env:\n"
+        "      conda: conda.yaml\n"
+        "      virtualenv: python_env.yaml\n"
+        "    loader_module: mlflow.sklearn\n"
+        "    model_path: model.pkl\n"
+        "  sklearn:\n"
+        "    pickled_model: model.pkl\n"
+        "    serialization_format: cloudpickle\n"
+        "mlflow_version: 3.1.0\n"
+    )
+    if input_example:
+        text += "saved_input_example_info:\n  artifact_path: input_example.json\n"
+    return text

@@ -24,7 +24,7 @@ from regtui.inspect import inspect_path
 from regtui.inspect.detect import MODEL_EXTENSIONS, sniff
 from regtui.inspect.zipcheck import NO_DIRECTORY
 from tests.unit.fuzz.support import fuzz_settings, workdir
-from tests.unit.inspect.helpers import gguf_string, pb_field, safetensors_bytes
+from tests.unit.inspect.helpers import gguf_string, pb_field, safetensors_bytes, sklearn_mlmodel
 
 # ------------------------------------------------------------------ builders
 
@@ -395,20 +395,7 @@ def test_a_damaged_weights_file_makes_the_bundle_damaged(tmp_path: Path) -> None
     assert facts.damage and facts.damage.startswith("model.safetensors: safetensors tensors need")
 
 
-_MLMODEL = """\
-flavors:
-  python_function:
-    env:
-      conda: conda.yaml
-      virtualenv: python_env.yaml
-    loader_module: mlflow.sklearn
-    model_path: model.pkl
-  sklearn:
-    pickled_model: model.pkl
-    code: null
-saved_input_example_info:
-  artifact_path: input_example.json
-"""
+_MLMODEL = sklearn_mlmodel(input_example=True)
 _MLFLOW_FILES = ["model.pkl", "conda.yaml", "python_env.yaml", "input_example.json"]
 
 
