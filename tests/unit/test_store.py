@@ -14,6 +14,7 @@ import sqlite3
 import stat
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -192,15 +193,47 @@ def test_without_reflinks_the_store_makes_real_copies(
     assert cat.artifact_path(cat.resolve("churn@production")).read_bytes() == weights(2)
 
 
-def test_where_the_file_system_clones_the_store_uses_reflinks(tmp_path: Path) -> None:
-    if not store.reflinks_work(tmp_path):
-        pytest.skip(f"the file system of {tmp_path} has no reflinks (FICLONE); copy path only")
-    src = tmp_path / "m.safetensors"
+@pytest.fixture
+def reflink_dir(tmp_path: Path) -> Iterator[Path]:
+    """A folder on a file system with reflinks: REGTUI_REFLINK_DIR if set (e.g. an XFS
+    or Btrfs mount; .ci/run makes one where it can), else tmp_path if it clones."""
+    base = os.environ.get("REGTUI_REFLINK_DIR")
+    where = Path(tempfile.mkdtemp(dir=base)) if base else tmp_path
+    if not store.reflinks_work(where):
+        pytest.skip(f"the file system of {where} has no reflinks (FICLONE); copy path only")
+    yield where
+    if base:
+        for p in [where, *where.rglob("*")]:  # kept copies are sealed read-only
+            if p.is_dir() and not p.is_symlink():
+                p.chmod(0o755)
+        shutil.rmtree(where)
+
+
+def test_where_the_file_system_clones_the_store_uses_reflinks(reflink_dir: Path) -> None:
+    src = reflink_dir / "m.safetensors"
     src.write_bytes(weights(1) * 1000)
-    kept = store.keep(src.name, hash_path(src).sha256, tmp_path / "s", [src])
+    kept = store.keep(src.name, hash_path(src).sha256, reflink_dir / "s", [src])
     assert kept.how == "reflink"
     _truncate(src, weights(2))  # in place: copy-on-write keeps the clone's bytes
     assert kept.path.read_bytes() == weights(1) * 1000
+
+
+@pytest.mark.parametrize("how", list(OVERWRITES))
+def test_with_reflinks_overwriting_training_output_never_touches_production(
+    reflink_dir: Path, how: str
+) -> None:
+    # The catalog, its store and the training output on one cloning file system, so
+    # every kept copy is a clone sharing blocks with the output it came from.
+    out = reflink_dir / "runs" / "out"
+    cat = _two_releases(f"sqlite:///{reflink_dir / 'catalog.db'}", out, OVERWRITES[how])
+    OVERWRITES[how](out / "model.safetensors", weights(3))
+    served = cat.artifact_path(cat.resolve("churn@production"))
+    assert served.read_bytes() == weights(2)
+    cat.rollback("churn", reason="run 2 was worse")
+    assert cat.artifact_path(cat.resolve("churn@production")).read_bytes() == weights(1)
+    kept = {c.ref: c.state for c in cat.verify_artifacts("churn") if "kept" in c.ref}
+    assert kept == {"churn:1 (kept copy)": "ok", "churn:2 (kept copy)": "ok"}
+    cat.close()
 
 
 def test_keep_rechecks_what_it_reuses_and_leaves_nothing_half_kept(tmp_path: Path) -> None:
