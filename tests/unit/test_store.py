@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 from regtui.catalog import store
 from regtui.catalog.artifacts import serve_path
 from regtui.catalog.quickread import QuickReader
+from regtui.catalog.records import Policy
 from regtui.catalog.refs import parse_ref
 from regtui.catalog.service import Catalog
 from regtui.errors import ArtifactError, PolicyRefused, UsageError
@@ -763,3 +764,39 @@ def test_a_relative_store_location_is_taken_against_the_working_folder(
     work.mkdir()
     monkeypatch.chdir(work)
     assert store.absolute_location(rel) == Path(os.path.abspath(work / rel))
+
+
+@pytest.mark.parametrize("how", list(OVERWRITES))
+def test_protecting_a_stage_keeps_what_it_already_holds(
+    db_url: str, tmp_path: Path, how: str
+) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    model = out / "model.safetensors"
+    model.write_bytes(weights(1))
+    cat = Catalog(db_url)
+    cat.register(model, "churn")
+    cat.approve("churn:1", "ok")
+    cat.promote("churn:1", "staging")  # not protected: no kept copy yet
+    assert cat.get("churn:1").stored_path is None
+    cat.set_policy(Policy(protected_stages=("production", "staging")), "staging serves too")
+    assert cat.get("churn:1").stored_path is not None
+    OVERWRITES[how](model, weights(2))
+    assert cat.artifact_path(cat.resolve("churn@staging")).read_bytes() == weights(1)
+
+
+def test_protecting_a_stage_whose_holder_cannot_be_kept_changes_nothing(
+    db_url: str, tmp_path: Path
+) -> None:
+    model = tmp_path / "model.safetensors"
+    model.write_bytes(weights(1))
+    cat = Catalog(db_url)
+    cat.register(model, "churn")
+    cat.approve("churn:1", "ok")
+    cat.promote("churn:1", "staging")
+    model.write_bytes(weights(2))  # the bytes it was registered with are gone
+    before = cat.policy()
+    with pytest.raises(ArtifactError):
+        cat.set_policy(Policy(protected_stages=("production", "staging")))
+    assert cat.policy() == before
+    assert cat.get("churn:1").stored_path is None

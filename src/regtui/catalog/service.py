@@ -269,34 +269,55 @@ class Catalog:
     def set_policy(self, policy: Policy, reason: str | None = None) -> Policy:
         """Change the policy. Refused (PolicyRefused) while a stage it protects holds
         a version that could not be promoted there now; removing protection from
-        every stage needs a reason."""
+        every stage needs a reason. A version a newly protected stage already holds
+        gets its kept copy, as a promotion there would have made (outside the lock)."""
         for stage in policy.protected_stages:
             check_stage_name(stage)
         reason = clean_reason(reason)
-        with write_txn(self.engine) as conn:
-            before = self._policy(conn)
-            if before.protected_stages and not policy.protected_stages and not reason:
-                raise UsageError("removing protection from every stage needs a reason")
-            self._check_holders(conn, policy)
-            value = policy.to_json()
-            if conn.execute(select(ST.c.key).where(ST.c.key == "policy")).first():
-                conn.execute(update(ST).where(ST.c.key == "policy").values(value=value))
-            else:
-                conn.execute(insert(ST).values(key="policy", value=value))
-            self._event(conn, "policy_changed", None, "policy", before.to_json(), value, reason)
-        return policy
+        for _ in range(_KEEP_ATTEMPTS):
+            with read_txn(self.engine) as conn:
+                before = self._policy(conn)
+                newly = self._check_holders(conn, policy, before)
+                where = self._store_location(conn).path
+                seen = audit.head(conn)
+            kept = {v.id: _Kept(v.id, where, self._kept_copy(v, where), seen) for v in newly}
+            with write_txn(self.engine) as conn:
+                before = self._policy(conn)
+                if before.protected_stages and not policy.protected_stages and not reason:
+                    raise UsageError("removing protection from every stage needs a reason")
+                newly = self._check_holders(conn, policy, before)
+                if not all(self._still_kept(conn, kept.get(v.id), v.id) for v in newly):
+                    continue  # a stage, the store or the policy moved meanwhile: again
+                for v in newly:
+                    self._record_kept(conn, v, kept[v.id])
+                value = policy.to_json()
+                if conn.execute(select(ST.c.key).where(ST.c.key == "policy")).first():
+                    conn.execute(update(ST).where(ST.c.key == "policy").values(value=value))
+                else:
+                    conn.execute(insert(ST).values(key="policy", value=value))
+                self._event(conn, "policy_changed", None, "policy", before.to_json(), value, reason)
+            return policy
+        raise Conflict("the protected stages kept changing while their kept copies were made")
 
-    def _check_holders(self, conn: Connection, policy: Policy) -> None:
-        """Every version a stage protected by `policy` holds must be allowed there."""
+    def _check_holders(
+        self, conn: Connection, policy: Policy, before: Policy | None = None
+    ) -> list[VersionInfo]:
+        """Every version a stage protected by `policy` holds must be allowed there.
+        Returns those held by a stage `before` did not protect (they need a kept copy)."""
         if not policy.protected_stages:
-            return
+            return []
         rows = conn.execute(
             select(S.c.name, S.c.version_id)
             .where(S.c.name.in_(policy.protected_stages), S.c.version_id.is_not(None))
             .order_by(S.c.model_id, S.c.name)
         ).all()
+        newly: dict[int, VersionInfo] = {}
         for stage, vid in rows:
-            self._check_stage_policy(policy, self._version_by_id(conn, vid), stage)
+            v = self._version_by_id(conn, vid)
+            self._check_stage_policy(policy, v, stage)
+            if before is not None and stage not in before.protected_stages:
+                newly[v.id] = v
+        return list(newly.values())
 
     # ------------------------------------------------------------ registration
 
