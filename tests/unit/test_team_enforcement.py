@@ -851,3 +851,31 @@ def test_each_readme_grant_is_needed(team_roles: PgServer, tmp_path: Path, skip:
         dana.log("team:1", metrics={"auc": 0.5})
         dana.add_watch_root(tmp_path)
         dana.remove_watch_root(tmp_path)
+
+
+def test_a_trigger_someone_else_made_stops_every_checked_write(world: World) -> None:
+    """mallory (granted TRIGGER) hangs her code on a regtui table: it would run in
+    erin's session, as erin. Every checked write is refused until it is gone."""
+    mallory = world.conn("mallory")
+    mallory.execute(
+        "CREATE FUNCTION public.te_ride_along() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+        "UPDATE public.version SET approval_status = 'approved', approval_by = session_user, "
+        "approval_at = now() WHERE id = {c2}; RETURN NULL; END $$".format(**world.ids)
+    )
+    mallory.execute(
+        "CREATE TRIGGER te_ride_along AFTER INSERT ON public.version_metric "
+        "FOR EACH ROW EXECUTE FUNCTION public.te_ride_along()"
+    )
+    mallory.commit()
+    try:
+        world.refused(
+            "erin",
+            "foreign-trigger",
+            "INSERT INTO version_metric (version_id, name, value) VALUES ({c7}, 'x', 1)",
+        )
+        world.refused("dana", "foreign-trigger", "UPDATE model SET description = 'x'")
+    finally:  # only the owner may drop it
+        with admin_conn(world.server, world.dbname) as conn:
+            conn.execute("DROP TRIGGER te_ride_along ON public.version_metric")
+            conn.execute("DROP FUNCTION public.te_ride_along()")
+    world.attempt("dana", "UPDATE model SET description = 'x'")

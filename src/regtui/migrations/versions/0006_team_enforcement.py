@@ -46,10 +46,12 @@ schema they were created in. Helpers take exactly typed arguments, so an
 overload someone creates cannot be preferred. The checks run in AFTER
 triggers, so they see the row as finally written, even if another BEFORE
 trigger changed it. They run with the caller's rights (no SECURITY DEFINER:
-nothing they read needs more than the SELECT every team role has). Checks that
-read other tables take regtui's write lock first (every regtui writer holds
-it already) and refuse REPEATABLE READ, where they would judge a stale
-snapshot; SERIALIZABLE is safe on its own.
+nothing they read needs more than the SELECT every team role has). Checks
+take regtui's write lock first (every regtui writer holds it already) and
+refuse REPEATABLE READ, where they would judge a stale snapshot (SERIALIZABLE
+is safe on its own). And they refuse every write while a regtui table has a
+trigger whose function its owner did not make: a role granted TRIGGER could
+otherwise have its code run in an approver's session, with an approver's rights.
 """
 
 from __future__ import annotations
@@ -100,15 +102,32 @@ BEGIN
     END IF;
 END $$;
 
-CREATE FUNCTION {s}.regtui_serialize() RETURNS void
+CREATE FUNCTION {s}.regtui_unchecked(rel oid) RETURNS boolean
 LANGUAGE plpgsql {pin} AS $$
+-- True for a trusted session: nothing to check. Otherwise readies the checks.
 BEGIN
+    IF {s}.regtui_trusted(rel) THEN
+        RETURN true;
+    END IF;
     IF current_setting('transaction_isolation') = 'repeatable read' THEN
         PERFORM {s}.regtui_refuse('isolation'::text,
             'team-mode writes run in READ COMMITTED or SERIALIZABLE transactions'::text);
     END IF;
     -- After this, READ COMMITTED statements see every regtui write committed before.
     PERFORM pg_advisory_xact_lock({lock});
+    -- A trigger whose function the tables' owner did not make runs in every
+    -- writer's session with that writer's rights (an approver's, say).
+    IF EXISTS (SELECT 1 FROM pg_catalog.pg_trigger t
+                 JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid
+                 JOIN pg_catalog.pg_proc p ON p.oid = t.tgfoid
+                WHERE c.relnamespace = (SELECT relnamespace FROM pg_catalog.pg_class
+                                         WHERE oid = rel)
+                  AND c.relname IN ({tables})
+                  AND NOT t.tgisinternal AND p.proowner <> c.relowner) THEN
+        PERFORM {s}.regtui_refuse('foreign-trigger'::text,
+            'a regtui table has a trigger its owner did not make; the admin must drop it'::text);
+    END IF;
+    RETURN false;
 END $$;
 
 CREATE FUNCTION {s}.regtui_policy() RETURNS jsonb
@@ -184,11 +203,10 @@ DECLARE
     held record;
     approver boolean;
 BEGIN
-    IF {s}.regtui_trusted(TG_RELID) THEN
+    IF {s}.regtui_unchecked(TG_RELID) THEN
         RETURN NULL;
     END IF;
     approver := {s}.regtui_member('regtui_approver'::text);
-    PERFORM {s}.regtui_serialize();
     IF TG_OP = 'INSERT' THEN
         PERFORM {s}.regtui_check_actor(NEW.created_by::text);
         IF NEW.approval_status <> 'pending' OR NEW.approval_by IS NOT NULL
@@ -258,10 +276,9 @@ END $$;
 CREATE FUNCTION {s}.regtui_guard_stage() RETURNS trigger
 LANGUAGE plpgsql {pin} AS $$
 BEGIN
-    IF {s}.regtui_trusted(TG_RELID) THEN
+    IF {s}.regtui_unchecked(TG_RELID) THEN
         RETURN NULL;
     END IF;
-    PERFORM {s}.regtui_serialize();
     PERFORM {s}.regtui_check_actor(NEW.updated_by::text);
     IF TG_OP = 'UPDATE' THEN
         PERFORM {s}.regtui_keep_fixed('stage'::text,
@@ -286,10 +303,9 @@ END $$;
 CREATE FUNCTION {s}.regtui_guard_stage_move() RETURNS trigger
 LANGUAGE plpgsql {pin} AS $$
 BEGIN
-    IF {s}.regtui_trusted(TG_RELID) THEN
+    IF {s}.regtui_unchecked(TG_RELID) THEN
         RETURN NULL;
     END IF;
-    PERFORM {s}.regtui_serialize();
     PERFORM {s}.regtui_check_actor(NEW."by"::text);
     IF {s}.regtui_protected(NEW.stage::text)
        AND NOT {s}.regtui_member('regtui_approver'::text) THEN
@@ -310,7 +326,7 @@ END $$;
 CREATE FUNCTION {s}.regtui_guard_approval() RETURNS trigger
 LANGUAGE plpgsql {pin} AS $$
 BEGIN
-    IF {s}.regtui_trusted(TG_RELID) THEN
+    IF {s}.regtui_unchecked(TG_RELID) THEN
         RETURN NULL;
     END IF;
     PERFORM {s}.regtui_check_actor(NEW."by"::text);
@@ -328,11 +344,10 @@ END $$;
 CREATE FUNCTION {s}.regtui_guard_audit() RETURNS trigger
 LANGUAGE plpgsql {pin} AS $$
 BEGIN
-    IF {s}.regtui_trusted(TG_RELID) THEN
+    IF {s}.regtui_unchecked(TG_RELID) THEN
         RETURN NULL;
     END IF;
     PERFORM {s}.regtui_check_actor(NEW.actor::text);
-    PERFORM {s}.regtui_serialize();
     IF (CASE WHEN NEW.seq = 1 THEN NEW.prev_hash <> repeat('0', 64)
              ELSE NOT EXISTS (SELECT 1 FROM {s}.audit_event e
                                WHERE e.seq = NEW.seq - 1 AND e.hash = NEW.prev_hash) END)
@@ -349,10 +364,9 @@ DECLARE
     v jsonb := NEW.value::jsonb;
     held record;
 BEGIN
-    IF {s}.regtui_trusted(TG_RELID) THEN
+    IF {s}.regtui_unchecked(TG_RELID) THEN
         RETURN NULL;
     END IF;
-    PERFORM {s}.regtui_serialize();
     IF NOT {s}.regtui_member('regtui_admin'::text) THEN
         PERFORM {s}.regtui_refuse('admin-role'::text, format(
             'changing the catalog''s %s setting needs membership in role regtui_admin', NEW.key));
@@ -388,7 +402,7 @@ LANGUAGE plpgsql {pin} AS $$
 -- Rows that record who made them (model, watch_root): that column is the session's
 -- role, and only the columns named in TG_ARGV ever change.
 BEGIN
-    IF {s}.regtui_trusted(TG_RELID) THEN
+    IF {s}.regtui_unchecked(TG_RELID) THEN
         RETURN NULL;
     END IF;
     IF TG_OP = 'INSERT' THEN
@@ -444,7 +458,7 @@ FUNCTIONS = (
     "regtui_guard_approval()", "regtui_guard_audit()", "regtui_guard_setting()",
     "regtui_guard_created_by()", "regtui_refuse_change()",
     "regtui_check_holder(text, integer, integer)", "regtui_protected(text)", "regtui_policy()",
-    "regtui_serialize()", "regtui_check_actor(text)", "regtui_refuse(text, text)",
+    "regtui_unchecked(oid)", "regtui_check_actor(text)", "regtui_refuse(text, text)",
     "regtui_member(text)", "regtui_trusted(oid)", "regtui_changed(jsonb, jsonb)",
     "regtui_keep_fixed(text, text[], text[])",
 )  # fmt: skip
@@ -471,6 +485,10 @@ def _refusals() -> list[tuple[str, str, str, str]]:
     return out
 
 
+def _sql_names(names: tuple[str, ...]) -> str:
+    return ", ".join(f"'{n}'" for n in names)
+
+
 def _schema() -> str:
     return str(op.get_bind().execute(sa.text("SELECT quote_ident(current_schema())")).scalar_one())
 
@@ -480,7 +498,7 @@ def upgrade() -> None:
         return
     s = _schema()
     op.execute(_DROP_0003.format(s=s))
-    fmt = {"s": s, "pin": PIN, "lock": PG_WRITE_LOCK_KEY}
+    fmt = {"s": s, "pin": PIN, "lock": PG_WRITE_LOCK_KEY, "tables": _sql_names(ALL_TABLES)}
     op.execute(HELPERS.format(**fmt))
     op.execute(GUARDS.format(**fmt))
     for table, name, when, call in TRIGGERS:
