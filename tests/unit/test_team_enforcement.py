@@ -20,7 +20,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from regtui.catalog.schema import AuditEventRow, VersionRow
+from regtui.catalog.schema import SQLModel
 from regtui.catalog.service import Catalog
 from regtui.errors import CatalogError, PolicyRefused
 from tests.support.pg import PgServer, url_as
@@ -28,6 +28,8 @@ from tests.unit.helpers import artifact
 
 pytestmark = pytest.mark.pg
 
+VERSION = SQLModel.metadata.tables["version"]
+AUDIT_EVENT = SQLModel.metadata.tables["audit_event"]
 README = Path(__file__).resolve().parents[2] / "README.md"
 TEAM = ("dana", "erin", "omar")
 # Cluster-wide role names, apart from the ones other tests create (dana, erin).
@@ -293,7 +295,7 @@ MAY_CHANGE = {
     "metrics", "params", "tags", "datasets", "logged", "archived", "artifact_state",
     "approval_status", "approval_by", "approval_at", "approval_reason", "stored_path",
 }  # fmt: skip
-FIXED = sorted(c.name for c in VersionRow.__table__.c if c.name not in MAY_CHANGE)
+FIXED = sorted(c.name for c in VERSION.c if c.name not in MAY_CHANGE)
 
 
 def changed_value(table: Any, column: str, ids: dict[str, Any]) -> str:
@@ -320,7 +322,7 @@ def changed_value(table: Any, column: str, ids: dict[str, Any]) -> str:
 @pytest.mark.parametrize("column", FIXED)
 def test_a_versions_identity_and_facts_never_change(world: World, who: str, column: str) -> None:
     """churn:3 is referenced by nothing, so only the rule can refuse (no foreign key)."""
-    value = changed_value(VersionRow.__table__, column, world.ids)
+    value = changed_value(VERSION, column, world.ids)
     world.refused(
         who, "fixed-after-insert", f"UPDATE version SET {column} = {value} WHERE id = {{c3}}"
     )
@@ -542,7 +544,7 @@ def test_a_true_history_row_is_accepted(world: World) -> None:
 
 # ------------------------------------------------------------------ audit log
 
-AUDIT_COLUMNS = sorted(c.name for c in AuditEventRow.__table__.c)
+AUDIT_COLUMNS = sorted(c.name for c in AUDIT_EVENT.c)
 _NEXT_EVENT = (
     "INSERT INTO audit_event (seq, at, actor, action, model, target, prev_hash, hash) "
     "SELECT seq + {step}, now(), {actor}, 'approved', 'churn', 'churn:2', {prev}, "
@@ -553,7 +555,7 @@ _NEXT_EVENT = (
 @pytest.mark.parametrize("who", ["dana", "erin", "mallory"])
 @pytest.mark.parametrize("column", AUDIT_COLUMNS)
 def test_audit_events_are_never_rewritten(world: World, who: str, column: str) -> None:
-    value = changed_value(AuditEventRow.__table__, column, world.ids)
+    value = changed_value(AUDIT_EVENT, column, world.ids)
     if column in ("hash", "prev_hash"):
         value = "repeat('0', 64)"
     where = "seq = (SELECT max(seq) FROM audit_event)" if column == "seq" else "true"
@@ -879,3 +881,61 @@ def test_a_trigger_someone_else_made_stops_every_checked_write(world: World) -> 
             conn.execute("DROP TRIGGER te_ride_along ON public.version_metric")
             conn.execute("DROP FUNCTION public.te_ride_along()")
     world.attempt("dana", "UPDATE model SET description = 'x'")
+
+
+def test_the_cli_says_which_role_a_refusal_needs(team_roles: PgServer, tmp_path: Path) -> None:
+    """A refusal by the server reaches a team member as one line, exit 4 (policy)."""
+    import os
+    import subprocess
+    import sys
+
+    url = team_database(team_roles)
+    dana = as_role(url, "dana")
+    dana.register(artifact(tmp_path, "a.safetensors", "one"), "team")
+    dana.close()
+    env = {**os.environ, "REGTUI_DB": url_as(url, PREFIX + "dana", superuser=False)}
+    for args, rule in [
+        (["approve", "team:1", "--reason", "mine"], "approver-role"),
+        (["policy", "--protect", "production,staging"], "admin-role"),
+        (["store", "--set", str(tmp_path / "s")], "admin-role"),
+    ]:
+        proc = subprocess.run(
+            [sys.executable, "-m", "regtui", *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+        )
+        lines = proc.stderr.strip().splitlines()
+        assert proc.returncode == 4, proc.stderr
+        assert len(lines) == 1 and f"'{rule}'" in lines[0], proc.stderr
+
+
+def test_downgrade_brings_back_0003_and_upgrade_returns(team_roles: PgServer) -> None:
+    from alembic import command
+
+    from regtui.catalog.db import make_engine, write_txn
+    from regtui.catalog.migrate import _config, upgrade
+
+    url = team_database(team_roles)
+    engine = make_engine(url)
+
+    def guards() -> set[str]:
+        with admin_conn(team_roles, dbname_of(url)) as conn:
+            rows = conn.execute("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")
+            return {r[0] for r in rows}
+
+    now = guards()
+    assert "regtui_guard" in now and "regtui_no_truncate" in now
+    with write_txn(engine) as conn:
+        cfg = _config()
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0005")
+    assert guards() == {
+        "regtui_guard_version", "regtui_guard_stage", "regtui_guard_audit_actor",
+        "regtui_guard_move_actor", "regtui_guard_approval_actor", "regtui_audit_append_only",
+    }  # fmt: skip
+    with write_txn(engine) as conn:
+        upgrade(conn)
+    assert guards() == now
+    engine.dispose()
