@@ -358,11 +358,12 @@ DECISIONS: list[tuple[str, str, str, str]] = [
      "approver-role"),
     ("dana", "approval_status = 'approved', approval_by = '{p}erin', approval_at = now()", "c2",
      "actor-is-role"),
-    ("dana", "approval_by = '{me}'", "c1", "approver-role"),
+    ("dana", "approval_by = '{me}'", "c1", "approval-by-review"),
     ("dana", "approval_by = '{p}erin', approval_reason = 'forged'", "c7", "actor-is-role"),
     ("dana", "approval_status = 'pending', approval_by = '{me}'", "c1", "approval-by-review"),
     ("dana", "approval_status = 'rejected', approval_by = '{me}'", "c1", "rejected-no-stage"),
-    ("dana", "approval_status = 'rejected', approval_by = '{me}'", "c2", "rejected-no-stage"),
+    ("dana", "approval_status = 'rejected', approval_by = '{me}', approval_at = now()", "c2",
+     "rejected-no-stage"),
     ("dana", "archived = true", "c1", "archived-no-stage"),
     ("dana", "archived = true", "c2", "archived-no-stage"),
     ("erin", "approval_status = 'approved', approval_by = '{me}', approval_at = now()", "c3",
@@ -373,6 +374,11 @@ DECISIONS: list[tuple[str, str, str, str]] = [
     ("erin", "approval_status = 'pending', approval_by = '{me}'", "c1", "approval-by-review"),
     ("erin", "approval_status = 'approved', approval_by = '{p}dana'", "c2", "actor-is-role"),
     ("erin", "archived = true", "c1", "archived-no-stage"),
+    ("erin", "approval_by = '{me}', approval_reason = 'mine now'", "c6", "approval-by-review"),
+    ("erin", "approval_reason = 'rewritten', approval_at = now()", "c7", "approval-by-review"),
+    ("erin", "approval_status = 'rejected', approval_by = '{me}', approval_at = NULL", "c7",
+     "approval-by-review"),
+    ("dana", "approval_by = '{me}', approval_at = now()", "c6", "approval-by-review"),
 ]  # fmt: skip
 
 

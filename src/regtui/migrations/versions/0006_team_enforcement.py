@@ -232,6 +232,10 @@ BEGIN
         'approval_status', 'approval_by', 'approval_at', 'approval_reason', 'stored_path']);
     IF changed && ARRAY['approval_status', 'approval_by', 'approval_at', 'approval_reason'] THEN
         PERFORM {s}.regtui_check_actor(NEW.approval_by::text);
+        IF NOT 'approval_status' = ANY (changed) OR NEW.approval_at IS NULL THEN
+            PERFORM {s}.regtui_refuse('approval-by-review'::text,
+                'who decided, when and why change only with a new decision'::text);
+        END IF;
         IF NEW.approval_status NOT IN ('approved', 'rejected') THEN
             PERFORM {s}.regtui_refuse('approval-by-review'::text, format(
                 'a decision is approved or rejected, not %s', NEW.approval_status));
