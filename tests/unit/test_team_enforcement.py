@@ -153,7 +153,8 @@ def _raw_bytes(folder: Path, name: str, data: bytes) -> Path:
 
 @pytest.fixture(scope="module")
 def world(team_roles: PgServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    """churn:1 approved in production (kept copy), :2 pending in staging, :3 damaged,
+    """churn:1 approved in production (kept copy), :2 pending in staging (both with a
+    metric and a tag), :3 damaged,
     :4 damaged yet approved (forced by the superuser), :5 archived, :6 rejected,
     :7 approved; other:1 approved, other:2 pending (both erin's); model spare has
     no versions; dana watches a folder; then the distinct-approver rule is on."""
@@ -162,7 +163,12 @@ def world(team_roles: PgServer, tmp_path_factory: pytest.TempPathFactory) -> Ite
     dana, erin, omar = (as_role(url, who) for who in TEAM)
     omar.set_store_location(tmp / "store", reason="team store")
     for i in (1, 2):
-        dana.register(artifact(tmp, f"c{i}.safetensors", f"churn {i}"), "churn")
+        dana.register(
+            artifact(tmp, f"c{i}.safetensors", f"churn {i}"),
+            "churn",
+            metrics={"auc": 0.8 + i / 100},
+            tags={"team": "core"},
+        )
     dana.register(_raw_bytes(tmp, "c3.bin", b"not a model 3"), "churn")
     dana.register(_raw_bytes(tmp, "c4.bin", b"not a model 4"), "churn")
     for i in (5, 6, 7):
@@ -660,6 +666,34 @@ def test_models_roots_and_schema_version_hold(
     world: World, who: str, statement: str, rule: str
 ) -> None:
     world.refused(who, rule, statement)
+
+
+INDEX_ROWS: list[tuple[str, str]] = [
+    ("dana", "INSERT INTO version_metric (version_id, name, value) VALUES ({c7}, 'auc', 0.99)"),
+    ("erin", "INSERT INTO version_tag (version_id, key, value) VALUES ({c7}, 'team', 'ml')"),
+    ("dana", "INSERT INTO version_metric (version_id, name, value) VALUES ({c1}, 'f1', 1)"),
+    ("dana", "UPDATE version_metric SET value = value + 1"),
+    ("dana", "UPDATE version_metric SET version_id = {c7} WHERE version_id = {c2}"),
+    ("erin", "UPDATE version_tag SET value = 'forged'"),
+]
+
+
+@pytest.mark.parametrize(("who", "statement"), INDEX_ROWS)
+def test_filter_index_rows_say_what_their_version_says(
+    world: World, who: str, statement: str
+) -> None:
+    world.refused(who, "index-is-true", statement)
+
+
+def test_index_rows_that_match_are_accepted(world: World) -> None:
+    world.attempt(
+        "dana",
+        'UPDATE version SET metrics = \'{{"auc": 0.1, "n": 3}}\', '
+        'tags = \'{{"team": "ml"}}\' WHERE id = {c7}',
+        "INSERT INTO version_metric (version_id, name, value) VALUES ({c7}, 'auc', 0.1), "
+        "({c7}, 'n', 3)",
+        "INSERT INTO version_tag (version_id, key, value) VALUES ({c7}, 'team', 'ml')",
+    )
 
 
 TABLES = [

@@ -34,6 +34,8 @@ whatever SQL they send:
   audit rows extend the chain (next seq, linked to the previous hash);
 - the `policy` and `store` settings (all settings) change only by members of
   `regtui_admin`, and must have their documented shape;
+- `version_metric` / `version_tag` rows repeat their version's metrics / tags
+  (`version_dataset` rows are not checked);
 - nothing is deleted or truncated, except the index rows regtui rebuilds
   (`version_metric`, `version_tag`, `version_dataset`) and `watch_root` rows;
   `alembic_version` is the owner's alone.
@@ -418,6 +420,34 @@ BEGIN
     RETURN NULL;
 END $$;
 
+CREATE FUNCTION {s}.regtui_guard_index() RETURNS trigger
+LANGUAGE plpgsql {pin} AS $$
+-- version_metric / version_tag repeat version.metrics / version.tags for filters:
+-- a row says what its version says, or a filter would find what is not there.
+DECLARE
+    held jsonb;
+BEGIN
+    IF {s}.regtui_unchecked(TG_RELID) THEN
+        RETURN NULL;
+    END IF;
+    IF TG_TABLE_NAME = 'version_metric' THEN
+        SELECT v.metrics::jsonb -> NEW.name::text INTO held FROM {s}.version v
+         WHERE v.id = NEW.version_id;
+        IF held IS NOT NULL AND jsonb_typeof(held) = 'number' AND held::float8 = NEW.value THEN
+            RETURN NULL;
+        END IF;
+    ELSE
+        SELECT v.tags::jsonb -> NEW.key::text INTO held FROM {s}.version v
+         WHERE v.id = NEW.version_id;
+        IF held IS NOT NULL AND held #>> '{{}}' = NEW.value::text THEN
+            RETURN NULL;
+        END IF;
+    END IF;
+    PERFORM {s}.regtui_refuse('index-is-true'::text, format(
+        '%s rows repeat what their version holds', TG_TABLE_NAME));
+    RETURN NULL;
+END $$;
+
 CREATE FUNCTION {s}.regtui_refuse_change() RETURNS trigger
 LANGUAGE plpgsql {pin} AS $$
 -- TG_ARGV[0]: the rule; refuses the statement or row for everyone but the trusted.
@@ -444,6 +474,8 @@ TRIGGERS: list[tuple[str, str, str, str]] = [
         "AFTER INSERT OR UPDATE",
         "regtui_guard_created_by('description', 'tags')",
     ),
+    ("version_metric", "guard", "AFTER INSERT OR UPDATE", "regtui_guard_index()"),
+    ("version_tag", "guard", "AFTER INSERT OR UPDATE", "regtui_guard_index()"),
     (
         "watch_root",
         "guard",
@@ -460,7 +492,7 @@ ALL_TABLES = (
 FUNCTIONS = (
     "regtui_guard_version()", "regtui_guard_stage()", "regtui_guard_stage_move()",
     "regtui_guard_approval()", "regtui_guard_audit()", "regtui_guard_setting()",
-    "regtui_guard_created_by()", "regtui_refuse_change()",
+    "regtui_guard_created_by()", "regtui_guard_index()", "regtui_refuse_change()",
     "regtui_check_holder(text, integer, integer)", "regtui_protected(text)", "regtui_policy()",
     "regtui_unchecked(oid)", "regtui_check_actor(text)", "regtui_refuse(text, text)",
     "regtui_member(text)", "regtui_trusted(oid)", "regtui_changed(jsonb, jsonb)",
