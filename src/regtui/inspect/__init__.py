@@ -53,9 +53,12 @@ from regtui.inspect.impostors import error_page, json_document, lfs_pointer
 from regtui.inspect.keras import inspect_keras
 from regtui.inspect.lineage import lineage_for
 from regtui.inspect.onnx import inspect_onnx
+from regtui.inspect.pickle_members import scan_members
 from regtui.inspect.pickle_scan import (
+    PickleScan,
     describe,
     framework_from_globals,
+    raise_if_over_limit,
     raise_if_truncated,
     scan_pickle,
 )
@@ -320,14 +323,19 @@ def _inspect_zip(path: Path, facts: Facts) -> None:
             inspect_pt2(zf, entries, facts)
         elif is_skops(names):
             inspect_skops(zf, entries, facts)
+            # skops reads its arrays with allow_pickle=False: a pickle there counts if whole
+            scan_members(zf, loaded=lambda _i: False).merge_into(facts)
         elif any(n == "data.pkl" or n.endswith("/data.pkl") for n in names):
-            inspect_torch_zip(zf, entries, facts)
+            inspect_torch_zip(zf, entries, facts)  # scans its other members too
         elif "config.json" in names and ("metadata.json" in names or path.suffix == ".keras"):
             inspect_keras(zf, entries, facts)
+            scan_members(zf, loaded=lambda _i: False).merge_into(facts)
         else:
             facts.format = "zip"
             facts.metadata["entries"] = sorted(names)[:100]
             facts.warnings.append("zip archive that is not a known model format")
+            # .npz object arrays and any pickle inside: np.load or unzip-and-load reads them
+            scan_members(zf).merge_into(facts)
     facts.complete = ends_complete(path)
 
 
@@ -335,20 +343,21 @@ def _inspect_pickle(path: Path, facts: Facts) -> None:
     with open_file(path, 1 << 16) as fh:
         scan = scan_pickle(fh)
     _pickle_facts(path, facts, scan)
+    raise_if_over_limit(scan)
     raise_if_truncated(scan)
     # pickle.dump writes STOP last: a STOP on the file's last byte proves it whole.
     facts.complete = scan.complete and scan.end == path.stat().st_size
 
 
-def _pickle_facts(path: Path, facts: Facts, scan: object) -> None:
-    meta, warnings = describe(scan)  # type: ignore[arg-type]
+def _pickle_facts(path: Path, facts: Facts, scan: PickleScan) -> None:
+    meta, warnings = describe(scan)
     names = meta["imports"]
     joblib = path.suffix.lower() == ".joblib" or any(n.startswith("joblib.") for n in names)
     facts.format = "joblib" if joblib else "pickle"
     facts.framework = framework_from_globals(names)
-    if scan.tensors:  # type: ignore[attr-defined]
-        meta["tensors"] = scan.tensors  # type: ignore[attr-defined]
-        meta["parameters"] = scan.tensor_elements  # type: ignore[attr-defined]
+    if scan.tensors:
+        meta["tensors"] = scan.tensors
+        meta["parameters"] = scan.tensor_elements
     facts.metadata.update(meta)
     facts.warnings.extend(warnings)
 
@@ -378,12 +387,13 @@ def _inspect_compressed(path: Path, facts: Facts, head: bytes, size: int) -> Non
             raise Damaged(f"damaged compressed data: {exc}") from None
     _pickle_facts(path, facts, scan)
     facts.metadata["compressed"] = True
-    if capped.hit:
-        facts.warnings.append(
-            f"decompressed size passes {MAX_DECOMPRESSED_RATIO}x the file: possible decompression bomb, scan stopped"
+    if capped.hit:  # what lies past the cap could import anything: not half-read
+        raise Refused(
+            f"compressed pickle inflates past {MAX_DECOMPRESSED_RATIO}x the file "
+            f"(limit {limit} bytes): too large to scan whole, treated as unsafe"
         )
-    else:  # the cap cuts the stream short on purpose: that is not damage
-        raise_if_truncated(scan, "compressed pickle")
+    raise_if_over_limit(scan, "compressed pickle")
+    raise_if_truncated(scan, "compressed pickle")
 
 
 class _Capped:
