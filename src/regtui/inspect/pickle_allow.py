@@ -337,6 +337,65 @@ RELOADERS: frozenset[tuple[str, str]] = frozenset(
 )
 
 
+# Modules whose names are known to run programs, touch files or import again: their
+# imports are listed first, so a long list of unknown names cannot push them out of view.
+_KNOWN_DANGEROUS_ROOTS = frozenset(
+    [
+        "os",
+        "posix",
+        "nt",
+        "subprocess",
+        "sys",
+        "shutil",
+        "socket",
+        "pty",
+        "runpy",
+        "importlib",
+        "ctypes",
+        "pickle",
+        "_pickle",
+        "marshal",
+        "code",
+        "codeop",
+        "webbrowser",
+        "pdb",
+        "bdb",
+        "timeit",
+        "cProfile",
+        "profile",
+        "uuid",
+        "urllib",
+        "http",
+        "requests",
+        "asyncio",
+        "multiprocessing",
+        "signal",
+        "tempfile",
+        "io",
+        "_io",
+        "builtins",
+        "__builtin__",
+        "operator",
+        "_operator",
+        "functools",
+        "types",
+        "dill",
+        "cloudpickle",
+        "joblib",
+        "torch",
+        "numpy",
+        "pandas",
+    ]
+)
+
+
+def severity(module: str, name: str) -> int:
+    """0 for imports known to run code or load again, 1 for others."""
+    if (module, name) in RELOADERS or module.split(".", 1)[0] in _KNOWN_DANGEROUS_ROOTS:
+        return 0
+    return 1
+
+
 def canonical(module: str, name: str, proto: int) -> tuple[str, str]:
     """The pair `find_class` imports: protocols 0-2 map Python 2 names (fix_imports)."""
     if proto < 3:

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from regtui.inspect.bounds import Damaged, Refused, clip
-from regtui.inspect.pickle_allow import display, is_allowed, is_safe_global, reloads
+from regtui.inspect.pickle_allow import display, is_allowed, is_safe_global, reloads, severity
 
 __all__ = ["PickleScan", "describe", "is_safe_global", "raise_if_truncated", "scan_pickle"]
 
@@ -700,8 +700,8 @@ def describe(scan: PickleScan) -> tuple[dict[str, Any], list[str]]:
     for each kind of import that cannot be named; `pickle_unsafe` says loading it
     may run code (that, or a scan that could not finish)."""
     names = list(scan.globals)
-    unsafe = list(scan.unsafe_names)
-    named = scan.unsafe
+    unsafe = sorted(scan.unsafe_names, key=_severity)  # stable: known-dangerous first
+    named = [n for n in unsafe if not n.startswith("<")]
     meta: dict[str, Any] = {
         "pickle_protocol": scan.protocol,
         "pickle_opcodes": scan.opcodes,
@@ -709,6 +709,7 @@ def describe(scan: PickleScan) -> tuple[dict[str, Any], list[str]]:
     }
     if unsafe:
         meta["unsafe_imports"] = unsafe
+        meta["unsafe_import_count"] = len(unsafe)
     if scan.dangerous:
         meta["pickle_unsafe"] = True
     shown = ", ".join(names[:20]) + (f" and {len(names) - 20} more" if len(names) > 20 else "")
@@ -735,6 +736,13 @@ def describe(scan: PickleScan) -> tuple[dict[str, Any], list[str]]:
     if scan.error and not scan.truncated:  # truncation is damage, reported as such
         warnings.append(f"pickle scan incomplete ({scan.error}): treat as unsafe")
     return meta, warnings
+
+
+def _severity(name: str) -> int:
+    if name.startswith("<"):
+        return 0
+    module, _, qualname = name.rpartition(".")
+    return severity(module, qualname)
 
 
 def _with_role(name: str) -> str:
