@@ -178,7 +178,7 @@ def _scan_npy(fh: IO[bytes]) -> PickleScan | None:
         return None  # raw array bytes follow
     if descr is None and not _OBJECT_CODE.search(header):
         return None  # a structured dtype without an object field
-    return scan_pickle(fh, seekable=False, sequence=False)
+    return scan_pickle(fh, seekable=False)  # numpy loads one; a second is scanned too
 
 
 def _nested(zf: zipfile.ZipFile, info: zipfile.ZipInfo, where: str, out: MemberScans,

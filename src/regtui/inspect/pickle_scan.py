@@ -35,7 +35,7 @@ MAX_SPARSE_MEMO = 200_000  # memo keys that are not the next index (real pickles
 MAX_CONTAINER = 4_096  # items kept per symbolic list/dict (the rest are counted, not kept)
 MAX_INLINE = 1 << 16  # a str/bytes argument longer than this is skipped, not read
 MAX_GLOBALS = 2_000  # distinct imports; more is no model we know: the scan stops (over limit)
-MAX_PICKLES = 8  # legacy torch files are several pickles in a row
+MAX_PICKLES = 64  # pickles in a row in one file (pickle.dump called again and again)
 MAX_LINE = 1 << 16
 MAX_TOP_ITEMS = 100
 
@@ -585,13 +585,16 @@ def scan_pickle(
     seekable: bool = True,
     on_persid: Callable[[Any], None] | None = None,
     sequence: bool = True,
-    max_pickles: int = MAX_PICKLES,
+    max_pickles: int | None = None,
 ) -> PickleScan:
     """Walk the pickle(s) in `fh`; never raises for bad content (see `.error`,
-    `.truncated`, `.over_limit`). `max_pickles` stops before data that only looks
-    like another pickle (legacy torch files put raw storages after exactly five)."""
+    `.truncated`, `.over_limit`). With `sequence`, every pickle up to the end of the
+    data is walked (a loader may call load() again), over MAX_PICKLES is over the
+    limit; `max_pickles` instead stops after exactly that many, before data that
+    only looks like another pickle (legacy torch files put raw storages after five)."""
     scan = PickleScan()
     stream = Stream(fh, seekable)
+    limit = max_pickles if max_pickles is not None else MAX_PICKLES
 
     def persid(pid: Any) -> None:
         if (
@@ -608,18 +611,20 @@ def scan_pickle(
 
     machine = _Machine(stream, scan, persid)
     try:
-        while scan.pickles < max_pickles:
+        while True:
             value = machine.run()
             scan.end = machine.s.pos
             if scan.pickles == 0:
                 scan.first_value = value if isinstance(value, int | str) else None
                 scan.top = _plain_items(value)
             scan.pickles += 1
-            if not sequence:
+            if not sequence or scan.pickles == max_pickles:
                 break
             nxt = fh.read(1)
-            if nxt != b"\x80":
+            if not nxt:
                 break
+            if scan.pickles >= limit:
+                raise _OverLimit(f"over {limit} pickles in a row")
             if seekable:
                 fh.seek(-1, 1)
             else:

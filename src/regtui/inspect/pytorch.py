@@ -111,7 +111,7 @@ def inspect_torch_zip(zf: zipfile.ZipFile, entries: list[Entry], facts: Facts) -
     facts.format = "torchscript" if is_script else "pytorch"
     try:
         with zf.open(pkl) as fh:
-            scan = scan_pickle(fh, seekable=False, sequence=False)
+            scan = scan_pickle(fh, seekable=False)  # torch loads one; any after it too
     except ZIP_READ_ERRORS as exc:
         raise Damaged(f"cannot read data.pkl: {clip(str(exc), 200)}") from None
     raise_if_over_limit(scan, "data.pkl")

@@ -142,8 +142,8 @@ class _Stub:
 class Recorder(pickle.Unpickler):
     """The C unpickler with an inert find_class: records what pickle would import."""
 
-    def __init__(self, data: bytes) -> None:
-        super().__init__(io.BytesIO(data), encoding="ASCII")
+    def __init__(self, data: bytes | io.BytesIO) -> None:
+        super().__init__(io.BytesIO(data) if isinstance(data, bytes) else data, encoding="ASCII")
         self.seen: list[tuple[str, str]] = []
 
     def find_class(self, module: str, name: str) -> Any:
@@ -162,6 +162,22 @@ def imports_of(data: bytes) -> tuple[list[tuple[str, str]], bool]:
     except Exception:
         return rec.seen, False
     return rec.seen, True
+
+
+def imports_in_row(data: bytes) -> list[tuple[str, str]]:
+    """What pickle would import loading pickle after pickle from `data` (a fresh
+    unpickler each, as pickle.load makes), until the data ends or one fails."""
+    stream = io.BytesIO(data)
+    seen: list[tuple[str, str]] = []
+    while stream.tell() < len(data):
+        rec = Recorder(stream)
+        try:
+            rec.load()
+        except Exception:
+            seen += rec.seen
+            break
+        seen += rec.seen
+    return seen
 
 
 def zip_of(members: list[tuple[str, bytes]], compress: int = zipfile.ZIP_STORED) -> bytes:
