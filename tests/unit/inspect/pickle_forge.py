@@ -73,13 +73,14 @@ def stack_global(module: str, name: str, kind: str = "SHORT_BINUNICODE") -> byte
 
 
 # Spellings of "import module.name, then call it": each must be named by the scanner.
-def spellings(module: str, name: str) -> dict[str, bytes]:
-    arg = STRINGS["SHORT_BINUNICODE"]("x")
+def spellings(module: str, name: str, text: str = "x") -> dict[str, bytes]:
+    """Pickles that import module.name and call it with `text` (ASCII), one per spelling."""
+    arg = STRINGS["BINUNICODE"](text)
     out = {
-        "GLOBAL-p0": glob(module, name) + MARK + b"S'x'\n" + TUPLE + REDUCE + STOP,
+        "GLOBAL-p0": glob(module, name) + MARK + STRINGS["STRING"](text) + TUPLE + REDUCE + STOP,
         "GLOBAL-p2": PROTO(2) + call(glob(module, name), arg) + STOP,
         "GLOBAL-p4": PROTO(4) + call(glob(module, name), arg) + STOP,
-        "INST": MARK + b"S'x'\n" + inst(module, name) + STOP,
+        "INST": MARK + STRINGS["STRING"](text) + inst(module, name) + STOP,
         "OBJ": PROTO(2) + MARK + glob(module, name) + arg + b"o" + STOP,
         "NEWOBJ": PROTO(2) + glob(module, name) + EMPTY_TUPLE + b"\x81" + STOP,
     }
