@@ -12,10 +12,14 @@ happen to start like a pickle do not raise a false alarm.
 
 from __future__ import annotations
 
+import contextlib
 import io
+import mmap
 import re
+import struct
 import zipfile
-from collections.abc import Callable
+import zlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -109,44 +113,87 @@ def _walk(
     loaded: Loaded,
     depth: int,
 ) -> None:
-    for info in zf.infolist():
-        if info.is_dir() or skip(info):
-            continue
-        where = prefix + info.orig_filename
-        ratio = info.file_size / max(info.compress_size, 1)
-        if info.file_size >= MIN_BOMB_BYTES and ratio > MAX_RATIO:
-            raise Refused(f"zip member {clip(where, 200)} inflates {ratio:.0f}:1: not scanned")
-        try:
-            with zf.open(info) as fh:
-                head = fh.read(8)
-        except ZIP_READ_ERRORS as exc:
-            out.warnings.append(f"{clip(where, 200)}: cannot read: {clip(str(exc), 200)}")
-            continue
-        kind = _kind(info.filename, head)
-        if kind is None:
-            continue
-        out.members += 1
-        if out.members > MAX_MEMBERS:
-            raise Refused(f"zip archive holds over {MAX_MEMBERS} pickles: too many to scan")
-        if out.ops > MAX_TOTAL_OPS:
-            raise Refused(f"zip archive's pickles need over {MAX_TOTAL_OPS} opcodes to scan")
-        if kind == "zip":
-            if depth < MAX_DEPTH:
-                _nested(zf, info, where, out, depth)
-            continue
-        try:
-            with zf.open(info) as fh:
-                if kind == "npy":
-                    scan = _scan_npy(fh)
-                    if scan is None:
-                        continue
+    with _whole(zf) as buf:
+        for info in zf.infolist():
+            if info.is_dir() or skip(info) or info.flag_bits & 1:  # encrypted: no loader reads it
+                continue
+            where = prefix + info.orig_filename
+            ratio = info.file_size / max(info.compress_size, 1)
+            if info.file_size >= MIN_BOMB_BYTES and ratio > MAX_RATIO:
+                raise Refused(f"zip member {clip(where, 200)} inflates {ratio:.0f}:1: not scanned")
+            head = _head(buf, info)
+            if head is None:  # not found in place: read it the slow way
+                try:
+                    with zf.open(info) as fh:
+                        head = fh.read(8)
+                except ZIP_READ_ERRORS as exc:
+                    out.warnings.append(f"{clip(where, 200)}: cannot read: {clip(str(exc), 200)}")
+                    continue
+            kind = _kind(info.filename, head)
+            if kind is not None:
+                _scan_member(zf, info, kind, where, out, loaded, depth)
+
+
+def _scan_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, kind: str, where: str,
+                 out: MemberScans, loaded: Loaded, depth: int) -> None:  # fmt: skip
+    out.members += 1
+    if out.members > MAX_MEMBERS:
+        raise Refused(f"zip archive holds over {MAX_MEMBERS} pickles: too many to scan")
+    if out.ops > MAX_TOTAL_OPS:
+        raise Refused(f"zip archive's pickles need over {MAX_TOTAL_OPS} opcodes to scan")
+    if kind == "zip":
+        if depth < MAX_DEPTH:
+            _nested(zf, info, where, out, depth)
+        return
+    try:
+        with zf.open(info) as fh:
+            if kind == "npy":
+                scan = _scan_npy(fh)
+                if scan is not None:
                     out.add(where, scan, loaded(info))
-                else:
-                    out.add(where, scan_pickle(fh, seekable=False), loaded(info))
-        except BadContent as exc:  # an .npy numpy itself would refuse to read
-            out.warnings.append(f"{clip(where, 200)}: {exc}")
-        except ZIP_READ_ERRORS as exc:
-            out.warnings.append(f"{clip(where, 200)}: cannot read: {clip(str(exc), 200)}")
+            else:
+                out.add(where, scan_pickle(fh, seekable=False), loaded(info))
+    except BadContent as exc:  # an .npy numpy itself would refuse to read
+        out.warnings.append(f"{clip(where, 200)}: {exc}")
+    except ZIP_READ_ERRORS as exc:
+        out.warnings.append(f"{clip(where, 200)}: cannot read: {clip(str(exc), 200)}")
+
+
+@contextlib.contextmanager
+def _whole(zf: zipfile.ZipFile) -> Iterator[bytes | mmap.mmap | memoryview | None]:
+    """The archive's bytes without reading them (a map of the file, or the buffer of
+    an archive already in memory), so each member's first bytes cost a slice."""
+    fp = getattr(zf, "fp", None)
+    if isinstance(fp, io.BytesIO):
+        with fp.getbuffer() as view:
+            yield view
+        return
+    try:
+        mapped = mmap.mmap(fp.fileno(), 0, access=mmap.ACCESS_READ)  # type: ignore[union-attr]
+    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+        yield None
+        return
+    with mapped:
+        yield mapped
+
+
+def _head(buf: bytes | mmap.mmap | memoryview | None, info: zipfile.ZipInfo) -> bytes | None:
+    """A member's first 8 bytes, read in place; None when that is not possible."""
+    off = info.header_offset
+    if buf is None or off + 30 > len(buf) or bytes(buf[off : off + 4]) != _ZIP_MAGIC:
+        return None
+    name_len, extra_len = struct.unpack_from("<HH", buf, off + 26)
+    start = off + 30 + name_len + extra_len
+    if info.compress_type == zipfile.ZIP_STORED:
+        return bytes(buf[start : start + min(8, info.compress_size)])
+    if info.compress_type != zipfile.ZIP_DEFLATED:
+        return None
+    raw = bytes(buf[start : start + min(info.compress_size, 4096)])
+    try:
+        head = zlib.decompressobj(-15).decompress(raw, 8)
+    except zlib.error:
+        return None
+    return head if len(head) == min(8, info.file_size) else None
 
 
 def _kind(name: str, head: bytes) -> str | None:
