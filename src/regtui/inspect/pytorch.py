@@ -132,14 +132,7 @@ def inspect_torch_zip(zf: zipfile.ZipFile, entries: list[Entry], facts: Facts) -
             f"archive holds {len(others)} data.pkl entries: torch.load reads "
             f"{clip(pkl.orig_filename, 200)} (the first in the folder of the first entry)"
         )
-    version = next((e for e in entries if e.name == prefix + "version"), None)
-    if version is not None and version.size < 64:
-        try:
-            raw = read_entry(zf, version.name, 64).strip()
-        except BadContent:
-            raw = b""
-        if raw.isdigit():
-            facts.metadata["archive_version"] = int(raw)
+    warnings += _records(zf, raw_prefix, facts)
     if is_script:
         warnings.append("TorchScript archive: loading it runs the code in its code/ folder")
     if len(storages) != len(scan.storages) and scan.complete:
@@ -151,6 +144,38 @@ def inspect_torch_zip(zf: zipfile.ZipFile, entries: list[Entry], facts: Facts) -
     # loader (or a later torch) may not.
     scan_members(zf, skip=lambda i: i is pkl, loaded=lambda _i: False).merge_into(facts)
     raise_if_truncated(scan, "data.pkl")
+
+
+def _small_record(zf: zipfile.ZipFile, info: zipfile.ZipInfo | None) -> bytes | None:
+    if info is None or info.file_size > 64:
+        return None
+    try:
+        return read_entry(zf, info.filename, 64)
+    except BadContent:
+        return None
+
+
+def _records(zf: zipfile.ZipFile, prefix: bytes, facts: Facts) -> list[str]:
+    """The version and byteorder records torch.load reads before data.pkl, looked up
+    as it looks them up; warnings where it would refuse the archive."""
+    warnings: list[str] = []
+    version = torch_record(zf, prefix, ".data/version") or torch_record(zf, prefix, "version")
+    if version is None:
+        warnings.append("no version record: torch.load refuses this archive")
+    else:
+        raw = (_small_record(zf, version) or b"").strip()
+        if raw.isdigit():
+            facts.metadata["archive_version"] = int(raw)
+        else:
+            warnings.append("version record is not a number: torch.load refuses this archive")
+    order = torch_record(zf, prefix, "byteorder")
+    if order is not None:
+        text = _small_record(zf, order)
+        if text in (b"little", b"big"):
+            facts.metadata["byteorder"] = text.decode()
+        else:
+            warnings.append("byteorder record is neither 'little' nor 'big': torch.load refuses it")
+    return warnings
 
 
 def inspect_legacy_torch(path: Path, facts: Facts) -> None:

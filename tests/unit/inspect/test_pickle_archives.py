@@ -155,3 +155,30 @@ def test_legacy_torch_evil_in_any_of_its_five_pickles(tmp_path: Path, position: 
     parts[position] = EVIL  # torch.load unpickles each before it checks it
     f = inspect_path(_write(tmp_path, "model.pt", b"".join(parts)))
     assert _flagged(f), (position, f.metadata, f.warnings)
+
+
+@pytest.mark.parametrize(
+    ("records", "expect"),
+    [
+        ([("archive/version", b"3\n"), ("archive/byteorder", b"big")], {"byteorder": "big"}),
+        ([("archive/.data/version", b"3\n")], {"archive_version": 3}),
+        ([], "no version record: torch.load refuses"),
+        ([("archive/version", b"three")], "version record is not a number"),
+        (
+            [("archive/version", b"3"), ("archive/byteorder", b"middle")],
+            "neither 'little' nor 'big'",
+        ),
+        # records of another folder are not the archive's: torch never reads them
+        ([("other/version", b"3")], "no version record"),
+    ],
+)
+def test_torch_version_and_byteorder_records_are_read_as_torch_reads_them(
+    tmp_path: Path, records: list[tuple[str, bytes]], expect: dict[str, object] | str
+) -> None:
+    entries = [("archive/data.pkl", TENSOR), *records]
+    f = inspect_path(_write(tmp_path, "model.pt", _torch(entries)))
+    assert f.format == "pytorch"
+    if isinstance(expect, dict):
+        assert expect.items() <= f.metadata.items()
+    else:
+        assert any(expect in w for w in f.warnings), f.warnings
