@@ -11,13 +11,15 @@ The naming helpers are shared with the scanner and the watcher.
 from __future__ import annotations
 
 import bz2
+import contextlib
 import gzip
 import lzma
 import os
 import stat
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from regtui.hashing import kind_of
 from regtui.inspect.bounds import (
@@ -363,24 +365,22 @@ def _pickle_facts(path: Path, facts: Facts, scan: PickleScan) -> None:
 
 
 def _inspect_compressed(path: Path, facts: Facts, head: bytes, size: int) -> None:
-    """Compressed joblib/pickle, scanned through a streaming decompressor with a cap."""
+    """Compressed joblib/pickle, scanned through a streaming decompressor with a cap.
+    joblib.load finds the compression by content, not name: any name whose data
+    inflates to a pickle (PROTO first) is scanned."""
     if path.suffix.lower() not in _PICKLE_EXTS:
-        facts.format = "unknown"
-        facts.warnings.append("compressed data that is not a known model format")
-        return
+        with _decompressed(path, head) as (_raw, stream):
+            try:
+                first = stream.read(2)
+            except (OSError, EOFError, zlib.error, lzma.LZMAError):
+                first = b""
+        if not (first[:1] == b"\x80" and first[1:2] in [bytes([i]) for i in range(6)]):
+            facts.format = "unknown"
+            facts.warnings.append("compressed data that is not a known model format")
+            return
     limit = max(size * MAX_DECOMPRESSED_RATIO, 64 << 20)
-    raw = open_file(path)
-    stream: IO[bytes]
-    if head.startswith(b"\x1f\x8b"):
-        stream = gzip.GzipFile(fileobj=raw)
-    elif head.startswith(b"BZh"):
-        stream = bz2.BZ2File(raw)
-    elif head.startswith(b"\xfd7zXZ"):
-        stream = lzma.LZMAFile(raw)  # noqa: SIM115 - closed below
-    else:
-        stream = _ZlibReader(raw)
-    capped = _Capped(stream, limit)
-    with raw, stream:
+    with _decompressed(path, head) as (_raw, stream):
+        capped = _Capped(stream, limit)
         try:
             scan = scan_pickle(capped, seekable=False)  # type: ignore[arg-type]
         except (OSError, EOFError, zlib.error, lzma.LZMAError) as exc:
@@ -394,6 +394,23 @@ def _inspect_compressed(path: Path, facts: Facts, head: bytes, size: int) -> Non
         )
     raise_if_over_limit(scan, "compressed pickle")
     raise_if_truncated(scan, "compressed pickle")
+
+
+@contextlib.contextmanager
+def _decompressed(path: Path, head: bytes) -> Iterator[tuple[IO[bytes], IO[bytes]]]:
+    """The file and a streaming decompressor over it (gzip, bz2, xz, else zlib)."""
+    raw = open_file(path)
+    stream: Any
+    if head.startswith(b"\x1f\x8b"):
+        stream = gzip.GzipFile(fileobj=raw)
+    elif head.startswith(b"BZh"):
+        stream = bz2.BZ2File(raw)
+    elif head.startswith(b"\xfd7zXZ"):
+        stream = lzma.LZMAFile(raw)  # noqa: SIM115 - closed below
+    else:
+        stream = _ZlibReader(raw)
+    with raw, stream:
+        yield raw, stream
 
 
 class _Capped:

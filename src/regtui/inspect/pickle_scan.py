@@ -712,6 +712,8 @@ def describe(scan: PickleScan) -> tuple[dict[str, Any], list[str]]:
         "pickle_opcodes": scan.opcodes,
         "imports": names,
     }
+    if scan.error and not scan.truncated:  # not seen to the end: anything may follow
+        unsafe.insert(0, "<pickle scan incomplete>")
     if unsafe:
         meta["unsafe_imports"] = unsafe
         meta["unsafe_import_count"] = len(unsafe)

@@ -214,6 +214,25 @@ def test_compressed_pickle_past_the_inflate_cap_is_refused(tmp_path: Path) -> No
     assert f.refused and "too large to scan whole" in f.refused
 
 
+@pytest.mark.parametrize("name", ["model.joblib", "model.gz", "weights.dat", "model"])
+@pytest.mark.parametrize("compress", [gzip.compress, __import__("zlib").compress,
+                                      __import__("lzma").compress, __import__("bz2").compress])  # fmt: skip
+def test_compressed_pickles_are_scanned_whatever_their_name(
+    tmp_path: Path, name: str, compress: object
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(compress(spellings("posix", "system")["GLOBAL-p4"]))  # type: ignore[operator]
+    f = inspect_path(path)
+    assert f.metadata.get("unsafe_imports") == ["posix.system"], (f.format, f.warnings)
+
+
+def test_compressed_data_that_is_no_pickle_is_not_flagged(tmp_path: Path) -> None:
+    path = tmp_path / "logs.gz"
+    path.write_bytes(gzip.compress(b"just some text\n" * 100))
+    f = inspect_path(path)
+    assert f.format == "unknown" and "unsafe_imports" not in f.metadata
+
+
 def test_extension_codes_are_unsafe() -> None:
     scan = _scan(PROTO(2) + b"\x82\x01" + EMPTY_TUPLE + REDUCE + STOP)
     assert scan.dangerous and "<copyreg extension code 1>" in scan.unsafe_names
@@ -225,6 +244,9 @@ def test_a_malformed_pickle_is_unsafe_not_plain_data() -> None:
                  PROTO(4) + b"S'unquoted\n" + STOP, PROTO(4) + POP + STOP):  # fmt: skip
         scan = _scan(data)
         assert scan.error and not scan.truncated and scan.dangerous, data
+        meta, warnings = ps.describe(scan)  # what archives and bundles carry on
+        assert "<pickle scan incomplete>" in meta["unsafe_imports"] and meta["pickle_unsafe"]
+        assert any("treat as unsafe" in w for w in warnings)
 
 
 # ---------------------------------------------------------------- generated programs
