@@ -58,6 +58,7 @@ from regtui.inspect.onnx import inspect_onnx
 from regtui.inspect.pickle_members import scan_members
 from regtui.inspect.pickle_scan import (
     PickleScan,
+    add_plain_reading,
     describe,
     framework_from_globals,
     raise_if_over_limit,
@@ -344,6 +345,7 @@ def _inspect_zip(path: Path, facts: Facts) -> None:
 def _inspect_pickle(path: Path, facts: Facts) -> None:
     with open_file(path, 1 << 16) as fh:
         scan = scan_pickle(fh)
+    add_plain_reading(scan, lambda: open_file(path, 1 << 16))
     _pickle_facts(path, facts, scan)
     raise_if_over_limit(scan)
     raise_if_truncated(scan)
@@ -385,6 +387,8 @@ def _inspect_compressed(path: Path, facts: Facts, head: bytes, size: int) -> Non
             scan = scan_pickle(capped, seekable=False)  # type: ignore[arg-type]
         except (OSError, EOFError, zlib.error, lzma.LZMAError) as exc:
             raise Damaged(f"damaged compressed data: {exc}") from None
+    with contextlib.suppress(OSError, EOFError, zlib.error, lzma.LZMAError):
+        add_plain_reading(scan, lambda: _plain_stream(path, head, limit))
     _pickle_facts(path, facts, scan)
     facts.metadata["compressed"] = True
     if capped.hit:  # what lies past the cap could import anything: not half-read
@@ -394,6 +398,12 @@ def _inspect_compressed(path: Path, facts: Facts, head: bytes, size: int) -> Non
         )
     raise_if_over_limit(scan, "compressed pickle")
     raise_if_truncated(scan, "compressed pickle")
+
+
+@contextlib.contextmanager
+def _plain_stream(path: Path, head: bytes, limit: int) -> Iterator[IO[bytes]]:
+    with _decompressed(path, head) as (_raw, stream):
+        yield _Capped(stream, limit)  # type: ignore[misc]
 
 
 @contextlib.contextmanager

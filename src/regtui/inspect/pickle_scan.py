@@ -322,10 +322,17 @@ def _memo_key(line: bytes | None) -> int:
 class _Machine:
     """The unpickler's stack, marks and memo, as far as strings and names go."""
 
-    def __init__(self, stream: Stream, scan: PickleScan, on_persid: Callable[[Any], None]) -> None:
+    def __init__(
+        self,
+        stream: Stream,
+        scan: PickleScan,
+        on_persid: Callable[[Any], None],
+        joblib: bool = True,
+    ) -> None:
         self.s = stream
         self.scan = scan
         self.on_persid = on_persid
+        self.joblib = joblib  # False: read as pickle.load would, array bytes as opcodes
 
     def add_global(self, module: Any, qualname: Any, proto: int) -> Any:
         """Record an import pickle would do; returns the symbolic global."""
@@ -544,7 +551,9 @@ class _Machine:
 
     def _after_build(self, obj: Call) -> None:
         """joblib writes each numpy array's bytes right after its wrapper's BUILD."""
-        if not (isinstance(obj.func, G) and (obj.func.module, obj.func.qualname) == _JOBLIB_ARRAY):
+        if not self.joblib or not (
+            isinstance(obj.func, G) and (obj.func.module, obj.func.qualname) == _JOBLIB_ARRAY
+        ):
             return
         state = obj.state
         if not isinstance(state, dict):
@@ -563,7 +572,7 @@ class _Machine:
             raise ValueError("joblib array wrapper whose size cannot be worked out")
         self.scan.joblib_arrays += 1
         if size == 0:  # object arrays are written as a nested pickle (a fresh unpickler)
-            _Machine(self.s, self.scan, self.on_persid).run()
+            _Machine(self.s, self.scan, self.on_persid, self.joblib).run()
             return
         if state.get("numpy_array_alignment_bytes") is not None:
             pad = self.s.read(1)[0]
@@ -586,6 +595,7 @@ def scan_pickle(
     on_persid: Callable[[Any], None] | None = None,
     sequence: bool = True,
     max_pickles: int | None = None,
+    joblib: bool = True,
 ) -> PickleScan:
     """Walk the pickle(s) in `fh`; never raises for bad content (see `.error`,
     `.truncated`, `.over_limit`). With `sequence`, every pickle up to the end of the
@@ -609,7 +619,7 @@ def scan_pickle(
         if on_persid is not None:
             on_persid(pid)
 
-    machine = _Machine(stream, scan, persid)
+    machine = _Machine(stream, scan, persid, joblib)
     try:
         while True:
             value = machine.run()
@@ -669,6 +679,19 @@ class _Prefixed(Stream):
             self.pos += 1
             return head + (super().read(n - 1) if n > 1 else b"")
         return super().read(n)
+
+
+def add_plain_reading(scan: PickleScan, reopen: Callable[[], Any]) -> None:
+    """A joblib file read by plain pickle.load runs its array bytes as opcodes: the
+    imports found that way, before the data stops making sense, count as well."""
+    if not scan.joblib_arrays:
+        return
+    with reopen() as fh:
+        plain = scan_pickle(fh, seekable=False, joblib=False)
+    for name in plain.unsafe_names:
+        if not name.startswith("<"):
+            scan.unsafe_names.setdefault(f"{name} (if read by pickle.load)", None)
+            scan.globals.setdefault(name, 1)
 
 
 def raise_if_truncated(scan: PickleScan, what: str = "pickle") -> None:

@@ -305,3 +305,36 @@ def test_generated_programs_every_import_pickle_makes_is_named_or_unsafe(
     if not scan.dangerous:  # called safe: pickle imports only allowed pairs
         assert all(f"{m}.{n}" not in scan.unsafe_names for m, n in seen), (data, seen)
         assert all(f"{m}.{n}" in scan.globals for m, n in seen)
+
+
+def _joblib_with_array(array: bytes) -> bytes:
+    """A joblib-style pickle: a NumpyArrayWrapper whose raw bytes follow its BUILD."""
+    u = STRINGS["SHORT_BINUNICODE"]
+    dtype = call(glob("numpy", "dtype"), u("u1"), b"\x89", b"\x88")
+    state = (b"}" + MARK + u("shape") + b"K" + bytes([len(array)]) + b"\x85" + u("dtype") + dtype
+             + u("order") + u("C") + b"u")  # fmt: skip
+    wrapper = glob("joblib.numpy_pickle", "NumpyArrayWrapper") + EMPTY_TUPLE + b"\x81"
+    return PROTO(2) + wrapper + state + b"b" + array + STOP
+
+
+@pytest.mark.parametrize("compress", [None, gzip.compress])
+def test_joblib_array_bytes_read_as_opcodes_by_plain_pickle_load(
+    tmp_path: Path, compress: object
+) -> None:
+    # joblib.load skips the array bytes; pickle.load runs them: both readings count
+    hidden = POP + glob("posix", "system") + MARK + STRINGS["STRING"]("x") + TUPLE + REDUCE
+    data = _joblib_with_array(hidden)
+    scan = _scan(data)
+    assert scan.joblib_arrays == 1 and "posix.system" not in scan.globals  # joblib's reading
+    path = tmp_path / "m.joblib"
+    path.write_bytes(compress(data) if compress else data)  # type: ignore[operator]
+    f = inspect_path(path)
+    assert any(n.startswith("posix.system") for n in f.metadata["unsafe_imports"]), f.metadata
+    assert f.metadata["pickle_unsafe"] is True
+
+
+def test_a_real_joblib_array_is_not_read_as_opcodes(tmp_path: Path) -> None:
+    path = tmp_path / "m.joblib"
+    path.write_bytes(_joblib_with_array(bytes(range(40, 90))))
+    f = inspect_path(path)
+    assert "unsafe_imports" not in f.metadata, f.metadata
