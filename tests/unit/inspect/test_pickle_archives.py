@@ -182,3 +182,25 @@ def test_torch_version_and_byteorder_records_are_read_as_torch_reads_them(
         assert expect.items() <= f.metadata.items()
     else:
         assert any(expect in w for w in f.warnings), f.warnings
+
+
+def test_a_bundle_holding_an_unsafe_pickle_is_unsafe(tmp_path: Path) -> None:
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (folder / "MLmodel").write_text(
+        "flavors:\n  sklearn: {pickled_model: model.pkl, serialization_format: pickle}\n"
+    )
+    (folder / "model.pkl").write_bytes(spellings("numpy", "save")["STACK_GLOBAL-UNICODE-escaped"])
+    f = inspect_path(folder)
+    assert f.metadata["pickle_unsafe"] is True
+    assert f.metadata["files"][0]["unsafe_imports"] == ["numpy.save"]
+
+
+def test_pickles_past_the_pt2_scan_limit_make_it_unsafe(tmp_path: Path) -> None:
+    from regtui.inspect import pt2
+
+    members = [("m/archive_format", b"pt2")]
+    members += [(f"m/data/sample_inputs/x{i}.pt", SAFE) for i in range(pt2.MAX_PICKLES + 1)]
+    f = inspect_path(_write(tmp_path, "model.pt2", zip_of(members)))
+    assert f.metadata["pickle_unsafe"] is True
+    assert any("pickles not scanned" in n for n in f.metadata["unsafe_imports"])
