@@ -27,7 +27,15 @@ from typing import IO, Any
 from regtui.inspect.bounds import Damaged, Refused, clip
 from regtui.inspect.pickle_allow import display, is_allowed, is_safe_global, reloads, severity
 
-__all__ = ["PickleScan", "describe", "is_safe_global", "raise_if_truncated", "scan_pickle"]
+__all__ = [
+    "PickleScan",
+    "add_plain_reading",
+    "describe",
+    "is_safe_global",
+    "raise_if_over_limit",
+    "raise_if_truncated",
+    "scan_pickle",
+]
 
 MAX_OPS = 2_000_000
 MAX_STACK = 20_000  # values kept on the symbolic stack; deeper pushes are kept as unknown
@@ -67,10 +75,6 @@ class Blob:
     size: int
 
 
-class _Mark:
-    pass
-
-
 class _Opaque:
     """A value the scanner cannot know (a call's result, a skipped string): never a str."""
 
@@ -78,7 +82,6 @@ class _Opaque:
         self.why = why
 
 
-_MARK = _Mark()
 _UNKNOWN = _Opaque("unknown")
 _DEEP = _Opaque("beyond the stack kept")
 _LONG_TEXT = _Opaque("over-long text")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import pickle
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -21,7 +22,7 @@ from tests.unit.inspect.pickle_forge import imports_in_row, npy_object, spelling
 scanner = pytest.importorskip("picklescan.scanner")
 
 
-def _pairs(table: dict[str, object]) -> list[tuple[str, str]]:
+def _pairs(table: dict[str, Any]) -> list[tuple[str, str]]:
     out = []
     for module, names in table.items():
         if names == "*":
@@ -29,7 +30,7 @@ def _pairs(table: dict[str, object]) -> list[tuple[str, str]]:
         elif isinstance(names, str):
             out.append((module, names))
         else:
-            out += [(module, n) for n in sorted(names)]  # type: ignore[attr-defined]
+            out += [(module, n) for n in sorted(names)]
     return out
 
 

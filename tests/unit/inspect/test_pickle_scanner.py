@@ -338,3 +338,15 @@ def test_a_real_joblib_array_is_not_read_as_opcodes(tmp_path: Path) -> None:
     path.write_bytes(_joblib_with_array(bytes(range(40, 90))))
     f = inspect_path(path)
     assert "unsafe_imports" not in f.metadata, f.metadata
+
+
+@pytest.mark.parametrize("spelling", ["GLOBAL-p0", "GLOBAL-p2", "INST"])
+def test_every_pickle_in_a_row_is_scanned(tmp_path: Path, spelling: str) -> None:
+    # a loader may call load() again: what follows the first STOP counts too
+    first = spellings("collections", "OrderedDict")[spelling]
+    path = tmp_path / "m.pkl"
+    path.write_bytes(first + spellings("posix", "system")[spelling])
+    assert inspect_path(path).metadata["unsafe_imports"] == ["posix.system"]
+    path.write_bytes(first * ps.MAX_PICKLES + spellings("posix", "system")[spelling])
+    f = inspect_path(path)
+    assert f.refused and f"over {ps.MAX_PICKLES} pickles in a row" in f.refused
