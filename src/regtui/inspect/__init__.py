@@ -323,7 +323,10 @@ def _inspect_zip(path: Path, facts: Facts) -> None:
     with zf:
         names = {e.name for e in entries}
         if is_pt2(names):
-            inspect_pt2(zf, entries, facts)
+            inspect_pt2(zf, entries, facts)  # scans its torch.save files and pickled weights
+            scan_members(
+                zf, skip=lambda i: i.filename.endswith(".pt"), loaded=lambda _i: False
+            ).merge_into(facts)
         elif is_skops(names):
             inspect_skops(zf, entries, facts)
             # skops reads its arrays with allow_pickle=False: a pickle there counts if whole

@@ -204,3 +204,9 @@ def test_pickles_past_the_pt2_scan_limit_make_it_unsafe(tmp_path: Path) -> None:
     f = inspect_path(_write(tmp_path, "model.pt2", zip_of(members)))
     assert f.metadata["pickle_unsafe"] is True
     assert any("pickles not scanned" in n for n in f.metadata["unsafe_imports"])
+
+
+def test_any_other_pickle_in_a_pt2_archive_is_scanned(tmp_path: Path) -> None:
+    members = [("m/archive_format", b"pt2"), ("m/extra/notes.pkl", EVIL)]
+    f = inspect_path(_write(tmp_path, "model.pt2", zip_of(members)))
+    assert f.format == "pytorch-export" and _flagged(f)
