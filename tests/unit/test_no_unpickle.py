@@ -1,9 +1,14 @@
 """No artifact is ever unpickled: pickles whose loading would create a marker file are
 planted in every shape regtui meets (plain .pkl, joblib and zlib-compressed joblib,
 a PyTorch zip with a malicious data.pkl, a legacy .pt, an MLflow folder with a
-malicious model.pkl), then put through scan (API and CLI subprocess), show, diff,
-versions, verify, audit, the watcher and the TUI. The markers never appear, and
-every version carries a warning naming the dangerous import."""
+malicious model.pkl) and in the spellings a scanner can miss (names escape-encoded or
+fetched back from the memo, a name re-exported under an allowed package, a loader
+that unpickles again, a pickle inside a plain zip member or an .npz object array,
+a PyTorch archive whose data.pkl torch picks differently from a naive reader, a
+legacy file whose first pickle is the evil one), then put through scan (API and CLI
+subprocess), show, diff, versions, verify, audit, the watcher and the TUI. The
+markers never appear, and every version carries a warning naming the dangerous
+import."""
 
 from __future__ import annotations
 
@@ -28,6 +33,7 @@ from regtui.catalog.scan import scan
 from regtui.catalog.service import Catalog
 from regtui.cli.main import main
 from regtui.inspect.pytorch import LEGACY_MAGIC
+from tests.unit.inspect.pickle_forge import PROTO, STOP, call, glob, npy_object, spellings, zip_of
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -65,6 +71,81 @@ EXEC = "builtins.exec"
 EXEC_OLD = "__builtin__.exec"  # protocols 0-2 write Python 2 module names
 
 
+def _bytes(data: bytes) -> bytes:
+    return b"B" + len(data).to_bytes(4, "little") + data  # BINBYTES
+
+
+def _touch(marker: Path, spelling: str) -> bytes:
+    """os.system('touch marker') in one of pickle_forge's spellings."""
+    return spellings(os.system.__module__, "system", f"touch {marker}")[spelling]
+
+
+def _variants(m: Callable[[str], Path]) -> dict[str, tuple[bytes, str]]:
+    """Artifacts a prefix or text-only scanner passed as safe; each still runs on load."""
+    import uuid
+
+    import numpy
+
+    safe = pickle.dumps({"w": [1.0]}, protocol=2)
+    evil_torch = _touch(m("torchdup"), "GLOBAL-p2")
+    inner = _touch(m("reload"), "GLOBAL-p2")  # what torch.load would unpickle
+    return {
+        # a program run by a name under a package whose other names are allowed
+        "uuid/model.pkl": (
+            pickle.dumps(_Call(uuid._get_command_stdout, "touch", str(m("uuid"))), 4),
+            "uuid._get_command_stdout",
+        ),
+        # numpy.save writes the marker (as marker.npy)
+        "npsave/model.pkl": (pickle.dumps(_Call(numpy.save, str(m("npsave")), 0), 4), "numpy.save"),
+        # names spelled with raw-unicode-escape / fetched back from the memo
+        "escaped/model.pkl": (_touch(m("escaped"), "STACK_GLOBAL-UNICODE-escaped"), SYSTEM),
+        "strescaped/model.pkl": (_touch(m("strescaped"), "STACK_GLOBAL-STRING-escaped"), SYSTEM),
+        "memo/model.pkl": (_touch(m("memo"), "memo-PUT-then-MEMOIZE"), SYSTEM),
+        # a loader that unpickles again (torch.load of the bytes it is given)
+        "reload/model.pkl": (
+            PROTO(2) + call(glob("torch.storage", "_load_from_bytes"), _bytes(inner)) + STOP,
+            "torch.storage._load_from_bytes",
+        ),
+        # a pickle in a plain zip member; an .npz object array (np.load(allow_pickle=True))
+        "zip/model.pt": (
+            zip_of([("README", b"x"), ("weights.pkl", _touch(m("zip"), "GLOBAL-p4"))]),
+            SYSTEM,
+        ),
+        "npz/arrays.bin": (zip_of([("a.npy", npy_object(_touch(m("npz"), "GLOBAL-p2")))]), SYSTEM),
+        # torch.load reads the folder of the first entry, and the first of two same names
+        "torch2/model.pt": (
+            zip_of(
+                [
+                    ("b/version", b"3\n"),
+                    ("a/data.pkl", safe),
+                    ("a/version", b"3\n"),
+                    ("b/data.pkl", _touch(m("torch2"), "GLOBAL-p2")),
+                ]
+            ),
+            SYSTEM,
+        ),
+        "torchdup/model.pt": (
+            zip_of(
+                [
+                    ("archive/version", b"3\n"),
+                    ("archive/data.pkl", evil_torch),
+                    ("archive/data.pkl", safe),
+                ]
+            ),
+            SYSTEM,
+        ),
+        # a legacy file runs its first pickle before checking it is the magic number
+        "legacy0/model.pt": (
+            _touch(m("legacy0"), "GLOBAL-p2")
+            + pickle.dumps(1001, 2)
+            + pickle.dumps({"little_endian": True}, 2)
+            + pickle.dumps({}, 2)
+            + pickle.dumps([], 2),
+            SYSTEM,
+        ),
+    }
+
+
 def plant(root: Path, markers: Path) -> dict[str, str]:
     """Write the malicious artifacts under root/evil/...; returns path -> import named."""
     m = lambda name: markers / name  # noqa: E731 - each artifact has its own marker
@@ -86,6 +167,7 @@ def plant(root: Path, markers: Path) -> dict[str, str]:
             EXEC_OLD,
         ),
         "mlflow/model/model.pkl": (pickle.dumps(_system(m("mlflow")), protocol=4), SYSTEM),
+        **_variants(m),
     }
     out: dict[str, str] = {}
     for rel, (data, named) in files.items():

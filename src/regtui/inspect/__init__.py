@@ -11,13 +11,15 @@ The naming helpers are shared with the scanner and the watcher.
 from __future__ import annotations
 
 import bz2
+import contextlib
 import gzip
 import lzma
 import os
 import stat
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from regtui.hashing import kind_of
 from regtui.inspect.bounds import (
@@ -53,9 +55,13 @@ from regtui.inspect.impostors import error_page, json_document, lfs_pointer
 from regtui.inspect.keras import inspect_keras
 from regtui.inspect.lineage import lineage_for
 from regtui.inspect.onnx import inspect_onnx
+from regtui.inspect.pickle_members import scan_members
 from regtui.inspect.pickle_scan import (
+    PickleScan,
+    add_plain_reading,
     describe,
     framework_from_globals,
+    raise_if_over_limit,
     raise_if_truncated,
     scan_pickle,
 )
@@ -317,51 +323,97 @@ def _inspect_zip(path: Path, facts: Facts) -> None:
     with zf:
         names = {e.name for e in entries}
         if is_pt2(names):
-            inspect_pt2(zf, entries, facts)
+            inspect_pt2(zf, entries, facts)  # scans its torch.save files and pickled weights
+            scan_members(
+                zf, skip=lambda i: i.filename.endswith(".pt"), loaded=lambda _i: False
+            ).merge_into(facts)
         elif is_skops(names):
             inspect_skops(zf, entries, facts)
+            # skops reads its arrays with allow_pickle=False: a pickle there counts if whole
+            scan_members(zf, loaded=lambda _i: False).merge_into(facts)
         elif any(n == "data.pkl" or n.endswith("/data.pkl") for n in names):
-            inspect_torch_zip(zf, entries, facts)
+            inspect_torch_zip(zf, entries, facts)  # scans its other members too
         elif "config.json" in names and ("metadata.json" in names or path.suffix == ".keras"):
             inspect_keras(zf, entries, facts)
+            scan_members(zf, loaded=lambda _i: False).merge_into(facts)
         else:
             facts.format = "zip"
             facts.metadata["entries"] = sorted(names)[:100]
             facts.warnings.append("zip archive that is not a known model format")
+            # .npz object arrays and any pickle inside: np.load or unzip-and-load reads them
+            scan_members(zf).merge_into(facts)
     facts.complete = ends_complete(path)
 
 
 def _inspect_pickle(path: Path, facts: Facts) -> None:
     with open_file(path, 1 << 16) as fh:
         scan = scan_pickle(fh)
+    add_plain_reading(scan, lambda: open_file(path, 1 << 16))
     _pickle_facts(path, facts, scan)
+    raise_if_over_limit(scan)
     raise_if_truncated(scan)
     # pickle.dump writes STOP last: a STOP on the file's last byte proves it whole.
     facts.complete = scan.complete and scan.end == path.stat().st_size
 
 
-def _pickle_facts(path: Path, facts: Facts, scan: object) -> None:
-    meta, warnings = describe(scan)  # type: ignore[arg-type]
+def _pickle_facts(path: Path, facts: Facts, scan: PickleScan) -> None:
+    meta, warnings = describe(scan)
     names = meta["imports"]
     joblib = path.suffix.lower() == ".joblib" or any(n.startswith("joblib.") for n in names)
     facts.format = "joblib" if joblib else "pickle"
     facts.framework = framework_from_globals(names)
-    if scan.tensors:  # type: ignore[attr-defined]
-        meta["tensors"] = scan.tensors  # type: ignore[attr-defined]
-        meta["parameters"] = scan.tensor_elements  # type: ignore[attr-defined]
+    if scan.tensors:
+        meta["tensors"] = scan.tensors
+        meta["parameters"] = scan.tensor_elements
     facts.metadata.update(meta)
     facts.warnings.extend(warnings)
 
 
 def _inspect_compressed(path: Path, facts: Facts, head: bytes, size: int) -> None:
-    """Compressed joblib/pickle, scanned through a streaming decompressor with a cap."""
+    """Compressed joblib/pickle, scanned through a streaming decompressor with a cap.
+    joblib.load finds the compression by content, not name: any name whose data
+    inflates to a pickle (PROTO first) is scanned."""
     if path.suffix.lower() not in _PICKLE_EXTS:
-        facts.format = "unknown"
-        facts.warnings.append("compressed data that is not a known model format")
-        return
+        with _decompressed(path, head) as (_raw, stream):
+            try:
+                first = stream.read(2)
+            except (OSError, EOFError, zlib.error, lzma.LZMAError):
+                first = b""
+        if not (first[:1] == b"\x80" and first[1:2] in [bytes([i]) for i in range(6)]):
+            facts.format = "unknown"
+            facts.warnings.append("compressed data that is not a known model format")
+            return
     limit = max(size * MAX_DECOMPRESSED_RATIO, 64 << 20)
+    with _decompressed(path, head) as (_raw, stream):
+        capped = _Capped(stream, limit)
+        try:
+            scan = scan_pickle(capped, seekable=False)  # type: ignore[arg-type]
+        except (OSError, EOFError, zlib.error, lzma.LZMAError) as exc:
+            raise Damaged(f"damaged compressed data: {exc}") from None
+    with contextlib.suppress(OSError, EOFError, zlib.error, lzma.LZMAError):
+        add_plain_reading(scan, lambda: _plain_stream(path, head, limit))
+    _pickle_facts(path, facts, scan)
+    facts.metadata["compressed"] = True
+    if capped.hit:  # what lies past the cap could import anything: not half-read
+        raise Refused(
+            f"compressed pickle inflates past {MAX_DECOMPRESSED_RATIO}x the file "
+            f"(limit {limit} bytes): too large to scan whole, treated as unsafe"
+        )
+    raise_if_over_limit(scan, "compressed pickle")
+    raise_if_truncated(scan, "compressed pickle")
+
+
+@contextlib.contextmanager
+def _plain_stream(path: Path, head: bytes, limit: int) -> Iterator[IO[bytes]]:
+    with _decompressed(path, head) as (_raw, stream):
+        yield _Capped(stream, limit)  # type: ignore[misc]
+
+
+@contextlib.contextmanager
+def _decompressed(path: Path, head: bytes) -> Iterator[tuple[IO[bytes], IO[bytes]]]:
+    """The file and a streaming decompressor over it (gzip, bz2, xz, else zlib)."""
     raw = open_file(path)
-    stream: IO[bytes]
+    stream: Any
     if head.startswith(b"\x1f\x8b"):
         stream = gzip.GzipFile(fileobj=raw)
     elif head.startswith(b"BZh"):
@@ -370,20 +422,8 @@ def _inspect_compressed(path: Path, facts: Facts, head: bytes, size: int) -> Non
         stream = lzma.LZMAFile(raw)  # noqa: SIM115 - closed below
     else:
         stream = _ZlibReader(raw)
-    capped = _Capped(stream, limit)
     with raw, stream:
-        try:
-            scan = scan_pickle(capped, seekable=False)  # type: ignore[arg-type]
-        except (OSError, EOFError, zlib.error, lzma.LZMAError) as exc:
-            raise Damaged(f"damaged compressed data: {exc}") from None
-    _pickle_facts(path, facts, scan)
-    facts.metadata["compressed"] = True
-    if capped.hit:
-        facts.warnings.append(
-            f"decompressed size passes {MAX_DECOMPRESSED_RATIO}x the file: possible decompression bomb, scan stopped"
-        )
-    else:  # the cap cuts the stream short on purpose: that is not damage
-        raise_if_truncated(scan, "compressed pickle")
+        yield raw, stream
 
 
 class _Capped:

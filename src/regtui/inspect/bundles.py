@@ -160,6 +160,8 @@ def merge_inner(facts: Facts, folder: Path, files: list[Path], inspect_file: Ins
             tensors += sub.metadata["tensors"]
         if isinstance(sub.metadata.get("unsafe_imports"), list):
             item["unsafe_imports"] = sub.metadata["unsafe_imports"]
+        if sub.metadata.get("pickle_unsafe"):  # the bundle loads it: the bundle is unsafe
+            facts.metadata["pickle_unsafe"] = True
         summary.append(item)
         if facts.framework is None and sub.framework:
             facts.framework = sub.framework

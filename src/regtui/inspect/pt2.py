@@ -199,12 +199,14 @@ def _scan_pickles(
         facts.warnings.extend(f"{clip(name, 200)}: {w}" for w in warnings)
         imports += [n for n in meta["imports"] if n not in imports]
         unsafe += [n for n in meta.get("unsafe_imports", []) if n not in unsafe]
-    if len(names) > MAX_PICKLES:
+    if len(names) > MAX_PICKLES:  # not seen, so not trusted
         facts.warnings.append(f"{len(names) - MAX_PICKLES} more pickles inside were not scanned")
+        unsafe.append(f"<{len(names) - MAX_PICKLES} pickles not scanned>")
     if imports:
         facts.metadata["imports"] = bounded(imports)
     if unsafe:
         facts.metadata["unsafe_imports"] = bounded(unsafe)
+        facts.metadata["pickle_unsafe"] = True
 
 
 def _scan_entry(zf: zipfile.ZipFile, name: str) -> PickleScan | None:

@@ -15,7 +15,14 @@ from typing import Any, BinaryIO
 
 from regtui.inspect.bounds import BadContent, Damaged, clip, open_file
 from regtui.inspect.facts import Facts
-from regtui.inspect.pickle_scan import PickleScan, describe, raise_if_truncated, scan_pickle
+from regtui.inspect.pickle_members import scan_members
+from regtui.inspect.pickle_scan import (
+    PickleScan,
+    describe,
+    raise_if_over_limit,
+    raise_if_truncated,
+    scan_pickle,
+)
 from regtui.inspect.runlogs import lightning_counters
 from regtui.inspect.zipcheck import ZIP_READ_ERRORS, Entry, read_entry
 
@@ -57,21 +64,57 @@ def _tensor_meta(scan: PickleScan) -> dict[str, Any]:
     return meta
 
 
+def _raw_name(info: zipfile.ZipInfo) -> bytes:
+    """An entry's name as the bytes in the archive (what PyTorch's reader compares)."""
+    return info.orig_filename.encode("utf-8" if info.flag_bits & 0x800 else "cp437")
+
+
+def torch_prefix(zf: zipfile.ZipFile) -> bytes | None:
+    """The folder PyTorch reads every record from: the part of the *first* entry's
+    name before its first '/' (PyTorchStreamReader::init); None if it has no '/'."""
+    infos = zf.infolist()
+    if not infos:
+        return None
+    first = _raw_name(infos[0])
+    return first.split(b"/", 1)[0] if b"/" in first else None
+
+
+def torch_record(zf: zipfile.ZipFile, prefix: bytes | None, record: str) -> zipfile.ZipInfo | None:
+    """The entry torch.load reads as `record`: the first one in the central directory
+    named exactly `<prefix>/<record>` (miniz's case-sensitive lookup), even when later
+    entries repeat the name (Python's zipfile would open the last)."""
+    if prefix is None:
+        return None
+    want = prefix + b"/" + record.encode()
+    return next((i for i in zf.infolist() if _raw_name(i) == want), None)
+
+
 def inspect_torch_zip(zf: zipfile.ZipFile, entries: list[Entry], facts: Facts) -> None:
     names = [e.name for e in entries]
-    pkl = next((e for e in entries if e.name == "data.pkl" or e.name.endswith("/data.pkl")), None)
-    if pkl is None:
+    if not any(n == "data.pkl" or n.endswith("/data.pkl") for n in names):
         raise BadContent("zip archive without data.pkl: not a PyTorch checkpoint")
-    prefix = pkl.name[: -len("data.pkl")]
+    raw_prefix = torch_prefix(zf)
+    pkl = torch_record(zf, raw_prefix, "data.pkl")
+    facts.framework = "torch"
+    if pkl is None or raw_prefix is None:
+        facts.format = "zip"
+        facts.warnings.append(
+            "torch.load would not find data.pkl in the folder of the archive's first entry: "
+            "not loadable as a PyTorch checkpoint"
+        )
+        scans = scan_members(zf)
+        scans.merge_into(facts)
+        return
+    prefix = pkl.filename[: -len("data.pkl")]
     storages = [e for e in entries if e.name.startswith(prefix + "data/")]
     is_script = any(n.startswith(prefix + "code/") for n in names)
     facts.format = "torchscript" if is_script else "pytorch"
-    facts.framework = "torch"
     try:
-        with zf.open(pkl.name) as fh:
-            scan = scan_pickle(fh, seekable=False, sequence=False)
+        with zf.open(pkl) as fh:
+            scan = scan_pickle(fh, seekable=False)  # torch loads one; any after it too
     except ZIP_READ_ERRORS as exc:
         raise Damaged(f"cannot read data.pkl: {clip(str(exc), 200)}") from None
+    raise_if_over_limit(scan, "data.pkl")
     meta, warnings = describe(scan)
     facts.metadata.update(
         {
@@ -83,14 +126,13 @@ def inspect_torch_zip(zf: zipfile.ZipFile, entries: list[Entry], facts: Facts) -
             **lightning_counters(scan.top),
         }
     )
-    version = next((e for e in entries if e.name == prefix + "version"), None)
-    if version is not None and version.size < 64:
-        try:
-            raw = read_entry(zf, version.name, 64).strip()
-        except BadContent:
-            raw = b""
-        if raw.isdigit():
-            facts.metadata["archive_version"] = int(raw)
+    others = [e for e in entries if e.name.endswith("/data.pkl") or e.name == "data.pkl"]
+    if len(others) > 1:
+        warnings.append(
+            f"archive holds {len(others)} data.pkl entries: torch.load reads "
+            f"{clip(pkl.orig_filename, 200)} (the first in the folder of the first entry)"
+        )
+    warnings += _records(zf, raw_prefix, facts)
     if is_script:
         warnings.append("TorchScript archive: loading it runs the code in its code/ folder")
     if len(storages) != len(scan.storages) and scan.complete:
@@ -98,13 +140,49 @@ def inspect_torch_zip(zf: zipfile.ZipFile, entries: list[Entry], facts: Facts) -
             f"data.pkl refers to {len(scan.storages)} storages but the archive holds {len(storages)}"
         )
     facts.warnings.extend(warnings)
+    # Every other pickle in the archive too: torch.load leaves them alone, but another
+    # loader (or a later torch) may not.
+    scan_members(zf, skip=lambda i: i is pkl, loaded=lambda _i: False).merge_into(facts)
     raise_if_truncated(scan, "data.pkl")
+
+
+def _small_record(zf: zipfile.ZipFile, info: zipfile.ZipInfo | None) -> bytes | None:
+    if info is None or info.file_size > 64:
+        return None
+    try:
+        return read_entry(zf, info.filename, 64)
+    except BadContent:
+        return None
+
+
+def _records(zf: zipfile.ZipFile, prefix: bytes, facts: Facts) -> list[str]:
+    """The version and byteorder records torch.load reads before data.pkl, looked up
+    as it looks them up; warnings where it would refuse the archive."""
+    warnings: list[str] = []
+    version = torch_record(zf, prefix, ".data/version") or torch_record(zf, prefix, "version")
+    if version is None:
+        warnings.append("no version record: torch.load refuses this archive")
+    else:
+        raw = (_small_record(zf, version) or b"").strip()
+        if raw.isdigit():
+            facts.metadata["archive_version"] = int(raw)
+        else:
+            warnings.append("version record is not a number: torch.load refuses this archive")
+    order = torch_record(zf, prefix, "byteorder")
+    if order is not None:
+        text = _small_record(zf, order)
+        if text in (b"little", b"big"):
+            facts.metadata["byteorder"] = text.decode()
+        else:
+            warnings.append("byteorder record is neither 'little' nor 'big': torch.load refuses it")
+    return warnings
 
 
 def inspect_legacy_torch(path: Path, facts: Facts) -> None:
     """torch.save(..., _use_new_zipfile_serialization=False): pickles, then raw storages."""
     with open_file(path) as fh:
         scan = scan_pickle(fh, max_pickles=LEGACY_PICKLES)
+        raise_if_over_limit(scan, "legacy PyTorch checkpoint")
         size = fh.seek(0, 2)
         meta, warnings = describe(scan)
         facts.format = "pytorch-legacy"
