@@ -16,6 +16,7 @@ from typing import IO, Any
 
 from regtui.inspect.bounds import BadContent, Damaged, clip, open_file
 from regtui.inspect.facts import Facts
+from regtui.inspect.limits import Budget
 
 MAX_KV = 100_000
 MAX_TENSORS = 1_000_000
@@ -82,6 +83,13 @@ def _tensor_bytes(dims: list[int], ttype: int) -> int | None:
 
 # The largest real vocabularies (token and merge lists) hold a few hundred thousand.
 MAX_STRING_ITEMS = 4_000_000
+# Work units spent stepping over items one by one: a value 1, a tensor info 8
+# (as many reads), a vocabulary string 1/8 (read in blocks). The count checks
+# above bound items by the file size only, and a sparse file is large for free;
+# real models spend well under 100k (a 256k vocabulary and a few thousand tensors).
+MAX_ITEMS = 200_000
+_TENSOR_INFO_COST = 8
+_STRINGS_PER_UNIT = 8
 
 
 class _Reader:
@@ -89,6 +97,7 @@ class _Reader:
         self.fh = fh
         self.size = size
         self.wide = wide  # v2+: 64-bit counts and lengths
+        self.budget = Budget(MAX_ITEMS, "GGUF values and tensor infos stepped over")
 
     def left(self) -> int:
         return self.size - self.fh.tell()
@@ -120,6 +129,7 @@ class _Reader:
         """Step over n length-prefixed strings, reading their lengths in blocks
         (a tokenizer vocabulary holds a few hundred thousand of them)."""
         fmt, width = ("<Q", 8) if self.wide else ("<I", 4)
+        self.budget.spend(n // _STRINGS_PER_UNIT)
         pos = self.fh.tell()
         buf, base = b"", pos  # buf holds the file's bytes from offset `base`
         for _ in range(n):
@@ -138,6 +148,7 @@ class _Reader:
         self.fh.seek(pos)
 
     def value(self, vtype: int, depth: int = 0) -> Any:
+        self.budget.spend()
         if vtype in _SCALARS:
             return self.take(_SCALARS[vtype])
         if vtype == 8:
@@ -197,6 +208,7 @@ def inspect_gguf(path: Path, facts: Facts) -> None:
         data_end = 0  # end of the furthest tensor data we can size
         sized = True  # every tensor's type has a known size
         for _ in range(n_tensors):
+            r.budget.spend(_TENSOR_INFO_COST)
             r.string(200)
             n_dims = r.take("<I")
             if n_dims > MAX_DIMS:

@@ -13,6 +13,7 @@ from typing import Any
 
 from regtui.inspect.bounds import BadContent, Damaged, Refused, clip, open_file
 from regtui.inspect.facts import Facts
+from regtui.inspect.limits import OverLimit
 from regtui.inspect.protobuf_wire import LEN, VARINT, Wire
 
 MAX_IO = 200  # graph inputs/outputs described
@@ -69,7 +70,14 @@ class _Onnx:
             elif num == 6 and wt == LEN:
                 meta["doc_string"] = w.string(at, val, 1000)
             elif num == 7 and wt == LEN:
-                meta["graph"] = self.graph(at, at + val)
+                try:
+                    meta["graph"] = self.graph(at, at + val)
+                except OverLimit as exc:
+                    # Facts partial: the graph's own length is known, so the walk
+                    # resumes after it for the opsets (a few more fields at most).
+                    meta["graph"] = {}
+                    self.warnings.append(f"ONNX graph only partly read: {exc}")
+                    w.budget.limit = w.budget.used + 10_000
             elif num == 8 and wt == LEN:
                 domain, version = self.opset(at, at + val)
                 if len(meta["opset_import"]) < 100:

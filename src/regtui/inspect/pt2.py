@@ -16,7 +16,6 @@ loading runs: named in a warning.
 
 from __future__ import annotations
 
-import json
 import math
 import zipfile
 from collections import Counter
@@ -24,12 +23,14 @@ from typing import Any
 
 from regtui.inspect.bounds import BadContent, bounded, clip, is_finite_number
 from regtui.inspect.facts import Facts
+from regtui.inspect.limits import loads_json
 from regtui.inspect.pickle_scan import PickleScan, describe, scan_pickle
 from regtui.inspect.zipcheck import (
     MAX_RATIO,
     MIN_BOMB_BYTES,
     ZIP_READ_ERRORS,
     Entry,
+    check_directory,
     read_entry,
 )
 
@@ -88,10 +89,7 @@ def _text(zf: zipfile.ZipFile, name: str) -> str:
 
 
 def _json(zf: zipfile.ZipFile, name: str) -> Any:
-    try:
-        return json.loads(read_entry(zf, name, MAX_JSON))
-    except (ValueError, RecursionError) as exc:
-        raise BadContent(f"{clip(name, 200)} is not valid JSON: {clip(str(exc), 200)}") from None
+    return loads_json(read_entry(zf, name, MAX_JSON), clip(name, 200))
 
 
 def _program(zf: zipfile.ZipFile, name: str, warnings: list[str]) -> dict[str, Any]:
@@ -216,6 +214,7 @@ def _scan_entry(zf: zipfile.ZipFile, name: str) -> PickleScan | None:
                 return scan_pickle(fh, seekable=False)
             if head != b"PK\x03\x04":
                 return None
+            check_directory(fh, clip(name, 200))  # before zipfile builds a record per entry
             fh.seek(0)
             with zipfile.ZipFile(fh) as inner:  # a torch.save zip inside the archive
                 infos = inner.infolist()

@@ -19,9 +19,9 @@ from typing import Any
 
 from regtui.inspect.bounds import BadContent, Damaged, bounded, clip, open_file
 from regtui.inspect.facts import Facts
+from regtui.inspect.limits import MAX_JSON_PARSE_BYTES, OverLimit, check_json
 
 MAX_HEADER = 100 << 20  # the format's own limit
-MAX_OBJECTS = 200_000  # tensors in one file; the largest real shards hold a few thousand
 _DTYPE_BYTES = {
     "BOOL": 1, "U8": 1, "I8": 1, "F8_E5M2": 1, "F8_E4M3": 1, "F8_E8M0": 1,
     "I16": 2, "U16": 2, "F16": 2, "BF16": 2,
@@ -59,6 +59,11 @@ def read_header(
             raise BadContent(
                 f"safetensors header of {n} bytes exceeds the {MAX_HEADER >> 20} MiB cap"
             )
+        if n > MAX_JSON_PARSE_BYTES:  # real headers are a few MiB; parsing costs ~25x
+            raise OverLimit(
+                f"safetensors header of {n} bytes is over the {MAX_JSON_PARSE_BYTES >> 20} MiB "
+                "JSON parse limit: not read"
+            )
         if n < 2 or fh.read(1) != b"{":
             raise Damaged("safetensors header does not start with '{': not read further")
         data = b"{" + fh.read(n - 1)
@@ -66,9 +71,8 @@ def read_header(
 
 
 def _parse(data: bytes) -> dict[str, Any]:
-    if data.count(b"{") > MAX_OBJECTS:
-        # Parsed JSON of tiny objects takes ~25x its text: refuse before parsing.
-        raise BadContent(f"safetensors header holds over {MAX_OBJECTS} objects: not parsed")
+    # Parsed JSON of tiny objects takes ~25x its text: counted before parsing.
+    check_json(data, "safetensors header")
     try:
         header = json.loads(data)
     except (ValueError, RecursionError) as exc:

@@ -1,0 +1,116 @@
+"""Work limits enforced while an artifact is parsed, not after.
+
+A hostile file is cheap to write and can be expensive to read: a JSON text of
+empty lists builds ~25x its size in objects, a protobuf of empty fields costs a
+Python loop per field. Each parser here spends a `Budget` as it goes (or, for
+JSON and YAML, which C code parses whole, passes a pre-scan that counts the
+elements before anything is built), and stops with `OverLimit` -- a message
+that names the limit -- once the work passes what any real model needs.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from regtui.inspect.bounds import BadContent, clip
+
+# JSON parsed whole (sidecars, configs, headers): counted before json.loads.
+MAX_JSON_PARSE_BYTES = 16 << 20
+MAX_JSON_ITEMS = 1_000_000  # values (commas + containers): ~60 MB parsed at worst
+MAX_JSON_CONTAINERS = 200_000  # objects and arrays: the costly values
+MAX_JSON_DEPTH = 64
+# YAML (sidecars, MLmodel, front matter) is small; its events are counted first.
+MAX_YAML_EVENTS = 50_000
+MAX_YAML_DEPTH = 64
+
+
+class OverLimit(BadContent):
+    """Parsing stopped at a named limit; the message names it."""
+
+
+class Budget:
+    """A count of units of work (fields, values, entries) that refuses to pass `limit`."""
+
+    def __init__(self, limit: int, what: str) -> None:
+        self.limit = limit
+        self.what = what
+        self.used = 0
+
+    def spend(self, n: int = 1) -> None:
+        self.used += n
+        if self.used > self.limit:
+            raise OverLimit(f"{self.what}: over the limit of {self.limit}, not read further")
+
+
+_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+
+
+def check_json(data: bytes, what: str) -> None:
+    """OverLimit unless `data` is small and flat enough to hand to json.loads.
+
+    Counts come from bytes.count (C speed, no objects built): commas inside
+    strings inflate them, which only makes the check stricter. Depth is walked
+    over the brackets alone, strings removed, once the counts have bounded them."""
+    if len(data) > MAX_JSON_PARSE_BYTES:
+        raise OverLimit(
+            f"{what}: {len(data)} bytes of JSON, over the {MAX_JSON_PARSE_BYTES >> 20} MiB "
+            "parse limit"
+        )
+    containers = data.count(b"[") + data.count(b"{")
+    if containers > MAX_JSON_CONTAINERS:
+        raise OverLimit(
+            f"{what}: over {MAX_JSON_CONTAINERS} JSON objects/arrays (limit), not parsed"
+        )
+    if containers + data.count(b",") > MAX_JSON_ITEMS:
+        raise OverLimit(f"{what}: over {MAX_JSON_ITEMS} JSON values (limit), not parsed")
+    if not containers:
+        return
+    depth = 0
+    for b in _STRING.sub(b"", data).translate(None, _NOT_BRACKETS):
+        if b in (0x5B, 0x7B):  # [ {
+            depth += 1
+            if depth > MAX_JSON_DEPTH:
+                raise OverLimit(
+                    f"{what}: JSON nested deeper than {MAX_JSON_DEPTH} levels (limit), not parsed"
+                )
+        else:
+            depth -= 1
+
+
+def loads_json(data: bytes, what: str) -> Any:
+    """json.loads after `check_json`; BadContent for text that is not JSON."""
+    check_json(data, what)
+    try:
+        return json.loads(data)
+    except (ValueError, RecursionError) as exc:
+        raise BadContent(f"{what} is not valid JSON: {clip(str(exc), 200)}") from None
+
+
+def check_yaml(text: str, what: str) -> None:
+    """OverLimit (or BadContent for aliases) unless the YAML's events stay within
+    the limits: parsed to events only, so no node or object is built yet."""
+    import yaml
+
+    loader = yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader
+    events = 0
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=loader):
+            events += 1
+            if events > MAX_YAML_EVENTS:
+                raise OverLimit(f"{what}: over {MAX_YAML_EVENTS} YAML nodes (limit), not read")
+            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+                raise BadContent(f"{what}: anchors/aliases are not accepted in artifact YAML")
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_YAML_DEPTH:
+                    raise OverLimit(
+                        f"{what}: YAML nested deeper than {MAX_YAML_DEPTH} levels (limit), not read"
+                    )
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    except yaml.YAMLError as exc:
+        raise BadContent(f"{what} is not accepted YAML: {clip(str(exc), 200)}") from None
