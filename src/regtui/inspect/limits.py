@@ -22,7 +22,7 @@ MAX_JSON_ITEMS = 1_000_000  # values (commas + containers): ~60 MB parsed at wor
 MAX_JSON_CONTAINERS = 200_000  # objects and arrays: the costly values
 MAX_JSON_DEPTH = 64
 # YAML (sidecars, MLmodel, front matter) is small; its events are counted first.
-MAX_YAML_EVENTS = 50_000
+MAX_YAML_EVENTS = 5_000  # real sidecars hold hundreds; PyYAML builds ~50k nodes a second
 MAX_YAML_DEPTH = 64
 
 
