@@ -169,3 +169,23 @@ FULL_SCALE: dict[str, int] = {
     "YAML sidecar of sequences": 250_000,
     "MLmodel of many items": 125_000,
 }
+
+
+def measure_all(work: Path, python: Path, probe: Path, divide: int = 1) -> dict[str, object]:
+    """Each builder at FULL_SCALE // divide, inspected by `probe` in a fresh process."""
+    import shutil
+
+    from bench.common import run_json
+
+    files: dict[str, object] = {}
+    for i, (name, build) in enumerate(BUILDERS.items()):
+        folder = work / "hostile" / str(i)
+        folder.mkdir(parents=True)
+        target = build(folder, max(FULL_SCALE[name] // divide, 1))
+        on_disk = sum(p.stat().st_blocks * 512 for p in folder.rglob("*") if p.is_file())
+        files[name] = {
+            "bytes": on_disk,
+            **run_json([str(python), str(probe), str(target)], timeout=600),
+        }
+        shutil.rmtree(folder)
+    return files

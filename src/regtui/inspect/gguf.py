@@ -84,12 +84,12 @@ def _tensor_bytes(dims: list[int], ttype: int) -> int | None:
 # The largest real vocabularies (token and merge lists) hold a few hundred thousand.
 MAX_STRING_ITEMS = 4_000_000
 # Work units spent stepping over items one by one: a value 1, a tensor info 8
-# (as many reads), a vocabulary string 1/8 (read in blocks). The count checks
+# (as many reads), a vocabulary string 1/16 (read in blocks). The count checks
 # above bound items by the file size only, and a sparse file is large for free;
 # real models spend well under 100k (a 256k vocabulary and a few thousand tensors).
-MAX_ITEMS = 200_000
+MAX_ITEMS = 150_000
 _TENSOR_INFO_COST = 8
-_STRINGS_PER_UNIT = 8
+_STRINGS_PER_UNIT = 16
 
 
 class _Reader:

@@ -19,7 +19,7 @@ VARINT, I64, LEN, SGROUP, EGROUP, I32 = 0, 1, 2, 3, 4, 5
 MAX_DEPTH = 32
 # Fields walked in one file: each costs a few Python calls (~2 us), and real
 # models need tens of thousands; a file of millions of empty fields stops here.
-MAX_FIELDS = 250_000
+MAX_FIELDS = 200_000
 
 
 _FIELD_HEAD = 20  # a key and a value varint, at most 10 bytes each
