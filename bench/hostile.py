@@ -95,6 +95,20 @@ def onnx_empty_nodes(folder: Path, n: int) -> Path:
     return path
 
 
+def onnx_long_names(folder: Path, n: int) -> Path:
+    """An ONNX graph of n initializers, each only a 1,000-character name: names
+    an inspector keeps would cost ~1 KB each."""
+    path = folder / "model.onnx"
+    graph = bytearray()
+    for i in range(n):
+        name = b"%09d" % i + b"w" * 991
+        tensor = b"\x42" + _varint(len(name)) + name
+        graph += b"\x2a" + _varint(len(tensor)) + tensor
+    opset = b"\x42\x02\x10\x11"
+    path.write_bytes(b"\x08\x07" + b"\x3a" + _varint(len(graph)) + bytes(graph) + opset)
+    return path
+
+
 def savedmodel_fields(folder: Path, n: int) -> Path:
     """A SavedModel folder whose saved_model.pb is n two-byte varint fields."""
     sm = folder / "export"
@@ -148,6 +162,7 @@ BUILDERS: dict[str, Builder] = {
     "XGBoost UBJ of nulls": xgboost_ubj_nulls,
     "zip of empty entries": zip_entries,
     "ONNX of empty nodes": onnx_empty_nodes,
+    "ONNX of long initializer names": onnx_long_names,
     "saved_model.pb of tiny fields": savedmodel_fields,
     "GGUF of nested arrays": gguf_nested_arrays,
     "sparse GGUF of tensor infos": gguf_sparse_tensors,
@@ -163,6 +178,7 @@ FULL_SCALE: dict[str, int] = {
     "XGBoost UBJ of nulls": 90_000_000,
     "zip of empty entries": 1_000_000,
     "ONNX of empty nodes": 45_000_000,
+    "ONNX of long initializer names": 95_000,
     "saved_model.pb of tiny fields": 45_000_000,
     "GGUF of nested arrays": 8_000_000,
     "sparse GGUF of tensor infos": 1_000_000,

@@ -118,11 +118,12 @@ def read_capped(path: Path, cap: int, what: str) -> bytes:
     return data
 
 
-def load_json(path: Path, cap: int = MAX_JSON_BYTES) -> Any:
-    """A JSON file read with a size cap; BadContent on anything wrong."""
+def load_json(path: Path, cap: int = MAX_JSON_BYTES, *, sidecar: bool = False) -> Any:
+    """A JSON file read with a size cap, its elements counted before parsing
+    (regtui.inspect.limits); BadContent on anything wrong."""
     from regtui.inspect.limits import loads_json  # limits builds on this module
 
-    return loads_json(read_capped(path, cap, "JSON file"), path.name)
+    return loads_json(read_capped(path, cap, "JSON file"), path.name, sidecar=sidecar)
 
 
 @functools.cache

@@ -198,6 +198,7 @@ _WEAK = (
     ("compressed", _weak_zlib),
     ("xgboost-binary", _weak_xgboost_binary),
     ("onnx", lambda head, size: _looks_like_onnx(head)),
+    ("tflite", lambda head, size: head[4:8] == b"TFL3"),  # a root offset the reader refuses
     ("json", _weak_json),  # a JSON document is never a model: it only explains damage
 )
 # Names that may hold anything: the weak signatures each may still show.

@@ -21,6 +21,10 @@ MAX_JSON_PARSE_BYTES = 16 << 20
 MAX_JSON_ITEMS = 1_000_000  # values (commas + containers): ~60 MB parsed at worst
 MAX_JSON_CONTAINERS = 200_000  # objects and arrays: the costly values
 MAX_JSON_DEPTH = 64
+# Sidecars (metrics, params, trainer state) are read for a few numbers, beside
+# every registration: tighter counts keep each within ~100 ms.
+SIDECAR_JSON_CONTAINERS = 20_000
+SIDECAR_JSON_ITEMS = 100_000
 # YAML (sidecars, MLmodel, front matter) is small; its events are counted first.
 MAX_YAML_EVENTS = 5_000  # real sidecars hold hundreds; PyYAML builds ~50k nodes a second
 MAX_YAML_DEPTH = 64
@@ -46,43 +50,45 @@ class Budget:
 
 _STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)
 _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+_EMPTY_PAIR = re.compile(rb"\[\]|\{\}")
 
 
-def check_json(data: bytes, what: str) -> None:
+def check_json(data: bytes, what: str, *, sidecar: bool = False) -> None:
     """OverLimit unless `data` is small and flat enough to hand to json.loads.
 
     Counts come from bytes.count (C speed, no objects built): commas inside
-    strings inflate them, which only makes the check stricter. Depth is walked
-    over the brackets alone, strings removed, once the counts have bounded them."""
+    strings inflate them, which only makes the check stricter. Depth is measured
+    on the brackets alone, strings removed, by peeling the innermost pairs one
+    level per (C-speed) pass. A `sidecar` gets the tighter SIDECAR_JSON_* counts."""
+    max_containers = SIDECAR_JSON_CONTAINERS if sidecar else MAX_JSON_CONTAINERS
+    max_items = SIDECAR_JSON_ITEMS if sidecar else MAX_JSON_ITEMS
     if len(data) > MAX_JSON_PARSE_BYTES:
         raise OverLimit(
             f"{what}: {len(data)} bytes of JSON, over the {MAX_JSON_PARSE_BYTES >> 20} MiB "
             "parse limit"
         )
     containers = data.count(b"[") + data.count(b"{")
-    if containers > MAX_JSON_CONTAINERS:
-        raise OverLimit(
-            f"{what}: over {MAX_JSON_CONTAINERS} JSON objects/arrays (limit), not parsed"
-        )
-    if containers + data.count(b",") > MAX_JSON_ITEMS:
-        raise OverLimit(f"{what}: over {MAX_JSON_ITEMS} JSON values (limit), not parsed")
+    if containers > max_containers:
+        raise OverLimit(f"{what}: over {max_containers} JSON objects/arrays (limit), not parsed")
+    if containers + data.count(b",") > max_items:
+        raise OverLimit(f"{what}: over {max_items} JSON values (limit), not parsed")
     if not containers:
         return
-    depth = 0
-    for b in _STRING.sub(b"", data).translate(None, _NOT_BRACKETS):
-        if b in (0x5B, 0x7B):  # [ {
-            depth += 1
-            if depth > MAX_JSON_DEPTH:
-                raise OverLimit(
-                    f"{what}: JSON nested deeper than {MAX_JSON_DEPTH} levels (limit), not parsed"
-                )
-        else:
-            depth -= 1
+    brackets = _STRING.sub(b"", data).translate(None, _NOT_BRACKETS)
+    for _ in range(MAX_JSON_DEPTH):
+        peeled = _EMPTY_PAIR.sub(b"", brackets)
+        if len(peeled) == len(brackets):
+            return  # all peeled, or unbalanced: json.loads says where
+        brackets = peeled
+    if _EMPTY_PAIR.search(brackets):
+        raise OverLimit(
+            f"{what}: JSON nested deeper than {MAX_JSON_DEPTH} levels (limit), not parsed"
+        )
 
 
-def loads_json(data: bytes, what: str) -> Any:
+def loads_json(data: bytes, what: str, *, sidecar: bool = False) -> Any:
     """json.loads after `check_json`; BadContent for text that is not JSON."""
-    check_json(data, what)
+    check_json(data, what, sidecar=sidecar)
     try:
         return json.loads(data)
     except (ValueError, RecursionError) as exc:

@@ -17,9 +17,10 @@ from regtui.inspect.limits import Budget
 
 VARINT, I64, LEN, SGROUP, EGROUP, I32 = 0, 1, 2, 3, 4, 5
 MAX_DEPTH = 32
-# Fields walked in one file: each costs a few Python calls (~2 us), and real
-# models need tens of thousands; a file of millions of empty fields stops here.
-MAX_FIELDS = 200_000
+# Fields walked and strings read in one file: each costs a few Python calls
+# (~3 us), and real models need tens of thousands (a 70B-parameter LLM's graph
+# ~50k); a file of millions of empty fields or named tensors stops here.
+MAX_FIELDS = 100_000
 
 
 _FIELD_HEAD = 20  # a key and a value varint, at most 10 bytes each
@@ -50,7 +51,7 @@ class Wire:
         self.fh = fh
         self.size = size
         self.reads = 0
-        self.budget = Budget(MAX_FIELDS, "protobuf fields walked")
+        self.budget = Budget(MAX_FIELDS, "protobuf fields walked and strings read")
 
     def varint(self, end: int) -> int:
         shift = 0
@@ -116,6 +117,7 @@ class Wire:
             self.reads += 1
 
     def read_bytes(self, at: int, length: int, cap: int) -> bytes:
+        self.budget.spend()
         self.fh.seek(at)
         return self.fh.read(min(length, cap))
 

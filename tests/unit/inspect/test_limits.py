@@ -65,6 +65,13 @@ CASES = [
         "protobuf fields",
     ),
     Case(
+        "ONNX of long initializer names",
+        ("regtui.inspect.protobuf_wire", "MAX_FIELDS", 1_000),
+        700,
+        7_000,
+        "protobuf fields",
+    ),
+    Case(
         "saved_model.pb of tiny fields",
         ("regtui.inspect.protobuf_wire", "MAX_FIELDS", 1_000),
         2_000,
@@ -176,6 +183,7 @@ def test_the_real_limits_are_what_the_bench_row_measures() -> None:
     assert FULL_SCALE["XGBoost UBJ of nulls"] > ubjson.MAX_VALUES
     assert FULL_SCALE["ONNX of empty nodes"] > protobuf_wire.MAX_FIELDS
     assert FULL_SCALE["saved_model.pb of tiny fields"] > protobuf_wire.MAX_FIELDS
+    assert FULL_SCALE["ONNX of long initializer names"] * 3 > protobuf_wire.MAX_FIELDS
     assert FULL_SCALE["GGUF of nested arrays"] > gguf.MAX_ITEMS
     assert FULL_SCALE["sparse GGUF of tensor infos"] * 8 > gguf.MAX_ITEMS
     assert FULL_SCALE["zip of empty entries"] > zipcheck.MAX_ENTRIES
