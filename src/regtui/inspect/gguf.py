@@ -121,6 +121,7 @@ class _Reader:
     def string(self, keep: int = KEEP_STRING) -> str:
         n = self.count("string length", 1)
         raw = self.fh.read(min(n, keep * 4))
+        self.budget.spend(len(raw) >> 12)  # a long key costs its reading
         if n > len(raw):
             self.fh.seek(n - len(raw), 1)
         return clip(raw.decode("utf-8", errors="replace"), keep)

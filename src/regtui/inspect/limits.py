@@ -50,6 +50,10 @@ class Budget:
 
 _STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)
 _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+# Decimal to int conversion is quadratic in the digits: 3,000 numbers of 4,000
+# digits cost seconds. No count, size or offset needs more than 20.
+MAX_JSON_DIGITS = 100
+_LONG_DIGITS = re.compile(rb"[0-9]{%d}" % (MAX_JSON_DIGITS + 1))
 _EMPTY_PAIR = re.compile(rb"\[\]|\{\}")
 
 
@@ -72,6 +76,10 @@ def check_json(data: bytes, what: str, *, sidecar: bool = False) -> None:
         raise OverLimit(f"{what}: over {max_containers} JSON objects/arrays (limit), not parsed")
     if containers + data.count(b",") > max_items:
         raise OverLimit(f"{what}: over {max_items} JSON values (limit), not parsed")
+    if _LONG_DIGITS.search(data):
+        raise OverLimit(
+            f"{what}: a JSON number of over {MAX_JSON_DIGITS} digits (limit), not parsed"
+        )
     if not containers:
         return
     brackets = _STRING.sub(b"", data).translate(None, _NOT_BRACKETS)

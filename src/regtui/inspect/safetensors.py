@@ -22,6 +22,7 @@ from regtui.inspect.facts import Facts
 from regtui.inspect.limits import MAX_JSON_PARSE_BYTES, OverLimit, check_json
 
 MAX_HEADER = 100 << 20  # the format's own limit
+MAX_DIMS = 64
 _DTYPE_BYTES = {
     "BOOL": 1, "U8": 1, "I8": 1, "F8_E5M2": 1, "F8_E4M3": 1, "F8_E8M0": 1,
     "I16": 2, "U16": 2, "F16": 2, "BF16": 2,
@@ -113,7 +114,11 @@ def summarise(header: dict[str, Any], n: int, size: int) -> Summary:
         dtypes[dtype] = dtypes.get(dtype, 0) + 1
         shape = info.get("shape")
         offsets = info.get("data_offsets")
-        if not (isinstance(shape, list) and all(isinstance(d, int) and d >= 0 for d in shape)):
+        if not (
+            isinstance(shape, list)
+            and len(shape) <= MAX_DIMS
+            and all(isinstance(d, int) and 0 <= d < 1 << 63 for d in shape)
+        ):  # the product of long or huge shapes is bignum work, and no tensor has them
             bad += 1
             continue
         count = math.prod(shape)

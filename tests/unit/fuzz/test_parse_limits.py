@@ -124,3 +124,15 @@ def test_yaml_prescan_refuses_exactly_the_documents_past_a_limit(
 def test_yaml_anchors_and_aliases_are_refused_before_any_node_is_built(text: str) -> None:
     with pytest.raises(BadContent, match="anchors/aliases"):
         check_yaml(text, "doc")
+
+
+@fuzz_settings(60)
+@given(st.integers(1, 400), st.sampled_from(["[{}]", '{{"shape": [{}]}}', '{{"a": {{"b": {}}}}}']))
+def test_json_numbers_too_long_to_convert_cheaply_are_refused(digits: int, template: str) -> None:
+    """Decimal-to-int conversion is quadratic: a number past MAX_JSON_DIGITS is
+    refused before json.loads converts it; shorter ones parse."""
+    text = template.format("7" * digits).encode()
+    refused = _refused(lambda: check_json(text, "doc"))
+    assert refused == (digits > limits.MAX_JSON_DIGITS), digits
+    if not refused:
+        json.loads(text)
