@@ -32,6 +32,17 @@ def keras_config(folder: Path, n: int) -> Path:
     return path
 
 
+def pt2_configs(folder: Path, n: int) -> Path:
+    """A torch.export archive of n weight configs, each inflating to 1 MB of JSON."""
+    path = folder / "model.pt2"
+    config = b'{"config": {"w": {"path_name": "' + b"w" * (1 << 20) + b'"}}}'
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("m/archive_format", "pt2")
+        for i in range(n):
+            zf.writestr(f"m/data/weights/model_{i}_config.json", config)
+    return path
+
+
 def safetensors_lists(folder: Path, n: int) -> Path:
     path = folder / "model.safetensors"
     header = b'{"__metadata__":{"x":' + _empty_lists(n) + b"}}"
@@ -161,6 +172,7 @@ BUILDERS: dict[str, Builder] = {
     "XGBoost JSON of empty lists": xgboost_json_lists,
     "XGBoost UBJ of nulls": xgboost_ubj_nulls,
     "zip of empty entries": zip_entries,
+    "pt2 of many weight configs": pt2_configs,
     "ONNX of empty nodes": onnx_empty_nodes,
     "ONNX of long initializer names": onnx_long_names,
     "saved_model.pb of tiny fields": savedmodel_fields,
@@ -177,6 +189,7 @@ FULL_SCALE: dict[str, int] = {
     "XGBoost JSON of empty lists": 30_000_000,
     "XGBoost UBJ of nulls": 90_000_000,
     "zip of empty entries": 1_000_000,
+    "pt2 of many weight configs": 1_000,
     "ONNX of empty nodes": 45_000_000,
     "ONNX of long initializer names": 95_000,
     "saved_model.pb of tiny fields": 45_000_000,

@@ -23,7 +23,7 @@ from typing import Any
 
 from regtui.inspect.bounds import BadContent, bounded, clip, is_finite_number
 from regtui.inspect.facts import Facts
-from regtui.inspect.limits import loads_json
+from regtui.inspect.limits import Budget, OverLimit, loads_json
 from regtui.inspect.pickle_scan import PickleScan, describe, scan_pickle
 from regtui.inspect.zipcheck import (
     MAX_RATIO,
@@ -35,6 +35,9 @@ from regtui.inspect.zipcheck import (
 )
 
 MAX_JSON = 16 << 20
+# JSON parsed in one archive, over all its entries: each may hold MAX_JSON, and
+# an archive may hold thousands of `*_config.json`.
+MAX_JSON_TOTAL = 32 << 20
 MAX_PICKLES = 32  # pickles scanned per archive
 MAX_NESTED_ENTRIES = 10_000
 _LEGACY_PROGRAM = "serialized_exported_program.json"
@@ -57,8 +60,11 @@ def inspect_pt2(zf: zipfile.ZipFile, entries: list[Entry], facts: Facts) -> None
     meta: dict[str, Any] = {"entries": len(entries)}
     for name in by_name:
         for record in _SMALL_RECORDS:
-            if (name == record or name.endswith("/" + record)) and by_name[name].size <= 64:
-                meta[record.lstrip(".").replace("/", "_")] = _text(zf, name)
+            key = record.lstrip(".").replace("/", "_")
+            if key in meta or by_name[name].size > 64:
+                continue  # the first of each is read, not every entry so named
+            if name == record or name.endswith("/" + record):
+                meta[key] = _text(zf, name)
     if meta.get("archive_format") not in (None, "pt2"):
         facts.warnings.append(f"archive_format is {meta['archive_format']!r}, not 'pt2'")
     programs = sorted(
@@ -66,8 +72,9 @@ def inspect_pt2(zf: zipfile.ZipFile, entries: list[Entry], facts: Facts) -> None
         for n in by_name
         if (_in_folder(n, "models") and n.endswith(".json")) or n.endswith(_LEGACY_PROGRAM)
     )
-    meta["models"] = [_program(zf, n, facts.warnings) for n in programs[:20]]
-    weights = _tensor_configs(zf, by_name, facts.warnings)
+    budget = Budget(MAX_JSON_TOTAL, "JSON bytes parsed in the .pt2 archive")
+    meta["models"] = [_program(zf, n, facts.warnings, budget) for n in programs[:20]]
+    weights = _tensor_configs(zf, by_name, facts.warnings, budget)
     meta.update(weights.pop("summary"))
     facts.metadata.update(bounded(meta))
     _scan_pickles(zf, by_name, weights["pickled"], facts)
@@ -88,16 +95,18 @@ def _text(zf: zipfile.ZipFile, name: str) -> str:
     return clip(read_entry(zf, name, 64).decode("utf-8", "replace").strip(), 64)
 
 
-def _json(zf: zipfile.ZipFile, name: str) -> Any:
-    return loads_json(read_entry(zf, name, MAX_JSON), clip(name, 200))
+def _json(zf: zipfile.ZipFile, name: str, budget: Budget) -> Any:
+    data = read_entry(zf, name, MAX_JSON)
+    budget.spend(len(data))
+    return loads_json(data, clip(name, 200))
 
 
-def _program(zf: zipfile.ZipFile, name: str, warnings: list[str]) -> dict[str, Any]:
+def _program(zf: zipfile.ZipFile, name: str, warnings: list[str], budget: Budget) -> dict[str, Any]:
     """What a serialized ExportedProgram says: versions, graph size and operators,
     its signature's parts, and the graph module's metadata."""
     out: dict[str, Any] = {"file": name}
     try:
-        doc = _json(zf, name)
+        doc = _json(zf, name, budget)
     except BadContent as exc:
         warnings.append(str(exc))
         return out
@@ -133,7 +142,7 @@ def _program(zf: zipfile.ZipFile, name: str, warnings: list[str]) -> dict[str, A
 
 
 def _tensor_configs(
-    zf: zipfile.ZipFile, by_name: dict[str, Entry], warnings: list[str]
+    zf: zipfile.ZipFile, by_name: dict[str, Entry], warnings: list[str], budget: Budget
 ) -> dict[str, Any]:
     """Counts and sizes of the weights and constants; which entries are pickles."""
     summary: dict[str, Any] = {}
@@ -143,7 +152,10 @@ def _tensor_configs(
             continue
         kind = "weights" if "weights" in name.split("/")[-1] else "constants"
         try:
-            doc = _json(zf, name)
+            doc = _json(zf, name, budget)
+        except OverLimit as exc:
+            warnings.append(f"{exc}: the remaining configs were not read")
+            break
         except BadContent as exc:
             warnings.append(str(exc))
             continue

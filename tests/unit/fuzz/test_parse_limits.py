@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 import yaml
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from regtui.inspect import limits
@@ -78,7 +78,7 @@ def _refused(call: Any) -> bool:
     return False
 
 
-@fuzz_settings(150)
+@settings(fuzz_settings(150), deadline=None)  # work is counted, not timed
 @given(documents(PLAIN), st.sampled_from([None, 2]), st.integers(1, 12), st.integers(1, 40))
 def test_json_prescan_refuses_exactly_the_documents_past_a_limit(
     doc: Any, indent: int | None, max_depth: int, max_containers: int
@@ -95,7 +95,7 @@ def test_json_prescan_refuses_exactly_the_documents_past_a_limit(
         assert _refused(lambda: check_json(text, "doc")) == over, (text, shape(doc))
 
 
-@fuzz_settings(150)
+@settings(fuzz_settings(150), deadline=None)  # work is counted, not timed
 @given(documents(TRICKY), st.integers(1, 12))
 def test_json_nesting_is_counted_outside_strings(doc: Any, max_depth: int) -> None:
     text = json.dumps(doc).encode()
@@ -104,7 +104,7 @@ def test_json_nesting_is_counted_outside_strings(doc: Any, max_depth: int) -> No
         assert _refused(lambda: check_json(text, "doc")) == (deepest > max_depth), text
 
 
-@fuzz_settings(100)
+@settings(fuzz_settings(100), deadline=None)  # work is counted, not timed
 @given(documents(PLAIN), st.booleans(), st.integers(1, 12), st.integers(5, 200))
 def test_yaml_prescan_refuses_exactly_the_documents_past_a_limit(
     doc: Any, flow: bool, max_depth: int, max_events: int
@@ -126,7 +126,7 @@ def test_yaml_anchors_and_aliases_are_refused_before_any_node_is_built(text: str
         check_yaml(text, "doc")
 
 
-@fuzz_settings(60)
+@settings(fuzz_settings(60), deadline=None)  # work is counted, not timed
 @given(st.integers(1, 400), st.sampled_from(["[{}]", '{{"shape": [{}]}}', '{{"a": {{"b": {}}}}}']))
 def test_json_numbers_too_long_to_convert_cheaply_are_refused(digits: int, template: str) -> None:
     """Decimal-to-int conversion is quadratic: a number past MAX_JSON_DIGITS is

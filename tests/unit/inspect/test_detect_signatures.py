@@ -17,7 +17,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from regtui.inspect import inspect_path, is_artifact_candidate
@@ -70,7 +70,7 @@ PAIRS = [(kind, ext) for kind in WEAK_STARTS for ext in ALL_NAMES if ext not in 
 
 
 @pytest.mark.parametrize(("kind", "ext"), PAIRS)
-@fuzz_settings(8)
+@settings(fuzz_settings(8), deadline=None)  # work is counted, not timed
 @given(rest=st.binary(min_size=8, max_size=200))
 def test_a_weak_signature_under_another_formats_name_decides_nothing(
     kind: str, ext: str, rest: bytes
@@ -87,7 +87,7 @@ def test_a_weak_signature_under_another_formats_name_decides_nothing(
 
 
 @pytest.mark.parametrize("kind", sorted(WEAK_STARTS))
-@fuzz_settings(8)
+@settings(fuzz_settings(8), deadline=None)  # work is counted, not timed
 @given(rest=st.binary(min_size=8, max_size=200))
 def test_a_weak_signature_under_its_own_name_is_still_read_as_that_format(
     kind: str, rest: bytes
@@ -125,7 +125,7 @@ def test_a_strong_signature_decides_under_any_name(kind: str, ext: str) -> None:
 
 # The nine-byte model.onnx of issue 12 had its ninth byte `{`; its bigger cousins
 # carry `{"` there too, with a length that a large enough file would hold.
-@fuzz_settings(60)
+@settings(fuzz_settings(60), deadline=None)  # work is counted, not timed
 @given(
     st.integers(0, 6),
     st.binary(min_size=16, max_size=HEAD_BYTES),
