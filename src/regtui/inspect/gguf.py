@@ -83,12 +83,13 @@ def _tensor_bytes(dims: list[int], ttype: int) -> int | None:
 
 # The largest real vocabularies (token and merge lists) hold a few hundred thousand.
 MAX_STRING_ITEMS = 4_000_000
-# Work units spent stepping over items one by one: a value 1, a tensor info 8
-# (as many reads), a vocabulary string 1/16 (read in blocks). The count checks
+# Work units spent stepping over items one by one: a value 1, an array 5, a
+# tensor info 8 (as many reads), a vocabulary string 1/16 (read in blocks). The count checks
 # above bound items by the file size only, and a sparse file is large for free;
 # real models spend well under 100k (a 256k vocabulary and a few thousand tensors).
 MAX_ITEMS = 150_000
 _TENSOR_INFO_COST = 8
+_ARRAY_COST = 5  # its item type, its count, and the stepping over
 _STRINGS_PER_UNIT = 16
 
 
@@ -157,6 +158,7 @@ class _Reader:
         if vtype == 9:
             if depth > 2:
                 raise BadContent("GGUF arrays nested too deeply")
+            self.budget.spend(_ARRAY_COST - 1)
             item_type = self.take("<I")
             # smallest encoding of one item: a scalar's width, else a length prefix
             width = struct.calcsize(_SCALARS[item_type]) if item_type in _SCALARS else 0
