@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from peak_rss import rss_mb  # a sibling module: the probes run as scripts
+from peak_rss import rss_mb  # type: ignore[import-not-found]  # a sibling: probes run as scripts
 
 
 def inspect(target: Path) -> dict[str, object]:
