@@ -14,10 +14,10 @@ import json
 import re
 from typing import Any
 
-from regtui.inspect.bounds import BadContent, clip
+from regtui.inspect.bounds import MAX_JSON_BYTES, BadContent, clip
 
-# JSON parsed whole (sidecars, configs, headers): counted before json.loads.
-MAX_JSON_PARSE_BYTES = 16 << 20
+# JSON parsed whole (sidecars, configs, headers; at most bounds.MAX_JSON_BYTES):
+# counted before json.loads.
 MAX_JSON_ITEMS = 1_000_000  # values (commas + containers): ~60 MB parsed at worst
 MAX_JSON_CONTAINERS = 200_000  # objects and arrays: the costly values
 MAX_JSON_DEPTH = 64
@@ -68,10 +68,9 @@ def check_json(data: bytes, what: str, *, sidecar: bool = False) -> None:
     level per (C-speed) pass. A `sidecar` gets the tighter SIDECAR_JSON_* counts."""
     max_containers = SIDECAR_JSON_CONTAINERS if sidecar else MAX_JSON_CONTAINERS
     max_items = SIDECAR_JSON_ITEMS if sidecar else MAX_JSON_ITEMS
-    if len(data) > MAX_JSON_PARSE_BYTES:
+    if len(data) > MAX_JSON_BYTES:
         raise OverLimit(
-            f"{what}: {len(data)} bytes of JSON, over the {MAX_JSON_PARSE_BYTES >> 20} MiB "
-            "parse limit"
+            f"{what}: {len(data)} bytes of JSON, over the {MAX_JSON_BYTES >> 20} MiB parse limit"
         )
     containers = data.count(b"[") + data.count(b"{")
     if containers > max_containers:

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from regtui.inspect.bounds import BadContent, Damaged, bounded, clip, open_file
+from regtui.inspect.bounds import MAX_JSON_BYTES, BadContent, Damaged, bounded, clip, open_file
 from regtui.inspect.facts import Facts
-from regtui.inspect.limits import MAX_JSON_PARSE_BYTES, OverLimit, check_json
+from regtui.inspect.limits import OverLimit, check_json
 
 MAX_HEADER = 100 << 20  # the format's own limit
 MAX_DIMS = 64
@@ -60,9 +60,9 @@ def read_header(
             raise BadContent(
                 f"safetensors header of {n} bytes exceeds the {MAX_HEADER >> 20} MiB cap"
             )
-        if n > MAX_JSON_PARSE_BYTES:  # real headers are a few MiB; parsing costs ~25x
+        if n > MAX_JSON_BYTES:  # real headers are a few MiB; parsing costs ~25x
             raise OverLimit(
-                f"safetensors header of {n} bytes is over the {MAX_JSON_PARSE_BYTES >> 20} MiB "
+                f"safetensors header of {n} bytes is over the {MAX_JSON_BYTES >> 20} MiB "
                 "JSON parse limit: not read"
             )
         if n < 2 or fh.read(1) != b"{":

@@ -7,9 +7,17 @@ import re
 from pathlib import Path
 from typing import Any
 
-from regtui.inspect.bounds import BadContent, Damaged, bounded, clip, open_file, read_capped
+from regtui.inspect.bounds import (
+    MAX_JSON_BYTES,
+    BadContent,
+    Damaged,
+    bounded,
+    clip,
+    open_file,
+    read_capped,
+)
 from regtui.inspect.facts import Facts
-from regtui.inspect.limits import MAX_JSON_PARSE_BYTES, OverLimit, check_json
+from regtui.inspect.limits import OverLimit, check_json
 from regtui.inspect.ubjson import Skipped, UbjReader
 
 HEAD = 1 << 20
@@ -65,8 +73,8 @@ def inspect_xgboost_json(path: Path, facts: Facts) -> None:
     facts.framework = "xgboost"
     size = path.stat().st_size
     limit: OverLimit | None = None
-    if size <= MAX_JSON_PARSE_BYTES:
-        data = read_capped(path, MAX_JSON_PARSE_BYTES, "XGBoost JSON")
+    if size <= MAX_JSON_BYTES:
+        data = read_capped(path, MAX_JSON_BYTES, "XGBoost JSON")
         try:
             check_json(data, "XGBoost JSON")
             doc = json.loads(data)
@@ -96,7 +104,7 @@ def inspect_xgboost_json(path: Path, facts: Facts) -> None:
         if m:
             meta[key] = _num(m.group(1))
     facts.metadata.update(meta)
-    why = str(limit) if limit else f"over the {MAX_JSON_PARSE_BYTES >> 20} MiB JSON parse limit"
+    why = str(limit) if limit else f"over the {MAX_JSON_BYTES >> 20} MiB JSON parse limit"
     facts.warnings.append(
         f"XGBoost JSON of {size} bytes: {why}; facts read from its head and tail only"
     )
