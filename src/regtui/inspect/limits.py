@@ -51,7 +51,7 @@ class Budget:
 _STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)
 _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
 # Decimal to int conversion is quadratic in the digits: 3,000 numbers of 4,000
-# digits cost seconds. No count, size or offset needs more than 20.
+# digits cost seconds. No count, size or offset needs more than 20 (decode_json).
 MAX_JSON_DIGITS = 100
 # Digits to "0", all else to "."; then a plain substring search finds a long run
 # (a regex tried at every byte was ~100 ms per MB).
@@ -77,10 +77,6 @@ def check_json(data: bytes, what: str, *, sidecar: bool = False) -> None:
         raise OverLimit(f"{what}: over {max_containers} JSON objects/arrays (limit), not parsed")
     if containers + data.count(b",") > max_items:
         raise OverLimit(f"{what}: over {max_items} JSON values (limit), not parsed")
-    if b"0" * (MAX_JSON_DIGITS + 1) in data.translate(_DIGITS_AS_ZERO):
-        raise OverLimit(
-            f"{what}: a JSON number of over {MAX_JSON_DIGITS} digits (limit), not parsed"
-        )
     if containers <= MAX_JSON_DEPTH:
         return  # cannot nest deeper than it has objects/arrays
     brackets = _STRING.sub(b"", data).translate(None, _NOT_BRACKETS)
@@ -95,11 +91,29 @@ def check_json(data: bytes, what: str, *, sidecar: bool = False) -> None:
         )
 
 
+def _capped_int(text: str) -> int | float:
+    """An integer of at most MAX_JSON_DIGITS digits; a longer one is infinite (no
+    count, size or offset is one), so it is never converted and a caller's
+    finiteness test drops it."""
+    if len(text) - text.startswith("-") <= MAX_JSON_DIGITS:
+        return int(text)
+    return float("-inf") if text.startswith("-") else float("inf")
+
+
+def decode_json(data: bytes) -> Any:
+    """json.loads, with integers past MAX_JSON_DIGITS read as infinite (ValueError
+    and RecursionError as json.loads raises them). The hook costs a Python call
+    per integer, so it is used only when a long run of digits is there."""
+    if b"0" * (MAX_JSON_DIGITS + 1) in data.translate(_DIGITS_AS_ZERO):
+        return json.loads(data, parse_int=_capped_int)
+    return json.loads(data)
+
+
 def loads_json(data: bytes, what: str, *, sidecar: bool = False) -> Any:
-    """json.loads after `check_json`; BadContent for text that is not JSON."""
+    """`decode_json` after `check_json`; BadContent for text that is not JSON."""
     check_json(data, what, sidecar=sidecar)
     try:
-        return json.loads(data)
+        return decode_json(data)
     except (ValueError, RecursionError) as exc:
         raise BadContent(f"{what} is not valid JSON: {clip(str(exc), 200)}") from None
 

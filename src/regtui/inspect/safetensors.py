@@ -10,7 +10,6 @@ itself refuses to load).
 
 from __future__ import annotations
 
-import json
 import math
 import struct
 from dataclasses import dataclass
@@ -19,7 +18,7 @@ from typing import Any
 
 from regtui.inspect.bounds import MAX_JSON_BYTES, BadContent, Damaged, bounded, clip, open_file
 from regtui.inspect.facts import Facts
-from regtui.inspect.limits import OverLimit, check_json
+from regtui.inspect.limits import OverLimit, check_json, decode_json
 
 MAX_HEADER = 100 << 20  # the format's own limit
 MAX_DIMS = 64
@@ -75,7 +74,7 @@ def _parse(data: bytes) -> dict[str, Any]:
     # Parsed JSON of tiny objects takes ~25x its text: counted before parsing.
     check_json(data, "safetensors header")
     try:
-        header = json.loads(data)
+        header = decode_json(data)
     except (ValueError, RecursionError) as exc:
         raise Damaged(f"safetensors header is not valid JSON: {clip(str(exc), 200)}") from None
     if not isinstance(header, dict):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ from regtui.inspect.bounds import (
     read_capped,
 )
 from regtui.inspect.facts import Facts
-from regtui.inspect.limits import OverLimit, check_json
+from regtui.inspect.limits import OverLimit, check_json, decode_json
 from regtui.inspect.ubjson import Skipped, UbjReader
 
 HEAD = 1 << 20
@@ -77,7 +76,7 @@ def inspect_xgboost_json(path: Path, facts: Facts) -> None:
         data = read_capped(path, MAX_JSON_BYTES, "XGBoost JSON")
         try:
             check_json(data, "XGBoost JSON")
-            doc = json.loads(data)
+            doc = decode_json(data)
         except OverLimit as exc:
             limit = exc
         except (ValueError, RecursionError) as exc:
