@@ -32,6 +32,7 @@ from bench.common import (
     table,
 )
 from bench.fixtures import MODEL, cached_catalog, sparse_safetensors
+from bench.hostile import measure_all
 from bench.sizes import FULL, QUICK, TINY, Sizes, label
 
 Results = dict[str, Any]
@@ -131,6 +132,13 @@ def measure(sz: Sizes, work: Path, skip_mlflow: bool) -> Results:
         for i in range(sz.many_files)
     ]
     step(r, "hash_many", lambda: ours.hash_many(work, many))
+    step(
+        r,
+        "hostile",
+        lambda: measure_all(
+            work, VENV_PY, BENCH_DIR / "hostile_probe.py", divide=1 if sz is FULL else 10
+        ),
+    )
     step(r, "watch", lambda: run_watch(sz))
     step(r, "watch_proven", lambda: run_watch_proven(sz))
     return r
@@ -446,6 +454,27 @@ def rows_from(r: Results, sz: Sizes, skip_mlflow: bool) -> list[Row]:
                 d["inspect_delta_mb"] <= 60,
                 note=f"max-RSS growth over {d['base_mb']:.0f} MB after imports; inspect "
                 f"{fmt_s(d['inspect_s'])}; hashing it too: +{d['hash_delta_mb']:.1f} MB",
+            )
+        )
+
+    d = r.get("hostile")
+    what = "hostile inputs: worst inspect time / extra memory"
+    if _err(d):
+        rows.append(failed(what, "≤ 2 s / ≤ 100 MB", _err(d)))
+    elif d:
+        slow = max(d, key=lambda k: d[k]["inspect_s"])
+        fat = max(d, key=lambda k: d[k]["extra_mb"])
+        worst_s, worst_mb = d[slow]["inspect_s"], d[fat]["extra_mb"]
+        rows.append(
+            Row(
+                f"{what} over {len(d)} crafted files ≤ 100 MB",
+                f"{fmt_s(worst_s)} / +{worst_mb:.0f} MB",
+                "≤ 2 s / ≤ 100 MB",
+                max(worst_s / 2, worst_mb / 100),
+                "≤ 2 s / ≤ 100 MB",
+                worst_s <= 2 and worst_mb <= 100,
+                note=f"slowest: {slow}; most memory: {fat} (bench/hostile.py; each "
+                "inspected in its own process)",
             )
         )
 

@@ -258,7 +258,7 @@ def _inspect_file(path: Path, facts: Facts) -> None:
     if page:
         facts.format, reason = page
         raise Damaged(reason)
-    kind = sniff(head, size)
+    kind = sniff(head, size, path.suffix.lower())
     ext = path.suffix.lower()
     if kind is None and ext in (".onnx", ".safetensors", ".gguf"):
         kind = ext[1:]  # damaged magic: let the format's reader say what is wrong

@@ -8,7 +8,6 @@ inspector's memory) large.
 from __future__ import annotations
 
 import functools
-import json
 import math
 import os
 import stat
@@ -22,7 +21,7 @@ MAX_LIST = 100  # items kept of one list
 MAX_DICT = 200  # keys kept of one mapping
 MAX_DEPTH = 8  # nesting kept
 MAX_JSON_BYTES = 16 << 20  # a JSON sidecar/config read whole is at most this
-MAX_YAML_BYTES = 1 << 20  # YAML is read whole and parsed: smaller cap
+MAX_YAML_BYTES = 256 << 10  # YAML sidecars are small, and PyYAML builds nodes slowly
 MAX_WARNINGS = 50
 MAX_WARNING_CHARS = 600
 
@@ -119,13 +118,12 @@ def read_capped(path: Path, cap: int, what: str) -> bytes:
     return data
 
 
-def load_json(path: Path, cap: int = MAX_JSON_BYTES) -> Any:
-    """A JSON file read with a size cap; BadContent on anything wrong."""
-    data = read_capped(path, cap, "JSON file")
-    try:
-        return json.loads(data)
-    except (ValueError, RecursionError) as exc:
-        raise BadContent(f"{path.name} is not valid JSON: {clip(str(exc), 200)}") from None
+def load_json(path: Path, cap: int = MAX_JSON_BYTES, *, sidecar: bool = False) -> Any:
+    """A JSON file read with a size cap, its elements counted before parsing
+    (regtui.inspect.limits); BadContent on anything wrong."""
+    from regtui.inspect.limits import loads_json  # limits builds on this module
+
+    return loads_json(read_capped(path, cap, "JSON file"), path.name, sidecar=sidecar)
 
 
 @functools.cache
@@ -154,8 +152,13 @@ def load_yaml_text(text: str, name: str) -> Any:
         raise BadContent(f"YAML {name} is larger than {MAX_YAML_BYTES >> 10} KiB: not read")
     import yaml
 
+    from regtui.inspect.limits import check_yaml  # limits builds on this module
+
+    check_yaml(text, name)  # events counted, aliases refused, before any node is built
     try:
-        return yaml.load(text, Loader=_no_alias_loader())
+        # libyaml builds nodes ~20x faster; check_yaml has refused aliases already.
+        loader = yaml.CSafeLoader if yaml.__with_libyaml__ else _no_alias_loader()
+        return yaml.load(text, Loader=loader)
     except (yaml.YAMLError, RecursionError, ValueError) as exc:
         raise BadContent(f"{name} is not accepted YAML: {clip(str(exc), 200)}") from None
 

@@ -6,11 +6,13 @@ temporary or sidecars (never artifacts) and which files may be models.
 
 from __future__ import annotations
 
+import json
 import re
 import struct
 from pathlib import Path
 
 from regtui.inspect.bounds import open_file
+from regtui.inspect.pytorch import LEGACY_MAGIC  # a torch.save() file of the legacy format
 from regtui.inspect.safetensors import MAX_HEADER
 
 HEAD_BYTES = 4096
@@ -108,60 +110,144 @@ def read_head(path: Path, n: int = HEAD_BYTES) -> bytes:
         return b""
 
 
-def sniff(head: bytes, size: int) -> str | None:
-    """The format the first bytes show, or None if they show none we know."""
+def sniff(head: bytes, size: int, ext: str | None = None) -> str | None:
+    """The format the first bytes show, or None if they show none we know.
+
+    A strong signature (several fixed bytes, or a structure checked against the
+    file's size) decides alone; the extension only earns a mismatch warning. A
+    weak one (two or three bytes that occur by chance) is trusted only when the
+    extension `ext` (lower case, with its dot) names that format; without `ext`
+    only strong signatures count."""
     if len(head) < 4:
         return None
-    if head.startswith(b"GGUF"):
-        return "gguf"
-    if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
-        return "zip"
-    if head.startswith(b"\x89HDF\r\n\x1a\n"):
-        return "hdf5"
-    if head[4:8] == b"TFL3":
-        return "tflite"
-    if head.startswith(b"CBM1"):
-        return "catboost"
-    if head.startswith(b"binf"):
-        return "xgboost-binary"
-    if head[0] == 0x80 and len(head) > 1 and 2 <= head[1] <= 5:
-        return "pickle"
-    if head.startswith((b"\x1f\x8b", b"\xfd7zXZ\x00", b"BZh")) or head[:2] in (
-        b"x\x01",
-        b"x\x5e",
-        b"x\x9c",
-        b"x\xda",
-    ):
-        return "compressed"
-    if _looks_like_safetensors(head):
-        return "safetensors"
-    stripped = head.lstrip()
-    if stripped.startswith(b"{"):
-        compact = re.sub(rb"\s+", b"", stripped[:200])
-        if compact.startswith(b'{"learner"'):
-            return "xgboost-json"
-        if head[1:2] in b"iUIlL" and b"learner" in head[:32]:
-            return "xgboost-ubj"
-        return "json"
-    if head.startswith(b"tree\n") and b"version=" in head:
-        return "lightgbm"
-    if _looks_like_onnx(head):
-        return "onnx"
+    found = _strong(head, size)
+    if found is not None:
+        return found
+    allowed = _weak_allowed(ext)
+    for kind, test in _WEAK:
+        if kind in allowed and test(head, size):
+            return kind
     return None
 
 
-def _looks_like_safetensors(head: bytes) -> bool:
-    """An 8-byte header length a real header can have, then the start of a JSON
-    object: `{"` or `{}`. One `{` byte alone occurs by chance (a nine-byte ONNX
-    file was once taken for safetensors). The length is not checked against the
-    file size: a header that claims more than the file holds is the inspector's
-    to report as damage."""
+def _strong(head: bytes, size: int) -> str | None:
+    if head.startswith(b"GGUF"):
+        return "gguf"
+    if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        return "zip"
+    if head.startswith(b"\x89HDF\r\n\x1a\n"):
+        return "hdf5"
+    if head[4:8] == b"TFL3" and 8 <= struct.unpack_from("<I", head)[0] < size:
+        return "tflite"  # the flatbuffer's root table lies inside the file
+    if head.startswith(b"CBM1"):
+        return "catboost"
+    if head.startswith(LEGACY_MAGIC) or _framed_pickle(head, size):
+        return "pickle"
+    if head.startswith((b"\x1f\x8b\x08", b"\xfd7zXZ\x00")) or _BZIP2.match(head):
+        return "compressed"
+    if _looks_like_safetensors(head, size):
+        return "safetensors"
+    if re.sub(rb"\s+", b"", head.lstrip()[:200]).startswith(b'{"learner"'):
+        return "xgboost-json"
+    if _UBJ_LEARNER.match(head):
+        return "xgboost-ubj"
+    if head.startswith(b"tree\n") and b"\nversion=" in head:
+        return "lightgbm"
+    return None
+
+
+_BZIP2 = re.compile(rb"BZh[1-9](1AY&SY|\x17rE8P\x90)")
+# XGBoost's UBJSON: an object whose first key (keys are sorted) is "learner".
+_UBJ_LEARNER = re.compile(rb"\{(?:[iU]\x07|I\x00\x07|l\x00{3}\x07|L\x00{7}\x07)learner")
+
+
+def _framed_pickle(head: bytes, size: int) -> bool:
+    """Protocol 4/5 pickle with its first FRAME, whose length fits the file."""
+    if len(head) < 11 or head[0] != 0x80 or head[1] not in (4, 5) or head[2] != 0x95:
+        return False
+    (n,) = struct.unpack_from("<Q", head, 3)
+    return 0 < n <= size - 11
+
+
+def _weak_pickle(head: bytes, size: int) -> bool:
+    return head[0] == 0x80 and 2 <= head[1] <= 5
+
+
+def _weak_zlib(head: bytes, size: int) -> bool:
+    return head[:2] in (b"x\x01", b"x\x5e", b"x\x9c", b"x\xda")
+
+
+def _weak_safetensors(head: bytes, size: int) -> bool:
+    """The safetensors start without the size check: under a safetensors name, a
+    header that claims more than the file holds is the reader's to call damage."""
+    return _safetensors_start(head, MAX_HEADER)
+
+
+def _weak_json(head: bytes, size: int) -> bool:
+    return head.lstrip()[:1] == b"{"
+
+
+def _weak_xgboost_binary(head: bytes, size: int) -> bool:
+    return head.startswith(b"binf")
+
+
+# Weak signatures, in the order tried; each only where the extension allows it.
+_WEAK = (
+    ("safetensors", _weak_safetensors),
+    ("pickle", _weak_pickle),
+    ("compressed", _weak_zlib),
+    ("xgboost-binary", _weak_xgboost_binary),
+    ("onnx", lambda head, size: _looks_like_onnx(head)),
+    ("tflite", lambda head, size: head[4:8] == b"TFL3"),  # a root offset the reader refuses
+    ("json", _weak_json),  # a JSON document is never a model: it only explains damage
+)
+# Names that may hold anything: the weak signatures each may still show.
+_MAYBE_WEAK = {".model": {"xgboost-binary"}}
+_PICKLE_FAMILY = {".pkl", ".pickle", ".joblib", ".sav", ".pt", ".pth", ".bin", ".ckpt"}
+
+
+def _weak_allowed(ext: str | None) -> set[str]:
+    if ext is None:
+        return set()
+    allowed = {"json"} | _MAYBE_WEAK.get(ext, set()) | _COMPATIBLE.get(ext, set())
+    if ext in MODEL_EXTENSIONS:
+        allowed.add(MODEL_EXTENSIONS[ext])
+    if ext in _PICKLE_FAMILY:
+        allowed |= {"pickle", "compressed"}  # compressed joblib/pickle
+    return allowed
+
+
+def _safetensors_start(head: bytes, limit: int) -> bool:
+    """An 8-byte header length in 2..limit, then the start of a JSON object: `{"`
+    or `{}`. One `{` byte alone occurs by chance (a nine-byte ONNX file was once
+    taken for safetensors)."""
     if len(head) < 10:
         return False
     (n,) = struct.unpack("<Q", head[:8])
-    if not 2 <= n <= MAX_HEADER or head[8:9] != b"{":
+    if not 2 <= n <= limit or head[8:9] != b"{":
         return False
     return head[9:].lstrip(b" \t\r\n")[:1] in (b'"', b"}")
+
+
+_CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _looks_like_safetensors(head: bytes, size: int) -> bool:
+    """The safetensors start with a header length that fits the file, and the
+    header's bytes in the head are JSON text (no control bytes: binary formats
+    such as ONNX show some within a few bytes); a header that fits the head must
+    also parse as a JSON object."""
+    if not _safetensors_start(head, min(size - 8, MAX_HEADER)):
+        return False
+    (n,) = struct.unpack("<Q", head[:8])
+    if _CONTROL.search(head, 8, 8 + n):
+        return False
+    if 8 + n > len(head):
+        return True
+    try:
+        return isinstance(json.loads(head[8 : 8 + n]), dict)
+    except (ValueError, RecursionError):
+        return False
 
 
 def _looks_like_onnx(head: bytes) -> bool:
@@ -195,7 +281,7 @@ def is_artifact_candidate(path: Path) -> bool:
     if ext in MODEL_EXTENSIONS:
         return True
     if ext in MAYBE_EXTENSIONS or len(ext) > 12:
-        found = sniff(read_head(path, 512), _size(path))
+        found = sniff(read_head(path, 512), _size(path), ext)
         return found is not None and found not in ("json", "compressed")
     return False
 

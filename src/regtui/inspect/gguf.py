@@ -16,6 +16,7 @@ from typing import IO, Any
 
 from regtui.inspect.bounds import BadContent, Damaged, clip, open_file
 from regtui.inspect.facts import Facts
+from regtui.inspect.limits import Budget
 
 MAX_KV = 100_000
 MAX_TENSORS = 1_000_000
@@ -82,6 +83,14 @@ def _tensor_bytes(dims: list[int], ttype: int) -> int | None:
 
 # The largest real vocabularies (token and merge lists) hold a few hundred thousand.
 MAX_STRING_ITEMS = 4_000_000
+# Work units spent stepping over items one by one: a value 1, an array 5, a
+# tensor info 8 (as many reads), a vocabulary string 1/16 (read in blocks). The count checks
+# above bound items by the file size only, and a sparse file is large for free;
+# real models spend well under 100k (a 256k vocabulary and a few thousand tensors).
+MAX_ITEMS = 150_000
+_TENSOR_INFO_COST = 8
+_ARRAY_COST = 5  # its item type, its count, and the stepping over
+_STRINGS_PER_UNIT = 16
 
 
 class _Reader:
@@ -89,6 +98,7 @@ class _Reader:
         self.fh = fh
         self.size = size
         self.wide = wide  # v2+: 64-bit counts and lengths
+        self.budget = Budget(MAX_ITEMS, "GGUF values and tensor infos stepped over")
 
     def left(self) -> int:
         return self.size - self.fh.tell()
@@ -112,6 +122,7 @@ class _Reader:
     def string(self, keep: int = KEEP_STRING) -> str:
         n = self.count("string length", 1)
         raw = self.fh.read(min(n, keep * 4))
+        self.budget.spend(len(raw) >> 12)  # a long key costs its reading
         if n > len(raw):
             self.fh.seek(n - len(raw), 1)
         return clip(raw.decode("utf-8", errors="replace"), keep)
@@ -120,6 +131,7 @@ class _Reader:
         """Step over n length-prefixed strings, reading their lengths in blocks
         (a tokenizer vocabulary holds a few hundred thousand of them)."""
         fmt, width = ("<Q", 8) if self.wide else ("<I", 4)
+        self.budget.spend(n // _STRINGS_PER_UNIT)
         pos = self.fh.tell()
         buf, base = b"", pos  # buf holds the file's bytes from offset `base`
         for _ in range(n):
@@ -138,6 +150,7 @@ class _Reader:
         self.fh.seek(pos)
 
     def value(self, vtype: int, depth: int = 0) -> Any:
+        self.budget.spend()
         if vtype in _SCALARS:
             return self.take(_SCALARS[vtype])
         if vtype == 8:
@@ -145,6 +158,7 @@ class _Reader:
         if vtype == 9:
             if depth > 2:
                 raise BadContent("GGUF arrays nested too deeply")
+            self.budget.spend(_ARRAY_COST - 1)
             item_type = self.take("<I")
             # smallest encoding of one item: a scalar's width, else a length prefix
             width = struct.calcsize(_SCALARS[item_type]) if item_type in _SCALARS else 0
@@ -197,6 +211,7 @@ def inspect_gguf(path: Path, facts: Facts) -> None:
         data_end = 0  # end of the furthest tensor data we can size
         sized = True  # every tensor's type has a known size
         for _ in range(n_tensors):
+            r.budget.spend(_TENSOR_INFO_COST)
             r.string(200)
             n_dims = r.take("<I")
             if n_dims > MAX_DIMS:

@@ -6,20 +6,16 @@ import json
 import zipfile
 from typing import Any
 
-from regtui.inspect.bounds import BadContent, bounded, clip
+from regtui.inspect.bounds import bounded
 from regtui.inspect.facts import Facts
+from regtui.inspect.limits import loads_json
 from regtui.inspect.zipcheck import Entry, read_entry
 
 MAX_CONFIG = 16 << 20
 
 
 def _json_entry(zf: zipfile.ZipFile, name: str) -> Any:
-    try:
-        return json.loads(read_entry(zf, name, MAX_CONFIG))
-    except (ValueError, RecursionError) as exc:
-        raise BadContent(
-            f"{name} in the .keras archive is not valid JSON: {clip(str(exc), 200)}"
-        ) from None
+    return loads_json(read_entry(zf, name, MAX_CONFIG), f"{name} in the .keras archive")
 
 
 def inspect_keras(zf: zipfile.ZipFile, entries: list[Entry], facts: Facts) -> None:

@@ -13,9 +13,13 @@ from typing import Any
 
 from regtui.inspect.bounds import BadContent, Damaged, Refused, clip, open_file
 from regtui.inspect.facts import Facts
+from regtui.inspect.limits import OverLimit
 from regtui.inspect.protobuf_wire import LEN, VARINT, Wire
 
 MAX_IO = 200  # graph inputs/outputs described
+# Initializer names kept to tell weights from inputs: bounded in characters, as
+# each name may be 1,000 long (100k of them would be 100 MB).
+MAX_INIT_NAME_CHARS = 4_000_000
 MAX_INITIALIZERS = 1_000_000
 MAX_NODES = 5_000_000
 MAX_DIMS = 64
@@ -69,7 +73,14 @@ class _Onnx:
             elif num == 6 and wt == LEN:
                 meta["doc_string"] = w.string(at, val, 1000)
             elif num == 7 and wt == LEN:
-                meta["graph"] = self.graph(at, at + val)
+                try:
+                    meta["graph"] = self.graph(at, at + val)
+                except OverLimit as exc:
+                    # Facts partial: the graph's own length is known, so the walk
+                    # resumes after it for the opsets (a few more fields at most).
+                    meta["graph"] = {}
+                    self.warnings.append(f"ONNX graph only partly read: {exc}")
+                    w.budget.limit = w.budget.used + 10_000
             elif num == 8 and wt == LEN:
                 domain, version = self.opset(at, at + val)
                 if len(meta["opset_import"]) < 100:
@@ -115,6 +126,7 @@ class _Onnx:
     def graph(self, start: int, end: int) -> dict[str, Any]:
         g: dict[str, Any] = {"inputs": [], "outputs": []}
         init_names: set[str] = set()
+        init_chars = 0
         inputs: list[dict[str, Any]] = []
         for num, wt, val, at in self.w.fields(start, end):
             if wt != LEN:
@@ -133,8 +145,9 @@ class _Onnx:
                 if self.initializers > MAX_INITIALIZERS:
                     raise BadContent(f"ONNX graph has more than {MAX_INITIALIZERS} initializers")
                 name = self.tensor(at, at + val)
-                if name and len(init_names) < 100_000:
+                if name and init_chars < MAX_INIT_NAME_CHARS:
                     init_names.add(name)
+                    init_chars += len(name)
             elif num in (11, 12):
                 target = inputs if num == 11 else g["outputs"]
                 if len(target) < MAX_IO:

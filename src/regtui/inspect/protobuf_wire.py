@@ -13,9 +13,35 @@ from collections.abc import Iterator
 from typing import IO
 
 from regtui.inspect.bounds import Damaged
+from regtui.inspect.limits import Budget
 
 VARINT, I64, LEN, SGROUP, EGROUP, I32 = 0, 1, 2, 3, 4, 5
 MAX_DEPTH = 32
+# Fields walked and strings read in one file: each costs a few Python calls
+# (~3 us), and real models need tens of thousands (a 70B-parameter LLM's graph
+# ~50k); a file of millions of empty fields or named tensors stops here.
+MAX_FIELDS = 100_000
+
+
+_FIELD_HEAD = 20  # a key and a value varint, at most 10 bytes each
+
+
+def _varint(head: bytes, i: int, pos: int, end: int) -> tuple[int, int]:
+    """The varint at head[i:] (head holds the file from byte `pos`) and the index
+    after it; Damaged if it runs past `end`, the file, or 10 bytes."""
+    shift = 0
+    result = 0
+    for j in range(i, i + 10):
+        if pos + j >= end:
+            raise Damaged(f"protobuf varint runs past its message at byte {pos + j}")
+        if j >= len(head):
+            raise Damaged("truncated protobuf: varint at end of file")
+        b = head[j]
+        result |= (b & 0x7F) << shift
+        if b < 0x80:
+            return result, j + 1
+        shift += 7
+    raise Damaged("malformed protobuf: varint longer than 10 bytes")
 
 
 class Wire:
@@ -25,6 +51,7 @@ class Wire:
         self.fh = fh
         self.size = size
         self.reads = 0
+        self.budget = Budget(MAX_FIELDS, "protobuf fields walked and strings read")
 
     def varint(self, end: int) -> int:
         shift = 0
@@ -51,30 +78,33 @@ class Wire:
             raise Damaged(f"protobuf message claims {end - start} bytes past the end of the file")
         pos = start
         while pos < end:
+            self.budget.spend()
+            # One read per field, parsed in memory: a key and a value take at
+            # most 20 bytes, and file.tell() per byte cost more than the parse.
             self.fh.seek(pos)
-            key = self.varint(end)
+            head = self.fh.read(_FIELD_HEAD)
+            key, i = _varint(head, 0, pos, end)
             number, wtype = key >> 3, key & 7
             if number == 0:
                 raise Damaged(f"malformed protobuf: field number 0 at byte {pos}")
             if wtype == VARINT:
-                value = self.varint(end)
-                pos = self.fh.tell()
+                value, i = _varint(head, i, pos, end)
+                pos += i
                 yield number, wtype, value, pos
             elif wtype == I64:
-                raw = self.fh.read(8)
-                if len(raw) < 8:
+                if len(head) < i + 8:
                     raise Damaged("truncated protobuf: fixed64 at end of file")
-                pos = self.fh.tell()
-                yield number, wtype, struct.unpack("<q", raw)[0], pos
+                pos += i + 8
+                yield number, wtype, struct.unpack_from("<q", head, i)[0], pos
             elif wtype == I32:
-                raw = self.fh.read(4)
-                if len(raw) < 4:
+                if len(head) < i + 4:
                     raise Damaged("truncated protobuf: fixed32 at end of file")
-                pos = self.fh.tell()
-                yield number, wtype, struct.unpack("<i", raw)[0], pos
+                pos += i + 4
+                yield number, wtype, struct.unpack_from("<i", head, i)[0], pos
             elif wtype == LEN:
-                length = self.varint(end)
-                at = self.fh.tell()
+                length, i = _varint(head, i, pos, end)
+                at = pos + i
+                self.fh.seek(at)  # callers read the payload from here
                 if at + length > end:
                     raise Damaged(
                         f"protobuf field {number} claims {length} bytes at byte {at}, past its "
@@ -87,6 +117,7 @@ class Wire:
             self.reads += 1
 
     def read_bytes(self, at: int, length: int, cap: int) -> bytes:
+        self.budget.spend()
         self.fh.seek(at)
         return self.fh.read(min(length, cap))
 

@@ -16,7 +16,6 @@ loading runs: named in a warning.
 
 from __future__ import annotations
 
-import json
 import math
 import zipfile
 from collections import Counter
@@ -24,16 +23,21 @@ from typing import Any
 
 from regtui.inspect.bounds import BadContent, bounded, clip, is_finite_number
 from regtui.inspect.facts import Facts
+from regtui.inspect.limits import Budget, OverLimit, loads_json
 from regtui.inspect.pickle_scan import PickleScan, describe, scan_pickle
 from regtui.inspect.zipcheck import (
     MAX_RATIO,
     MIN_BOMB_BYTES,
     ZIP_READ_ERRORS,
     Entry,
+    check_directory,
     read_entry,
 )
 
 MAX_JSON = 16 << 20
+# JSON parsed in one archive, over all its entries: each may hold MAX_JSON, and
+# an archive may hold thousands of `*_config.json`.
+MAX_JSON_TOTAL = 32 << 20
 MAX_PICKLES = 32  # pickles scanned per archive
 MAX_NESTED_ENTRIES = 10_000
 _LEGACY_PROGRAM = "serialized_exported_program.json"
@@ -56,8 +60,11 @@ def inspect_pt2(zf: zipfile.ZipFile, entries: list[Entry], facts: Facts) -> None
     meta: dict[str, Any] = {"entries": len(entries)}
     for name in by_name:
         for record in _SMALL_RECORDS:
-            if (name == record or name.endswith("/" + record)) and by_name[name].size <= 64:
-                meta[record.lstrip(".").replace("/", "_")] = _text(zf, name)
+            key = record.lstrip(".").replace("/", "_")
+            if key in meta or by_name[name].size > 64:
+                continue  # the first of each is read, not every entry so named
+            if name == record or name.endswith("/" + record):
+                meta[key] = _text(zf, name)
     if meta.get("archive_format") not in (None, "pt2"):
         facts.warnings.append(f"archive_format is {meta['archive_format']!r}, not 'pt2'")
     programs = sorted(
@@ -65,8 +72,9 @@ def inspect_pt2(zf: zipfile.ZipFile, entries: list[Entry], facts: Facts) -> None
         for n in by_name
         if (_in_folder(n, "models") and n.endswith(".json")) or n.endswith(_LEGACY_PROGRAM)
     )
-    meta["models"] = [_program(zf, n, facts.warnings) for n in programs[:20]]
-    weights = _tensor_configs(zf, by_name, facts.warnings)
+    budget = Budget(MAX_JSON_TOTAL, "JSON bytes parsed in the .pt2 archive")
+    meta["models"] = [_program(zf, n, facts.warnings, budget) for n in programs[:20]]
+    weights = _tensor_configs(zf, by_name, facts.warnings, budget)
     meta.update(weights.pop("summary"))
     facts.metadata.update(bounded(meta))
     _scan_pickles(zf, by_name, weights["pickled"], facts)
@@ -87,19 +95,18 @@ def _text(zf: zipfile.ZipFile, name: str) -> str:
     return clip(read_entry(zf, name, 64).decode("utf-8", "replace").strip(), 64)
 
 
-def _json(zf: zipfile.ZipFile, name: str) -> Any:
-    try:
-        return json.loads(read_entry(zf, name, MAX_JSON))
-    except (ValueError, RecursionError) as exc:
-        raise BadContent(f"{clip(name, 200)} is not valid JSON: {clip(str(exc), 200)}") from None
+def _json(zf: zipfile.ZipFile, name: str, budget: Budget) -> Any:
+    data = read_entry(zf, name, MAX_JSON)
+    budget.spend(len(data))
+    return loads_json(data, clip(name, 200))
 
 
-def _program(zf: zipfile.ZipFile, name: str, warnings: list[str]) -> dict[str, Any]:
+def _program(zf: zipfile.ZipFile, name: str, warnings: list[str], budget: Budget) -> dict[str, Any]:
     """What a serialized ExportedProgram says: versions, graph size and operators,
     its signature's parts, and the graph module's metadata."""
     out: dict[str, Any] = {"file": name}
     try:
-        doc = _json(zf, name)
+        doc = _json(zf, name, budget)
     except BadContent as exc:
         warnings.append(str(exc))
         return out
@@ -135,7 +142,7 @@ def _program(zf: zipfile.ZipFile, name: str, warnings: list[str]) -> dict[str, A
 
 
 def _tensor_configs(
-    zf: zipfile.ZipFile, by_name: dict[str, Entry], warnings: list[str]
+    zf: zipfile.ZipFile, by_name: dict[str, Entry], warnings: list[str], budget: Budget
 ) -> dict[str, Any]:
     """Counts and sizes of the weights and constants; which entries are pickles."""
     summary: dict[str, Any] = {}
@@ -145,7 +152,10 @@ def _tensor_configs(
             continue
         kind = "weights" if "weights" in name.split("/")[-1] else "constants"
         try:
-            doc = _json(zf, name)
+            doc = _json(zf, name, budget)
+        except OverLimit as exc:
+            warnings.append(f"{exc}: the remaining configs were not read")
+            break
         except BadContent as exc:
             warnings.append(str(exc))
             continue
@@ -218,6 +228,7 @@ def _scan_entry(zf: zipfile.ZipFile, name: str) -> PickleScan | None:
                 return scan_pickle(fh, seekable=False)
             if head != b"PK\x03\x04":
                 return None
+            check_directory(fh, clip(name, 200))  # before zipfile builds a record per entry
             fh.seek(0)
             with zipfile.ZipFile(fh) as inner:  # a torch.save zip inside the archive
                 infos = inner.infolist()

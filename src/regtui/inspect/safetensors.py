@@ -10,18 +10,18 @@ itself refuses to load).
 
 from __future__ import annotations
 
-import json
 import math
 import struct
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from regtui.inspect.bounds import BadContent, Damaged, bounded, clip, open_file
+from regtui.inspect.bounds import MAX_JSON_BYTES, BadContent, Damaged, bounded, clip, open_file
 from regtui.inspect.facts import Facts
+from regtui.inspect.limits import OverLimit, check_json, decode_json
 
 MAX_HEADER = 100 << 20  # the format's own limit
-MAX_OBJECTS = 200_000  # tensors in one file; the largest real shards hold a few thousand
+MAX_DIMS = 64
 _DTYPE_BYTES = {
     "BOOL": 1, "U8": 1, "I8": 1, "F8_E5M2": 1, "F8_E4M3": 1, "F8_E8M0": 1,
     "I16": 2, "U16": 2, "F16": 2, "BF16": 2,
@@ -59,6 +59,11 @@ def read_header(
             raise BadContent(
                 f"safetensors header of {n} bytes exceeds the {MAX_HEADER >> 20} MiB cap"
             )
+        if n > MAX_JSON_BYTES:  # real headers are a few MiB; parsing costs ~25x
+            raise OverLimit(
+                f"safetensors header of {n} bytes is over the {MAX_JSON_BYTES >> 20} MiB "
+                "JSON parse limit: not read"
+            )
         if n < 2 or fh.read(1) != b"{":
             raise Damaged("safetensors header does not start with '{': not read further")
         data = b"{" + fh.read(n - 1)
@@ -66,11 +71,10 @@ def read_header(
 
 
 def _parse(data: bytes) -> dict[str, Any]:
-    if data.count(b"{") > MAX_OBJECTS:
-        # Parsed JSON of tiny objects takes ~25x its text: refuse before parsing.
-        raise BadContent(f"safetensors header holds over {MAX_OBJECTS} objects: not parsed")
+    # Parsed JSON of tiny objects takes ~25x its text: counted before parsing.
+    check_json(data, "safetensors header")
     try:
-        header = json.loads(data)
+        header = decode_json(data)
     except (ValueError, RecursionError) as exc:
         raise Damaged(f"safetensors header is not valid JSON: {clip(str(exc), 200)}") from None
     if not isinstance(header, dict):
@@ -109,7 +113,11 @@ def summarise(header: dict[str, Any], n: int, size: int) -> Summary:
         dtypes[dtype] = dtypes.get(dtype, 0) + 1
         shape = info.get("shape")
         offsets = info.get("data_offsets")
-        if not (isinstance(shape, list) and all(isinstance(d, int) and d >= 0 for d in shape)):
+        if not (
+            isinstance(shape, list)
+            and len(shape) <= MAX_DIMS
+            and all(isinstance(d, int) and 0 <= d < 1 << 63 for d in shape)
+        ):  # the product of long or huge shapes is bignum work, and no tensor has them
             bad += 1
             continue
         count = math.prod(shape)

@@ -101,7 +101,7 @@ class Found:
 
 def _load(path: Path) -> Any:
     if path.suffix == ".json":
-        return load_json(path, SIDECAR_CAP)
+        return load_json(path, SIDECAR_CAP, sidecar=True)
     return load_yaml(path)
 
 

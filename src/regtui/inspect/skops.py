@@ -16,6 +16,7 @@ from typing import Any
 
 from regtui.inspect.bounds import MAX_DICT, MAX_LIST, BadContent, bounded, clip
 from regtui.inspect.facts import Facts
+from regtui.inspect.limits import loads_json
 from regtui.inspect.pickle_scan import is_safe_global
 from regtui.inspect.zipcheck import Entry, read_entry
 
@@ -38,10 +39,7 @@ def is_safe_type(name: str) -> bool:
 
 def inspect_skops(zf: zipfile.ZipFile, entries: list[Entry], facts: Facts) -> None:
     facts.format = "skops"
-    try:
-        schema = json.loads(read_entry(zf, SCHEMA, MAX_SCHEMA))
-    except (ValueError, RecursionError) as exc:
-        raise BadContent(f"{SCHEMA} is not valid JSON: {clip(str(exc), 200)}") from None
+    schema = loads_json(read_entry(zf, SCHEMA, MAX_SCHEMA), SCHEMA)
     if not isinstance(schema, dict):
         raise BadContent(f"{SCHEMA} is not a skops schema (not a mapping)")
     top = _type_name(schema)

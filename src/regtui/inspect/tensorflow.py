@@ -8,6 +8,7 @@ from typing import IO, Any
 
 from regtui.inspect.bounds import Damaged, clip, open_file
 from regtui.inspect.facts import Facts
+from regtui.inspect.limits import OverLimit
 from regtui.inspect.protobuf_wire import LEN, VARINT, Wire
 
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
@@ -138,11 +139,14 @@ def inspect_savedmodel(folder: Path, facts: Facts) -> None:
     meta: dict[str, Any] = {"meta_graphs": []}
     with open_file(pb, 1 << 16) as fh:
         w = Wire(fh, size)
-        for num, wt, val, at in w.fields(0, size):
-            if num == 1 and wt == VARINT:
-                meta["schema_version"] = val
-            elif num == 2 and wt == LEN and len(meta["meta_graphs"]) < 20:
-                meta["meta_graphs"].append(_meta_graph(w, at, at + val))
+        try:
+            for num, wt, val, at in w.fields(0, size):
+                if num == 1 and wt == VARINT:
+                    meta["schema_version"] = val
+                elif num == 2 and wt == LEN and len(meta["meta_graphs"]) < 20:
+                    meta["meta_graphs"].append(_meta_graph(w, at, at + val))
+        except OverLimit as exc:
+            facts.warnings.append(f"saved_model.pb only partly read: {exc}")
     facts.metadata.update(meta)
 
 

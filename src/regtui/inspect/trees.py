@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any
 
-from regtui.inspect.bounds import BadContent, Damaged, bounded, clip, open_file, read_capped
+from regtui.inspect.bounds import (
+    MAX_JSON_BYTES,
+    BadContent,
+    Damaged,
+    bounded,
+    clip,
+    open_file,
+    read_capped,
+)
 from regtui.inspect.facts import Facts
+from regtui.inspect.limits import OverLimit, check_json, decode_json
 from regtui.inspect.ubjson import Skipped, UbjReader
 
-MAX_JSON = 64 << 20  # XGBoost JSON parsed whole up to this; beyond, head/tail only
 HEAD = 1 << 20
 
 
@@ -64,15 +71,23 @@ def inspect_xgboost_json(path: Path, facts: Facts) -> None:
     facts.format = "xgboost-json"
     facts.framework = "xgboost"
     size = path.stat().st_size
-    if size <= MAX_JSON:
+    limit: OverLimit | None = None
+    if size <= MAX_JSON_BYTES:
+        data = read_capped(path, MAX_JSON_BYTES, "XGBoost JSON")
         try:
-            doc = json.loads(read_capped(path, MAX_JSON, "XGBoost JSON"))
+            check_json(data, "XGBoost JSON")
+            doc = decode_json(data)
+        except OverLimit as exc:
+            limit = exc
         except (ValueError, RecursionError) as exc:
             # A whole model is one JSON document: a broken one is cut short or corrupt.
             raise Damaged(f"XGBoost JSON is not valid: {clip(str(exc), 200)}") from None
-        facts.metadata.update(bounded(_xgb_summary(doc)))
-        return
-    # Too big to parse whole: the fields we want sit near the start and the end.
+        else:
+            facts.metadata.update(bounded(_xgb_summary(doc)))
+            return
+        del data
+    # Too big to parse whole: the fields we want sit near the start and the end,
+    # found there by bounded regex searches over 1 MiB each.
     with open_file(path) as fh:
         head = fh.read(HEAD).decode("utf-8", "replace")
         fh.seek(max(0, size - HEAD))
@@ -88,7 +103,10 @@ def inspect_xgboost_json(path: Path, facts: Facts) -> None:
         if m:
             meta[key] = _num(m.group(1))
     facts.metadata.update(meta)
-    facts.warnings.append(f"XGBoost JSON of {size} bytes: facts read from its head and tail only")
+    why = str(limit) if limit else f"over the {MAX_JSON_BYTES >> 20} MiB JSON parse limit"
+    facts.warnings.append(
+        f"XGBoost JSON of {size} bytes: {why}; facts read from its head and tail only"
+    )
 
 
 def inspect_xgboost_ubj(path: Path, facts: Facts) -> None:

@@ -7,6 +7,7 @@ import struct
 from typing import IO, Any
 
 from regtui.inspect.bounds import BadContent, Damaged, clip
+from regtui.inspect.limits import Budget
 
 _NUM = {
     b"i": "<b",
@@ -19,6 +20,9 @@ _NUM = {
     b"C": "<c",
 }
 MAX_DEPTH = 32
+# Values decoded or stepped over one by one (typed numeric arrays count once): a
+# real XGBoost model's trees hold a few per node array, a hostile file millions.
+MAX_VALUES = 200_000
 
 
 class Skipped:
@@ -33,6 +37,7 @@ class UbjReader:
         self.fh = fh
         self.size = size
         self.keep = keep_items
+        self.budget = Budget(MAX_VALUES, "UBJSON values")
 
     def _read(self, n: int) -> bytes:
         data = self.fh.read(n)
@@ -56,9 +61,11 @@ class UbjReader:
 
     def value(self, marker: bytes | None = None, depth: int = 0, keep: bool = True) -> Any:
         if depth > MAX_DEPTH:
-            raise BadContent("UBJSON nested too deeply")
+            raise BadContent(f"UBJSON nested deeper than {MAX_DEPTH} levels (limit)")
+        self.budget.spend()
         m = marker or self._read(1)
         while m == b"N":  # no-op
+            self.budget.spend()
             m = self._read(1)
         if m in _NUM:
             raw = self._read(struct.calcsize(_NUM[m]))
