@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 import struct
+import zlib
 from pathlib import Path
 
 from regtui.inspect.bounds import open_file
@@ -145,6 +146,8 @@ def _strong(head: bytes, size: int) -> str | None:
         return "pickle"
     if head.startswith((b"\x1f\x8b\x08", b"\xfd7zXZ\x00")) or _BZIP2.match(head):
         return "compressed"
+    if _zlib_pickle(head):
+        return "compressed"
     if _looks_like_safetensors(head, size):
         return "safetensors"
     if re.sub(rb"\s+", b"", head.lstrip()[:200]).startswith(b'{"learner"'):
@@ -175,6 +178,18 @@ def _weak_pickle(head: bytes, size: int) -> bool:
 
 def _weak_zlib(head: bytes, size: int) -> bool:
     return head[:2] in (b"x\x01", b"x\x5e", b"x\x9c", b"x\xda")
+
+
+def _zlib_pickle(head: bytes) -> bool:
+    """A zlib start whose first inflated bytes begin a pickle: the two together do not
+    occur by chance, and joblib finds its compression by content, whatever the name."""
+    if not _weak_zlib(head, 0):
+        return False
+    try:
+        out = zlib.decompressobj().decompress(head, 16)
+    except zlib.error:
+        return False
+    return len(out) >= 2 and out[0] == 0x80 and 2 <= out[1] <= 5
 
 
 def _weak_safetensors(head: bytes, size: int) -> bool:
