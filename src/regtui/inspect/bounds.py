@@ -8,6 +8,7 @@ inspector's memory) large.
 from __future__ import annotations
 
 import functools
+import io
 import json
 import math
 import os
@@ -15,6 +16,7 @@ import stat
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from regtui import readlog
 from regtui.hashing import kind_of
 
 MAX_STR = 1_000  # characters kept of one string from an artifact
@@ -86,23 +88,39 @@ def bounded(value: Any, depth: int = 0) -> Any:
 
 class NotRegular(BadContent):
     """A FIFO, socket or device where a file was expected: never read (a FIFO
-    would block the reader until some writer came)."""
+    would block the reader until some writer came). `kind` names what it is."""
+
+    def __init__(self, message: str, kind: str = "not a regular file") -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 def open_file(path: Path, buffering: int = -1) -> BinaryIO:
     """`open_file(path)` that cannot block: opened non-blocking, then refused
-    (NotRegular) unless fstat shows a regular file. OSError as open() raises it."""
+    (NotRegular) unless fstat shows a regular file. OSError as open() raises it.
+
+    Inside readlog.reading() (Catalog.prepare) every byte read is recorded, so
+    the hash can prove it saw the same bytes (readlog)."""
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     try:
-        mode = os.fstat(fd).st_mode
-        if stat.S_ISDIR(mode):
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
             raise IsADirectoryError(21, "Is a directory", str(path))
-        if not stat.S_ISREG(mode):
-            raise NotRegular(f"{path.name}: is {kind_of(mode)}, not a regular file: not read")
-        return os.fdopen(fd, "rb", buffering)
+        if not stat.S_ISREG(st.st_mode):
+            raise NotRegular(
+                f"{path.name}: is {kind_of(st.st_mode)}, not a regular file: not read",
+                kind_of(st.st_mode),
+            )
+        log = readlog.current()
+        if log is None:
+            return os.fdopen(fd, "rb", buffering)
+        raw = readlog.RecordingFile(fd, log.opened(path, st))
     except BaseException:
         os.close(fd)
         raise
+    if buffering == 0:
+        return raw
+    return io.BufferedReader(raw, buffering if buffering > 0 else io.DEFAULT_BUFFER_SIZE)
 
 
 def read_capped(path: Path, cap: int, what: str) -> bytes:
