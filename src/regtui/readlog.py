@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -173,31 +173,43 @@ def reading() -> Iterator[ReadLog]:
 
 
 class RecordingFile(io.FileIO):
-    """A raw file whose every read is recorded (offset and bytes) in FileReads."""
+    """A raw file whose every read is recorded (offset and bytes) in FileReads,
+    when given, and that calls `check` (an inspection deadline) before each read."""
 
-    def __init__(self, fd: int, reads: FileReads) -> None:
+    def __init__(
+        self, fd: int, reads: FileReads | None, check: Callable[[], None] | None = None
+    ) -> None:
         super().__init__(fd, "rb", closefd=True)
         self._reads = reads
+        self._check = check
+
+    def _record(self, at: int, data: bytes | memoryview) -> None:
+        if data and self._reads is not None:
+            self._reads.record(at, data)
 
     def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        if self._check is not None:
+            self._check()
         at = self.tell()
         n = super().readinto(buffer)
         if n:
-            self._reads.record(at, memoryview(buffer)[:n])
+            self._record(at, memoryview(buffer)[:n])
         return n  # type: ignore[no-any-return]
 
     def read(self, size: int | None = -1) -> bytes:  # type: ignore[override]
+        if self._check is not None:
+            self._check()
         at = self.tell()
         data = super().read(size)
-        if data:
-            self._reads.record(at, data)
+        self._record(at, data)
         return data  # type: ignore[no-any-return]
 
     def readall(self) -> bytes:
+        if self._check is not None:
+            self._check()
         at = self.tell()
         data = super().readall()
-        if data:
-            self._reads.record(at, data)
+        self._record(at, data)
         return data
 
 

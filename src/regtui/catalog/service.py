@@ -364,14 +364,19 @@ class Catalog:
         """Facts and sha256 of one and the same file or bundle (readlog): the
         identity of every file is taken before inspection and after hashing, and
         the hash re-checks every range inspection read. A file that changes
-        meanwhile is looked at again, up to READ_ATTEMPTS times, then refused."""
+        meanwhile is looked at again, up to READ_ATTEMPTS times, then refused.
+        Inspection runs under a deadline (bounds.deadline): over it, refused."""
         from regtui.inspect import inspect_path
+        from regtui.inspect.bounds import deadline
 
         why = ""
         for _ in range(READ_ATTEMPTS):
             with readlog.reading() as log:
                 before = readlog.snapshot(p, _members(p))
-                facts = inspect_path(p, root=root)
+                with deadline() as limit:
+                    facts = inspect_path(p, root=root)
+                if limit.passed:  # even if an inspector swallowed the refusal
+                    raise ArtifactError(f"{p}: refused: {limit.reason()}")
                 if facts.refused and not log.changed:
                     raise ArtifactError(f"{p}: refused: {facts.refused}")
                 digest: Digest | None = None

@@ -13,6 +13,11 @@ import json
 import math
 import os
 import stat
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -26,6 +31,7 @@ MAX_DEPTH = 8  # nesting kept
 MAX_JSON_BYTES = 16 << 20  # a JSON sidecar/config read whole is at most this
 MAX_YAML_BYTES = 1 << 20  # YAML is read whole and parsed: smaller cap
 MAX_WARNINGS = 50
+MAX_INSPECT_SECONDS = 20.0  # one inspection's time budget (hashing has none: it streams)
 MAX_WARNING_CHARS = 600
 
 
@@ -112,15 +118,80 @@ def open_file(path: Path, buffering: int = -1) -> BinaryIO:
                 kind_of(st.st_mode),
             )
         log = readlog.current()
-        if log is None:
+        limit = _deadline.get()
+        if log is None and limit is None:
             return os.fdopen(fd, "rb", buffering)
-        raw = readlog.RecordingFile(fd, log.opened(path, st))
+        reads = log.opened(path, st) if log is not None else None
+        raw = readlog.RecordingFile(fd, reads, limit.check if limit is not None else None)
     except BaseException:
         os.close(fd)
         raise
     if buffering == 0:
         return raw
     return io.BufferedReader(raw, buffering if buffering > 0 else io.DEFAULT_BUFFER_SIZE)
+
+
+class Cancelled(BaseException):
+    """The caller gave up (the watcher is stopping): unwinds an inspection through
+    every `except Exception`, and is no verdict on the artifact."""
+
+
+class Deadline:
+    """A time budget for one inspection, checked on every read an inspector makes
+    (open_file's descriptors) and by parsers' loops (check_deadline). Over it:
+    Refused naming the limit; `cancel` set: Cancelled."""
+
+    def __init__(self, seconds: float, cancel: threading.Event | None = None) -> None:
+        self.seconds = seconds
+        self.cancel = cancel
+        self.end = time.monotonic() + seconds
+        self.passed = False
+
+    def check(self) -> None:
+        if self.cancel is not None and self.cancel.is_set():
+            raise Cancelled
+        if self.passed or time.monotonic() > self.end:
+            self.passed = True  # kept: an inspector that swallows the refusal cannot hide it
+            raise Refused(self.reason())
+
+    def reason(self) -> str:
+        return (
+            f"inspection passed its deadline of {self.seconds:g} s "
+            "(limit MAX_INSPECT_SECONDS): not registered"
+        )
+
+
+_deadline: ContextVar[Deadline | None] = ContextVar("regtui_deadline", default=None)
+_cancel: ContextVar[threading.Event | None] = ContextVar("regtui_cancel", default=None)
+
+
+def check_deadline() -> None:
+    """For parsers' loops: refuse (or stop) once the inspection's budget is spent."""
+    limit = _deadline.get()
+    if limit is not None:
+        limit.check()
+
+
+@contextmanager
+def deadline(seconds: float | None = None) -> Iterator[Deadline]:
+    """Give the inspection run inside a Deadline (MAX_INSPECT_SECONDS by default),
+    cancelled by the event `cancelled_by` set for this thread, if any."""
+    limit = Deadline(MAX_INSPECT_SECONDS if seconds is None else seconds, _cancel.get())
+    token = _deadline.set(limit)
+    try:
+        yield limit
+    finally:
+        _deadline.reset(token)
+
+
+@contextmanager
+def cancelled_by(event: threading.Event) -> Iterator[None]:
+    """Inspections in this thread stop (Cancelled) once `event` is set."""
+    token = _cancel.set(event)
+    try:
+        yield
+    finally:
+        _cancel.reset(token)
 
 
 def read_capped(path: Path, cap: int, what: str) -> bytes:
