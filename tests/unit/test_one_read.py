@@ -11,10 +11,12 @@ state the artifact really had, or a one-line refusal; never a mix.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import shutil
 import struct
+import threading
 import types
 import zipfile
 from collections.abc import Callable
@@ -26,8 +28,11 @@ import pytest
 import regtui.catalog.service as service
 import regtui.hashing as hashing
 import regtui.inspect.bounds as bounds
+from regtui.catalog import scan as scan_mod
 from regtui.catalog.service import Candidate, Catalog
 from regtui.errors import ArtifactError
+from regtui.watch import Watcher
+from regtui.watch.cache import HashCache
 from tests.unit.inspect.helpers import safetensors_bytes
 
 # ----------------------------------------------------------------- artifacts
@@ -333,3 +338,45 @@ def test_registered_under_a_swap_verifies_as_what_it_says(
     assert "os.system" in v.metadata["imports"]  # the facts of the bytes recorded
     (check,) = cat.verify_artifacts("m")
     assert check.state == "ok"
+
+
+def _swap_once_before_hashing(monkeypatch: pytest.MonkeyPatch, path: Path, new: bytes) -> None:
+    real = service.hash_path
+    lock = threading.Lock()
+    done: list[int] = []
+
+    def once(p: Path, *a: Any, **kw: Any) -> Any:
+        with lock:  # scan and watch prepare in pool threads
+            if Path(p) == path and not done:
+                done.append(1)
+                _swap(path, new, "inplace", path.with_name("spare"))
+        return real(p, *a, **kw)
+
+    monkeypatch.setattr(service, "hash_path", once)
+
+
+@pytest.mark.parametrize("face", ["scan", "watch"])
+def test_scan_and_watch_record_one_file_under_a_swap(
+    cat: Catalog, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, face: str
+) -> None:
+    """scan and the watcher go through the same prepare: a swap between inspection
+    and hashing gives a version whose facts are of the bytes its sha256 names."""
+    old, new = variants("pickle")
+    root = tmp_path / "runs"
+    path = root / "m" / "model.pkl"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(old)
+    _swap_once_before_hashing(monkeypatch, path, new)
+    if face == "scan":
+        scan_mod.scan(cat, [root], "m")
+    else:
+        w = Watcher(cat, [root], model="m", settle=0.2, cache=HashCache(tmp_path / "c.sqlite"))
+        w.start()
+        try:
+            assert w.wait_idle(60)
+        finally:
+            w.stop()
+    monkeypatch.undo()
+    (v,) = cat.versions("m")
+    assert v.sha256 == hashlib.sha256(new).hexdigest()
+    assert "os.system" in v.metadata["imports"]
