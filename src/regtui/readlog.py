@@ -59,7 +59,7 @@ class FileReads:
     ranges: list[tuple[int, int, bytes]] = field(default_factory=list)
     _start: int = -1
     _end: int = -1
-    _running: hashlib._Hash | None = None
+    _running: hashlib.blake2b | None = None
 
     def record(self, offset: int, data: bytes | memoryview) -> None:
         if self._running is not None and offset == self._end:
@@ -129,7 +129,7 @@ class RangeCheck:
         self.path = path
         self.pending = ranges  # sorted by start
         self.next = 0
-        self.active: list[tuple[int, int, bytes, hashlib._Hash]] = []
+        self.active: list[tuple[int, int, bytes, hashlib.blake2b]] = []
 
     def feed(self, offset: int, chunk: memoryview) -> None:
         end = offset + len(chunk)
@@ -227,23 +227,22 @@ def snapshot(path: Path, members: list[Path] | None) -> dict[str, Identity | Non
 
 def mismatch(
     log: ReadLog,
-    artifact: Path,
     before: dict[str, Identity | None],
     after: dict[str, Identity | None],
 ) -> str | None:
     """Why the facts and the hash may not be of one file (None if they are):
     the log spoilt, the listing or an identity moved between before and after,
-    a file inspected inside the artifact was never hashed, or one hashed is
-    not the one listed before inspection."""
+    a file inspected that the hash covers was not hashed alike, or one hashed
+    is not the one listed before inspection."""
     if log.changed:
         return log.changed
     if before != after:
         moved = sorted(set(before.items()) ^ set(after.items()))
         return f"{moved[0][0]}: changed while it was being read (listing or identity moved)"
-    top = key_of(artifact)
+    # Every file inspected that the hash covers (listed before) was hashed as that
+    # file; files the hash leaves out by design (checkpoint-N/) are not asked for.
     for key, reads in log.files.items():
-        inside = key == top or key.startswith(top + os.sep)
-        if inside and log.hashed.get(key) != reads.ident:
+        if key in before and log.hashed.get(key) != reads.ident:
             return f"{key}: changed while it was being read (inspected, not hashed alike)"
     for key, ident in log.hashed.items():
         if key in before and before[key] != ident:

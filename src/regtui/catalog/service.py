@@ -383,7 +383,7 @@ class Catalog:
                 with contextlib.suppress(readlog.Changed):  # the log says why
                     digest = hash_path(p, progress)
                 after = readlog.snapshot(p, _members(p))
-                problem = readlog.mismatch(log, p, before, after)
+                problem = readlog.mismatch(log, before, after)
             if problem is None and digest is not None:
                 return facts, digest
             why = problem or "changed while it was being read"
