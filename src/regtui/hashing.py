@@ -49,6 +49,15 @@ def kind_of(mode: int) -> str:
     return "not a regular file"
 
 
+def special_kind(path: Path) -> str | None:
+    """What `path` is if it exists and is not a regular file (a stat: never blocks)."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return None
+    return None if stat.S_ISREG(mode) else kind_of(mode)
+
+
 def regular_fstat(fd: int, path: Path) -> os.stat_result:
     """fstat of an open descriptor; refuses anything but a regular file."""
     st = os.fstat(fd)
@@ -70,6 +79,9 @@ def open_regular(path: Path) -> int:
     except IsADirectoryError:
         raise ArtifactError(f"{path}: is a folder, not a file") from None
     except OSError as exc:
+        kind = special_kind(path)  # a socket cannot even be opened (ENXIO)
+        if kind:
+            raise ArtifactError(f"{path}: is {kind}, not a regular file") from None
         raise ArtifactError(f"{path}: cannot open: {exc.strerror}") from None
     try:
         regular_fstat(fd, path)

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from regtui import readlog
-from regtui.hashing import kind_of
+from regtui.hashing import kind_of, special_kind
 
 MAX_STR = 1_000  # characters kept of one string from an artifact
 MAX_LIST = 100  # items kept of one list
@@ -107,7 +107,15 @@ def open_file(path: Path, buffering: int = -1) -> BinaryIO:
 
     Inside readlog.reading() (Catalog.prepare) every byte read is recorded, so
     the hash can prove it saw the same bytes (readlog)."""
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError:
+        kind = special_kind(path)  # a socket cannot even be opened (ENXIO)
+        if kind and kind != "a folder":
+            raise NotRegular(
+                f"{path.name}: is {kind}, not a regular file: not read", kind
+            ) from None
+        raise
     try:
         st = os.fstat(fd)
         if stat.S_ISDIR(st.st_mode):
