@@ -126,7 +126,8 @@ def hash_file(path: Path, progress: Progress | None = None) -> Digest:
     except FileNotFoundError:
         raise ArtifactError(f"{path}: deleted while it was being hashed") from None
     if moved or _identity(after) != _identity(before) or done != before.st_size:
-        raise ArtifactError(
+        # Changed (an ArtifactError): Catalog.prepare looks again, others refuse.
+        raise readlog.Changed(
             f"{path}: changed while it was being hashed; try again when it is quiet"
         )
     return Digest(digest.hexdigest(), done)
