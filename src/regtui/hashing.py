@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from regtui import readlog
 from regtui.errors import ArtifactError
 
 CHUNK = 1 << 20
@@ -30,8 +31,8 @@ class Digest:
     size_bytes: int
 
 
-def _identity(st: os.stat_result) -> tuple[int, int, int, int]:
-    return (st.st_ino, st.st_dev, st.st_size, st.st_mtime_ns)
+def _identity(st: os.stat_result) -> tuple[int, int, int, int, int]:
+    return (st.st_ino, st.st_dev, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
 def kind_of(mode: int) -> str:
@@ -46,6 +47,15 @@ def kind_of(mode: int) -> str:
         if test(mode):
             return name
     return "not a regular file"
+
+
+def special_kind(path: Path) -> str | None:
+    """What `path` is if it exists and is not a regular file (a stat: never blocks)."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return None
+    return None if stat.S_ISREG(mode) else kind_of(mode)
 
 
 def regular_fstat(fd: int, path: Path) -> os.stat_result:
@@ -69,6 +79,9 @@ def open_regular(path: Path) -> int:
     except IsADirectoryError:
         raise ArtifactError(f"{path}: is a folder, not a file") from None
     except OSError as exc:
+        kind = special_kind(path)  # a socket cannot even be opened (ENXIO)
+        if kind:
+            raise ArtifactError(f"{path}: is {kind}, not a regular file") from None
         raise ArtifactError(f"{path}: cannot open: {exc.strerror}") from None
     try:
         regular_fstat(fd, path)
@@ -79,10 +92,15 @@ def open_regular(path: Path) -> int:
 
 
 def hash_file(path: Path, progress: Progress | None = None) -> Digest:
-    """sha256 and size of one file; refuses one that vanishes or changes meanwhile."""
+    """sha256 and size of one file; refuses one that vanishes or changes meanwhile.
+
+    While a readlog is active (Catalog.prepare), the descriptor hashed must be
+    the file inspected and the ranges inspected must hash alike (readlog)."""
     fd = open_regular(path)
     with os.fdopen(fd, "rb", buffering=0) as fh:
         before = os.fstat(fh.fileno())
+        log = readlog.current()
+        check = log.verifier(path, before) if log is not None else None
         total = before.st_size
         digest = hashlib.sha256()
         # Small files get a small buffer: a scan hashes thousands of them.
@@ -94,15 +112,22 @@ def hash_file(path: Path, progress: Progress | None = None) -> Digest:
             if not n:
                 break
             digest.update(view[:n])
+            if check is not None:
+                check.feed(done, view[:n])
             done += n
             if progress is not None:
                 progress(done, total)
+        if check is not None:
+            check.finish()
+        # The descriptor too: a rewrite in place keeps the name's inode.
+        moved = readlog.identity(os.fstat(fh.fileno())) != readlog.identity(before)
     try:
         after = os.stat(path)
     except FileNotFoundError:
         raise ArtifactError(f"{path}: deleted while it was being hashed") from None
-    if _identity(after) != _identity(before) or done != before.st_size:
-        raise ArtifactError(
+    if moved or _identity(after) != _identity(before) or done != before.st_size:
+        # Changed (an ArtifactError): Catalog.prepare looks again, others refuse.
+        raise readlog.Changed(
             f"{path}: changed while it was being hashed; try again when it is quiet"
         )
     return Digest(digest.hexdigest(), done)

@@ -7,13 +7,14 @@ nothing half-written. Reads return frozen records (regtui.catalog.records).
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     Connection,
@@ -28,6 +29,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
+from regtui import readlog
 from regtui.catalog import audit, store
 from regtui.catalog.artifacts import check_artifact, check_kept_copy, serve_path
 from regtui.catalog.db import DriverSQL, MultiRowInsert, make_engine, read_txn, write_txn
@@ -64,7 +66,7 @@ from regtui.catalog.schema import (
 )
 from regtui.catalog.stage_rules import check_approvable, check_holder, policy_from_json
 from regtui.errors import ArtifactError, Conflict, NotFound, PolicyRefused, UsageError
-from regtui.hashing import Digest, Progress, hash_path
+from regtui.hashing import Digest, Progress, hash_path, iter_tree
 from regtui.settings import current_user, database_url, sqlite_file, sqlite_url
 
 M = ModelRow.__table__
@@ -79,7 +81,11 @@ VT = VersionTagRow.__table__
 VM = VersionMetricRow.__table__
 VD = VersionDatasetRow.__table__
 
+if TYPE_CHECKING:
+    from regtui.inspect.facts import Facts
+
 MAX_REASON = 2000
+READ_ATTEMPTS = 3  # looks at an artifact that keeps changing before it is refused
 # Version columns in table order, with the JSON and timestamp columns handed over
 # undecoded: VersionInfo.from_db decodes them only when they are used.
 _RAW = {
@@ -342,19 +348,15 @@ class Catalog:
         fetched) of the data that made it; sidecars naming data add theirs.
         """
         from regtui.catalog import datasets as data
-        from regtui.inspect import inspect_path
 
         check_model_name(model)
         p = Path(path).expanduser().absolute()
         if not p.exists() and not p.is_symlink():
             raise ArtifactError(f"{p}: no such file or folder")
-        facts = inspect_path(p, root=root)
-        if facts.refused:
-            raise ArtifactError(f"{p}: refused: {facts.refused}")
         given_metrics = clean_metrics(metrics)
         given_params = clean_params(params)
         named = data.given(datasets, dataset_progress)  # before the artifact: fail fast
-        digest = hash_path(p, progress)
+        facts, digest = self._inspect_and_hash(p, root, progress)
         warnings = list(facts.warnings)
         found = data.merge(named, data.from_sidecars(p, facts.metadata, warnings, root))
         return Candidate(
@@ -374,6 +376,41 @@ class Catalog:
             datasets=found,
             given_metrics=given_metrics,
             given_params=given_params,
+        )
+
+    @staticmethod
+    def _inspect_and_hash(
+        p: Path, root: Path | None, progress: Progress | None
+    ) -> tuple[Facts, Digest]:
+        """Facts and sha256 of one and the same file or bundle (readlog): the
+        identity of every file is taken before inspection and after hashing, and
+        the hash re-checks every range inspection read. A file that changes
+        meanwhile is looked at again, up to READ_ATTEMPTS times, then refused.
+        Inspection runs under a deadline (bounds.deadline): over it, refused."""
+        from regtui.inspect import inspect_path
+        from regtui.inspect.bounds import deadline
+
+        why = ""
+        for _ in range(READ_ATTEMPTS):
+            with readlog.reading() as log:
+                before = readlog.snapshot(p, _members(p))
+                with deadline() as limit:
+                    facts = inspect_path(p, root=root)
+                if limit.passed:  # even if an inspector swallowed the refusal
+                    raise ArtifactError(f"{p}: refused: {limit.reason()}")
+                if facts.refused and not log.changed:
+                    raise ArtifactError(f"{p}: refused: {facts.refused}")
+                digest: Digest | None = None
+                with contextlib.suppress(readlog.Changed):  # the log says why
+                    digest = hash_path(p, progress)
+                after = readlog.snapshot(p, _members(p))
+                problem = readlog.mismatch(log, before, after)
+            if problem is None and digest is not None:
+                return facts, digest
+            why = problem or "changed while it was being read"
+        raise ArtifactError(
+            f"{p}: refused: changed while it was being read ({READ_ATTEMPTS} tries); "
+            f"try again when it is quiet: {why[:300]}"
         )
 
     def register(
@@ -1817,3 +1854,9 @@ def _info_from_row(vid: int, model: str, row: dict[str, Any]) -> VersionInfo:
         damage=row["damage"],
         datasets=row["datasets"],
     )
+
+
+def _members(p: Path) -> list[Path] | None:
+    """The files a bundle's hash covers (None for a file): the listing that must
+    be the same before inspection and after hashing."""
+    return [f for _, f in iter_tree(p, checkpoints=False)] if p.is_dir() else None

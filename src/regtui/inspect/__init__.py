@@ -21,12 +21,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from regtui.hashing import kind_of
 from regtui.inspect.bounds import (
     MAX_WARNING_CHARS,
     MAX_WARNINGS,
     BadContent,
     Damaged,
+    NotRegular,
     Refused,
     bounded,
     clip,
@@ -43,10 +43,10 @@ from regtui.inspect.bundles import (
     savedmodel_files,
 )
 from regtui.inspect.detect import (
+    HEAD_BYTES,
     extension_mismatch,
     is_artifact_candidate,
     is_ignored_name,
-    read_head,
     sniff,
 )
 from regtui.inspect.facts import Facts
@@ -243,13 +243,16 @@ def _inspect_inner(path: Path) -> Facts:
 
 
 def _inspect_file(path: Path, facts: Facts) -> None:
-    st = path.stat()
-    if not stat.S_ISREG(st.st_mode):  # a FIFO would block the first read forever
-        raise Refused(f"is {kind_of(st.st_mode)}, not a regular file")
-    size = st.st_size
+    # Size and head from one descriptor (opened without blocking: a FIFO would
+    # wait for a writer forever), the one the readlog checks against the hash.
+    try:
+        with open_file(path) as fh:
+            size = os.fstat(fh.fileno()).st_size
+            head = fh.read(HEAD_BYTES) if size else b""
+    except NotRegular as exc:
+        raise Refused(f"is {exc.kind}, not a regular file") from None
     if size == 0:
         raise Refused("empty file (0 bytes)")
-    head = read_head(path)
     pointer = lfs_pointer(head)
     page = error_page(head)
     if pointer:

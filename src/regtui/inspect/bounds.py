@@ -8,13 +8,20 @@ inspector's memory) large.
 from __future__ import annotations
 
 import functools
+import io
 import math
 import os
 import stat
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from regtui.hashing import kind_of
+from regtui import readlog
+from regtui.hashing import kind_of, special_kind
 
 MAX_STR = 1_000  # characters kept of one string from an artifact
 MAX_LIST = 100  # items kept of one list
@@ -23,6 +30,7 @@ MAX_DEPTH = 8  # nesting kept
 MAX_JSON_BYTES = 16 << 20  # a JSON sidecar/config read whole is at most this
 MAX_YAML_BYTES = 256 << 10  # YAML sidecars are small, and PyYAML builds nodes slowly
 MAX_WARNINGS = 50
+MAX_INSPECT_SECONDS = 20.0  # one inspection's time budget (hashing has none: it streams)
 MAX_WARNING_CHARS = 600
 
 
@@ -85,23 +93,112 @@ def bounded(value: Any, depth: int = 0) -> Any:
 
 class NotRegular(BadContent):
     """A FIFO, socket or device where a file was expected: never read (a FIFO
-    would block the reader until some writer came)."""
+    would block the reader until some writer came). `kind` names what it is."""
+
+    def __init__(self, message: str, kind: str = "not a regular file") -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 def open_file(path: Path, buffering: int = -1) -> BinaryIO:
     """`open_file(path)` that cannot block: opened non-blocking, then refused
-    (NotRegular) unless fstat shows a regular file. OSError as open() raises it."""
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    (NotRegular) unless fstat shows a regular file. OSError as open() raises it.
+
+    Inside readlog.reading() (Catalog.prepare) every byte read is recorded, so
+    the hash can prove it saw the same bytes (readlog)."""
     try:
-        mode = os.fstat(fd).st_mode
-        if stat.S_ISDIR(mode):
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError:
+        kind = special_kind(path)  # a socket cannot even be opened (ENXIO)
+        if kind and kind != "a folder":
+            raise NotRegular(
+                f"{path.name}: is {kind}, not a regular file: not read", kind
+            ) from None
+        raise
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
             raise IsADirectoryError(21, "Is a directory", str(path))
-        if not stat.S_ISREG(mode):
-            raise NotRegular(f"{path.name}: is {kind_of(mode)}, not a regular file: not read")
-        return os.fdopen(fd, "rb", buffering)
+        if not stat.S_ISREG(st.st_mode):
+            raise NotRegular(
+                f"{path.name}: is {kind_of(st.st_mode)}, not a regular file: not read",
+                kind_of(st.st_mode),
+            )
+        log = readlog.current()
+        limit = _deadline.get()
+        if log is None and limit is None:
+            return os.fdopen(fd, "rb", buffering)
+        reads = log.opened(path, st) if log is not None else None
+        raw = readlog.RecordingFile(fd, reads, limit.check if limit is not None else None)
     except BaseException:
         os.close(fd)
         raise
+    if buffering == 0:
+        return raw
+    return io.BufferedReader(raw, buffering if buffering > 0 else io.DEFAULT_BUFFER_SIZE)
+
+
+class Cancelled(BaseException):
+    """The caller gave up (the watcher is stopping): unwinds an inspection through
+    every `except Exception`, and is no verdict on the artifact."""
+
+
+class Deadline:
+    """A time budget for one inspection, checked on every read an inspector makes
+    (open_file's descriptors) and by parsers' loops (check_deadline). Over it:
+    Refused naming the limit; `cancel` set: Cancelled."""
+
+    def __init__(self, seconds: float, cancel: threading.Event | None = None) -> None:
+        self.seconds = seconds
+        self.cancel = cancel
+        self.end = time.monotonic() + seconds
+        self.passed = False
+
+    def check(self) -> None:
+        if self.cancel is not None and self.cancel.is_set():
+            raise Cancelled
+        if self.passed or time.monotonic() > self.end:
+            self.passed = True  # kept: an inspector that swallows the refusal cannot hide it
+            raise Refused(self.reason())
+
+    def reason(self) -> str:
+        return (
+            f"inspection passed its deadline of {self.seconds:g} s "
+            "(limit MAX_INSPECT_SECONDS): not registered"
+        )
+
+
+_deadline: ContextVar[Deadline | None] = ContextVar("regtui_deadline", default=None)
+_cancel: ContextVar[threading.Event | None] = ContextVar("regtui_cancel", default=None)
+
+
+def check_deadline() -> None:
+    """For parsers' loops: refuse (or stop) once the inspection's budget is spent."""
+    limit = _deadline.get()
+    if limit is not None:
+        limit.check()
+
+
+@contextmanager
+def deadline(seconds: float | None = None) -> Iterator[Deadline]:
+    """Give the inspection run inside a Deadline (MAX_INSPECT_SECONDS by default),
+    cancelled by the event `cancelled_by` set for this thread, if any."""
+    limit = Deadline(MAX_INSPECT_SECONDS if seconds is None else seconds, _cancel.get())
+    token = _deadline.set(limit)
+    try:
+        yield limit
+    finally:
+        _deadline.reset(token)
+
+
+@contextmanager
+def cancelled_by(event: threading.Event) -> Iterator[None]:
+    """Inspections in this thread stop (Cancelled) once `event` is set."""
+    token = _cancel.set(event)
+    try:
+        yield
+    finally:
+        _cancel.reset(token)
 
 
 def read_capped(path: Path, cap: int, what: str) -> bytes:

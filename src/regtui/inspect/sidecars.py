@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from regtui.hashing import kind_of
 from regtui.inspect.bounds import (
     MAX_DICT,
     BadContent,
@@ -135,7 +136,7 @@ def _trainer_state(state: Any, found: Found) -> None:
             break
 
 
-def _present(folder: str, names: tuple[str, ...]) -> list[str]:
+def _present(folder: str, names: tuple[str, ...], warnings: list[str] | None = None) -> list[str]:
     """Which of `names` are regular files in `folder` (symlinks are not followed).
 
     One lstat each, looked up afresh on every call: a sidecar written after the
@@ -151,7 +152,24 @@ def _present(folder: str, names: tuple[str, ...]) -> list[str]:
             continue
         if stat.S_ISREG(st.st_mode):
             out.append(name)
+        elif warnings is not None:
+            _warn_special(prefix + name, st, warnings)
     return out
+
+
+def _warn_special(path: str, st: os.stat_result, warnings: list[str]) -> None:
+    """A sidecar's name held by a FIFO, socket, device or folder (itself or behind
+    a link) is said so: never opened, so it cannot block or feed endless bytes."""
+    if stat.S_ISLNK(st.st_mode):
+        try:
+            st = os.stat(path)  # a stat, not an open: safe on any file type
+        except OSError:
+            return
+        if stat.S_ISREG(st.st_mode):
+            return  # a link to a file: not followed, as before
+    warnings.append(
+        f"sidecar {os.path.basename(path)}: is {kind_of(st.st_mode)}, not a regular file: not read"
+    )
 
 
 def collect(folder: Path, found: Found, warnings: list[str], at: Position = UNKNOWN) -> None:
@@ -162,7 +180,7 @@ def collect(folder: Path, found: Found, warnings: list[str], at: Position = UNKN
             continue
         found.params.update({k: bounded(v) for k, v in flatten(data).items()})
         found.names.append(name)
-    for name in _present(os.fspath(folder), RUN_LOGS):
+    for name in _present(os.fspath(folder), RUN_LOGS, warnings):
         try:
             _run_log(folder / name, found, warnings, at)
         except (BadContent, OSError) as exc:
@@ -222,7 +240,7 @@ _NOT_A_MAPPING = "sidecar {} is not a mapping: ignored"
 def _loaded(folder: Path, names: tuple[str, ...], warnings: list[str]) -> Iterator[tuple[str, Any]]:
     """(name, content) for each of `names` present in `folder`; a file that cannot
     be read becomes a warning instead."""
-    for name in _present(os.fspath(folder), names):
+    for name in _present(os.fspath(folder), names, warnings):
         try:
             data = _load(folder / name)
         except (BadContent, OSError) as exc:

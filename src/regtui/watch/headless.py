@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import signal
 import sys
 import threading
@@ -18,6 +20,7 @@ from regtui.watch.events import WatchEvent
 from regtui.watch.watcher import Watcher
 
 DEFAULT_SETTLE = 2.0
+STOP_SECONDS = 3.0  # SIGTERM/SIGINT to exit: workers are waited for this long at most
 
 
 def resolve_roots(
@@ -146,7 +149,13 @@ def run_headless(
             if printer.broken.is_set():
                 break
     finally:
-        watcher.stop()
+        watcher.stop(timeout=STOP_SECONDS)
         for sig, handler in saved.items():
             signal.signal(sig, handler)  # type: ignore[arg-type]
+    if watcher.stuck and threading.current_thread() is threading.main_thread():
+        # A worker stuck outside any read (none should be) would hold the
+        # interpreter's exit forever: what was written is committed, so go now.
+        with contextlib.suppress(Exception):
+            (out or sys.stdout).flush()
+        os._exit(0)
     return 0

@@ -62,6 +62,7 @@ from regtui.catalog.refs import check_model_name
 from regtui.catalog.service import Candidate, Catalog, WatchRoot
 from regtui.errors import ArtifactError, RegtuiError, UsageError
 from regtui.hashing import iter_tree
+from regtui.inspect.bounds import Cancelled, cancelled_by
 from regtui.inspect.sidecars import sidecars_for
 from regtui.watch.cache import HashCache, default_cache_path, newest_mtime, signature
 from regtui.watch.classify import is_bundle_inner_name, is_sidecar, units_for
@@ -84,6 +85,10 @@ PROVABLE_SUFFIXES = frozenset(
 )
 
 OnEvent = Callable[[WatchEvent], None]
+
+
+def _pool_threads(pool: ThreadPoolExecutor) -> list[threading.Thread]:
+    return list(getattr(pool, "_threads", ()))  # the pool keeps no public list
 
 
 class Abandoned(Exception):
@@ -163,6 +168,7 @@ class Watcher:
         self._abandon = threading.Event()
         self._idle = threading.Event()
         self._threads: list[threading.Thread] = []
+        self.stuck: list[str] = []  # threads still running after stop() (see headless)
         self._observer: Any = None
         self._handler = Enqueue(self._q)
         self._hook = OverflowHook(lambda: self._q.put(("overflow",)))
@@ -244,12 +250,20 @@ class Watcher:
         self._threads[0].join(timeout)
         if self._scan_thread is not None:
             self._scan_thread.join(timeout)
-        self._small.shutdown(wait=True, cancel_futures=True)
-        self._large.shutdown(wait=True, cancel_futures=True)
+        # Workers stop at their next read (Cancelled) or hashed chunk (Abandoned);
+        # one stuck elsewhere is waited for `timeout` at most, never forever.
+        workers = _pool_threads(self._small) + _pool_threads(self._large)
+        self._small.shutdown(wait=not abandon, cancel_futures=True)
+        self._large.shutdown(wait=not abandon, cancel_futures=True)
+        until = time.monotonic() + timeout
+        for t in workers:
+            t.join(max(0.0, until - time.monotonic()))
+        self.stuck = [t.name for t in workers if t.is_alive()]
         self._rq.put(("stop",))
         self._threads[1].join(timeout)
         self._mq.put(("stop",))
         self._threads[2].join(timeout)
+        self.stuck += [t.name for t in self._threads if t.is_alive()]
         self._threads.clear()
         if self._own_cache and self.cache is not None:
             self.cache.close()
@@ -602,8 +616,9 @@ class Watcher:
     def _work(self, job: Job) -> None:
         how, detail = "done", ""
         try:
-            how, detail = self._prepare(job)
-        except Abandoned:
+            with cancelled_by(self._abandon):  # an inspection in flight stops with us
+                how, detail = self._prepare(job)
+        except (Abandoned, Cancelled):
             pass
         except Exception as exc:  # never let a worker die silently
             log.exception("watch: %s", job.unit)
