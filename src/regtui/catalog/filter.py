@@ -7,7 +7,9 @@ Fields: metrics.K, params.K, tags.K, metadata.K; format, framework, path,
 sha256, approval, created_by, model, stage; version, size; created (ISO date);
 archived (true/false); dataset (any of a version's datasets, by hash, path, URI
 or name: `dataset = '<sha256>'`). A comparison on a key a version lacks is false
-(so `not` of it is true).
+(so `not` of it is true). Numbers are ASCII; an integer past 64 bits compares as
+a float, one past float range is an error; `not`/`and`/`or` nest at most
+MAX_NESTING deep. Every error is a FilterError (a usage error) naming the column.
 """
 
 from __future__ import annotations
