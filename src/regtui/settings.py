@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import stat
 from pathlib import Path
 
 APP_NAME = "regtui"
@@ -39,8 +40,31 @@ def database_url(target: str | os.PathLike[str] | None = None) -> str:
     if target.startswith(("postgresql://", "postgres://")):
         return "postgresql+psycopg://" + target.split("://", 1)[1]
     if is_url(target):
+        file = sqlite_file(target)
+        if file is not None and file != ":memory:":
+            check_catalog_file(Path(file), target)
         return target
-    return sqlite_url(Path(target).expanduser().resolve())
+    return sqlite_url(check_catalog_file(Path(target).expanduser(), target))
+
+
+def check_catalog_file(path: Path, given: str) -> Path:
+    """`path` made absolute, refused (a usage error) unless it is a regular file
+    or does not exist yet: a folder, FIFO, device or symlink loop is no catalog,
+    and SQLite would fail on it deep inside, or wait on a FIFO."""
+    from regtui.errors import UsageError
+    from regtui.hashing import kind_of
+
+    try:
+        path = path.resolve()
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return path
+    except (OSError, RuntimeError) as exc:  # RuntimeError: a symlink loop (3.11)
+        reason = "a symlink loop" if "loop" in str(exc).lower() else "not readable"
+        raise UsageError(f"catalog {given!r}: {reason}, not a catalog file") from None
+    if not stat.S_ISREG(mode):
+        raise UsageError(f"catalog {given!r}: is {kind_of(mode)}, not a catalog file")
+    return path
 
 
 def sqlite_url(path: Path) -> str:

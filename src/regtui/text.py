@@ -8,7 +8,10 @@ escapes like `\\x1b` or `\\u202e`, so the text is shown, never acted on.
 
 from __future__ import annotations
 
+import json
+import math
 import re
+from typing import Any
 
 # C0 controls except tab and newline, DEL, the C1 range, and the Unicode
 # bidi marks, embedding/override/isolate controls and line/paragraph separators.
@@ -47,3 +50,30 @@ def human_size(n: int) -> str:
             return f"{int(size)} B" if unit == "B" else f"{size:.1f} {unit}"
         size /= 1000
     return f"{n} B"  # pragma: no cover
+
+
+_STRICT = json.JSONEncoder(ensure_ascii=True, allow_nan=False)
+
+
+def json_text(value: Any, **options: Any) -> str:
+    """JSON that every parser accepts: never NaN or Infinity (json.dumps' default
+    writes both). A non-finite float (only a catalog written before regtui refused
+    them can hold one) is written as the string "Infinity", "-Infinity" or "NaN".
+    Non-ASCII is escaped, so control and bidi characters arrive as escapes."""
+    encoder = (
+        json.JSONEncoder(ensure_ascii=True, allow_nan=False, **options) if options else _STRICT
+    )
+    try:
+        return encoder.encode(value)
+    except ValueError:
+        return encoder.encode(_finite(value))
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value

@@ -8,6 +8,8 @@ failing halfway); on PostgreSQL it takes a transaction-scoped advisory lock.
 
 from __future__ import annotations
 
+import functools
+import json
 import os
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -24,6 +26,11 @@ BUSY_TIMEOUT_S = float(os.environ.get("REGTUI_BUSY_TIMEOUT", "30"))
 PG_WRITE_LOCK_KEY = 0x7265677475
 
 
+# JSON columns are written without NaN/Infinity: the catalog refuses them where
+# they enter (service.clean_*), and this is the backstop that nothing else can.
+strict_json = functools.partial(json.dumps, allow_nan=False)
+
+
 def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
@@ -33,7 +40,12 @@ def make_engine(url: str, *, read_only: bool = False) -> Engine:
     if url.startswith("sqlite"):
         return _sqlite_engine(url, read_only=read_only)
     try:
-        engine = create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 10})
+        engine = create_engine(
+            url,
+            pool_pre_ping=True,
+            connect_args={"connect_timeout": 10},
+            json_serializer=strict_json,
+        )
     except ImportError as exc:
         raise CatalogError(f"cannot use {url.split(':', 1)[0]}: {exc}") from None
     except Exception as exc:  # bad URL syntax
@@ -56,7 +68,9 @@ def _sqlite_engine(url: str, *, read_only: bool) -> Engine:
             "sqlite", database=f"file:{quote(path)}", query={"mode": "ro", "uri": "true"}
         )
     engine = create_engine(
-        target, connect_args={"timeout": BUSY_TIMEOUT_S, "check_same_thread": False}
+        target,
+        connect_args={"timeout": BUSY_TIMEOUT_S, "check_same_thread": False},
+        json_serializer=strict_json,
     )
 
     @event.listens_for(engine, "connect")

@@ -7,7 +7,9 @@ Fields: metrics.K, params.K, tags.K, metadata.K; format, framework, path,
 sha256, approval, created_by, model, stage; version, size; created (ISO date);
 archived (true/false); dataset (any of a version's datasets, by hash, path, URI
 or name: `dataset = '<sha256>'`). A comparison on a key a version lacks is false
-(so `not` of it is true).
+(so `not` of it is true). Numbers are ASCII; an integer past 64 bits compares as
+a float, one past float range is an error; `not`/`and`/`or` nest at most
+MAX_NESTING deep. Every error is a FilterError (a usage error) naming the column.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from regtui.catalog.schema import (
     VersionTagRow,
 )
 from regtui.errors import FilterError
+from regtui.inspect.bounds import is_finite_number
 
 GRAMMAR = r"""
 ?start: or_expr
@@ -55,7 +58,7 @@ _TRUE.2: /true\b/i
 _FALSE.2: /false\b/i
 FIELD: /[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_\-\/.:]+|\."[^"\n]{1,128}")?/
 OP: "==" | "!=" | "<>" | "<=" | ">=" | "=" | "<" | ">"
-NUMBER: /[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?/
+NUMBER: /[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?/
 STRING: /'([^'\\]|\\.)*'/ | /"([^"\\]|\\.)*"/
 %ignore /\s+/
 """
@@ -121,7 +124,31 @@ def compile_filter(text: str, dialect: str) -> ColumnElement[bool]:
         ) from None
     except UnexpectedInput as exc:  # pragma: no cover - other lark errors
         raise FilterError(f"filter: cannot parse at column {getattr(exc, 'column', '?')}") from None
+    _check_nesting(tree)
     return _Compiler(dialect).expr(tree)
+
+
+MAX_NESTING = 32  # levels of `not` and parentheses: far past any real filter
+
+
+def _check_nesting(tree: Any) -> None:
+    """Refuse a filter nested past MAX_NESTING before anything recurses into it
+    (compiling it, or SQL compiling the result, would run out of stack)."""
+    from lark import Token, Tree
+
+    stack = [(tree, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_NESTING:
+            tokens = node.scan_values(lambda v: isinstance(v, Token))
+            column = next((t.column for t in tokens), "?")
+            raise FilterError(
+                f"filter nests deeper than {MAX_NESTING} levels of 'not' and parentheses "
+                f"(at column {column})"
+            )
+        if node.data in ("negate", "and_expr", "or_expr"):
+            depth += 1
+        stack.extend((c, depth) for c in node.children if isinstance(c, Tree))
 
 
 def _unquote(token: str) -> str:
@@ -202,8 +229,7 @@ class _Compiler:
     def value(self, node: Any) -> Any:
         kind = node.data
         if kind == "number":
-            raw = str(node.children[0])
-            return float(raw) if any(c in raw for c in ".eE") else int(raw)
+            return _number(node.children[0])
         if kind == "string":
             return _unquote(str(node.children[0]))
         return kind == "true_"
@@ -314,6 +340,21 @@ class _Compiler:
             ),
             else_=None,
         )
+
+
+INT64 = 1 << 63
+
+
+def _number(tok: Any) -> int | float:
+    """A number token as SQL can bind it: an int within 64 bits (SQLite's INTEGER,
+    PostgreSQL's bigint), else a finite float; past float range it is an error."""
+    raw = str(tok)
+    if not any(c in raw for c in ".eE") and -INT64 <= int(raw) < INT64:
+        return int(raw)
+    value = float(raw)
+    if not is_finite_number(value):
+        raise FilterError(f"filter: number {raw[:40]!r} is out of range at column {tok.column}")
+    return value
 
 
 def _strip_quotes(key: str) -> str:

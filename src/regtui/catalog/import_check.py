@@ -11,6 +11,7 @@ from typing import Any
 from regtui.catalog.refs import check_model_name, check_stage_name
 from regtui.catalog.stage_rules import APPROVAL_STATES, check_holder, policy_from_json
 from regtui.errors import PolicyRefused, UsageError
+from regtui.inspect.bounds import non_finite_at
 
 
 def _bad(where: str, problem: str) -> UsageError:
@@ -25,6 +26,9 @@ def _name(where: str, check: Any, value: Any) -> str:
 
 
 def check_export(data: dict[str, Any]) -> None:
+    at = non_finite_at(data)
+    if at is not None:  # JSON files may say NaN, Infinity or 1e999; the catalog holds none
+        raise _bad(at[:200], "not a finite number")
     models = set()
     for i, m in enumerate(data["models"]):
         name = _name(f"models[{i}]", check_model_name, m["name"])

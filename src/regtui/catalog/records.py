@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import gc
 import json
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ClassVar
+
+from regtui.text import json_text
 
 
 def iso(ts: datetime | None) -> str | None:
@@ -239,6 +242,7 @@ class VersionInfo:
                 not isinstance(value, str)
                 or value == "null"
                 or (cache is not None and name in cache)
+                or _MAYBE_NON_FINITE.search(value)  # a row from before they were refused
             ):
                 value = _dumps(list(self._get(name)) if name == "warnings" else self._get(name))
             parts.append(f'"{name}": {value}, ')
@@ -317,7 +321,10 @@ def versions_json_text(versions: list[VersionInfo]) -> str:
 # json.dumps(ensure_ascii=True) writes them: control and bidi characters from
 # artifacts must never reach a terminal raw.
 _str: Callable[[str], str] = json.encoder.encode_basestring_ascii  # type: ignore[attr-defined]
-_dumps = json.JSONEncoder(ensure_ascii=True).encode
+_dumps: Callable[[Any], str] = json_text
+# Stored JSON text that may hold a bare NaN/Infinity (json.dumps' default wrote
+# them): such a value is decoded and re-encoded by json_text instead of spliced.
+_MAYBE_NON_FINITE = re.compile(r"NaN|Infinity")
 
 
 def _opt(value: str | None) -> str:

@@ -8,6 +8,9 @@ from dataclasses import dataclass
 from regtui.errors import UsageError
 
 MODEL_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,127}")
+# ASCII digits only: str.isdigit() and int() also take '²', '٣' and '３'.
+DIGITS = re.compile(r"[0-9]+")
+MAX_VERSION = 2**31 - 1  # the version column is a 32-bit integer on PostgreSQL
 STAGE_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 
 
@@ -52,7 +55,18 @@ def parse_ref(text: str) -> Ref:
     if ":" in text:
         model, number = text.rsplit(":", 1)
         digits = number[1:] if number[:1] in ("v", "V") else number
-        if not digits.isdigit() or int(digits) < 1:
-            raise UsageError(f"bad version in {text!r}: expected MODEL:N with N = 1, 2, 3 …")
-        return Ref(check_model_name(model), version=int(digits))
+        version = version_number(digits)
+        if version is None:
+            raise UsageError(
+                f"bad version in {text[:200]!r}: expected MODEL:N with N = 1, 2, 3 … "
+                f"up to {MAX_VERSION}"
+            )
+        return Ref(check_model_name(model), version=version)
     return Ref(check_model_name(text))
+
+
+def version_number(text: str) -> int | None:
+    """A version number typed by a person (ASCII digits, 1 … MAX_VERSION), or None."""
+    if not DIGITS.fullmatch(text) or len(text) > 12 or not 1 <= int(text) <= MAX_VERSION:
+        return None
+    return int(text)

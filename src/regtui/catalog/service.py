@@ -8,7 +8,6 @@ nothing half-written. Reads return frozen records (regtui.catalog.records).
 from __future__ import annotations
 
 import contextlib
-import math
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -67,6 +66,7 @@ from regtui.catalog.schema import (
 from regtui.catalog.stage_rules import check_approvable, check_holder, policy_from_json
 from regtui.errors import ArtifactError, Conflict, NotFound, PolicyRefused, UsageError
 from regtui.hashing import Digest, Progress, hash_path, iter_tree
+from regtui.inspect.bounds import is_finite_number, non_finite_at
 from regtui.settings import current_user, database_url, sqlite_file, sqlite_url
 
 M = ModelRow.__table__
@@ -170,33 +170,40 @@ def check_key(key: Any, what: str) -> str:
 
 
 def clean_metrics(metrics: dict[str, Any] | None, *, given: bool = True) -> dict[str, float]:
-    """Metrics as finite numbers. `given` (from a person, not a sidecar) also checks
-    the names; an integer is kept exact but must fit a float (the catalog's REAL)."""
+    """Metrics as finite numbers (bounds.is_finite_number). `given` (from a person,
+    not a sidecar) also checks the names; an integer is kept exact."""
     out: dict[str, float] = {}
     for k, v in (metrics or {}).items():
         name = check_key(k, "metric") if given else str(k)
         if isinstance(v, bool) or not isinstance(v, int | float):
             raise UsageError(f"metric {name[:80]!r} must be a number, got {str(v)[:80]!r}")
-        try:
-            finite = math.isfinite(v)
-        except OverflowError:  # an int past float range
-            finite = False
-        if not finite:
-            shown = str(v) if isinstance(v, float) else f"an integer of {v.bit_length()} bits"
-            raise UsageError(f"metric {name[:80]!r} must be a finite number, got {shown}")
+        if not is_finite_number(v):
+            raise UsageError(f"metric {name[:80]!r} must be a finite number, got {_shown(v)}")
         out[name] = float(v) if isinstance(v, float) else v
     return out
 
 
 def clean_params(params: dict[str, Any] | None) -> dict[str, Any]:
-    """Params as JSON values; numbers must be finite (JSON has no Infinity)."""
+    """Params as JSON values; every number in one, however nested, must be finite
+    and within float range (JSON has no Infinity; filters compare them as floats)."""
     out: dict[str, Any] = {}
     for k, v in (params or {}).items():
         name = check_key(k, "param")
-        if isinstance(v, float) and not math.isfinite(v):
-            raise UsageError(f"param {name[:80]!r} must be finite, got {v!r}")
+        at = non_finite_at(v)
+        if at is not None:
+            where = f"{name[:80]!r}" + (f" (at {at[:80]!r})" if at else "")
+            raise UsageError(f"param {where} must hold finite numbers only, got {_shown(v, at)}")
         out[name] = v
     return out
+
+
+def _shown(value: Any, at: str | None = "") -> str:
+    """The offending number, briefly (an int past float range by its size)."""
+    if at:
+        return "a number out of range"
+    if isinstance(value, int):
+        return f"an integer of {value.bit_length()} bits"
+    return repr(value)
 
 
 def clean_tags(tags: dict[str, Any] | None) -> dict[str, str]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -37,31 +38,55 @@ def _kv(text: str) -> tuple[str, str]:
     return key.strip(), value
 
 
+# A number as JSON writes one, in ASCII digits only (float() and int() also take
+# '١٢', '1_000', ' inf' and 'nan'; none of those is a number here).
+_JSON_NUMBER = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?")
+_NON_FINITE = re.compile(r"[+-]?(inf|infinity|nan)", re.IGNORECASE)
+_DECIMAL = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")  # as float() reads
+
+
+def _number(text: str) -> int | float | None:
+    """`text` as a number when it is one (a JSON number, or a spelling of infinity
+    or NaN, which the catalog then refuses by name); None when it is text."""
+    text = text.strip()
+    if _NON_FINITE.fullmatch(text):
+        return float(text)
+    if not _JSON_NUMBER.fullmatch(text):
+        return None
+    if any(c in text for c in ".eE"):
+        return float(text)  # 1e999 is inf: refused, not stored
+    return int(text)
+
+
 def _scalar(value: str) -> Any:
     """Parameter values keep their type when they look like JSON numbers or booleans."""
     low = value.strip().lower()
     if low in ("true", "false"):
         return low == "true"
-    try:
-        number = json.loads(value)
-    except ValueError:
-        return value
-    return number if isinstance(number, int | float) else value
+    number = _number(value)
+    return value if number is None else number
 
 
 def _metric(key: str, value: str) -> float:
-    try:
-        number = float(value)
-    except ValueError:
-        raise UsageError(f"metric {key!r} must be a number, got {value!r}") from None
+    text = value.strip()
+    if not (_DECIMAL.fullmatch(text) or _NON_FINITE.fullmatch(text)):
+        raise UsageError(f"metric {key!r} must be a number, got {value!r}")
+    return float(text)  # inf, nan and 1e999 are refused by the catalog, by name
+
+
+def _version(text: str) -> int:
+    from regtui.catalog.refs import MAX_VERSION, version_number
+
+    number = version_number(text.strip())
+    if number is None:
+        raise UsageError(f"expected a version number 1 … {MAX_VERSION}, got {text[:40]!r}")
     return number
 
 
 def _settle(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
+    if not _DECIMAL.fullmatch(text.strip()):
+        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}")
+    value = float(text)
     if not 0 <= value <= 3600:
         raise argparse.ArgumentTypeError("settle time must be between 0 and 3600 seconds")
     return value
@@ -193,7 +218,7 @@ def build_parser() -> Parser:
     rb = cmd("rollback", "move a stage back to the version it held before", js)
     rb.add_argument("model", metavar="MODEL")
     rb.add_argument("--stage", default="production")
-    rb.add_argument("--to", type=int, metavar="VERSION")
+    rb.add_argument("--to", type=_version, metavar="VERSION")
     rb.add_argument("--reason")
 
     dm = cmd("demote", "empty a stage", js)
@@ -296,8 +321,9 @@ def _read_quickly(args: argparse.Namespace, fn: Callable[[QuickReader], T]) -> T
 
 
 def _emit_json(data: Any) -> None:
-    # ensure_ascii: control and bidi characters from artifacts arrive escaped.
-    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=True) + "\n")
+    from regtui.text import json_text
+
+    sys.stdout.write(json_text(data, indent=2) + "\n")
 
 
 def cmd_register(args: argparse.Namespace) -> int:
@@ -448,9 +474,7 @@ def cmd_promote(args: argparse.Namespace) -> int:
     with _open(args) as cat:
         expect = None
         if args.expect is not None:
-            if args.expect != "none" and not args.expect.isdigit():
-                raise UsageError("--expect takes a version number or 'none'")
-            expect = 0 if args.expect == "none" else int(args.expect)
+            expect = 0 if args.expect == "none" else _version(args.expect)
         moves = cat.move_stages(
             args.ref, args.stages, args.demote, reason=args.reason, expect_version=expect
         )
@@ -653,7 +677,9 @@ def cmd_policy(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     with _open(args) as cat:
         data = cat.export_data()
-    text = json.dumps(data, indent=1, ensure_ascii=True, sort_keys=True) + "\n"
+    from regtui.text import json_text
+
+    text = json_text(data, indent=1, sort_keys=True) + "\n"
     if str(args.file) == "-":
         sys.stdout.write(text)
         return 0

@@ -266,7 +266,31 @@ def load_yaml(path: Path) -> Any:
 
 
 def is_finite_number(value: Any) -> bool:
+    """A number JSON, SQLite's REAL and PostgreSQL's double precision all hold:
+    finite, and within float range (an int past it overflows every one of them)."""
     # a comparison, not math.isfinite: that overflows on ints beyond float range
     return (
         isinstance(value, int | float) and not isinstance(value, bool) and -1e308 <= value <= 1e308
     )
+
+
+def non_finite_at(value: Any, where: str = "", depth: int = 0) -> str | None:
+    """Where in `value` (a dotted key path, "" for itself) a number is not
+    `is_finite_number`, or None when every number in it is."""
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return None
+    if isinstance(value, int | float):
+        return None if is_finite_number(value) else where
+    if depth > 64:
+        return where  # deeper than any honest value: refuse rather than recurse
+    if isinstance(value, dict):
+        items = ((f"{where}.{k}" if where else str(k), v) for k, v in value.items())
+    elif isinstance(value, list | tuple):
+        items = ((f"{where}[{i}]", v) for i, v in enumerate(value))
+    else:
+        return None
+    for at, v in items:
+        found = non_finite_at(v, at, depth + 1)
+        if found is not None:
+            return found
+    return None

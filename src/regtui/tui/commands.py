@@ -20,7 +20,9 @@ from regtui.tui.safe import clean
 if TYPE_CHECKING:
     from regtui.tui.app import RegtuiApp
 
-REF = re.compile(r"^\s*([a-z0-9][a-z0-9._-]{0,127})\s*[:#]\s*v?(\d{1,9})\s*$")
+REF = re.compile(
+    r"^\s*([a-z0-9][a-z0-9._-]{0,127})\s*[:#]\s*v?([0-9]{1,9})\s*$"
+)  # ASCII digits only
 VERSIONS_PER_MODEL = 20
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import signal
 import sys
@@ -15,7 +14,7 @@ from typing import TextIO
 
 from regtui.catalog.service import Catalog, WatchRoot
 from regtui.errors import UsageError
-from regtui.text import human_size, printable
+from regtui.text import human_size, json_text, printable
 from regtui.watch.events import WatchEvent
 from regtui.watch.watcher import Watcher
 
@@ -79,7 +78,7 @@ class Printer:
 
     def format(self, ev: WatchEvent) -> str | None:
         if self.json_lines:
-            return json.dumps(ev.to_json(), ensure_ascii=True, separators=(",", ":"))
+            return json_text(ev.to_json(), separators=(",", ":"))
         where = self._show(ev.path) if ev.path else ""
         v = ev.version
         if ev.kind == "registered" and v is not None:

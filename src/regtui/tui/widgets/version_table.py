@@ -269,8 +269,8 @@ class VersionTable(ScrollView, can_focus=True):
         def work() -> None:
             try:
                 total, pages = self._count_and_pages(query, visible)
-            except RegtuiError as exc:
-                self.post_message(self._Failed(generation, str(exc)))
+            except Exception as exc:  # shown, never left at "loading…"
+                self.post_message(self._Failed(generation, _one_line(exc)))
                 return
             self.post_message(self._CountArrived(generation, total, pages, refresh))
             rest = [p for p in visible if p not in pages and p * PAGE_SIZE < total]
@@ -324,8 +324,8 @@ class VersionTable(ScrollView, can_focus=True):
         def work() -> None:
             try:
                 rows = self._fetch(query, page)
-            except RegtuiError as exc:
-                self.post_message(self._Failed(generation, str(exc)))
+            except Exception as exc:  # shown, never left at "loading…"
+                self.post_message(self._Failed(generation, _one_line(exc)))
                 return
             self.post_message(self._PageArrived(generation, page, rows))
 
@@ -682,3 +682,11 @@ def _headline_metrics(rows: list[VersionInfo]) -> list[str]:
             counts[k] = counts.get(k, 0) + 1
     ranked = sorted(counts, key=lambda k: (-counts[k], k))[:MAX_METRIC_COLUMNS]
     return sorted(ranked)
+
+
+def _one_line(exc: Exception) -> str:
+    """What a failed query shows: the message of a regtui error, else the kind of
+    failure (a bug, but the table must say so rather than stay at "loading…")."""
+    if isinstance(exc, RegtuiError):
+        return str(exc)
+    return f"internal error: {type(exc).__name__}: {exc}"
