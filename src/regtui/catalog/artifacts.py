@@ -6,12 +6,32 @@ without importing it.
 
 from __future__ import annotations
 
+import errno
+import os
 from pathlib import Path
 
 from regtui.catalog.records import ArtifactCheck, VersionInfo
 from regtui.catalog.store import copy_paths
 from regtui.errors import ArtifactError
 from regtui.hashing import hash_path
+
+
+def entry_path(given: str | os.PathLike[str]) -> Path:
+    """An artifact path as every entry takes it, before anything else is done with
+    it: `~` expanded, absolute, `.`/`..` and every symlink resolved. So a version
+    records (and is kept from) the file or folder the bytes are in, never a link
+    to it or a spelling like `..`. A dangling link or a loop: ArtifactError."""
+    p = Path(os.path.abspath(Path(given).expanduser()))
+    try:
+        return Path(os.path.realpath(p, strict=True))
+    except FileNotFoundError:
+        if os.path.islink(p):
+            raise ArtifactError(f"{p}: refused: broken symlink -> {os.readlink(p)!r}") from None
+        raise ArtifactError(f"{p}: no such file or folder") from None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise ArtifactError(f"{p}: refused: symlink loop") from None
+        raise ArtifactError(f"{p}: refused: cannot resolve: {exc.strerror or exc}") from None
 
 
 def check_artifact(ref: str, p: Path, sha256: str) -> ArtifactCheck:

@@ -29,7 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from regtui.catalog import audit, store
-from regtui.catalog.artifacts import check_artifact, check_kept_copy, serve_path
+from regtui.catalog.artifacts import check_artifact, check_kept_copy, entry_path, serve_path
 from regtui.catalog.db import DriverSQL, MultiRowInsert, make_engine, read_txn, write_txn
 from regtui.catalog.diff import Diff, diff_versions
 from regtui.catalog.filter import compile_filter
@@ -324,9 +324,7 @@ class Catalog:
         from regtui.inspect import inspect_path
 
         check_model_name(model)
-        p = Path(path).expanduser().absolute()
-        if not p.exists() and not p.is_symlink():
-            raise ArtifactError(f"{p}: no such file or folder")
+        p = entry_path(path)  # resolved first: the version is the bytes, not a link to them
         facts = inspect_path(p, root=root)
         if facts.refused:
             raise ArtifactError(f"{p}: refused: {facts.refused}")

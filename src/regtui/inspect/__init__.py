@@ -11,6 +11,7 @@ The naming helpers are shared with the scanner and the watcher.
 from __future__ import annotations
 
 import bz2
+import errno
 import gzip
 import lzma
 import os
@@ -19,7 +20,8 @@ import zlib
 from pathlib import Path
 from typing import IO
 
-from regtui.hashing import kind_of
+from regtui.errors import ArtifactError
+from regtui.hashing import kind_of, tree_members
 from regtui.inspect.bounds import (
     MAX_WARNING_CHARS,
     MAX_WARNINGS,
@@ -178,21 +180,29 @@ def _plainly_under(path: Path, root: Path) -> bool:
 
 
 def _link_refusal(path: Path, root: Path | None) -> str | None:
-    """A reason to refuse `path` for its symlinks, or None."""
-    if path.is_symlink() and not path.exists():
+    """A reason to refuse `path` for its symlinks, or None: a dangling or looping
+    link; with a root, a path that resolves outside it; in a bundle folder, any
+    link that hashing.tree_members would not hash as bytes (dangling, looping, to
+    a folder, or leaving the bundle)."""
+    try:
+        target = Path(os.path.realpath(path, strict=True))
+    except OSError as exc:
+        if not os.path.islink(path):
+            return None  # missing: the hash says so
+        if exc.errno == errno.ELOOP:
+            return "symlink loop"
         return f"broken symlink -> {clip(os.readlink(path), 300)}"
-    if root is None:
-        return None
-    if not _plainly_under(path, root):
-        target = path.resolve()
-        if not _inside(target, root.resolve()):
-            return f"symlink points outside the watched root: {clip(str(target), 300)}"
-    if path.is_dir():
-        base = root.resolve()
-        for p in bundle_files(path, recurse_checkpoints=True):
-            if p.is_symlink() and not _inside(p.resolve(), base):
-                rel = p.relative_to(path)
-                return f"{clip(str(rel), 200)} is a symlink pointing outside the watched root"
+    if (
+        root is not None
+        and not _plainly_under(path, root)
+        and not _inside(target, Path(os.path.realpath(root)))
+    ):
+        return f"symlink points outside the watched root: {clip(str(target), 300)}"
+    if stat.S_ISDIR(os.stat(target).st_mode):
+        try:
+            tree_members(target)
+        except ArtifactError as exc:
+            return clip(str(exc), MAX_WARNING_CHARS)
     return None
 
 

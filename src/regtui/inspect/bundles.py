@@ -30,6 +30,7 @@ from regtui.inspect.bounds import (
 )
 from regtui.inspect.detect import MODEL_EXTENSIONS, is_artifact_candidate
 from regtui.inspect.facts import Facts
+from regtui.tree_walk import Skipped, walk
 
 MAX_BUNDLE_FILES = 10_000
 MAX_INNER = 64  # inner model files inspected per bundle
@@ -108,26 +109,26 @@ def bundle_root(path: Path, root: Path | None = None) -> Path | None:
 
 
 def bundle_files(folder: Path, *, recurse_checkpoints: bool = False) -> list[Path]:
-    """Files in a bundle (bounded), skipping nested checkpoint-N folders (own versions)."""
+    """Files in a bundle (bounded, in name order), skipping hidden names and nested
+    checkpoint-N folders (own versions). Folders it cannot walk are left out here:
+    the bundle's hash (hashing.tree_members) refuses them with the reason."""
+
+    def descend(entry: os.DirEntry[str], depth: int) -> bool:
+        if entry.name.startswith("."):
+            return False
+        top_checkpoint = depth == 1 and CHECKPOINT_DIR.fullmatch(entry.name)
+        return recurse_checkpoints or not top_checkpoint
+
     out: list[Path] = []
-    stack = [folder]
-    while stack and len(out) < MAX_BUNDLE_FILES:
-        d = stack.pop()
-        try:
-            entries = sorted(d.iterdir())
-        except OSError:
+    for found in walk(folder, descend):
+        if isinstance(found, Skipped):
             continue
-        for p in entries:
-            if p.name.startswith("."):
-                continue
-            if p.is_dir() and not p.is_symlink():
-                if d == folder and CHECKPOINT_DIR.fullmatch(p.name) and not recurse_checkpoints:
-                    continue
-                stack.append(p)
-            else:
-                out.append(p)
-            if len(out) >= MAX_BUNDLE_FILES:
-                break
+        entry, _ = found
+        if entry.name.startswith(".") or entry.is_dir(follow_symlinks=False):
+            continue
+        out.append(Path(entry.path))
+        if len(out) >= MAX_BUNDLE_FILES:
+            break
     return out
 
 

@@ -512,7 +512,8 @@ class Watcher:
         t.start()
 
     def _scan(self, reason: str) -> None:
-        from regtui.catalog.scan import find_artifacts
+        from regtui.catalog.scan import find_artifacts, shown_path
+        from regtui.tree_walk import Skipped
 
         found = 0
         try:
@@ -520,6 +521,9 @@ class Watcher:
                 for path in find_artifacts(Path(root.path)):
                     if self._stopping.is_set():
                         return
+                    if isinstance(path, Skipped):  # one line each; the walk goes on
+                        self._emit(WatchEvent("refused", shown_path(path.path), detail=path.reason))
+                        continue
                     mtime = newest_mtime(path)
                     if mtime is None:
                         continue
