@@ -78,7 +78,7 @@ def find_artifacts(root: Path) -> Iterator[Path | Skipped]:
         if is_bundle_dir(Path(entry.path)):
             bundles.add(entry.path)
             return False
-        return True
+        return not _hf_blobs(entry)
 
     for found in walk(root, descend):
         if isinstance(found, Skipped):
@@ -95,6 +95,14 @@ def find_artifacts(root: Path) -> Iterator[Path | Skipped]:
             yield from _checkpoint_bundles(path)
         else:
             yield from _file_entry(entry, path)
+
+
+def _hf_blobs(entry: os.DirEntry[str]) -> bool:
+    """A Hugging Face cache repository's `blobs/`: its files are the bytes of the
+    snapshots' links, found and registered through the snapshot bundles."""
+    return entry.name == "blobs" and os.path.isdir(
+        os.path.join(os.path.dirname(entry.path), "snapshots")
+    )
 
 
 def _file_entry(entry: os.DirEntry[str], path: Path) -> Iterator[Path | Skipped]:
