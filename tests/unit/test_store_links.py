@@ -307,24 +307,26 @@ def test_a_registered_link_to_a_file_is_its_target_and_keeps_its_bytes(
     assert kept.read_bytes() == weights(1)
 
 
-@pytest.mark.parametrize("what", ["bundle", "file"])
-def test_swapping_the_bytes_behind_an_absolute_link_is_caught(tmp_path: Path, what: str) -> None:
+@pytest.mark.parametrize("what", ["snapshot-absolute", "snapshot-relative", "file"])
+def test_swapping_the_bytes_behind_a_link_is_caught(tmp_path: Path, what: str) -> None:
     cat = Catalog(str(tmp_path / "catalog.sqlite"))
-    real = tmp_path / "elsewhere" / "weights.safetensors"
-    real.parent.mkdir()
-    real.write_bytes(weights(1))
-    if what == "bundle":
-        path = tmp_path / "run"
-        path.mkdir()
-        (path / "blob.safetensors").write_bytes(weights(1))
-        (path / "model.safetensors").symlink_to(path / "blob.safetensors")
-        behind = path / "blob.safetensors"
+    if what.startswith("snapshot"):
+        path, _ = hf_cache(tmp_path)
+        if what == "snapshot-absolute":
+            for link in path.iterdir():
+                target = Path(os.path.realpath(link))
+                link.unlink()
+                link.symlink_to(target)
+        behind = Path(os.path.realpath(path / "model.safetensors"))
     else:
+        behind = tmp_path / "elsewhere" / "weights.safetensors"
+        behind.parent.mkdir()
+        behind.write_bytes(weights(1))
         path = tmp_path / "model.safetensors"
-        path.symlink_to(real)
-        behind = real
+        path.symlink_to(behind)
     v = cat.register(path, "m")
-    behind.write_bytes(weights(2))  # same name, other bytes
+    os.chmod(behind, 0o644)
+    behind.write_bytes(weights(2))  # same name, other bytes; the link is untouched
     (check,) = [c for c in cat.verify_artifacts("m") if c.ref == v.ref]
     assert check.state == "changed"
     with pytest.raises(ArtifactError, match="refusing to serve"):

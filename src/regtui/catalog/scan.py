@@ -25,6 +25,7 @@ BATCH = 500
 # slower than doing it in one thread. Larger files are hashed in the pool, where
 # hashlib runs without the GIL.
 POOL_MIN_BYTES = 1 << 20
+_TRANSIENT = ("changed while", "deleted while", "no such file")
 _BAD_NAME_CHARS = re.compile(r"[^a-z0-9._-]+")
 
 
@@ -222,8 +223,11 @@ def scan(
         try:
             cand = catalog.prepare(path, name, root=root)
         except ArtifactError as exc:
-            outcome = "refused" if ": refused:" in str(exc) else "error"
-            return ScanItem(str(path), name, outcome, detail=str(exc))
+            # What is wrong with the entry itself (refused, unreadable) is a refusal;
+            # an entry that moved under the scan is an error: another scan may do.
+            msg = str(exc)
+            outcome = "error" if any(t in msg for t in _TRANSIENT) else "refused"
+            return ScanItem(str(path), name, outcome, detail=msg)
         except RegtuiError as exc:
             return ScanItem(str(path), name, "error", detail=str(exc))
         if cand.damage:

@@ -512,6 +512,7 @@ class Watcher:
         t.start()
 
     def _scan(self, reason: str) -> None:
+        from regtui.catalog.artifacts import entry_path
         from regtui.catalog.scan import find_artifacts, shown_path
         from regtui.tree_walk import Skipped
 
@@ -524,6 +525,12 @@ class Watcher:
                     if isinstance(path, Skipped):  # one line each; the walk goes on
                         self._emit(WatchEvent("refused", shown_path(path.path), detail=path.reason))
                         continue
+                    if path.is_symlink():  # a loop or a dangling link is refused here, once
+                        try:
+                            entry_path(path)
+                        except ArtifactError as exc:
+                            self._emit(WatchEvent("refused", shown_path(path), detail=str(exc)))
+                            continue
                     mtime = newest_mtime(path)
                     if mtime is None:
                         continue
