@@ -254,6 +254,10 @@ def test_a_hugging_face_cache_snapshot_is_kept_as_bytes_and_outlives_the_cache(
     v = cat.register(snapshot, "tiny")
     assert v.format == "huggingface"
     assert v.sha256 == expected_tree_hash(members)
+    # Facts come from the bytes behind the links, as the hash does.
+    assert [f["file"] for f in v.metadata["files"]] == ["model.safetensors"]
+    assert v.metadata["files"][0]["format"] == "safetensors"
+    assert v.metadata["weights_bytes"] == len(members["model.safetensors"])
     kept = released(cat, snapshot, "tiny")
     assert kept != snapshot and no_links_under(kept)
     # Training folder and blobs gone: production still resolves, to the same bytes.

@@ -324,7 +324,7 @@ class Catalog:
         from regtui.inspect import inspect_path
 
         check_model_name(model)
-        p = entry_path(path)  # resolved first: the version is the bytes, not a link to them
+        p = entry_path(path, root)  # resolved first: the version is the bytes, not a link to them
         facts = inspect_path(p, root=root)
         if facts.refused:
             raise ArtifactError(f"{p}: refused: {facts.refused}")

@@ -74,6 +74,7 @@ from regtui.inspect.trees import (
     inspect_xgboost_ubj,
 )
 from regtui.inspect.zipcheck import ends_complete, list_zip
+from regtui.tree_walk import plainly_under
 
 __all__ = [
     "Facts",
@@ -155,35 +156,16 @@ def _inside(path: Path, base: Path) -> bool:
     return path == base or path.is_relative_to(base)
 
 
-def _plainly_under(path: Path, root: Path) -> bool:
-    """True if `path` is spelled as a descendant of `root` (no `.`/`..`) and no part
-    of it below root is a symlink: then it resolves inside root whatever root
-    resolves to. One lstat per level below root instead of a full resolve, which
-    is one lstat per level from / and was the largest single cost of a scan."""
-    p, r = os.fspath(path), os.fspath(root)
-    if not (os.path.isabs(p) and os.path.isabs(r)):
-        return False
-    r = r.rstrip(os.sep)
-    if not p.startswith(r + os.sep):
-        return False
-    here = r
-    for part in p[len(r) + 1 :].split(os.sep):
-        if part in ("", ".", ".."):
-            return False
-        here = f"{here}{os.sep}{part}"
-        try:
-            if stat.S_ISLNK(os.lstat(here).st_mode):
-                return False
-        except OSError:
-            return False
-    return True
-
-
 def _link_refusal(path: Path, root: Path | None) -> str | None:
     """A reason to refuse `path` for its symlinks, or None: a dangling or looping
     link; with a root, a path that resolves outside it; in a bundle folder, any
     link that hashing.tree_members would not hash as bytes (dangling, looping, to
     a folder, or leaving the bundle)."""
+    # Spelled under the root with no link below it: resolves inside it, no realpath
+    # needed (one lstat per level below root; a scan does this for every file).
+    if root is not None and plainly_under(path, root):
+        is_folder = stat.S_ISDIR(os.lstat(path).st_mode)
+        return _bundle_link_refusal(path) if is_folder else None
     try:
         target = Path(os.path.realpath(path, strict=True))
     except OSError as exc:
@@ -192,17 +174,16 @@ def _link_refusal(path: Path, root: Path | None) -> str | None:
         if exc.errno == errno.ELOOP:
             return "symlink loop"
         return f"broken symlink -> {clip(os.readlink(path), 300)}"
-    if (
-        root is not None
-        and not _plainly_under(path, root)
-        and not _inside(target, Path(os.path.realpath(root)))
-    ):
+    if root is not None and not _inside(target, Path(os.path.realpath(root))):
         return f"symlink points outside the watched root: {clip(str(target), 300)}"
-    if stat.S_ISDIR(os.stat(target).st_mode):
-        try:
-            tree_members(target)
-        except ArtifactError as exc:
-            return clip(str(exc), MAX_WARNING_CHARS)
+    return _bundle_link_refusal(target) if target.is_dir() else None
+
+
+def _bundle_link_refusal(folder: Path) -> str | None:
+    try:
+        tree_members(folder)
+    except ArtifactError as exc:
+        return clip(str(exc), MAX_WARNING_CHARS)
     return None
 
 

@@ -137,12 +137,14 @@ InspectFile = Callable[[Path], Facts]
 
 def merge_inner(facts: Facts, folder: Path, files: list[Path], inspect_file: InspectFile) -> None:
     """Inspect the model files inside a bundle; sum tensors/parameters, carry warnings."""
-    inner = [p for p in files if not p.is_symlink() and _inner_candidate(p)][:MAX_INNER]
+    inner = [p for p in files if _inner_candidate(p)][:MAX_INNER]
     summary: list[dict[str, Any]] = []
     params = tensors = 0
     have_params = False
     for p in inner:
-        sub = inspect_file(p)
+        # A link is inspected as the bytes it stands for (the hash covers them, and
+        # inspect_path refused the bundle first if any link leaves it).
+        sub = inspect_file(Path(os.path.realpath(p)) if p.is_symlink() else p)
         rel = str(p.relative_to(folder))
         if sub.refused:
             facts.warnings.append(f"{rel}: {sub.refused}")
@@ -281,9 +283,7 @@ def inspect_huggingface(folder: Path, facts: Facts, files: list[Path]) -> None:
     meta["tokenizer_files"] = sorted(n for n in names if _TOKENIZER.fullmatch(n))
     weights = [p for p in files if p.parent == folder and _HF_WEIGHTS.fullmatch(p.name)]
     meta["weights_files"] = sorted(p.name for p in weights)[:100]
-    meta["weights_bytes"] = sum(
-        p.stat().st_size for p in weights if not p.is_symlink() and p.is_file()
-    )
+    meta["weights_bytes"] = sum(p.stat().st_size for p in weights if p.is_file())
     if CHECKPOINT_DIR.fullmatch(folder.name):
         meta["checkpoint_step"] = int(folder.name.split("-", 1)[1])
     missing = _missing_shards(folder, names, facts.warnings)
