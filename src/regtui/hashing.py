@@ -2,11 +2,15 @@
 
 A folder's hash is the sha256 of its sorted `relative-path NUL file-hash` lines,
 so renaming, adding or changing any file inside changes it (except inside the
-`checkpoint-N/` folders right in it, which are versions of their own).
+`checkpoint-N/` folders right in it, which are versions of their own). A symlink
+in a folder counts as the bytes it points to, never as its text: a kept copy holds
+bytes, and the hash must cover exactly what the copy holds.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
 import os
 import re
@@ -17,6 +21,7 @@ from pathlib import Path
 
 from regtui import readlog
 from regtui.errors import ArtifactError
+from regtui.tree_walk import Skipped, walk
 
 CHUNK = 1 << 20
 CHECKPOINT_DIR = re.compile(r"checkpoint-\d+")  # a Trainer's checkpoint: a version of its own
@@ -136,52 +141,119 @@ def hash_file(path: Path, progress: Progress | None = None) -> Digest:
 def iter_tree(root: Path, *, checkpoints: bool = True) -> list[tuple[str, Path]]:
     """Relative POSIX path and absolute path of every file and symlink under root, sorted.
 
-    Symlinks are listed, never followed, so a link out of the folder cannot pull
-    outside bytes into the hash. `checkpoints=False` leaves out the
-    `checkpoint-N/` folders right inside root: a Hugging Face Trainer's run
-    folder holds them, and each is a version of its own, not part of the run's
-    final model (as bundles.bundle_files lists it).
+    A listing (for change detection): symlinks are listed, never followed, and
+    folders that cannot be walked are left out (tree_members refuses them).
+    `checkpoints=False` leaves out the `checkpoint-N/` folders right inside root:
+    a Hugging Face Trainer's run folder holds them, and each is a version of its
+    own, not part of the run's final model (as bundles.bundle_files lists it).
     """
     entries: list[tuple[str, Path]] = []
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
-        base = Path(dirpath)
-        if not checkpoints and base == root:
-            dirnames[:] = [d for d in dirnames if not CHECKPOINT_DIR.fullmatch(d)]
-        for name in filenames + [d for d in dirnames if (base / d).is_symlink()]:
-            full = base / name
+    for found in walk(root, _descend(checkpoints)):
+        if isinstance(found, Skipped):
+            continue
+        entry, _ = found
+        full = Path(entry.path)
+        if not _is_real_folder(entry):
             entries.append((full.relative_to(root).as_posix(), full))
     entries.sort()
     return entries
 
 
+def _descend(checkpoints: bool) -> Callable[[os.DirEntry[str], int], bool]:
+    return lambda e, depth: checkpoints or depth > 1 or not CHECKPOINT_DIR.fullmatch(e.name)
+
+
+def _is_real_folder(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir(follow_symlinks=False)
+    except OSError:
+        return False
+
+
+def link_scope(root: Path) -> list[Path]:
+    """Where the links in the bundle folder `root` (resolved) may point: inside it,
+    and for a Hugging Face cache snapshot (`<repo>/snapshots/<rev>/`, whose files
+    are relative links into `<repo>/blobs/`) inside that repository's blobs."""
+    scope = [root]
+    blobs = root.parent.parent / "blobs"
+    if root.parent.name == "snapshots" and blobs.is_dir() and not blobs.is_symlink():
+        scope.append(blobs)
+    return scope
+
+
+def _inside(path: Path, scope: list[Path]) -> bool:
+    return any(path == base or path.is_relative_to(base) for base in scope)
+
+
+def link_target(link: Path, scope: list[Path]) -> Path:
+    """The regular file a symlink in a bundle stands for; ArtifactError (one line,
+    naming the link) for a dangling link, a loop, a link to a folder or to a
+    special file, or one that leaves `scope`."""
+    try:
+        text = os.readlink(link)
+        target = Path(os.path.realpath(link, strict=True))
+        st = os.stat(target)
+    except FileNotFoundError:
+        raise ArtifactError(f"{link}: dangling symlink -> {text!r}") from None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise ArtifactError(f"{link}: symlink loop") from None
+        raise ArtifactError(f"{link}: cannot follow symlink: {exc.strerror or exc}") from None
+    if not _inside(target, scope):
+        raise ArtifactError(f"{link}: symlink leaves the bundle (-> {target}); not followed")
+    if not stat.S_ISREG(st.st_mode):
+        raise ArtifactError(
+            f"{link}: symlink to {kind_of(st.st_mode)}; only links to files are followed"
+        )
+    return target
+
+
+def tree_members(root: Path) -> list[tuple[str, Path]]:
+    """What a bundle folder holds, as the folder hash and a kept copy see it: each
+    member's relative POSIX path and the regular file whose bytes it is (a symlink
+    stands for its target's bytes, under the link's name; see link_target).
+
+    Refuses (ArtifactError) what cannot be hashed as bytes: folders it cannot
+    walk, bad links. `checkpoint-N/` folders right inside root are left out.
+    """
+    root = Path(os.path.realpath(root))
+    scope = link_scope(root)
+    members: list[tuple[str, Path]] = []
+    for found in walk(root, _descend(False)):
+        if isinstance(found, Skipped):
+            raise ArtifactError(f"{found.path}: {found.reason}")
+        entry, _ = found
+        full = Path(entry.path)
+        if _is_real_folder(entry):
+            continue
+        rel = full.relative_to(root).as_posix()
+        members.append((rel, link_target(full, scope) if entry.is_symlink() else full))
+    members.sort()
+    return members
+
+
 def hash_tree(root: Path, progress: Progress | None = None) -> Digest:
-    """Hash of a bundle folder from its files' relative paths and hashes."""
+    """Hash of a bundle folder from its members' relative paths and the hashes of
+    their bytes (a symlink's target's bytes, never its text)."""
     if not root.is_dir():
         raise ArtifactError(f"{root}: no such folder")
-    entries = iter_tree(root, checkpoints=False)
+    members = tree_members(root)
     total = 0
-    for _, full in entries:
-        try:
-            if not full.is_symlink():
-                total += full.stat().st_size
-        except FileNotFoundError:
-            pass
+    for _, full in members:
+        with contextlib.suppress(OSError):
+            total += full.stat().st_size
     outer = hashlib.sha256()
     done = 0
-    for rel, full in entries:
-        if full.is_symlink():
-            line = f"{rel}\0link:{os.readlink(full)}\n"
-        else:
-            base = done
+    for rel, full in members:
+        base = done
 
-            def step(d: int, _t: int, base: int = base) -> None:
-                if progress is not None:
-                    progress(base + d, total)
+        def step(d: int, _t: int, base: int = base) -> None:
+            if progress is not None:
+                progress(base + d, total)
 
-            digest = hash_file(full, step if progress else None)
-            done += digest.size_bytes
-            line = f"{rel}\0{digest.sha256}\n"
-        outer.update(line.encode("utf-8", "surrogateescape"))
+        digest = hash_file(full, step if progress else None)
+        done += digest.size_bytes
+        outer.update(f"{rel}\0{digest.sha256}\n".encode("utf-8", "surrogateescape"))
     return Digest(outer.hexdigest(), done)
 
 

@@ -158,8 +158,10 @@ def test_a_kept_bundle_folder_is_sealed_and_survives_its_source(tmp_path: Path) 
     kept = cat.artifact_path(cat.resolve("bert@production"))
     assert kept != bundle and hash_path(kept).sha256 == v.sha256
     modes = {p.relative_to(kept).as_posix(): stat.S_IMODE(p.lstat().st_mode) for p in
-             [kept, *kept.rglob("*")] if not p.is_symlink()}  # fmt: skip
-    assert modes == {".": 0o555, "sub": 0o555, "model.safetensors": 0o444, "sub/config.json": 0o444}
+             [kept, *kept.rglob("*")]}  # fmt: skip
+    # The link is kept as the bytes it points to (tests/unit/test_store_links.py).
+    assert modes == {".": 0o555, "sub": 0o555, "model.safetensors": 0o444, "sub/config.json": 0o444,
+                     "link": 0o444}  # fmt: skip
     _open_wb(bundle / "sub" / "config.json", b'{"layers": 3}')
     shutil.rmtree(bundle / "sub")
     assert cat.artifact_path(cat.resolve("bert@production")) == kept

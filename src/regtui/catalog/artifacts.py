@@ -6,12 +6,45 @@ without importing it.
 
 from __future__ import annotations
 
+import errno
+import functools
+import os
 from pathlib import Path
 
 from regtui.catalog.records import ArtifactCheck, VersionInfo
 from regtui.catalog.store import copy_paths
 from regtui.errors import ArtifactError
 from regtui.hashing import hash_path
+from regtui.tree_walk import plainly_under
+
+
+def entry_path(given: str | os.PathLike[str], root: Path | None = None) -> Path:
+    """An artifact path as every entry takes it, before anything else is done with
+    it: `~` expanded, absolute, `.`/`..` and every symlink resolved. So a version
+    records (and is kept from) the file or folder the bytes are in, never a link
+    to it or a spelling like `..`. A dangling link or a loop: ArtifactError.
+
+    `root` (a scanned or watched root): a path plainly under a resolved root is
+    resolved already, and is taken without a realpath of every part."""
+    p = Path(os.path.abspath(Path(given).expanduser()))
+    if root is not None and _real(os.fspath(root)) and plainly_under(p, root):
+        return p
+    try:
+        return Path(os.path.realpath(p, strict=True))
+    except FileNotFoundError:
+        if os.path.islink(p):
+            raise ArtifactError(f"{p}: refused: broken symlink -> {os.readlink(p)!r}") from None
+        raise ArtifactError(f"{p}: no such file or folder") from None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise ArtifactError(f"{p}: refused: symlink loop") from None
+        raise ArtifactError(f"{p}: refused: cannot resolve: {exc.strerror or exc}") from None
+
+
+@functools.lru_cache(maxsize=64)
+def _real(root: str) -> bool:
+    """Whether a root is spelled as it resolves (scans and watches resolve theirs)."""
+    return os.path.isabs(root) and os.path.realpath(root) == root
 
 
 def check_artifact(ref: str, p: Path, sha256: str) -> ArtifactCheck:

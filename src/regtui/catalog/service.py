@@ -30,7 +30,7 @@ from sqlalchemy.exc import IntegrityError
 
 from regtui import readlog
 from regtui.catalog import audit, store
-from regtui.catalog.artifacts import check_artifact, check_kept_copy, serve_path
+from regtui.catalog.artifacts import check_artifact, check_kept_copy, entry_path, serve_path
 from regtui.catalog.db import DriverSQL, MultiRowInsert, make_engine, read_txn, write_txn
 from regtui.catalog.diff import Diff, diff_versions
 from regtui.catalog.filter import compile_filter
@@ -357,9 +357,7 @@ class Catalog:
         from regtui.catalog import datasets as data
 
         check_model_name(model)
-        p = Path(path).expanduser().absolute()
-        if not p.exists() and not p.is_symlink():
-            raise ArtifactError(f"{p}: no such file or folder")
+        p = entry_path(path, root)  # resolved first: the version is the bytes, not a link to them
         given_metrics = clean_metrics(metrics)
         given_params = clean_params(params)
         named = data.given(datasets, dataset_progress)  # before the artifact: fail fast

@@ -18,6 +18,7 @@ path uses it too.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import stat
 import tempfile
@@ -27,7 +28,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from regtui.errors import ArtifactError, UsageError
-from regtui.hashing import hash_path, iter_tree, open_regular
+from regtui.hashing import hash_path, open_regular, tree_members
 from regtui.settings import default_store
 
 SETTING_KEY = "store"
@@ -35,6 +36,8 @@ SETTING_KEY = "store"
 FICLONE = 0x40049409
 FILE_MODE = 0o444
 FOLDER_MODE = 0o555
+NAME_BYTES = 200  # a kept copy's file name, well under the usual 255-byte limit
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 @dataclass(frozen=True)
@@ -82,9 +85,30 @@ def absolute_location(location: str | os.PathLike[str]) -> Path:
     return Path(os.path.abspath(Path(text).expanduser()))
 
 
+def member_name(name: str) -> str:
+    """A name that is safe as the last part of a store path, made from an artifact's
+    name: its final component; never empty, `.`/`..` or hidden (a leading dot is
+    the store's own staging), no NUL, valid UTF-8, at most NAME_BYTES bytes
+    (the extension kept). Unusable names are renamed, never refused."""
+    base = name.replace("\0", "").rstrip("/").rsplit("/", 1)[-1]
+    base = base.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    if not base:
+        return "artifact"
+    if base.startswith("."):
+        base = "_" + base
+    raw = base.encode("utf-8")
+    if len(raw) > NAME_BYTES:
+        suffix = Path(base).suffix if len(Path(base).suffix.encode("utf-8")) <= 16 else ""
+        keep = NAME_BYTES - len(suffix.encode("utf-8"))
+        base = raw[:keep].decode("utf-8", "ignore") + suffix
+    return base
+
+
 def copy_key(sha256: str, name: str) -> str:
-    """A kept copy's place relative to the store: sha256/ab/abcdef…/<original name>."""
-    return f"sha256/{sha256[:2]}/{sha256}/{name}"
+    """A kept copy's place relative to the store: sha256/ab/abcdef…/<member name>."""
+    if not _SHA256.fullmatch(sha256):
+        raise ArtifactError(f"not a sha256: {sha256[:80]!r}; no kept copy for it")
+    return f"sha256/{sha256[:2]}/{sha256}/{member_name(name)}"
 
 
 def copy_paths(stored_path: str, sha256: str, store: Path) -> list[Path]:
@@ -124,16 +148,16 @@ def keep(name: str, sha256: str, store: Path, sources: Sequence[Path]) -> Kept:
     """
     key = copy_key(sha256, name)
     target = store / key
-    if _exists(target):
-        if _matches(target, sha256):
-            return Kept(key, target, "reused")
-        remove(target)
+    if _exists(target) and _matches(target, sha256):
+        return Kept(key, target, "reused")
     problems: list[str] = []
-    for src in sources:
+    for given in sources:
+        # The bytes a link points to, never the link (its folder may be cleaned).
+        src = Path(os.path.realpath(given))
         if src == target:
             continue
         if not src.exists():
-            problems.append(f"{src}: artifact is gone")
+            problems.append(f"{given}: artifact is gone")
             continue
         try:
             how = _copy_in(src, target, sha256)
@@ -149,7 +173,11 @@ def keep(name: str, sha256: str, store: Path, sources: Sequence[Path]) -> Kept:
 
 
 def _copy_in(src: Path, target: Path, sha256: str) -> str:
-    """Stage a copy of `src` beside `target`, check it, seal it, move it into place."""
+    """Stage a copy of `src` beside `target`, check it, seal it, move it into place.
+
+    Only the staging folder made here is ever deleted: a copy in `target` that no
+    longer matches is first moved into it, so nothing else in the store can be
+    removed whatever `target` turns out to be."""
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".incoming-", dir=target.parent))
     try:
@@ -161,6 +189,8 @@ def _copy_in(src: Path, target: Path, sha256: str) -> str:
                 f"{src}: changed since it was registered (sha256 {got[:12]}…); not kept"
             )
         _seal(staged)
+        if _exists(target) and not _matches(target, sha256):
+            _move_aside(target, staging / ".replaced")
         try:
             os.replace(staged, target)
         except OSError:
@@ -174,6 +204,13 @@ def _copy_in(src: Path, target: Path, sha256: str) -> str:
         return "reflink" if cloned else "copy"
     finally:
         remove(staging)
+
+
+def _move_aside(p: Path, into: Path) -> None:
+    """Move a tampered copy into the staging folder (deleted with it)."""
+    if p.is_dir() and not p.is_symlink():
+        os.chmod(p, stat.S_IRWXU)  # a sealed folder cannot be moved to a new parent
+    os.replace(p, into)
 
 
 def _clone(src_fd: int, dst_fd: int) -> None:
@@ -200,19 +237,16 @@ def clone_file(src: Path, dst: Path) -> bool:
 
 
 def _copy_tree(src: Path, dst: Path) -> bool:
-    """Copy exactly what the folder hash covers (hashing.iter_tree's listing: no
-    `checkpoint-N/` folders of a Trainer run; symlinks stay links, as the hash
-    covers their text), so a verified copy holds nothing unchecked.
+    """Copy exactly what the folder hash covers (hashing.tree_members: no
+    `checkpoint-N/` folders of a Trainer run; a symlink becomes a file holding
+    its target's bytes), so a verified copy holds nothing unchecked and no link.
     True when every file was cloned."""
     cloned: list[bool] = []
     dst.mkdir()
-    for rel, full in iter_tree(src, checkpoints=False):
+    for rel, full in tree_members(src):
         target = dst / rel
         target.parent.mkdir(parents=True, exist_ok=True)
-        if full.is_symlink():
-            os.symlink(os.readlink(full), target)
-        else:
-            cloned.append(clone_file(full, target))
+        cloned.append(clone_file(full, target))
     return bool(cloned) and all(cloned)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import bz2
 import contextlib
+import errno
 import gzip
 import lzma
 import os
@@ -21,6 +22,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
+from regtui.errors import ArtifactError
+from regtui.hashing import tree_members
 from regtui.inspect.bounds import (
     MAX_WARNING_CHARS,
     MAX_WARNINGS,
@@ -78,6 +81,7 @@ from regtui.inspect.trees import (
     inspect_xgboost_ubj,
 )
 from regtui.inspect.zipcheck import ends_complete, list_zip
+from regtui.tree_walk import plainly_under
 
 __all__ = [
     "Facts",
@@ -159,46 +163,34 @@ def _inside(path: Path, base: Path) -> bool:
     return path == base or path.is_relative_to(base)
 
 
-def _plainly_under(path: Path, root: Path) -> bool:
-    """True if `path` is spelled as a descendant of `root` (no `.`/`..`) and no part
-    of it below root is a symlink: then it resolves inside root whatever root
-    resolves to. One lstat per level below root instead of a full resolve, which
-    is one lstat per level from / and was the largest single cost of a scan."""
-    p, r = os.fspath(path), os.fspath(root)
-    if not (os.path.isabs(p) and os.path.isabs(r)):
-        return False
-    r = r.rstrip(os.sep)
-    if not p.startswith(r + os.sep):
-        return False
-    here = r
-    for part in p[len(r) + 1 :].split(os.sep):
-        if part in ("", ".", ".."):
-            return False
-        here = f"{here}{os.sep}{part}"
-        try:
-            if stat.S_ISLNK(os.lstat(here).st_mode):
-                return False
-        except OSError:
-            return False
-    return True
-
-
 def _link_refusal(path: Path, root: Path | None) -> str | None:
-    """A reason to refuse `path` for its symlinks, or None."""
-    if path.is_symlink() and not path.exists():
+    """A reason to refuse `path` for its symlinks, or None: a dangling or looping
+    link; with a root, a path that resolves outside it; in a bundle folder, any
+    link that hashing.tree_members would not hash as bytes (dangling, looping, to
+    a folder, or leaving the bundle)."""
+    # Spelled under the root with no link below it: resolves inside it, no realpath
+    # needed (one lstat per level below root; a scan does this for every file).
+    if root is not None and plainly_under(path, root):
+        is_folder = stat.S_ISDIR(os.lstat(path).st_mode)
+        return _bundle_link_refusal(path) if is_folder else None
+    try:
+        target = Path(os.path.realpath(path, strict=True))
+    except OSError as exc:
+        if not os.path.islink(path):
+            return None  # missing: the hash says so
+        if exc.errno == errno.ELOOP:
+            return "symlink loop"
         return f"broken symlink -> {clip(os.readlink(path), 300)}"
-    if root is None:
-        return None
-    if not _plainly_under(path, root):
-        target = path.resolve()
-        if not _inside(target, root.resolve()):
-            return f"symlink points outside the watched root: {clip(str(target), 300)}"
-    if path.is_dir():
-        base = root.resolve()
-        for p in bundle_files(path, recurse_checkpoints=True):
-            if p.is_symlink() and not _inside(p.resolve(), base):
-                rel = p.relative_to(path)
-                return f"{clip(str(rel), 200)} is a symlink pointing outside the watched root"
+    if root is not None and not _inside(target, Path(os.path.realpath(root))):
+        return f"symlink points outside the watched root: {clip(str(target), 300)}"
+    return _bundle_link_refusal(target) if target.is_dir() else None
+
+
+def _bundle_link_refusal(folder: Path) -> str | None:
+    try:
+        tree_members(folder)
+    except ArtifactError as exc:
+        return clip(str(exc), MAX_WARNING_CHARS)
     return None
 
 

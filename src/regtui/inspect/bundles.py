@@ -30,6 +30,7 @@ from regtui.inspect.bounds import (
 )
 from regtui.inspect.detect import MODEL_EXTENSIONS, is_artifact_candidate
 from regtui.inspect.facts import Facts
+from regtui.tree_walk import Skipped, walk
 
 MAX_BUNDLE_FILES = 10_000
 MAX_INNER = 64  # inner model files inspected per bundle
@@ -108,26 +109,26 @@ def bundle_root(path: Path, root: Path | None = None) -> Path | None:
 
 
 def bundle_files(folder: Path, *, recurse_checkpoints: bool = False) -> list[Path]:
-    """Files in a bundle (bounded), skipping nested checkpoint-N folders (own versions)."""
+    """Files in a bundle (bounded, in name order), skipping hidden names and nested
+    checkpoint-N folders (own versions). Folders it cannot walk are left out here:
+    the bundle's hash (hashing.tree_members) refuses them with the reason."""
+
+    def descend(entry: os.DirEntry[str], depth: int) -> bool:
+        if entry.name.startswith("."):
+            return False
+        top_checkpoint = depth == 1 and CHECKPOINT_DIR.fullmatch(entry.name)
+        return recurse_checkpoints or not top_checkpoint
+
     out: list[Path] = []
-    stack = [folder]
-    while stack and len(out) < MAX_BUNDLE_FILES:
-        d = stack.pop()
-        try:
-            entries = sorted(d.iterdir())
-        except OSError:
+    for found in walk(folder, descend):
+        if isinstance(found, Skipped):
             continue
-        for p in entries:
-            if p.name.startswith("."):
-                continue
-            if p.is_dir() and not p.is_symlink():
-                if d == folder and CHECKPOINT_DIR.fullmatch(p.name) and not recurse_checkpoints:
-                    continue
-                stack.append(p)
-            else:
-                out.append(p)
-            if len(out) >= MAX_BUNDLE_FILES:
-                break
+        entry, _ = found
+        if entry.name.startswith(".") or entry.is_dir(follow_symlinks=False):
+            continue
+        out.append(Path(entry.path))
+        if len(out) >= MAX_BUNDLE_FILES:
+            break
     return out
 
 
@@ -136,12 +137,14 @@ InspectFile = Callable[[Path], Facts]
 
 def merge_inner(facts: Facts, folder: Path, files: list[Path], inspect_file: InspectFile) -> None:
     """Inspect the model files inside a bundle; sum tensors/parameters, carry warnings."""
-    inner = [p for p in files if not p.is_symlink() and _inner_candidate(p)][:MAX_INNER]
+    inner = [p for p in files if _inner_candidate(p)][:MAX_INNER]
     summary: list[dict[str, Any]] = []
     params = tensors = 0
     have_params = False
     for p in inner:
-        sub = inspect_file(p)
+        # A link is inspected as the bytes it stands for (the hash covers them, and
+        # inspect_path refused the bundle first if any link leaves it).
+        sub = inspect_file(Path(os.path.realpath(p)) if p.is_symlink() else p)
         rel = str(p.relative_to(folder))
         if sub.refused:
             facts.warnings.append(f"{rel}: {sub.refused}")
@@ -282,9 +285,7 @@ def inspect_huggingface(folder: Path, facts: Facts, files: list[Path]) -> None:
     meta["tokenizer_files"] = sorted(n for n in names if _TOKENIZER.fullmatch(n))
     weights = [p for p in files if p.parent == folder and _HF_WEIGHTS.fullmatch(p.name)]
     meta["weights_files"] = sorted(p.name for p in weights)[:100]
-    meta["weights_bytes"] = sum(
-        p.stat().st_size for p in weights if not p.is_symlink() and p.is_file()
-    )
+    meta["weights_bytes"] = sum(p.stat().st_size for p in weights if p.is_file())
     if CHECKPOINT_DIR.fullmatch(folder.name):
         meta["checkpoint_step"] = int(folder.name.split("-", 1)[1])
     missing = _missing_shards(folder, names, facts.warnings)

@@ -526,7 +526,9 @@ class Watcher:
         t.start()
 
     def _scan(self, reason: str) -> None:
-        from regtui.catalog.scan import find_artifacts
+        from regtui.catalog.artifacts import entry_path
+        from regtui.catalog.scan import find_artifacts, shown_path
+        from regtui.tree_walk import Skipped
 
         found = 0
         try:
@@ -534,6 +536,15 @@ class Watcher:
                 for path in find_artifacts(Path(root.path)):
                     if self._stopping.is_set():
                         return
+                    if isinstance(path, Skipped):  # one line each; the walk goes on
+                        self._emit(WatchEvent("refused", shown_path(path.path), detail=path.reason))
+                        continue
+                    if path.is_symlink():  # a loop or a dangling link is refused here, once
+                        try:
+                            entry_path(path)
+                        except ArtifactError as exc:
+                            self._emit(WatchEvent("refused", shown_path(path), detail=str(exc)))
+                            continue
                     mtime = newest_mtime(path)
                     if mtime is None:
                         continue
