@@ -239,8 +239,15 @@ _model = _usage(check_model_name)
 _stage = _usage(check_stage_name)
 
 
-def _any_ref(value: Any) -> Any:
-    return value  # a [model, number] pair: checked with the rows it joins
+def _version_ref(value: Any) -> Any:
+    """[model, number] (or none); that the version exists is checked with the rows."""
+    if value is None:
+        return None
+    if not isinstance(value, list) or len(value) != 2:
+        raise Bad(f"{_shown(value)} is not [model, number]")
+    _model(value[0])
+    _int(1)(value[1])
+    return value
 
 
 # Every field of every row kind, with its rule. A row must have exactly these
@@ -286,7 +293,7 @@ FIELDS: dict[str, dict[str, Rule]] = {
         "revision": _int(0),
         "updated_at": _time,
         "updated_by": _actor,
-        "version": _any_ref,
+        "version": _optional(_version_ref),
     },
     "stage_moves": {
         "model": _model,
@@ -295,15 +302,15 @@ FIELDS: dict[str, dict[str, Rule]] = {
         "at": _time,
         "by": _actor,
         "reason": _reason,
-        "from_version": _any_ref,
-        "to_version": _any_ref,
+        "from_version": _optional(_version_ref),
+        "to_version": _optional(_version_ref),
     },
     "approvals": {
         "status": _one_of(DECISIONS),
         "by": _actor,
         "at": _time,
         "reason": _reason,
-        "version": _any_ref,
+        "version": _optional(_version_ref),
     },
     "watch_roots": {
         "path": _path,
@@ -459,6 +466,16 @@ def check_export(data: dict[str, Any]) -> None:
         last_decision[(v["model"], v["number"])] = a
     for key, v in versions.items():
         _check_last_decision(key, v, last_decision.get(key))
+    roots = set()
+    for i, w in enumerate(data["watch_roots"]):
+        if w["path"] in roots:
+            raise _bad(f"watch_roots[{i}]", f"{_shown(w['path'])} appears twice")
+        roots.add(w["path"])
+    for i, e in enumerate(data["audit"]):
+        if e["seq"] != i + 1:
+            raise _bad(
+                f"audit[{i}].seq", f"events run 1, 2, 3 … in order; this one says {e['seq']}"
+            )
 
 
 def _check_approval_fields(where: str, ref: str, v: dict[str, Any]) -> None:
