@@ -225,6 +225,12 @@ def build_parser() -> Parser:
         action="store_true",
         help="skip re-hashing the artifact before printing its path",
     )
+    rs.add_argument(
+        "-0",
+        "--null",
+        action="store_true",
+        help="end the path with NUL instead of a newline (for xargs -0)",
+    )
 
     bk = cmd("backup", "take a consistent copy of a live SQLite catalog")
     bk.add_argument("file", type=Path, metavar="FILE")
@@ -527,6 +533,7 @@ def cmd_archive(args: argparse.Namespace) -> int:
 
 def cmd_edit(args: argparse.Namespace) -> int:
     from regtui.catalog.refs import parse_ref
+    from regtui.cli import output
 
     def edited(tags: dict[str, str]) -> dict[str, str]:
         out = {**tags, **dict(args.tag)}
@@ -550,13 +557,14 @@ def cmd_edit(args: argparse.Namespace) -> int:
     if args.json:
         _emit_json(out)
     else:
-        print(f"edited {args.target}")
+        print(f"edited {output.safe(args.target)}")
     return 0
 
 
 def cmd_resolve(args: argparse.Namespace) -> int:
     from regtui.catalog.artifacts import serve_path
     from regtui.catalog.refs import parse_ref
+    from regtui.cli import output
 
     ref = parse_ref(args.ref)
     found = _read_quickly(args, lambda q: (q.get(ref), q.store_location()))
@@ -567,8 +575,15 @@ def cmd_resolve(args: argparse.Namespace) -> int:
     path = serve_path(v, where.path, check=not args.no_check)
     if args.json:
         _emit_json({**v.to_json(), "serve_path": str(path)})
+    elif args.null:
+        output.print_path_nul(path)
     else:
-        print(path)
+        if "\n" in str(path) and not sys.stdout.isatty():
+            print(
+                "regtui: warning: the path holds a newline; read it with -0 or --json",
+                file=sys.stderr,
+            )
+        output.print_path(path)
     return 0
 
 
@@ -629,6 +644,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
 def cmd_policy(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
+    from regtui.cli import output
+
     with _open(args) as cat:
         policy = cat.policy()
         if args.protect is not None or args.distinct_approver is not None:
@@ -645,7 +662,7 @@ def cmd_policy(args: argparse.Namespace) -> int:
     if args.json:
         _emit_json(policy.to_json())
     else:
-        print(f"protected stages: {', '.join(policy.protected_stages) or '(none)'}")
+        print(f"protected stages: {output.safe(', '.join(policy.protected_stages)) or '(none)'}")
         print(f"approver must differ from creator: {'on' if policy.distinct_approver else 'off'}")
     return 0
 
@@ -775,7 +792,7 @@ def cmd_store(args: argparse.Namespace) -> int:
         )
         return 0
     print(f"store: {output.safe(str(where.path), 500)}")
-    print(f"source: {where.source}")
+    print(f"source: {output.safe(where.source)}")
     print(f"host-local: {'yes' if where.host_local else 'no'}")
     print(f"kept copies: {kept.present}")
     if kept.missing:
@@ -789,7 +806,7 @@ def cmd_store(args: argparse.Namespace) -> int:
             if reflinks
             else "copies are full copies (this file system has no reflinks)"
         )
-    print(where.note)
+    print(output.safe(where.note, 2000))
     return 0
 
 
