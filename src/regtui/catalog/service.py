@@ -28,7 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
-from regtui.catalog import audit, store
+from regtui.catalog import audit, audit_replay, store
 from regtui.catalog.artifacts import check_artifact, check_kept_copy, serve_path
 from regtui.catalog.db import DriverSQL, MultiRowInsert, make_engine, read_txn, write_txn
 from regtui.catalog.diff import Diff, diff_versions
@@ -1462,7 +1462,44 @@ class Catalog:
                 yield audit.row_to_event(r)
 
     def verify_audit(self, expected_head: str | None = None) -> ChainCheck:
-        return audit.verify(self._iter_events(), expected_head)
+        """The hash chain, and the tables against the state it records (a table
+        edited beside the log fails it, naming the first row; see verify_catalog)."""
+        chain, state = self.verify_catalog(expected_head)
+        if chain.ok and state is not None and not state.ok:
+            first = state.mismatches[0]
+            return ChainCheck(
+                False,
+                chain.events,
+                chain.head,
+                None,
+                f"{len(state.mismatches)} table values disagree with the log, first: "
+                f"{first.row} {first.field}: log says {first.log_says!r}, "
+                f"table says {first.table_says!r}",
+            )
+        return chain
+
+    def registration(self, v: VersionInfo) -> Any:
+        """What the audit log recorded when `v` was registered (its `after`), or None."""
+        with read_txn(self.engine) as conn:
+            return conn.execute(
+                select(E.c.after)
+                .where(E.c.model == v.model, E.c.target == v.ref, E.c.action == "registered")
+                .order_by(E.c.seq)
+                .limit(1)
+            ).scalar()
+
+    def verify_catalog(
+        self, expected_head: str | None = None
+    ) -> tuple[ChainCheck, audit_replay.StateCheck | None]:
+        """The chain and the tables compared with its replay, in one snapshot and one
+        pass over the events (state None when the chain itself is broken)."""
+        with read_txn(self.engine) as conn:
+            replay = audit_replay.Replay()
+            rows = conn.execute(select(E).order_by(E.c.seq)).yield_per(2000)
+            chain = audit.verify((replay.feed(audit.row_to_event(r)) for r in rows), expected_head)
+            if not chain.ok:
+                return chain, None
+            return chain, audit_replay.compare(conn, replay.expected)
 
     def audit_head(self) -> tuple[int, str]:
         with read_txn(self.engine) as conn:
@@ -1476,10 +1513,21 @@ class Catalog:
 
     def verify_artifacts(self, model: str | None = None) -> list[ArtifactCheck]:
         """Re-hash every version's artifact and every kept copy in the catalog's
-        store; report missing and changed ones."""
+        store; report missing and changed ones, and any whose path, sha256 or size
+        the table holds otherwise than its registration event recorded."""
         where = self.store_location().path
+        q = select(E.c.target, E.c.after).where(E.c.action == "registered")
+        with read_txn(self.engine) as conn:
+            rows = conn.execute(q if model is None else q.where(E.c.model == model))
+            registered = {target: after for target, after in rows}
         out = []
         for v in self.versions(model):
+            # The log's word first: a path and sha256 swapped together in the
+            # table would re-hash fine.
+            problem = audit_replay.identity_problem(v, registered.get(v.ref))
+            if problem:
+                out.append(ArtifactCheck(v.ref, v.path, "changed", problem))
+                continue
             if v.stored_path:
                 out.append(check_kept_copy(v, where))
             out.append(check_artifact(v.ref, Path(v.path), v.sha256))

@@ -563,15 +563,29 @@ def cmd_edit(args: argparse.Namespace) -> int:
 
 def cmd_resolve(args: argparse.Namespace) -> int:
     from regtui.catalog.artifacts import serve_path
+    from regtui.catalog.audit_replay import REGISTRATION_SQL, identity_problem
     from regtui.catalog.refs import parse_ref
     from regtui.cli import output
+    from regtui.errors import CatalogError
 
     ref = parse_ref(args.ref)
-    found = _read_quickly(args, lambda q: (q.get(ref), q.store_location()))
+
+    def quick(q: QuickReader) -> tuple[Any, ...]:
+        v = q.get(ref)
+        row = q.con.execute(REGISTRATION_SQL, (v.model, v.ref)).fetchone()
+        return v, q.store_location(), row[0] if row else None
+
+    found = _read_quickly(args, quick)
     if found is None:
         with _open(args) as cat:
-            found = (cat.resolve(str(ref)), cat.store_location())
-    v, where = found
+            v = cat.resolve(str(ref))
+            found = (v, cat.store_location(), cat.registration(v))
+    v, where, registered = found
+    # Serve only the artifact the log says was registered: a path and sha256
+    # swapped together in the table would pass the re-hash below.
+    problem = identity_problem(v, registered)
+    if problem:
+        raise CatalogError(problem)
     path = serve_path(v, where.path, check=not args.no_check)
     if args.json:
         _emit_json({**v.to_json(), "serve_path": str(path)})
@@ -608,12 +622,19 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
     with _open(args) as cat:
         if args.verify:
-            check = cat.verify_audit(args.head or None)
+            # The chain, then the tables against what the chain records.
+            check, state = cat.verify_catalog(args.head or None)
             if args.json:
-                _emit_json(check.to_json())
+                ok = check.ok and (state is None or state.ok)
+                _emit_json(
+                    {**check.to_json(), "ok": ok, "chain_ok": check.ok}
+                    | (state.to_json() if state else {})
+                )
             else:
                 print(output.chain_line(check))
-            return 0 if check.ok else 8
+                if state is not None:
+                    output.print_state(state)
+            return 0 if check.ok and (state is None or state.ok) else 8
         if args.head is not None:
             seq, head = cat.audit_head()
             if args.json:

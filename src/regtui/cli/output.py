@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from regtui.catalog.audit_replay import StateCheck
 from regtui.catalog.diff import Diff
 from regtui.catalog.records import (
     ArtifactCheck,
@@ -312,7 +313,23 @@ def chain_line(check: ChainCheck) -> str:
     if check.ok:
         return f"audit chain verifies: {check.events} events, head {check.head}"
     where = f"at event {check.first_bad}" if check.first_bad is not None else "at the head"
-    return f"audit chain BROKEN {where}: {check.problem}"
+    return f"audit chain BROKEN {where}: {safe(check.problem, 2000)}"
+
+
+def print_state(state: StateCheck) -> None:
+    """Each table value the log disagrees with, one line each, then a summary."""
+    for m in state.mismatches:
+        print(
+            f"MISMATCH  {safe(m.row, 200)}  {safe(m.field)}: log says {safe(repr(m.log_says), 300)}"
+            f", table says {safe(repr(m.table_says), 300)}"
+        )
+    if state.ok:
+        line = "catalog state matches the log"
+    else:
+        line = f"catalog state DISAGREES with the log in {len(state.mismatches)} values"
+    if state.unverifiable:
+        line += f" ({len(state.unverifiable)} rows older than what the log records: not checked)"
+    print(line)
 
 
 def print_checks(checks: Sequence[ArtifactCheck]) -> None:
