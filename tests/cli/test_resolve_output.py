@@ -5,6 +5,7 @@ commands that print catalog text show a hostile format, state or stage escaped."
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import pty
@@ -127,3 +128,27 @@ def test_show_escapes_catalog_text_a_table_edit_planted(
     shown = _on_tty(db, "show", "m:1")
     assert_terminal_safe(shown)
     assert "\\x1b" in shown or "\\u202e" in shown
+
+
+def test_resolve_refuses_a_file_swapped_in_the_table_and_audit_names_it(tmp_path: Path) -> None:
+    """path and sha256 edited together to other real bytes: the re-hash would pass;
+    resolve refuses (exit 7, nothing on stdout) and `audit --verify` names the row."""
+    db, _ = _catalog(tmp_path, "m.safetensors")
+    evil = tmp_path / "evil.safetensors"
+    evil.write_bytes(model_bytes("evil"))
+    sha = hashlib.sha256(evil.read_bytes()).hexdigest()
+    with sqlite3.connect(db) as conn:
+        conn.execute(
+            "UPDATE version SET path = ?, sha256 = ?, size_bytes = ?",
+            (str(evil), sha, evil.stat().st_size),
+        )
+    served = _cli(db, "resolve", "m@staging")
+    assert served.returncode == 7 and served.stdout == b""
+    assert b"audit log" in served.stderr
+    audited = _cli(db, "audit", "--verify")
+    assert audited.returncode == 8
+    assert b"m:1" in audited.stdout and b"sha256" in audited.stdout
+    as_json = json.loads(_cli(db, "audit", "--verify", "--json").stdout)
+    assert as_json["ok"] is False and as_json["chain_ok"] is True
+    assert {m["field"] for m in as_json["mismatches"]} >= {"path", "sha256"}
+    assert _cli(db, "verify").returncode == 9

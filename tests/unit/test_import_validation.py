@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from regtui.catalog.import_check import FIELDS, Bad
+from regtui.catalog.records import Policy
 from regtui.catalog.refs import MODEL_NAME, STAGE_NAME
 from regtui.catalog.service import Catalog
 from regtui.errors import NotFound, PolicyRefused, UsageError
@@ -61,7 +62,7 @@ HOSTILE: list[Any] = [
 ]
 
 
-def _source(url: str, folder: Path) -> Catalog:
+def populated(url: str, folder: Path) -> Catalog:
     """Every row kind: models with descriptions and tags, approved, rejected,
     pending, damaged and archived versions, logged values, datasets, stage moves
     (promote, rollback, demote), a watch root and a policy."""
@@ -86,11 +87,12 @@ def _source(url: str, folder: Path) -> Catalog:
     alice.log("churn:4", metrics={"test_auc": 0.8}, reason="eval")
     alice.edit_model("churn", description="churn model", tags={"team": "growth"})
     alice.add_watch_root(folder, model="churn")
+    bob.set_policy(Policy(("production", "release")))
     return alice
 
 
 def _export(folder: Path) -> dict[str, Any]:
-    return _source(str(folder / "src.sqlite"), folder).export_data()
+    return populated(str(folder / "src.sqlite"), folder).export_data()
 
 
 @pytest.fixture(scope="module")
