@@ -157,3 +157,31 @@ def test_a_swapped_path_and_sha256_is_not_served(source: Path, tmp_path: Path) -
     checks = {c.ref: c for c in Catalog(db).verify_artifacts()}
     assert checks["churn:1"].state == "changed"
     assert "registration" in checks["churn:1"].detail
+
+
+def test_steps_the_policy_forbade_are_reported_from_the_log_itself(tmp_path: Path) -> None:
+    """A log showing a registrant approving their own version under distinct-approver,
+    or a pending version moved into a protected stage: the replay reports both even
+    when the rows agree with the log (what an import or audit --verify then refuses)."""
+    from regtui.catalog import audit
+    from regtui.catalog.audit_replay import replay
+
+    src = populated(str(tmp_path / "src.sqlite"), tmp_path)
+    events = src.audit_events()
+    expected = replay(events)
+    assert expected.broken == []
+    ev = next(e for e in events if e.action == "approved")
+    forged = [
+        *events,
+        type(ev)(**{**ev.__dict__, "seq": len(events) + 1, "action": "policy_changed",
+                    "target": "policy", "after": {"protected_stages": ["production"],
+                                                  "distinct_approver": True}}),
+        type(ev)(**{**ev.__dict__, "seq": len(events) + 2, "actor": "alice",
+                    "target": "churn:2", "action": "approved"}),
+        type(ev)(**{**ev.__dict__, "seq": len(events) + 3, "action": "promoted",
+                    "target": "fraud@production", "model": "fraud", "after": {"version": 1}}),
+    ]  # fmt: skip
+    broken = {(m.row, m.field) for m in replay(forged).broken}
+    assert ("version churn:2", "approval_by") in broken
+    assert ("stage fraud@production", "version") in broken
+    assert audit.verify(events).ok

@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from regtui.catalog.records import AuditEvent, VersionInfo, _utc, iso
+from regtui.catalog.records import AuditEvent, Policy, VersionInfo, _utc, iso
 from regtui.catalog.schema import ApprovalRow, ModelRow, SettingRow, StageRow, VersionRow
 from regtui.catalog.stage_rules import policy_from_json
 from regtui.catalog.store import SETTING_KEY as STORE_KEY
@@ -76,6 +76,7 @@ class _Version:
     decisions: list[tuple[str, str, datetime, str | None]] = field(default_factory=list)
     archived: bool = False
     artifact_state: str = "ok"
+    creator: str | None = None
 
 
 @dataclass
@@ -86,6 +87,8 @@ class Expected:
     stages: dict[str, int | None] = field(default_factory=dict)  # "model@stage"
     settings: dict[str, Any] = field(default_factory=dict)
     logged_settings: set[str] = field(default_factory=set)
+    # Steps the log itself records that the policy of the moment forbade.
+    broken: list[Mismatch] = field(default_factory=list)
 
 
 class Replay:
@@ -98,17 +101,32 @@ class Replay:
         out = self.expected
         after = ev.after if isinstance(ev.after, dict) else {}
         if ev.action == "registered":
-            out.versions[ev.target] = _Version({k: after[k] for k in IDENTITY if k in after})
+            identity = {k: after[k] for k in IDENTITY if k in after}
+            out.versions[ev.target] = _Version(identity, creator=ev.actor)
             return ev
         v = out.versions.get(ev.target)
+        policy = _policy(out.settings.get("policy"))
+        if not isinstance(policy, Policy):
+            policy = Policy()
         if ev.action in DECISIONS and v is not None:
             v.decisions.append((ev.action, ev.actor, _utc(ev.at), ev.reason))
+            if ev.action == "approved" and policy.distinct_approver and ev.actor == v.creator:
+                rule = "an approver other than its registrant (distinct approver)"
+                out.broken.append(Mismatch(f"version {ev.target}", "approval_by", rule, ev.actor))
         elif ev.action in ("archived", "unarchived") and v is not None:
             v.archived = ev.action == "archived"
         elif ev.action.startswith("artifact_") and v is not None:
             v.artifact_state = str(after.get("artifact_state", ev.action[9:]))
         elif ev.action in MOVES and "version" in after:
             out.stages[ev.target] = after["version"]
+            held = out.versions.get(f"{ev.model}:{after['version']}")
+            stage = ev.target.rsplit("@", 1)[-1]
+            if held is not None and stage in policy.protected_stages:
+                status = held.decisions[-1][0] if held.decisions else "pending"
+                if status != "approved":
+                    out.broken.append(
+                        Mismatch(f"stage {ev.target}", "version", "an approved version", status)
+                    )
         elif ev.action == "policy_changed":
             out.settings["policy"] = ev.after
             out.logged_settings.add("policy")
@@ -158,7 +176,7 @@ def compare(conn: Connection, expected: Expected) -> StateCheck:
     _versions(conn, expected, bad, unverifiable)
     _stages(conn, expected, bad)
     _settings(conn, expected, bad)
-    return StateCheck(bad, unverifiable)
+    return StateCheck(expected.broken + bad, unverifiable)
 
 
 def _versions(
