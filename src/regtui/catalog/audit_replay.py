@@ -33,6 +33,11 @@ A, ST = ApprovalRow.__table__, SettingRow.__table__
 
 # Which version fields a registration event fixes for good.
 IDENTITY = ("path", "sha256", "size_bytes", "format")
+# The version columns the log speaks for besides identity (JSON columns are not read).
+STATE_COLUMNS = (
+    "id", "number", "stored_path", "approval_status", "approval_by", "approval_at",
+    "approval_reason", "archived", "artifact_state",
+)  # fmt: skip
 MOVES = {"promoted", "rolled_back", "demoted"}
 DECISIONS = {"approved", "rejected"}
 
@@ -186,7 +191,10 @@ def _versions(
     for r in conn.execute(select(A).order_by(A.c.id)):
         history.setdefault(r.version_id, []).append((r.status, r.by, _utc(r.at), r.reason))
     rows = conn.execute(
-        select(V, M.c.name.label("model_name")).join(M, M.c.id == V.c.model_id)
+        select(
+            *(V.c[name] for name in (*IDENTITY, *STATE_COLUMNS)),
+            M.c.name.label("model_name"),
+        ).join(M, M.c.id == V.c.model_id)
     ).all()
     for r in rows:
         ref = f"{r.model_name}:{r.number}"
