@@ -14,7 +14,6 @@ listed as unverifiable, never as a mismatch (old catalogs verify clean).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -22,7 +21,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from regtui.catalog.records import AuditEvent, Policy, VersionInfo, _utc, iso
+from regtui.catalog.records import AuditEvent, Policy, _utc, iso
 from regtui.catalog.schema import ApprovalRow, ModelRow, SettingRow, StageRow, VersionRow
 from regtui.catalog.stage_rules import policy_from_json
 from regtui.catalog.store import SETTING_KEY as STORE_KEY
@@ -146,33 +145,6 @@ def replay(events: Iterable[AuditEvent]) -> Expected:
     for ev in events:
         r.feed(ev)
     return r.expected
-
-
-# The registration event of one version (the audit log is indexed by model).
-REGISTRATION_SQL = (
-    "SELECT after FROM audit_event WHERE model = ? AND target = ? AND action = 'registered' "
-    "ORDER BY seq LIMIT 1"
-)
-
-
-def identity_problem(v: VersionInfo, registered: Any) -> str | None:
-    """Why version `v` (as its table row has it) is not the artifact its registration
-    event recorded, or None. `registered` is that event's `after` (JSON text or a
-    dict); None when the log has no such event (a catalog older than its log):
-    nothing to compare with."""
-    if isinstance(registered, str):
-        registered = json.loads(registered)
-    if not isinstance(registered, dict):
-        return None
-    held = {"path": v.path, "sha256": v.sha256, "size_bytes": v.size_bytes}
-    wrong = [k for k in held if k in registered and registered[k] != held[k]]
-    if not wrong:
-        return None
-    return (
-        f"{v.ref}: the catalog's {', '.join(wrong)} disagree with what its registration "
-        "recorded in the audit log (a table edited beside the log?); not served. "
-        "`regtui audit --verify` lists what was changed"
-    )
 
 
 def compare(conn: Connection, expected: Expected) -> StateCheck:

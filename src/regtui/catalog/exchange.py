@@ -176,9 +176,12 @@ def _load(conn: Connection, data: dict[str, Any], notes: list[str]) -> int:
         )
     # The rows must be what the export's own log says they are, as `audit --verify`
     # will hold them to: a row edited beside the log is refused here, not imported.
+    # (The store setting is the exception: import keeps or drops it by its own
+    # rule, _keep_store_setting, and says which.)
     state = compare(conn, replay.expected)
-    if not state.ok:
-        m = state.mismatches[0]
+    wrong = [m for m in state.mismatches if m.row != f"setting {store.SETTING_KEY}"]
+    if wrong:
+        m = wrong[0]
         raise UsageError(
             f"bad catalog export: {m.row} {m.field} disagrees with the export's audit log "
             f"(log says {m.log_says!r}, row says {m.table_says!r}); nothing was imported"

@@ -49,6 +49,7 @@ from regtui.catalog.records import (
     iso,
 )
 from regtui.catalog.refs import Ref, check_model_name, check_stage_name, parse_ref
+from regtui.catalog.registration import identity_problem
 from regtui.catalog.schema import (
     ApprovalRow,
     AuditEventRow,
@@ -1524,7 +1525,7 @@ class Catalog:
         for v in self.versions(model):
             # The log's word first: a path and sha256 swapped together in the
             # table would re-hash fine.
-            problem = audit_replay.identity_problem(v, registered.get(v.ref))
+            problem = identity_problem(v, registered.get(v.ref))
             if problem:
                 out.append(ArtifactCheck(v.ref, v.path, "changed", problem))
                 continue

@@ -563,8 +563,8 @@ def cmd_edit(args: argparse.Namespace) -> int:
 
 def cmd_resolve(args: argparse.Namespace) -> int:
     from regtui.catalog.artifacts import serve_path
-    from regtui.catalog.audit_replay import REGISTRATION_SQL, identity_problem
     from regtui.catalog.refs import parse_ref
+    from regtui.catalog.registration import REGISTRATION_SQL, identity_problem
     from regtui.cli import output
     from regtui.errors import CatalogError
 

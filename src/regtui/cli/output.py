@@ -7,9 +7,8 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from regtui.catalog.audit_replay import StateCheck
 from regtui.catalog.diff import Diff
 from regtui.catalog.records import (
     ArtifactCheck,
@@ -22,6 +21,9 @@ from regtui.catalog.records import (
     iso,
 )
 from regtui.text import human_size, printable
+
+if TYPE_CHECKING:
+    from regtui.catalog.audit_replay import StateCheck
 
 CELL_LIMIT = 60
 MAX_PATH_SHOWN = 10_000
