@@ -406,7 +406,7 @@ def check_export(data: dict[str, Any]) -> None:
         versions[key] = v
     _check_gapless(versions)
 
-    def ref(where: str, model: str, r: Any) -> dict[str, Any] | None:
+    def version_of(where: str, model: str, r: Any) -> dict[str, Any] | None:
         if r is None:
             return None
         if not isinstance(r, list) or len(r) != 2 or r[0] != model:
@@ -424,7 +424,7 @@ def check_export(data: dict[str, Any]) -> None:
         name = s["name"]
         if (s["model"], name) in stages:
             raise _bad(where, f"{s['model']}@{name} appears twice")
-        v = ref(where, s["model"], s["version"])
+        v = version_of(where, s["model"], s["version"])
         stages[(s["model"], name)] = s["version"]
         if v is None:
             continue
@@ -446,8 +446,8 @@ def check_export(data: dict[str, Any]) -> None:
         where = f"stage_moves[{i}]"
         if m["model"] not in models:
             raise _bad(where, f"model {m['model']!r} is not in the export's models")
-        ref(where, m["model"], m["from_version"])
-        ref(where, m["model"], m["to_version"])
+        version_of(where, m["model"], m["from_version"])
+        version_of(where, m["model"], m["to_version"])
         last_move[(m["model"], m["stage"])] = m["to_version"]
     for (model, stage), to in last_move.items():
         if (model, stage) not in stages or stages[(model, stage)] != to:
@@ -460,7 +460,7 @@ def check_export(data: dict[str, Any]) -> None:
     for i, a in enumerate(data["approvals"]):
         where = f"approvals[{i}]"
         r = a["version"]
-        v = ref(where, r[0] if isinstance(r, list) and r else "", r)
+        v = version_of(where, r[0] if isinstance(r, list) and r else "", r)
         if v is None:
             raise _bad(where, "names no version")
         last_decision[(v["model"], v["number"])] = a
