@@ -152,3 +152,12 @@ def test_resolve_refuses_a_file_swapped_in_the_table_and_audit_names_it(tmp_path
     assert as_json["ok"] is False and as_json["chain_ok"] is True
     assert {m["field"] for m in as_json["mismatches"]} >= {"path", "sha256"}
     assert _cli(db, "verify").returncode == 9
+
+
+@pytest.mark.parametrize("depth", [2_000, 100_000])
+def test_import_of_deeply_nested_json_is_a_usage_error(tmp_path: Path, depth: int) -> None:
+    file = tmp_path / "deep.json"
+    file.write_text("[" * depth + "]" * depth)
+    proc = _cli(tmp_path / "t.sqlite", "import", str(file))
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.count(b"\n") == 1 and b"Traceback" not in proc.stderr

@@ -717,6 +717,8 @@ def cmd_import(args: argparse.Namespace) -> int:
         raise UsageError(f"{args.file}: no such file") from None
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise UsageError(f"{args.file}: not readable JSON: {exc}") from None
+    except RecursionError:  # json's decoder recurses once per nesting level
+        raise UsageError(f"{args.file}: not a catalog export: JSON nested too deeply") from None
     from regtui.cli import output
 
     notes: list[str] = []
