@@ -221,6 +221,12 @@ def test_an_approval_state_no_decision_records_is_refused(
         pytest.param(lambda d: d["versions"][0].pop("path"), id="missing-field"),
         pytest.param(lambda d: d["stages"][0].update(version=None), id="stage-not-where-moved"),
         pytest.param(lambda d: d.update(extra=[]), id="unknown-section"),
+        # Rows edited beside the export's own log (each field valid on its own):
+        pytest.param(lambda d: d["versions"][0].update(sha256="ab" * 32), id="sha-not-logged"),
+        pytest.param(
+            lambda d: d["versions"][1].update(path="/srv/other.bin"), id="path-not-logged"
+        ),
+        pytest.param(lambda d: d["versions"][1].update(archived=True), id="archived-not-logged"),
         pytest.param(lambda d: d["settings"].update({"a\x1bb": 1}), id="setting-key"),
         pytest.param(
             lambda d: d["settings"].update(policy={"protected_stages": [], "x": 1}), id="policy-key"
