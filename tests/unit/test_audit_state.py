@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from regtui.catalog.service import Catalog
+from regtui.errors import CatalogError
 from tests.unit.helpers import open_as
 from tests.unit.test_import_validation import populated
 
@@ -28,6 +29,8 @@ def source(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("state")
     db = folder / "src.sqlite"
     populated(str(db), folder).close()
+    with sqlite3.connect(db) as conn:  # all in the main file: the tests copy only it
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     return db
 
 
@@ -185,3 +188,18 @@ def test_steps_the_policy_forbade_are_reported_from_the_log_itself(tmp_path: Pat
     assert ("version churn:2", "approval_by") in broken
     assert ("stage fraud@production", "version") in broken
     assert audit.verify(events).ok
+
+
+def test_the_library_refuses_to_hand_out_a_swapped_artifact(source: Path, tmp_path: Path) -> None:
+    db = _copy(source, tmp_path, "c.sqlite")
+    evil = tmp_path / "evil.bin"
+    evil.write_bytes(b"other bytes")
+    with sqlite3.connect(db) as conn:
+        conn.execute(
+            f"UPDATE version SET path = ?, sha256 = ? WHERE id = {_vid('churn', 1)}",
+            (str(evil), hashlib.sha256(b"other bytes").hexdigest()),
+        )
+    cat = Catalog(db)
+    with pytest.raises(CatalogError, match="registration"):
+        cat.artifact_path(cat.resolve("churn@production"), check=False)
+    assert cat.artifact_path(cat.resolve("churn:4"), check=False)  # others still served

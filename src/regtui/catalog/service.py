@@ -64,7 +64,14 @@ from regtui.catalog.schema import (
     WatchRootRow,
 )
 from regtui.catalog.stage_rules import check_holder, policy_from_json
-from regtui.errors import ArtifactError, Conflict, NotFound, PolicyRefused, UsageError
+from regtui.errors import (
+    ArtifactError,
+    CatalogError,
+    Conflict,
+    NotFound,
+    PolicyRefused,
+    UsageError,
+)
 from regtui.hashing import Digest, Progress, hash_path
 from regtui.settings import current_user, database_url, sqlite_file, sqlite_url
 
@@ -768,7 +775,12 @@ class Catalog:
         return store.keep(Path(v.path).name, v.sha256, where, sources).key
 
     def artifact_path(self, v: VersionInfo, *, check: bool = True) -> Path:
-        """Where to load the version from (see artifacts.serve_path)."""
+        """Where to load the version from (see artifacts.serve_path); refused
+        (CatalogError) when the row's path, sha256 or size are not what the audit
+        log recorded at registration, since the re-hash alone cannot tell."""
+        problem = identity_problem(v, self.registration(v))
+        if problem:
+            raise CatalogError(problem)
         return serve_path(v, self.store_location().path, check=check)
 
     def diff(
