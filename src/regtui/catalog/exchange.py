@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, func, insert, select
 
 from regtui.catalog import audit, store
+from regtui.catalog.audit_replay import Replay, compare
 from regtui.catalog.import_check import check_export
 from regtui.catalog.indexes import index_datasets, index_versions
 from regtui.catalog.migrate import HEAD_REVISION
@@ -165,11 +166,25 @@ def _load(conn: Connection, data: dict[str, Any], notes: list[str]) -> int:
     events = data["audit"]
     for e in events:
         conn.execute(insert(E).values(**_times(e)))
-    check = audit.verify(audit.row_to_event(r) for r in conn.execute(select(E).order_by(E.c.seq)))
+    replay = Replay()
+    rows = conn.execute(select(E).order_by(E.c.seq))
+    check = audit.verify(replay.feed(audit.row_to_event(r)) for r in rows)
     if not check.ok:
         raise UsageError(
             f"the export's audit chain does not verify at event {check.first_bad}: "
             f"{check.problem}; nothing was imported"
+        )
+    # The rows must be what the export's own log says they are, as `audit --verify`
+    # will hold them to: a row edited beside the log is refused here, not imported.
+    # (The store setting is the exception: import keeps or drops it by its own
+    # rule, _keep_store_setting, and says which.)
+    state = compare(conn, replay.expected)
+    wrong = [m for m in state.mismatches if m.row != f"setting {store.SETTING_KEY}"]
+    if wrong:
+        m = wrong[0]
+        raise UsageError(
+            f"bad catalog export: {m.row} {m.field} disagrees with the export's audit log "
+            f"(log says {m.log_says!r}, row says {m.table_says!r}); nothing was imported"
         )
     return len(data["versions"])
 

@@ -29,7 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from regtui import readlog
-from regtui.catalog import audit, store
+from regtui.catalog import audit, audit_replay, store
 from regtui.catalog.artifacts import check_artifact, check_kept_copy, entry_path, serve_path
 from regtui.catalog.db import DriverSQL, MultiRowInsert, make_engine, read_txn, write_txn
 from regtui.catalog.diff import Diff, diff_versions
@@ -50,6 +50,7 @@ from regtui.catalog.records import (
     iso,
 )
 from regtui.catalog.refs import Ref, check_model_name, check_stage_name, parse_ref
+from regtui.catalog.registration import identity_problem
 from regtui.catalog.schema import (
     ApprovalRow,
     AuditEventRow,
@@ -64,7 +65,14 @@ from regtui.catalog.schema import (
     WatchRootRow,
 )
 from regtui.catalog.stage_rules import check_approvable, check_holder, policy_from_json
-from regtui.errors import ArtifactError, Conflict, NotFound, PolicyRefused, UsageError
+from regtui.errors import (
+    ArtifactError,
+    CatalogError,
+    Conflict,
+    NotFound,
+    PolicyRefused,
+    UsageError,
+)
 from regtui.hashing import Digest, Progress, hash_path, iter_tree
 from regtui.inspect.bounds import is_finite_number, non_finite_at
 from regtui.settings import current_user, database_url, sqlite_file, sqlite_url
@@ -830,7 +838,12 @@ class Catalog:
         return store.keep(Path(v.path).name, v.sha256, where, sources).key
 
     def artifact_path(self, v: VersionInfo, *, check: bool = True) -> Path:
-        """Where to load the version from (see artifacts.serve_path)."""
+        """Where to load the version from (see artifacts.serve_path); refused
+        (CatalogError) when the row's path, sha256 or size are not what the audit
+        log recorded at registration, since the re-hash alone cannot tell."""
+        problem = identity_problem(v, self.registration(v))
+        if problem:
+            raise CatalogError(problem)
         return serve_path(v, self.store_location().path, check=check)
 
     def diff(
@@ -1523,7 +1536,48 @@ class Catalog:
                 yield audit.row_to_event(r)
 
     def verify_audit(self, expected_head: str | None = None) -> ChainCheck:
-        return audit.verify(self._iter_events(), expected_head)
+        """The hash chain, and the tables against the state it records (a table
+        edited beside the log fails it, naming the first row; see verify_catalog)."""
+        chain, state = self.verify_catalog(expected_head)
+        if chain.ok and state is not None and not state.ok:
+            first = state.mismatches[0]
+            return ChainCheck(
+                False,
+                chain.events,
+                chain.head,
+                None,
+                f"{len(state.mismatches)} table values disagree with the log, first: "
+                f"{first.row} {first.field}: log says {first.log_says!r}, "
+                f"table says {first.table_says!r}",
+            )
+        return chain
+
+    def registration(self, v: VersionInfo) -> Any:
+        """What the audit log recorded when `v` was registered (its `after`), or None."""
+        with read_txn(self.engine) as conn:
+            return conn.execute(
+                select(E.c.after)
+                .where(E.c.model == v.model, E.c.target == v.ref, E.c.action == "registered")
+                .order_by(E.c.seq)
+                .limit(1)
+            ).scalar()
+
+    def verify_catalog(
+        self, expected_head: str | None = None
+    ) -> tuple[ChainCheck, audit_replay.StateCheck | None]:
+        """The chain and the tables compared with its replay, in one snapshot and one
+        pass over the events (state None when the chain itself is broken)."""
+        with read_txn(self.engine) as conn:
+            if self.dialect == "postgresql":
+                # One snapshot for the log and the tables: under READ COMMITTED a
+                # writer committing between the two reads would look like an edit.
+                conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            replay = audit_replay.Replay()
+            rows = conn.execute(select(E).order_by(E.c.seq)).yield_per(2000)
+            chain = audit.verify((replay.feed(audit.row_to_event(r)) for r in rows), expected_head)
+            if not chain.ok:
+                return chain, None
+            return chain, audit_replay.compare(conn, replay.expected)
 
     def audit_head(self) -> tuple[int, str]:
         with read_txn(self.engine) as conn:
@@ -1537,10 +1591,21 @@ class Catalog:
 
     def verify_artifacts(self, model: str | None = None) -> list[ArtifactCheck]:
         """Re-hash every version's artifact and every kept copy in the catalog's
-        store; report missing and changed ones."""
+        store; report missing and changed ones, and any whose path, sha256 or size
+        the table holds otherwise than its registration event recorded."""
         where = self.store_location().path
+        q = select(E.c.target, E.c.after).where(E.c.action == "registered")
+        with read_txn(self.engine) as conn:
+            rows = conn.execute(q if model is None else q.where(E.c.model == model))
+            registered = {target: after for target, after in rows}
         out = []
         for v in self.versions(model):
+            # The log's word first: a path and sha256 swapped together in the
+            # table would re-hash fine.
+            problem = identity_problem(v, registered.get(v.ref))
+            if problem:
+                out.append(ArtifactCheck(v.ref, v.path, "changed", problem))
+                continue
             if v.stored_path:
                 out.append(check_kept_copy(v, where))
             out.append(check_artifact(v.ref, Path(v.path), v.sha256))

@@ -250,6 +250,12 @@ def build_parser() -> Parser:
         action="store_true",
         help="skip re-hashing the artifact before printing its path",
     )
+    rs.add_argument(
+        "-0",
+        "--null",
+        action="store_true",
+        help="end the path with NUL instead of a newline (for xargs -0)",
+    )
 
     bk = cmd("backup", "take a consistent copy of a live SQLite catalog")
     bk.add_argument("file", type=Path, metavar="FILE")
@@ -551,6 +557,7 @@ def cmd_archive(args: argparse.Namespace) -> int:
 
 def cmd_edit(args: argparse.Namespace) -> int:
     from regtui.catalog.refs import parse_ref
+    from regtui.cli import output
 
     def edited(tags: dict[str, str]) -> dict[str, str]:
         out = {**tags, **dict(args.tag)}
@@ -574,25 +581,47 @@ def cmd_edit(args: argparse.Namespace) -> int:
     if args.json:
         _emit_json(out)
     else:
-        print(f"edited {args.target}")
+        print(f"edited {output.safe(args.target)}")
     return 0
 
 
 def cmd_resolve(args: argparse.Namespace) -> int:
     from regtui.catalog.artifacts import serve_path
     from regtui.catalog.refs import parse_ref
+    from regtui.catalog.registration import REGISTRATION_SQL, identity_problem
+    from regtui.cli import output
+    from regtui.errors import CatalogError
 
     ref = parse_ref(args.ref)
-    found = _read_quickly(args, lambda q: (q.get(ref), q.store_location()))
+
+    def quick(q: QuickReader) -> tuple[Any, ...]:
+        v = q.get(ref)
+        row = q.con.execute(REGISTRATION_SQL, (v.model, v.ref)).fetchone()
+        return v, q.store_location(), row[0] if row else None
+
+    found = _read_quickly(args, quick)
     if found is None:
         with _open(args) as cat:
-            found = (cat.resolve(str(ref)), cat.store_location())
-    v, where = found
+            v = cat.resolve(str(ref))
+            found = (v, cat.store_location(), cat.registration(v))
+    v, where, registered = found
+    # Serve only the artifact the log says was registered: a path and sha256
+    # swapped together in the table would pass the re-hash below.
+    problem = identity_problem(v, registered)
+    if problem:
+        raise CatalogError(problem)
     path = serve_path(v, where.path, check=not args.no_check)
     if args.json:
         _emit_json({**v.to_json(), "serve_path": str(path)})
+    elif args.null:
+        output.print_path_nul(path)
     else:
-        print(path)
+        if "\n" in str(path) and not sys.stdout.isatty():
+            print(
+                "regtui: warning: the path holds a newline; read it with -0 or --json",
+                file=sys.stderr,
+            )
+        output.print_path(path)
     return 0
 
 
@@ -617,12 +646,19 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
     with _open(args) as cat:
         if args.verify:
-            check = cat.verify_audit(args.head or None)
+            # The chain, then the tables against what the chain records.
+            check, state = cat.verify_catalog(args.head or None)
             if args.json:
-                _emit_json(check.to_json())
+                ok = check.ok and (state is None or state.ok)
+                _emit_json(
+                    {**check.to_json(), "ok": ok, "chain_ok": check.ok}
+                    | (state.to_json() if state else {})
+                )
             else:
                 print(output.chain_line(check))
-            return 0 if check.ok else 8
+                if state is not None:
+                    output.print_state(state)
+            return 0 if check.ok and (state is None or state.ok) else 8
         if args.head is not None:
             seq, head = cat.audit_head()
             if args.json:
@@ -653,6 +689,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
 def cmd_policy(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
+    from regtui.cli import output
+
     with _open(args) as cat:
         policy = cat.policy()
         if args.protect is not None or args.distinct_approver is not None:
@@ -669,7 +707,7 @@ def cmd_policy(args: argparse.Namespace) -> int:
     if args.json:
         _emit_json(policy.to_json())
     else:
-        print(f"protected stages: {', '.join(policy.protected_stages) or '(none)'}")
+        print(f"protected stages: {output.safe(', '.join(policy.protected_stages)) or '(none)'}")
         print(f"approver must differ from creator: {'on' if policy.distinct_approver else 'off'}")
     return 0
 
@@ -705,6 +743,8 @@ def cmd_import(args: argparse.Namespace) -> int:
         raise UsageError(f"{args.file}: no such file") from None
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise UsageError(f"{args.file}: not readable JSON: {exc}") from None
+    except RecursionError:  # json's decoder recurses once per nesting level
+        raise UsageError(f"{args.file}: not a catalog export: JSON nested too deeply") from None
     from regtui.cli import output
 
     notes: list[str] = []
@@ -801,7 +841,7 @@ def cmd_store(args: argparse.Namespace) -> int:
         )
         return 0
     print(f"store: {output.safe(str(where.path), 500)}")
-    print(f"source: {where.source}")
+    print(f"source: {output.safe(where.source)}")
     print(f"host-local: {'yes' if where.host_local else 'no'}")
     print(f"kept copies: {kept.present}")
     if kept.missing:
@@ -815,7 +855,7 @@ def cmd_store(args: argparse.Namespace) -> int:
             if reflinks
             else "copies are full copies (this file system has no reflinks)"
         )
-    print(where.note)
+    print(output.safe(where.note, 2000))
     return 0
 
 

@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from regtui.catalog.diff import Diff
 from regtui.catalog.records import (
@@ -20,7 +22,11 @@ from regtui.catalog.records import (
 )
 from regtui.text import human_size, printable
 
+if TYPE_CHECKING:
+    from regtui.catalog.audit_replay import StateCheck
+
 CELL_LIMIT = 60
+MAX_PATH_SHOWN = 10_000
 DAMAGE_CONSEQUENCE = "it can never be approved or reach a protected stage"
 
 
@@ -47,6 +53,28 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
     out.write("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip() + "\n")
     for row in cells:
         out.write("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() + "\n")
+
+
+def print_path(path: Path) -> None:
+    """A path as `resolve` prints it: to a terminal with control characters shown
+    as escapes (a file name can hold an escape sequence); to a pipe or file as its
+    exact bytes (even a name that is not UTF-8), for the program reading it."""
+    out = sys.stdout
+    if out.isatty():
+        out.write(printable(str(path), MAX_PATH_SHOWN, one_line=True) + "\n")
+        return
+    out.flush()
+    out.buffer.write(os.fsencode(path) + b"\n")
+
+
+def print_path_nul(path: Path) -> None:
+    """`resolve -0`: the exact bytes ended by NUL (xargs -0), escaped on a terminal."""
+    out = sys.stdout
+    if out.isatty():
+        out.write(printable(str(path), MAX_PATH_SHOWN, one_line=True) + "\n")
+        return
+    out.flush()
+    out.buffer.write(os.fsencode(path) + b"\0")
 
 
 def print_models(models: Sequence[ModelInfo]) -> None:
@@ -107,27 +135,27 @@ def _section(title: str, items: dict[str, Any]) -> None:
 
 def print_version(v: VersionInfo, history: Sequence[StageMove] = ()) -> None:
     print(
-        f"{ref(v)}  {v.format}{' / ' + safe(v.framework) if v.framework else ''}  "
+        f"{ref(v)}  {safe(v.format)}{' / ' + safe(v.framework) if v.framework else ''}  "
         f"{human_size(v.size_bytes)}"
     )
     print(f"  path      {safe(v.path)}")
-    print(f"  sha256    {v.sha256}")
+    print(f"  sha256    {safe(v.sha256)}")
     print(f"  created   {iso(v.created_at)} by {safe(v.created_by)}")
     approval = v.approval
-    line = f"  approval  {approval.status}"
+    line = f"  approval  {safe(approval.status)}"
     if approval.by:
         line += f" by {safe(approval.by)} at {iso(approval.at)}"
     if approval.reason:
         line += f": {safe(approval.reason, 200)}"
     print(line)
-    print(f"  stages    {', '.join(v.stages) or '-'}")
+    print(f"  stages    {safe(', '.join(v.stages)) or '-'}")
     if v.damage:
         print(f"  damaged   {safe(v.damage, 600)}")
         print(f"            {DAMAGE_CONSEQUENCE}")
     if v.archived:
         print("  archived")
     if v.artifact_state != "ok":
-        print(f"  artifact  {v.artifact_state} since registration")
+        print(f"  artifact  {safe(v.artifact_state)} since registration")
     _section("metrics", _late_marked(v, "metrics", v.metrics))
     _section("params", _late_marked(v, "params", v.params))
     print_datasets(v)
@@ -287,7 +315,23 @@ def chain_line(check: ChainCheck) -> str:
     if check.ok:
         return f"audit chain verifies: {check.events} events, head {check.head}"
     where = f"at event {check.first_bad}" if check.first_bad is not None else "at the head"
-    return f"audit chain BROKEN {where}: {check.problem}"
+    return f"audit chain BROKEN {where}: {safe(check.problem, 2000)}"
+
+
+def print_state(state: StateCheck) -> None:
+    """Each table value the log disagrees with, one line each, then a summary."""
+    for m in state.mismatches:
+        print(
+            f"MISMATCH  {safe(m.row, 200)}  {safe(m.field)}: log says {safe(repr(m.log_says), 300)}"
+            f", table says {safe(repr(m.table_says), 300)}"
+        )
+    if state.ok:
+        line = "catalog state matches the log"
+    else:
+        line = f"catalog state DISAGREES with the log in {len(state.mismatches)} values"
+    if state.unverifiable:
+        line += f" ({len(state.unverifiable)} rows older than what the log records: not checked)"
+    print(line)
 
 
 def print_checks(checks: Sequence[ArtifactCheck]) -> None:

@@ -1,0 +1,255 @@
+"""The state the audit log says the catalog is in, compared with its tables.
+
+The hash chain proves the log was not edited; it says nothing of a table edited
+beside it (on SQLite the file's owner can UPDATE any row). Replaying the log
+gives, for each version, the identity it was registered with (path, sha256,
+size, format), its approval decisions, its archived flag and artifact state;
+for each stage the version its last move put there; and the policy and store
+settings. Any table row that disagrees is reported with the row, the field,
+what the log says and what the table says.
+
+Events from before a field was logged cannot speak for it: such rows are
+listed as unverifiable, never as a mismatch (old catalogs verify clean).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from regtui.catalog.records import AuditEvent, Policy, _utc, iso
+from regtui.catalog.schema import ApprovalRow, ModelRow, SettingRow, StageRow, VersionRow
+from regtui.catalog.stage_rules import policy_from_json
+from regtui.catalog.store import SETTING_KEY as STORE_KEY
+from regtui.catalog.store import copy_key
+
+M, V, S = ModelRow.__table__, VersionRow.__table__, StageRow.__table__
+A, ST = ApprovalRow.__table__, SettingRow.__table__
+
+# Which version fields a registration event fixes for good.
+IDENTITY = ("path", "sha256", "size_bytes", "format")
+# The version columns the log speaks for besides identity (JSON columns are not read).
+STATE_COLUMNS = (
+    "id", "number", "stored_path", "approval_status", "approval_by", "approval_at",
+    "approval_reason", "archived", "artifact_state",
+)  # fmt: skip
+MOVES = {"promoted", "rolled_back", "demoted"}
+DECISIONS = {"approved", "rejected"}
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    row: str  # "version churn:2", "stage churn@production", "setting policy"
+    field: str
+    log_says: Any
+    table_says: Any
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "row": self.row,
+            "field": self.field,
+            "log_says": self.log_says,
+            "table_says": self.table_says,
+        }
+
+
+@dataclass(frozen=True)
+class StateCheck:
+    mismatches: list[Mismatch]
+    unverifiable: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return not self.mismatches
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "state_ok": self.ok,
+            "mismatches": [m.to_json() for m in self.mismatches],
+            "unverifiable": self.unverifiable,
+        }
+
+
+@dataclass
+class _Version:
+    identity: dict[str, Any] = field(default_factory=dict)
+    decisions: list[tuple[str, str, datetime, str | None]] = field(default_factory=list)
+    archived: bool = False
+    artifact_state: str = "ok"
+    creator: str | None = None
+
+
+@dataclass
+class Expected:
+    """The catalog as its log tells it."""
+
+    versions: dict[str, _Version] = field(default_factory=dict)  # "model:n"
+    stages: dict[str, int | None] = field(default_factory=dict)  # "model@stage"
+    settings: dict[str, Any] = field(default_factory=dict)
+    logged_settings: set[str] = field(default_factory=set)
+    # Steps the log itself records that the policy of the moment forbade.
+    broken: list[Mismatch] = field(default_factory=list)
+
+
+class Replay:
+    """Fed the events in order (as the chain is verified, one pass), builds Expected."""
+
+    def __init__(self) -> None:
+        self.expected = Expected()
+
+    def feed(self, ev: AuditEvent) -> AuditEvent:
+        out = self.expected
+        after = ev.after if isinstance(ev.after, dict) else {}
+        if ev.action == "registered":
+            identity = {k: after[k] for k in IDENTITY if k in after}
+            out.versions[ev.target] = _Version(identity, creator=ev.actor)
+            return ev
+        v = out.versions.get(ev.target)
+        policy = _policy(out.settings.get("policy"))
+        if not isinstance(policy, Policy):
+            policy = Policy()
+        if ev.action in DECISIONS and v is not None:
+            v.decisions.append((ev.action, ev.actor, _utc(ev.at), ev.reason))
+            if ev.action == "approved" and policy.distinct_approver and ev.actor == v.creator:
+                rule = "an approver other than its registrant (distinct approver)"
+                out.broken.append(Mismatch(f"version {ev.target}", "approval_by", rule, ev.actor))
+        elif ev.action in ("archived", "unarchived") and v is not None:
+            v.archived = ev.action == "archived"
+        elif ev.action.startswith("artifact_") and v is not None:
+            v.artifact_state = str(after.get("artifact_state", ev.action[9:]))
+        elif ev.action in MOVES and "version" in after:
+            out.stages[ev.target] = after["version"]
+            held = out.versions.get(f"{ev.model}:{after['version']}")
+            stage = ev.target.rsplit("@", 1)[-1]
+            if held is not None and stage in policy.protected_stages:
+                status = held.decisions[-1][0] if held.decisions else "pending"
+                if status != "approved":
+                    out.broken.append(
+                        Mismatch(f"stage {ev.target}", "version", "an approved version", status)
+                    )
+        elif ev.action == "policy_changed":
+            out.settings["policy"] = ev.after
+            out.logged_settings.add("policy")
+        elif ev.action == "store_moved" and "location" in after:
+            out.settings[STORE_KEY] = {"location": after["location"]}
+            out.logged_settings.add(STORE_KEY)
+        return ev
+
+
+def replay(events: Iterable[AuditEvent]) -> Expected:
+    r = Replay()
+    for ev in events:
+        r.feed(ev)
+    return r.expected
+
+
+def compare(conn: Connection, expected: Expected) -> StateCheck:
+    bad: list[Mismatch] = []
+    unverifiable: list[str] = []
+    _versions(conn, expected, bad, unverifiable)
+    _stages(conn, expected, bad)
+    _settings(conn, expected, bad)
+    return StateCheck(expected.broken + bad, unverifiable)
+
+
+def _versions(
+    conn: Connection, expected: Expected, bad: list[Mismatch], unverifiable: list[str]
+) -> None:
+    history: dict[int, list[tuple[str, str, datetime, str | None]]] = {}
+    for r in conn.execute(select(A).order_by(A.c.id)):
+        history.setdefault(r.version_id, []).append((r.status, r.by, _utc(r.at), r.reason))
+    rows = conn.execute(
+        select(
+            *(V.c[name] for name in (*IDENTITY, *STATE_COLUMNS)),
+            M.c.name.label("model_name"),
+        ).join(M, M.c.id == V.c.model_id)
+    ).all()
+    for r in rows:
+        ref = f"{r.model_name}:{r.number}"
+        row = f"version {ref}"
+        v = expected.versions.get(ref)
+        if v is None:
+            unverifiable.append(f"{row}: no registration event")
+            continue
+
+        def differ(name: str, log: Any, table: Any, row: str = row) -> None:
+            if log != table:
+                bad.append(Mismatch(row, name, _plain(log), _plain(table)))
+
+        for name in IDENTITY:
+            if name in v.identity:
+                differ(name, v.identity[name], getattr(r, name))
+        if "sha256" in v.identity and r.stored_path is not None:
+            key = copy_key(v.identity["sha256"], r.stored_path.rsplit("/", 1)[-1])
+            if r.stored_path != key and not r.stored_path.endswith("/" + key):
+                differ("stored_path", key, r.stored_path)
+        last = v.decisions[-1] if v.decisions else ("pending", None, None, None)
+        held = (r.approval_status, r.approval_by, _utc(r.approval_at), r.approval_reason)
+        for i, name in enumerate(("approval_status", "approval_by", "approval_at")):
+            differ(name, last[i], held[i])
+        differ("approval_reason", last[3], held[3])
+        differ("approval history", v.decisions, history.get(r.id, []))
+        differ("archived", v.archived, bool(r.archived))
+        differ("artifact_state", v.artifact_state, r.artifact_state)
+    have = {f"{r.model_name}:{r.number}" for r in rows}
+    for ref in sorted(set(expected.versions) - have):
+        bad.append(Mismatch(f"version {ref}", "row", "registered", "missing"))
+
+
+def _stages(conn: Connection, expected: Expected, bad: list[Mismatch]) -> None:
+    rows = conn.execute(
+        select(M.c.name, S.c.name.label("stage"), V.c.number)
+        .join(M, M.c.id == S.c.model_id)
+        .outerjoin(V, V.c.id == S.c.version_id)
+    ).all()
+    seen = set()
+    for model, stage, number in rows:
+        key = f"{model}@{stage}"
+        seen.add(key)
+        # Every move has been logged since the first schema: no event, no version.
+        if expected.stages.get(key) != number:
+            bad.append(Mismatch(f"stage {key}", "version", expected.stages.get(key), number))
+    for key in sorted(set(expected.stages) - seen):
+        if expected.stages[key] is not None:
+            bad.append(Mismatch(f"stage {key}", "version", expected.stages[key], None))
+
+
+def _settings(conn: Connection, expected: Expected, bad: list[Mismatch]) -> None:
+    table = {r.key: r.value for r in conn.execute(select(ST))}
+    if "policy" in table or "policy" in expected.logged_settings:
+        # No event: the default policy, whether or not a row spells it out.
+        log, held = expected.settings.get("policy"), table.get("policy")
+        if (held is not None and not isinstance(held, dict)) or _policy(log) != _policy(held):
+            bad.append(Mismatch("setting policy", "value", log, held))
+    # The store: a row the log never wrote, or not the last location it moved to.
+    # (No row is the default store, which an import may choose: not a mismatch.)
+    if STORE_KEY in table and table[STORE_KEY] != expected.settings.get(STORE_KEY):
+        bad.append(
+            Mismatch(
+                f"setting {STORE_KEY}", "value", expected.settings.get(STORE_KEY), table[STORE_KEY]
+            )
+        )
+
+
+def _policy(value: Any) -> Any:
+    try:
+        return policy_from_json(value if isinstance(value, dict) else None)
+    except (TypeError, ValueError):
+        return value
+
+
+def _dict(value: Any) -> dict[str, Any] | None:
+    return value if isinstance(value, dict) else None
+
+
+def _plain(value: Any) -> Any:
+    """JSON-ready: times as ISO text, decision tuples as lists."""
+    if isinstance(value, datetime):
+        return iso(value)
+    if isinstance(value, list | tuple):
+        return [_plain(x) for x in value]
+    return value

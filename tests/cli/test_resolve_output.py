@@ -1,0 +1,163 @@
+"""`resolve` as serving code and people use it, in a real subprocess: to a terminal
+(a pty) a path's control characters show as visible escapes; to a pipe the exact
+bytes go out, newline-ended, or NUL-ended with `-0`; `--json` round-trips. And the
+commands that print catalog text show a hostile format, state or stage escaped."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import pty
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from regtui.catalog.service import Catalog
+from tests.cli.test_injection import assert_terminal_safe
+from tests.unit.helpers import model_bytes
+
+# File names an artifact's producer may choose: escape sequences (CSI, OSC with
+# BEL, a screen clear), C1 controls, bidi overrides, a tab and a newline.
+HOSTILE_NAMES = [
+    "m\x1b[31mred\x1b[0m.safetensors",
+    "m\x1b]0;pwned\x07.safetensors",
+    "m\x1b[2J\x1b[H.safetensors",
+    "m\x9b31m\x85.safetensors",
+    "m\u202eevil\u202c.safetensors",
+    "m\u2066x\u2069\u200f.safetensors",
+    "m\tt\x7f.safetensors",
+    "m\nnewline.safetensors",
+]
+
+
+def _env(db: Path) -> dict[str, str]:
+    return {**os.environ, "REGTUI_DB": str(db), "REGTUI_USER": "alice"}
+
+
+def _catalog(tmp_path: Path, name: str) -> tuple[Path, Path]:
+    """A catalog whose model `m` has its one version in staging, at a file `name`."""
+    db = tmp_path / "cat.sqlite"
+    folder = tmp_path / "out"
+    folder.mkdir()
+    path = folder / name
+    path.write_bytes(model_bytes(name))
+    with Catalog(db, user="alice") as cat:
+        cat.register(path, "m")
+        cat.promote("m:1", "staging")
+    return db, path
+
+
+def _cli(db: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
+    cmd = [sys.executable, "-m", "regtui", *args]
+    return subprocess.run(cmd, capture_output=True, env=_env(db), timeout=120)
+
+
+def _on_tty(db: Path, *args: str) -> str:
+    """What the command writes to a terminal: its stdout is a pty."""
+    master, slave = pty.openpty()
+    cmd = [sys.executable, "-m", "regtui", *args]
+    proc = subprocess.Popen(cmd, stdout=slave, stderr=subprocess.PIPE, env=_env(db))
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 65536)
+        except OSError:  # EIO: the child closed its end
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(master)
+    assert proc.wait(timeout=120) == 0, proc.stderr.read() if proc.stderr else b""
+    return b"".join(chunks).decode("utf-8").replace("\r\n", "\n")
+
+
+@pytest.mark.parametrize("name", HOSTILE_NAMES)
+def test_resolve_to_a_terminal_escapes_the_path(tmp_path: Path, name: str) -> None:
+    db, _ = _catalog(tmp_path, name)
+    shown = _on_tty(db, "resolve", "m@staging")
+    assert_terminal_safe(shown)
+    assert shown.count("\n") == 1, "one line, even for a name holding a newline"
+    assert str(tmp_path) in shown  # the rest of the path as it is
+
+
+@pytest.mark.parametrize("name", HOSTILE_NAMES)
+def test_resolve_to_a_pipe_writes_the_exact_bytes(tmp_path: Path, name: str) -> None:
+    db, path = _catalog(tmp_path, name)
+    plain = _cli(db, "resolve", "m@staging")
+    assert plain.returncode == 0, plain.stderr
+    assert plain.stdout == os.fsencode(path) + b"\n"
+    nul = _cli(db, "resolve", "-0", "m@staging")
+    assert nul.returncode == 0, nul.stderr
+    assert nul.stdout == os.fsencode(path) + b"\0"
+    assert Path(os.fsdecode(nul.stdout[:-1])).read_bytes() == path.read_bytes()
+    as_json = _cli(db, "resolve", "--json", "m@staging")
+    assert as_json.stdout.isascii()
+    assert json.loads(as_json.stdout)["serve_path"] == str(path)
+
+
+def test_a_newline_in_the_path_is_pointed_out_to_line_readers(tmp_path: Path) -> None:
+    db, _ = _catalog(tmp_path, "m\nx.safetensors")
+    proc = _cli(db, "resolve", "m@staging")
+    assert b"-0" in proc.stderr and b"newline" in proc.stderr
+    assert _cli(db, "resolve", "-0", "m@staging").stderr == b""
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [
+        ("format", "\x1b[2Jsafetensors"),
+        ("approval_status", "pending\x1b]0;x\x07"),
+        ("artifact_state", "changed\u202e"),
+        ("sha256", "\x1b[31m" + "0" * 58),
+    ],
+)
+def test_show_escapes_catalog_text_a_table_edit_planted(
+    tmp_path: Path, column: str, value: str
+) -> None:
+    """The catalog's own columns are escaped too: a hostile value planted in the
+    file (or by an old import) is shown, never acted on."""
+    db, _ = _catalog(tmp_path, "m.safetensors")
+    with sqlite3.connect(db) as conn:
+        conn.execute(f"UPDATE version SET {column} = ?", (value,))
+        conn.execute("UPDATE stage SET name = ?", ("st\x1b[5m",))
+    shown = _on_tty(db, "show", "m:1")
+    assert_terminal_safe(shown)
+    assert "\\x1b" in shown or "\\u202e" in shown
+
+
+def test_resolve_refuses_a_file_swapped_in_the_table_and_audit_names_it(tmp_path: Path) -> None:
+    """path and sha256 edited together to other real bytes: the re-hash would pass;
+    resolve refuses (exit 7, nothing on stdout) and `audit --verify` names the row."""
+    db, _ = _catalog(tmp_path, "m.safetensors")
+    evil = tmp_path / "evil.safetensors"
+    evil.write_bytes(model_bytes("evil"))
+    sha = hashlib.sha256(evil.read_bytes()).hexdigest()
+    with sqlite3.connect(db) as conn:
+        conn.execute(
+            "UPDATE version SET path = ?, sha256 = ?, size_bytes = ?",
+            (str(evil), sha, evil.stat().st_size),
+        )
+    served = _cli(db, "resolve", "m@staging")
+    assert served.returncode == 7 and served.stdout == b""
+    assert b"audit log" in served.stderr
+    audited = _cli(db, "audit", "--verify")
+    assert audited.returncode == 8
+    assert b"m:1" in audited.stdout and b"sha256" in audited.stdout
+    as_json = json.loads(_cli(db, "audit", "--verify", "--json").stdout)
+    assert as_json["ok"] is False and as_json["chain_ok"] is True
+    assert {m["field"] for m in as_json["mismatches"]} >= {"path", "sha256"}
+    assert _cli(db, "verify").returncode == 9
+
+
+@pytest.mark.parametrize("depth", [2_000, 100_000])
+def test_import_of_deeply_nested_json_is_a_usage_error(tmp_path: Path, depth: int) -> None:
+    file = tmp_path / "deep.json"
+    file.write_text("[" * depth + "]" * depth)
+    proc = _cli(tmp_path / "t.sqlite", "import", str(file))
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.count(b"\n") == 1 and b"Traceback" not in proc.stderr
