@@ -251,7 +251,9 @@ def hash_tree(root: Path, progress: Progress | None = None) -> Digest:
             if progress is not None:
                 progress(base + d, total)
 
-        digest = hash_file(full, step if progress else None)
+        # Opened by its name in the bundle (a link follows to `full`): inspectors
+        # read it by that name too, and readlog matches the two by name.
+        digest = hash_file(root / rel, step if progress else None)
         done += digest.size_bytes
         outer.update(f"{rel}\0{digest.sha256}\n".encode("utf-8", "surrogateescape"))
     return Digest(outer.hexdigest(), done)

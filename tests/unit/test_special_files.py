@@ -66,9 +66,13 @@ ALLOWED: dict[tuple[str, str, str], str] = {
     ("inspect/pt2.py", "_scan_entry", "zf.open"): "a member of a zip open_file opened",
     ("inspect/pt2.py", "_scan_entry", "zipfile.ZipFile"): "over a member stream, not a path",
     ("inspect/pt2.py", "_scan_entry", "inner.open"): "a member of that inner zip",
-    ("inspect/__init__.py", "_inspect_compressed", "gzip.GzipFile"): "over open_file's stream",
-    ("inspect/__init__.py", "_inspect_compressed", "bz2.BZ2File"): "over open_file's stream",
-    ("inspect/__init__.py", "_inspect_compressed", "lzma.LZMAFile"): "over open_file's stream",
+    ("inspect/__init__.py", "_decompressed", "gzip.GzipFile"): "over open_file's stream",
+    ("inspect/__init__.py", "_decompressed", "bz2.BZ2File"): "over open_file's stream",
+    ("inspect/__init__.py", "_decompressed", "lzma.LZMAFile"): "over open_file's stream",
+    ("inspect/pickle_members.py", "_walk", "zf.open"): "a member of a zip open_file opened",
+    ("inspect/pickle_members.py", "_scan_member", "zf.open"): "a member of a zip open_file opened",
+    ("inspect/pickle_members.py", "_nested", "zf.open"): "a member of a zip open_file opened",
+    ("inspect/pickle_members.py", "_nested", "zipfile.ZipFile"): "over a member stream, not a path",
     ("inspect/bounds.py", "load_yaml_text", "yaml.load"): "parses text read by read_capped",
     ("inspect/protobuf_wire.py", "string", "self.read_bytes"): "a method on bytes in memory",
     ("cli/main.py", "_read_quickly", "QuickReader.open"): "the catalog database, not an artifact",
@@ -263,12 +267,7 @@ def _cases() -> list[object]:
         for where in PLACES:
             if kind == "folder" and where.startswith("bundle/"):
                 continue  # a folder inside a bundle is only a folder
-            marks = []
-            if kind in _LINKS and where.startswith("bundle/"):
-                # A link inside a bundle is hashed as its text today; issue 12 item 7
-                # (another branch) hashes the bytes behind links or refuses the link.
-                marks.append(pytest.mark.xfail(reason="links in bundles: item 7", strict=False))
-            out.append(pytest.param(kind, where, marks=marks, id=f"{kind}-{where}"))
+            out.append(pytest.param(kind, where, id=f"{kind}-{where}"))
     return out
 
 

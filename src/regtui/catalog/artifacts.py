@@ -9,12 +9,13 @@ from __future__ import annotations
 import errno
 import functools
 import os
+import stat
 from pathlib import Path
 
 from regtui.catalog.records import ArtifactCheck, VersionInfo
 from regtui.catalog.store import copy_paths
 from regtui.errors import ArtifactError
-from regtui.hashing import hash_path
+from regtui.hashing import hash_path, kind_of
 from regtui.tree_walk import plainly_under
 
 
@@ -30,7 +31,12 @@ def entry_path(given: str | os.PathLike[str], root: Path | None = None) -> Path:
     if root is not None and _real(os.fspath(root)) and plainly_under(p, root):
         return p
     try:
-        return Path(os.path.realpath(p, strict=True))
+        target = Path(os.path.realpath(p, strict=True))
+        if target != p:  # a link: name what it leads to unless that is a file or folder
+            mode = os.stat(target).st_mode
+            if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+                raise ArtifactError(f"{p}: refused: a link to {target}, {kind_of(mode)}, not a regular file")
+        return target
     except FileNotFoundError:
         if os.path.islink(p):
             raise ArtifactError(f"{p}: refused: broken symlink -> {os.readlink(p)!r}") from None

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import io
-import mmap
+import os
 import re
 import struct
 import zipfile
@@ -159,30 +159,42 @@ def _scan_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, kind: str, where: s
         out.warnings.append(f"{clip(where, 200)}: cannot read: {clip(str(exc), 200)}")
 
 
+class _Pread:
+    """Slices of an open file read with pread. Not a memory map: a file cut while it
+    is read (a training run rewriting it) gives a short read here, where a map
+    would kill the process with SIGBUS."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd, self.size = fd, os.fstat(fd).st_size
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __getitem__(self, at: slice) -> bytes:
+        return os.pread(self.fd, max(0, at.stop - at.start), at.start)
+
+
 @contextlib.contextmanager
-def _whole(zf: zipfile.ZipFile) -> Iterator[bytes | mmap.mmap | memoryview | None]:
-    """The archive's bytes without reading them (a map of the file, or the buffer of
-    an archive already in memory), so each member's first bytes cost a slice."""
+def _whole(zf: zipfile.ZipFile) -> Iterator[_Pread | memoryview | None]:
+    """The archive's bytes without reading them whole (pread on the file, or the
+    buffer of an archive already in memory), so each member's first bytes cost a slice."""
     fp = getattr(zf, "fp", None)
     if isinstance(fp, io.BytesIO):
         with fp.getbuffer() as view:
             yield view
         return
     try:
-        mapped = mmap.mmap(fp.fileno(), 0, access=mmap.ACCESS_READ)  # type: ignore[union-attr]
+        yield _Pread(fp.fileno())  # type: ignore[union-attr]
     except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
         yield None
-        return
-    with mapped:
-        yield mapped
 
 
-def _head(buf: bytes | mmap.mmap | memoryview | None, info: zipfile.ZipInfo) -> bytes | None:
+def _head(buf: _Pread | memoryview | None, info: zipfile.ZipInfo) -> bytes | None:
     """A member's first 8 bytes, read in place; None when that is not possible."""
     off = info.header_offset
     if buf is None or off + 30 > len(buf) or bytes(buf[off : off + 4]) != _ZIP_MAGIC:
         return None
-    name_len, extra_len = struct.unpack_from("<HH", buf, off + 26)
+    name_len, extra_len = struct.unpack("<HH", bytes(buf[off + 26 : off + 30]))
     start = off + 30 + name_len + extra_len
     if info.compress_type == zipfile.ZIP_STORED:
         return bytes(buf[start : start + min(8, info.compress_size)])
