@@ -244,7 +244,7 @@ def hash_tree(root: Path, progress: Progress | None = None) -> Digest:
             total += full.stat().st_size
     outer = hashlib.sha256()
     done = 0
-    for rel, full in members:
+    for rel, _full in members:
         base = done
 
         def step(d: int, _t: int, base: int = base) -> None:

@@ -40,6 +40,13 @@ def database_url(target: str | os.PathLike[str] | None = None) -> str:
     if target.startswith(("postgresql://", "postgres://")):
         return "postgresql+psycopg://" + target.split("://", 1)[1]
     if is_url(target):
+        if not (target == "sqlite://" or target.startswith(("sqlite:///", "postgresql+"))):
+            from regtui.errors import UsageError
+
+            raise UsageError(
+                f"--db {target.split('://', 1)[0]}://…: not a catalog URL; give a file, "
+                "sqlite:///PATH or postgresql://ROLE@HOST/DB"
+            )
         file = sqlite_file(target)
         if file is not None and file != ":memory:":
             check_catalog_file(Path(file), target)

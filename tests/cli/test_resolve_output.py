@@ -161,3 +161,64 @@ def test_import_of_deeply_nested_json_is_a_usage_error(tmp_path: Path, depth: in
     proc = _cli(tmp_path / "t.sqlite", "import", str(file))
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.count(b"\n") == 1 and b"Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("edit", ["pending", "rejected", "damaged", "archived"])
+def test_resolve_refuses_a_stage_pointer_that_breaks_the_policy(tmp_path: Path, edit: str) -> None:
+    """A protected stage pointed, outside regtui, at a version the policy forbids there
+    is not served (the audit replay names the edit; resolve must not act on it)."""
+    db, path = _catalog(tmp_path, "model.safetensors")
+    with Catalog(db, user="alice") as cat:
+        cat.approve("m:1", "ok")
+        cat.promote("m:1", "production")
+        other = path.with_name("two.safetensors")
+        other.write_bytes(model_bytes("two"))
+        cat.register(other, "m")
+        if edit == "rejected":
+            cat.reject("m:2", "no")
+    with sqlite3.connect(db) as con:
+        con.execute("UPDATE stage SET version_id = (SELECT id FROM version WHERE number = 2) "
+                    "WHERE name = 'production'")  # fmt: skip
+        if edit == "damaged":
+            con.execute("UPDATE version SET damage = 'cut', approval_status = 'approved' "
+                        "WHERE number = 2")  # fmt: skip
+        if edit == "archived":
+            con.execute("UPDATE version SET archived = 1, approval_status = 'approved' "
+                        "WHERE number = 2")  # fmt: skip
+    proc = _cli(db, "resolve", "m@production")
+    assert proc.returncode == 7, proc.stderr
+    assert proc.stdout == b""
+    assert b"not served" in proc.stderr and b"m:2" in proc.stderr
+    assert _cli(db, "audit", "--verify").returncode != 0
+
+
+@pytest.mark.parametrize("value", ["garbage", '{"protected_stages": "production"}', "[1, 2]"])
+def test_a_policy_setting_regtui_did_not_write_is_one_clear_error(
+    tmp_path: Path, value: str
+) -> None:
+    db, _ = _catalog(tmp_path, "model.safetensors")
+    with sqlite3.connect(db) as con:
+        con.execute("DELETE FROM setting WHERE key = 'policy'")
+        con.execute("INSERT INTO setting (key, value) VALUES ('policy', ?)", (value,))
+    for args in (("policy",), ("resolve", "m@staging"), ("promote", "m:1", "--to", "production")):
+        proc = _cli(db, *args)
+        assert proc.returncode == 7, (args, proc.stderr)
+        assert proc.stderr.decode().startswith("regtui: error: the catalog's policy setting")
+
+
+def test_export_never_replaces_a_device_and_a_full_disk_is_an_error(tmp_path: Path) -> None:
+    db, _ = _catalog(tmp_path, "model.safetensors")
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    for target in (fifo, tmp_path):
+        proc = _cli(db, "export", str(target))
+        assert proc.returncode == 2 and b"not a regular file" in proc.stderr, proc.stderr
+    assert fifo.is_fifo()
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full here")
+    for args in (("export", "-"), ("versions", "m", "--json"), ("audit", "--json")):
+        with open("/dev/full", "wb") as full:
+            proc = subprocess.run([sys.executable, "-m", "regtui", *args], stdout=full,
+                                  stderr=subprocess.PIPE, env=_env(db), timeout=120)  # fmt: skip
+        assert proc.returncode == 1, (args, proc.stderr)
+        assert b"No space left on device" in proc.stderr and b"internal error" not in proc.stderr

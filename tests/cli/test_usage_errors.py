@@ -255,3 +255,25 @@ def test_a_catalog_path_that_is_no_file_is_a_usage_error(tmp_path: Path, kind: s
         proc = regtui(*command, *flag, db=db, timeout=30)
         assert_answered(proc, (2,))
         assert "not a catalog file" in proc.stderr
+
+
+@pytest.mark.parametrize(
+    "url", ["sqlite://relative.db", "mysql://x/y", "http://host/c.db", "postgres+x://a"]
+)
+def test_a_url_that_names_no_catalog_is_a_usage_error(tmp_path: Path, url: str) -> None:
+    proc = regtui("models", "--db", url, db=str(tmp_path / "unused.sqlite"), timeout=30)
+    assert_answered(proc, (2,))
+    assert "not a catalog URL" in proc.stderr
+
+
+@pytest.mark.parametrize("raw", [b"bad\xff.safetensors", b"m\xc3(.bin", b"\xed\xa0\x80.onnx"])
+def test_a_file_name_that_is_not_utf8_is_refused_in_one_line(
+    db: str, tmp_path: Path, raw: bytes
+) -> None:
+    folder = os.fsencode(tmp_path)
+    path = os.path.join(folder, raw)
+    with open(path, "wb") as fh:
+        fh.write(b"x" * 64)
+    proc = regtui("register", os.fsdecode(path), "--model", "x", db=db, timeout=30)
+    assert_answered(proc, (6,))
+    assert "not valid UTF-8" in proc.stderr

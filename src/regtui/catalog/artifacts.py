@@ -28,6 +28,11 @@ def entry_path(given: str | os.PathLike[str], root: Path | None = None) -> Path:
     `root` (a scanned or watched root): a path plainly under a resolved root is
     resolved already, and is taken without a realpath of every part."""
     p = Path(os.path.abspath(Path(given).expanduser()))
+    try:
+        os.fspath(p).encode("utf-8")
+    except UnicodeEncodeError:  # the catalog and its audit log hold text
+        shown = os.fspath(p).encode("utf-8", "surrogateescape").decode("ascii", "backslashreplace")
+        raise ArtifactError(f"{shown}: refused: the name is not valid UTF-8; rename it") from None
     if root is not None and _real(os.fspath(root)) and plainly_under(p, root):
         return p
     try:
@@ -35,7 +40,9 @@ def entry_path(given: str | os.PathLike[str], root: Path | None = None) -> Path:
         if target != p:  # a link: name what it leads to unless that is a file or folder
             mode = os.stat(target).st_mode
             if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
-                raise ArtifactError(f"{p}: refused: a link to {target}, {kind_of(mode)}, not a regular file")
+                raise ArtifactError(
+                    f"{p}: refused: a link to {target}, {kind_of(mode)}, not a regular file"
+                )
         return target
     except FileNotFoundError:
         if os.path.islink(p):

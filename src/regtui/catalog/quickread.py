@@ -19,7 +19,14 @@ from pathlib import Path
 from typing import Any
 
 from regtui.catalog import store
-from regtui.catalog.records import ModelInfo, StageMove, VersionInfo, _utc, collector_paused
+from regtui.catalog.records import (
+    ModelInfo,
+    Policy,
+    StageMove,
+    VersionInfo,
+    _utc,
+    collector_paused,
+)
 from regtui.catalog.refs import Ref
 from regtui.catalog.store import StoreLocation
 from regtui.migrations import HEAD_REVISION
@@ -179,6 +186,18 @@ class QuickReader:
             "SELECT value FROM setting WHERE key = ?", (store.SETTING_KEY,)
         ).fetchone()
         return store.location_for(self.url, json.loads(row[0]) if row and row[0] else None)
+
+    def policy(self) -> Policy:
+        """As Catalog.policy()."""
+        import json
+
+        from regtui.catalog.stage_rules import bad_policy, policy_from_json
+
+        row = self.con.execute("SELECT value FROM setting WHERE key = 'policy'").fetchone()
+        try:
+            return policy_from_json(json.loads(row[0]) if row and row[0] else None)
+        except ValueError:
+            raise bad_policy() from None
 
     def stage_history(self, model: str) -> list[StageMove]:
         """As Catalog.stage_history(model): every stage move, oldest first."""

@@ -64,7 +64,12 @@ from regtui.catalog.schema import (
     VersionTagRow,
     WatchRootRow,
 )
-from regtui.catalog.stage_rules import check_approvable, check_holder, policy_from_json
+from regtui.catalog.stage_rules import (
+    bad_policy,
+    check_approvable,
+    check_holder,
+    policy_from_json,
+)
 from regtui.errors import (
     ArtifactError,
     CatalogError,
@@ -284,7 +289,10 @@ class Catalog:
             return self._policy(conn)
 
     def _policy(self, conn: Connection) -> Policy:
-        row = conn.execute(select(ST.c.value).where(ST.c.key == "policy")).first()
+        try:
+            row = conn.execute(select(ST.c.value).where(ST.c.key == "policy")).first()
+        except ValueError:  # not JSON at all
+            raise bad_policy() from None
         return policy_from_json(row[0] if row is not None else None)
 
     def set_policy(self, policy: Policy, reason: str | None = None) -> Policy:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from regtui.catalog.records import Policy
-from regtui.errors import PolicyRefused
+from regtui.errors import CatalogError, PolicyRefused
 
 APPROVAL_STATES = ("pending", "approved", "rejected")
 
@@ -15,9 +15,21 @@ def policy_from_json(data: dict[str, Any] | None) -> Policy:
     """The policy a stored `policy` setting means (none stored: the default)."""
     if data is None:
         return Policy()
-    return Policy(
-        protected_stages=tuple(data.get("protected_stages", ["production"])),
-        distinct_approver=bool(data.get("distinct_approver", False)),
+    stages = data.get("protected_stages", ["production"]) if isinstance(data, dict) else None
+    distinct = data.get("distinct_approver", False) if isinstance(data, dict) else None
+    if not (
+        isinstance(stages, list)
+        and all(isinstance(s, str) for s in stages)
+        and isinstance(distinct, bool)
+    ):
+        raise bad_policy()
+    return Policy(protected_stages=tuple(stages), distinct_approver=distinct)
+
+
+def bad_policy() -> CatalogError:
+    """A policy regtui did not write (an edit outside it): act on no guess."""
+    return CatalogError(
+        "the catalog's policy setting is not one regtui wrote; run `regtui audit --verify`"
     )
 
 

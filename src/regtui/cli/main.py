@@ -7,8 +7,12 @@ commands, so `regtui --version` and argument errors stay instant.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
 import json
+import os
 import re
+import stat
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -589,27 +593,43 @@ def cmd_resolve(args: argparse.Namespace) -> int:
     from regtui.catalog.artifacts import serve_path
     from regtui.catalog.refs import parse_ref
     from regtui.catalog.registration import REGISTRATION_SQL, identity_problem
+    from regtui.catalog.stage_rules import check_holder
     from regtui.cli import output
-    from regtui.errors import CatalogError
+    from regtui.errors import CatalogError, PolicyRefused
 
     ref = parse_ref(args.ref)
 
     def quick(q: QuickReader) -> tuple[Any, ...]:
         v = q.get(ref)
         row = q.con.execute(REGISTRATION_SQL, (v.model, v.ref)).fetchone()
-        return v, q.store_location(), row[0] if row else None
+        return v, q.store_location(), row[0] if row else None, q.policy()
 
     found = _read_quickly(args, quick)
     if found is None:
         with _open(args) as cat:
             v = cat.resolve(str(ref))
-            found = (v, cat.store_location(), cat.registration(v))
-    v, where, registered = found
+            found = (v, cat.store_location(), cat.registration(v), cat.policy())
+    v, where, registered, policy = found
     # Serve only the artifact the log says was registered: a path and sha256
     # swapped together in the table would pass the re-hash below.
     problem = identity_problem(v, registered)
     if problem:
         raise CatalogError(problem)
+    if ref.stage is not None:  # a stage pointer set outside regtui may hold anything
+        try:
+            check_holder(
+                policy,
+                ref.stage,
+                ref=v.ref,
+                archived=v.archived,
+                approval=v.approval.status,
+                damage=v.damage,
+            )
+        except PolicyRefused as exc:
+            raise CatalogError(
+                f"{ref} holds {v.ref}, which the policy does not allow there ({exc.detail}); "
+                "not served: run `regtui audit --verify`"
+            ) from None
     path = serve_path(v, where.path, check=not args.no_check)
     if args.json:
         _emit_json({**v.to_json(), "serve_path": str(path)})
@@ -721,6 +741,9 @@ def cmd_export(args: argparse.Namespace) -> int:
     if str(args.file) == "-":
         sys.stdout.write(text)
         return 0
+    with contextlib.suppress(FileNotFoundError):
+        if not stat.S_ISREG(os.stat(args.file).st_mode):  # never replace a device or FIFO
+            raise UsageError(f"{args.file} exists and is not a regular file; choose a file")
     tmp = args.file.with_name(args.file.name + ".partial")
     try:
         tmp.write_text(text, encoding="utf-8")
@@ -932,7 +955,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     debug = "--debug" in argv
     try:
         args = build_parser().parse_args(argv)
-        return COMMANDS[args.command](args)
+        code = COMMANDS[args.command](args)
+        _flush_output()
+        return code
     except RegtuiError as exc:
         if debug:
             raise
@@ -946,8 +971,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # the last net: one line, never a traceback unless asked
         if debug:
             raise
+        if isinstance(exc, OSError) and exc.errno in _WRITE_FAILED:
+            _fail(f"cannot write: {exc.strerror}; nothing more was written")  # a full disk
+            return 1
         _fail(f"internal error: {type(exc).__name__}: {exc} (run with --debug for details)")
         return 70
+
+
+_WRITE_FAILED = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO)
+
+
+def _flush_output() -> None:
+    """Flush stdout now: output lost to a full disk is an error, not a silent success."""
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        with contextlib.suppress(OSError):  # what was lost is not flushed again at exit
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115
+        raise RegtuiError(f"cannot write the output: {exc.strerror or exc}") from None
 
 
 def _fail(message: str) -> None:

@@ -456,16 +456,20 @@ class _ZlibReader:
     def __init__(self, raw: IO[bytes]) -> None:
         self.raw = raw
         self.d = zlib.decompressobj()
-        self.buf = b""
+        self.buf = bytearray()
+        self.pos = 0  # read up to here; dropped only when more is inflated (linear)
 
     def read(self, n: int = -1) -> bytes:
         want = n if n >= 0 else 1 << 30
-        while len(self.buf) < want and not self.d.eof:
+        while len(self.buf) - self.pos < want and not self.d.eof:
             data = self.d.unconsumed_tail or self.raw.read(1 << 16)
             if not data:
                 break
+            del self.buf[: self.pos]
+            self.pos = 0
             self.buf += self.d.decompress(data, 1 << 20)
-        out, self.buf = self.buf[:want], self.buf[want:]
+        out = bytes(self.buf[self.pos : self.pos + want])
+        self.pos += len(out)
         return out
 
     def close(self) -> None:

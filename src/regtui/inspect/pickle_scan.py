@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from regtui.inspect.bounds import Damaged, Refused, clip
+from regtui.inspect.bounds import Damaged, Refused, check_deadline, clip
 from regtui.inspect.pickle_allow import display, is_allowed, is_safe_global, reloads, severity
 
 __all__ = [
@@ -37,7 +37,7 @@ __all__ = [
     "scan_pickle",
 ]
 
-MAX_OPS = 2_000_000
+MAX_OPS = 1_000_000
 MAX_STACK = 20_000  # values kept on the symbolic stack; deeper pushes are kept as unknown
 MAX_SPARSE_MEMO = 200_000  # memo keys that are not the next index (real pickles have none)
 MAX_CONTAINER = 4_096  # items kept per symbolic list/dict (the rest are counted, not kept)
@@ -394,6 +394,8 @@ class _Machine:
             scan.opcodes += 1
             if scan.opcodes > MAX_OPS:
                 raise _OverLimit(f"over {MAX_OPS} opcodes")
+            if not scan.opcodes & 0xFFFF:
+                check_deadline()  # a stream that inflates slowly still meets the deadline
             code = self.s.read(1)
             op = _CODE2OP.get(code)
             if op is None:
