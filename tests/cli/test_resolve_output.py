@@ -222,3 +222,20 @@ def test_export_never_replaces_a_device_and_a_full_disk_is_an_error(tmp_path: Pa
                                   stderr=subprocess.PIPE, env=_env(db), timeout=120)  # fmt: skip
         assert proc.returncode == 1, (args, proc.stderr)
         assert b"No space left on device" in proc.stderr and b"internal error" not in proc.stderr
+
+
+def test_clearing_damage_beside_the_log_shows_and_is_not_served(tmp_path: Path) -> None:
+    db = tmp_path / "cat.sqlite"
+    cut = tmp_path / "cut.safetensors"
+    cut.write_bytes(model_bytes("whole")[:-1])  # its data ends before the header says
+    with Catalog(db, user="alice") as cat:
+        assert cat.register(cut, "m").damage
+    with sqlite3.connect(db) as con:
+        con.execute("UPDATE version SET damage = NULL")
+    assert _cli(db, "--user", "bob", "approve", "m:1", "--reason", "looks fine").returncode == 0
+    assert _cli(db, "--user", "bob", "promote", "m:1", "--to", "production").returncode == 0
+    proc = _cli(db, "resolve", "m@production")
+    assert proc.returncode == 7 and proc.stdout == b"", proc.stderr
+    assert b"damage" in proc.stderr
+    audit = _cli(db, "audit", "--verify")
+    assert audit.returncode == 8 and b"damage" in audit.stdout + audit.stderr

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from regtui.hashing import hash_tree
+from tests.unit.inspect.framework_files import skops_bytes, skops_schema
 from tests.unit.inspect.helpers import sklearn_mlmodel
 from tests.watch.conftest import Harness, wait_for, weights
 
@@ -132,7 +133,12 @@ def test_a_lone_bundle_part_in_a_quiet_folder_is_registered_after_the_bundle_wai
     harness.start(settle=SETTLE, bundle_wait=BUNDLE_WAIT)
     path = harness.root / "solo" / name
     path.parent.mkdir()
-    path.write_bytes(weights(name) if "safetensors" in name else b"\x80\x04N.")
+    if "safetensors" in name:
+        path.write_bytes(weights(name))
+    elif name.endswith(".skops"):
+        path.write_bytes(skops_bytes(skops_schema({"C": 1.0})))
+    else:
+        path.write_bytes(b"\x80\x04N.")
     time.sleep(SETTLE * 3)
     assert harness.count("solo") == 0  # its folder changed less than the bundle wait ago
     wait_for(lambda: harness.count("solo") == 1, timeout=BUNDLE_WAIT * 5)

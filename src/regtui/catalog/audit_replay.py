@@ -31,7 +31,9 @@ M, V, S = ModelRow.__table__, VersionRow.__table__, StageRow.__table__
 A, ST = ApprovalRow.__table__, SettingRow.__table__
 
 # Which version fields a registration event fixes for good.
-IDENTITY = ("path", "sha256", "size_bytes", "format")
+# What a registration event records of a version and what never changes after it
+# (damage only when there was some: older events, and sound versions, omit it).
+IDENTITY = ("path", "sha256", "size_bytes", "format", "damage")
 # The version columns the log speaks for besides identity (JSON columns are not read).
 STATE_COLUMNS = (
     "id", "number", "stored_path", "approval_status", "approval_by", "approval_at",

@@ -29,7 +29,7 @@ def identity_problem(v: VersionInfo, registered: Any) -> str | None:
         registered = json.loads(registered)
     if not isinstance(registered, dict):
         return None
-    held = {"path": v.path, "sha256": v.sha256, "size_bytes": v.size_bytes}
+    held = {"path": v.path, "sha256": v.sha256, "size_bytes": v.size_bytes, "damage": v.damage}
     wrong = [k for k in held if k in registered and registered[k] != held[k]]
     if not wrong:
         return None

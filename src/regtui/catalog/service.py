@@ -552,6 +552,8 @@ class Catalog:
                         "format": cand.format,
                         # Which data made it, under the chain's protection too.
                         **({"datasets": cand.datasets} if cand.datasets else {}),
+                        # Damage too: clearing it beside the log must show (and stop resolve).
+                        **({"damage": cand.damage} if cand.damage else {}),
                     },
                     reason=None,
                 )

@@ -184,9 +184,10 @@ def _whole(zf: zipfile.ZipFile) -> Iterator[_Pread | memoryview | None]:
             yield view
         return
     try:
-        yield _Pread(fp.fileno())  # type: ignore[union-attr]
+        view: _Pread | None = _Pread(fp.fileno())  # type: ignore[union-attr]
     except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
-        yield None
+        view = None
+    yield view
 
 
 def _head(buf: _Pread | memoryview | None, info: zipfile.ZipInfo) -> bytes | None:

@@ -276,6 +276,7 @@ def test_keras_checkpoint_folder_gets_the_runs_logs(tmp_path: Path) -> None:
             ),
             min_size=1,
             max_size=6,
+            unique_by=lambda entry: (entry[0], entry[2]),  # one value per (time, step)
         ),
         max_size=4,
     ),
