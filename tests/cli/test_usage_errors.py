@@ -101,7 +101,7 @@ def test_a_foreign_digit_never_names_a_version(digit: str) -> None:
         parse_ref(f"m:{digit}")
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck))
 @given(text=ref_text)
 def test_show_with_a_generated_ref_is_an_answer_or_a_usage_error(db: str, text: str) -> None:
     proc = regtui("show", text, "--json", db=db)
@@ -184,7 +184,7 @@ def _shared_catalog(factory: pytest.TempPathFactory) -> Catalog:
     return _CATALOGS["c"]
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck))
 @given(text=filters())
 def test_versions_with_a_generated_filter_answers_or_is_a_usage_error(db: str, text: str) -> None:
     if "\x00" in text:
