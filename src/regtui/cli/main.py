@@ -634,7 +634,7 @@ def cmd_resolve(args: argparse.Namespace) -> int:
     if args.json:
         _emit_json({**v.to_json(), "serve_path": str(path)})
     elif args.null:
-        output.print_path_nul(path)
+        output.print_path(path, end=b"\0")
     else:
         if "\n" in str(path) and not sys.stdout.isatty():
             print(

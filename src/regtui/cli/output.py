@@ -55,26 +55,17 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
         out.write("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() + "\n")
 
 
-def print_path(path: Path) -> None:
+def print_path(path: Path, end: bytes = b"\n") -> None:
     """A path as `resolve` prints it: to a terminal with control characters shown
     as escapes (a file name can hold an escape sequence); to a pipe or file as its
-    exact bytes (even a name that is not UTF-8), for the program reading it."""
+    exact bytes (even a name that is not UTF-8) ended by `end` (NUL for `-0`,
+    xargs -0), for the program reading it."""
     out = sys.stdout
     if out.isatty():
         out.write(printable(str(path), MAX_PATH_SHOWN, one_line=True) + "\n")
         return
     out.flush()
-    out.buffer.write(os.fsencode(path) + b"\n")
-
-
-def print_path_nul(path: Path) -> None:
-    """`resolve -0`: the exact bytes ended by NUL (xargs -0), escaped on a terminal."""
-    out = sys.stdout
-    if out.isatty():
-        out.write(printable(str(path), MAX_PATH_SHOWN, one_line=True) + "\n")
-        return
-    out.flush()
-    out.buffer.write(os.fsencode(path) + b"\0")
+    out.buffer.write(os.fsencode(path) + end)
 
 
 def print_models(models: Sequence[ModelInfo]) -> None:
