@@ -259,8 +259,8 @@ def hash_tree(root: Path, progress: Progress | None = None) -> Digest:
     return Digest(outer.hexdigest(), done)
 
 
-def hash_path(path: Path, progress: Progress | None = None) -> Digest:
-    """Hash a file or a bundle folder."""
-    if path.is_dir():
+def hash_path(path: Path, progress: Progress | None = None, folder: bool | None = None) -> Digest:
+    """Hash a file or a bundle folder (`folder` says which, when the caller knows)."""
+    if path.is_dir() if folder is None else folder:
         return hash_tree(path, progress)
     return hash_file(path, progress)

@@ -37,7 +37,7 @@ def identity(st: os.stat_result) -> Identity:
 
 def key_of(path: str | os.PathLike[str]) -> str:
     """One spelling per path, so inspector and hasher name a file alike."""
-    return os.path.normpath(os.path.abspath(path))
+    return os.path.abspath(path)  # abspath normalises too
 
 
 class Changed(ArtifactError):

@@ -57,6 +57,7 @@ ALLOWED: dict[tuple[str, str, str], str] = {
     ("hashing.py", "hash_file", "os.fdopen"): "wraps the descriptor open_regular checked",
     ("inspect/bounds.py", "open_file", "os.open"): "THE opener for inspectors: O_NONBLOCK, fstat",
     ("inspect/bounds.py", "open_file", "os.fdopen"): "wraps the descriptor just checked",
+    ("tree_walk.py", "resolve", "os.open"): "O_PATH: opens nothing, cannot block, never read",
     ("catalog/store.py", "clone_file", "os.fdopen"): "wraps the descriptor open_regular checked",
     ("catalog/store.py", "clone_file", "open"): "creates the store's own copy ('xb'), never reads",
     ("catalog/store.py", "clone_file", "shutil.copyfileobj"): "from the checked descriptor",

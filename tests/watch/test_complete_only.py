@@ -175,9 +175,9 @@ def test_proven_complete_file_does_not_wait_out_the_settle_time(
     hashed: list[Path] = []
     real_hash = service.hash_path
 
-    def counting(path: Path, progress=None):  # type: ignore[no-untyped-def]
+    def counting(path: Path, *args, **kwargs):  # type: ignore[no-untyped-def]
         hashed.append(path)
-        return real_hash(path, progress)
+        return real_hash(path, *args, **kwargs)
 
     monkeypatch.setattr(service, "hash_path", counting)
     settle = 4.0

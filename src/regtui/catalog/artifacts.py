@@ -7,43 +7,47 @@ without importing it.
 from __future__ import annotations
 
 import errno
-import functools
 import os
 import stat
 from pathlib import Path
+from typing import NamedTuple
 
 from regtui.catalog.records import ArtifactCheck, VersionInfo
 from regtui.catalog.store import copy_paths
 from regtui.errors import ArtifactError
 from regtui.hashing import hash_path, kind_of
-from regtui.tree_walk import plainly_under
+from regtui.tree_walk import resolve
 
 
-def entry_path(given: str | os.PathLike[str], root: Path | None = None) -> Path:
+class Entry(NamedTuple):
+    path: Path
+    folder: bool  # a bundle folder, else a regular file (or what refuses later)
+
+
+def entry_path(given: str | os.PathLike[str]) -> Path:
+    """`entry(given).path`."""
+    return entry(given).path
+
+
+def entry(given: str | os.PathLike[str]) -> Entry:
     """An artifact path as every entry takes it, before anything else is done with
     it: `~` expanded, absolute, `.`/`..` and every symlink resolved. So a version
     records (and is kept from) the file or folder the bytes are in, never a link
-    to it or a spelling like `..`. A dangling link or a loop: ArtifactError.
-
-    `root` (a scanned or watched root): a path plainly under a resolved root is
-    resolved already, and is taken without a realpath of every part."""
-    p = Path(os.path.abspath(Path(given).expanduser()))
+    to it or a spelling like `..`. A dangling link or a loop: ArtifactError."""
+    p = os.path.abspath(os.path.expanduser(os.fspath(given)))  # strings: this runs per file
     try:
-        os.fspath(p).encode("utf-8")
+        p.encode("utf-8")
     except UnicodeEncodeError:  # the catalog and its audit log hold text
-        shown = os.fspath(p).encode("utf-8", "surrogateescape").decode("ascii", "backslashreplace")
+        shown = p.encode("utf-8", "surrogateescape").decode("ascii", "backslashreplace")
         raise ArtifactError(f"{shown}: refused: the name is not valid UTF-8; rename it") from None
-    if root is not None and _real(os.fspath(root)) and plainly_under(p, root):
-        return p
     try:
-        target = Path(os.path.realpath(p, strict=True))
-        if target != p:  # a link: name what it leads to unless that is a file or folder
-            mode = os.stat(target).st_mode
-            if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
-                raise ArtifactError(
-                    f"{p}: refused: a link to {target}, {kind_of(mode)}, not a regular file"
-                )
-        return target
+        target, st = resolve(p)
+        # A link: name what it leads to unless that is neither a file nor a folder.
+        if target != p and not (stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode)):
+            raise ArtifactError(
+                f"{p}: refused: a link to {target}, {kind_of(st.st_mode)}, not a regular file"
+            )
+        return Entry(Path(target), stat.S_ISDIR(st.st_mode))
     except FileNotFoundError:
         if os.path.islink(p):
             raise ArtifactError(f"{p}: refused: broken symlink -> {os.readlink(p)!r}") from None
@@ -52,12 +56,6 @@ def entry_path(given: str | os.PathLike[str], root: Path | None = None) -> Path:
         if exc.errno == errno.ELOOP:
             raise ArtifactError(f"{p}: refused: symlink loop") from None
         raise ArtifactError(f"{p}: refused: cannot resolve: {exc.strerror or exc}") from None
-
-
-@functools.lru_cache(maxsize=64)
-def _real(root: str) -> bool:
-    """Whether a root is spelled as it resolves (scans and watches resolve theirs)."""
-    return os.path.isabs(root) and os.path.realpath(root) == root
 
 
 def check_artifact(ref: str, p: Path, sha256: str) -> ArtifactCheck:

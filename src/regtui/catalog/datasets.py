@@ -264,9 +264,9 @@ def _card_datasets(value: Any) -> list[dict[str, Any]]:
 
 def _sidecar_files(folder: Path, warnings: list[str]) -> Iterator[tuple[str, Any]]:
     from regtui.inspect.bounds import BadContent, load_json, load_yaml
-    from regtui.inspect.sidecars import _present
+    from regtui.inspect.folder_names import present
 
-    for name in _present(os.fspath(folder), SIDECAR_NAMES):
+    for name in present(os.fspath(folder), SIDECAR_NAMES):
         try:
             data = (
                 load_json(folder / name, 1 << 20)

@@ -8,10 +8,10 @@ failing halfway); on PostgreSQL it takes a transaction-scoped advisory lock.
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import re
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -28,7 +28,9 @@ PG_WRITE_LOCK_KEY = 0x7265677475
 
 # JSON columns are written without NaN/Infinity: the catalog refuses them where
 # they enter (service.clean_*), and this is the backstop that nothing else can.
-strict_json = functools.partial(json.dumps, allow_nan=False)
+# One encoder made once: json.dumps with any non-default option builds a new one
+# per call, which was a visible share of writing a batch (nine JSON columns a row).
+strict_json = json.JSONEncoder(allow_nan=False).encode
 
 
 def is_sqlite(engine: Engine) -> bool:
@@ -98,16 +100,91 @@ def _sqlite_engine(url: str, *, read_only: bool) -> Engine:
         dbapi_conn = conn.connection.dbapi_connection
         dbapi_conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")  # type: ignore[union-attr]
 
+    @event.listens_for(engine, "engine_disposed")
+    def _disposed(engine: Engine) -> None:
+        # Whoever disposes the engine means every connection, the kept one too.
+        found: _Writer | None = getattr(engine, _WRITER, None)
+        if found is not None:
+            found.close(pool_gone=True)
+
     return engine
+
+
+class _Writer:
+    """The one connection a SQLite catalog writes through, kept open.
+
+    SQLite lets one writer in at a time anyway (BEGIN IMMEDIATE), so threads of
+    one process take turns on this lock instead of each checking a connection
+    out of the pool and back: that round trip cost about a tenth of a one-file
+    registration. The lock waits as long as SQLite's busy timeout would."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.conn: Connection | None = None  # no reference to the engine: see _writers
+
+    @contextmanager
+    def turn(self, engine: Engine) -> Iterator[Connection]:
+        if not self.lock.acquire(timeout=BUSY_TIMEOUT_S):
+            raise CatalogError(
+                "the catalog is busy: another writer in this process held it for "
+                f"{BUSY_TIMEOUT_S:.0f} s"
+            )
+        try:
+            if self.conn is None or self.conn.closed or self.conn.invalidated:
+                self.conn = engine.connect().execution_options(regtui_write=True)
+            try:
+                with self.conn.begin():
+                    yield self.conn
+            except BaseException:
+                if self.conn.invalidated:  # the driver lost it: open another next time
+                    self.conn.close()
+                    self.conn = None
+                raise
+        finally:
+            self.lock.release()
+
+    def close(self, *, pool_gone: bool = False) -> None:
+        """Give the connection back to the pool; when the pool was disposed
+        already, close it outright (the old pool would keep it open)."""
+        with self.lock:
+            if self.conn is not None:
+                if pool_gone:
+                    self.conn.invalidate()
+                self.conn.close()
+                self.conn = None
+
+
+_WRITER = "_regtui_writer"  # kept on the engine: an engine nobody holds takes it along
+_writers_lock = threading.Lock()
+
+
+def _writer(engine: Engine) -> _Writer:
+    found: _Writer | None = getattr(engine, _WRITER, None)
+    if found is None:
+        with _writers_lock:
+            found = getattr(engine, _WRITER, None) or _Writer()
+            setattr(engine, _WRITER, found)
+    return found
+
+
+def close_engine(engine: Engine) -> None:
+    """Close every connection, the kept write connection first."""
+    found: _Writer | None = getattr(engine, _WRITER, None)
+    if found is not None:
+        found.close()
+    engine.dispose()
 
 
 @contextmanager
 def write_txn(engine: Engine) -> Iterator[Connection]:
     """A transaction that holds the catalog's write lock; commits on success."""
     try:
+        if is_sqlite(engine):
+            with _writer(engine).turn(engine) as conn:
+                yield conn
+            return
         with engine.connect().execution_options(regtui_write=True) as conn, conn.begin():
-            if not is_sqlite(engine):
-                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_WRITE_LOCK_KEY})
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_WRITE_LOCK_KEY})
             yield conn
     except Exception as exc:
         if _is_db_error(engine, exc):

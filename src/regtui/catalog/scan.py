@@ -17,6 +17,7 @@ from regtui.catalog.records import ScanItem
 from regtui.catalog.service import Candidate, Catalog
 from regtui.errors import ArtifactError, RegtuiError, UsageError
 from regtui.hashing import CHECKPOINT_DIR, kind_of
+from regtui.inspect.folder_names import Memo, remembered
 from regtui.tree_walk import Skipped, walk
 
 BATCH = 500
@@ -218,10 +219,14 @@ def scan(
     for item in skipped:
         emit(item)
 
+    # One scan asks each folder for its sidecars once, whichever thread asks.
+    names_seen = Memo()
+
     def prepare(job: tuple[Path, Path, str]) -> Candidate | ScanItem:
         root, path, name = job
         try:
-            cand = catalog.prepare(path, name, root=root)
+            with remembered(names_seen):
+                cand = catalog.prepare(path, name, root=root)
         except ArtifactError as exc:
             # What is wrong with the entry itself (refused, unreadable) is a refusal;
             # an entry that moved under the scan is an error: another scan may do.

@@ -30,8 +30,15 @@ from sqlalchemy.exc import IntegrityError
 
 from regtui import readlog
 from regtui.catalog import audit, audit_replay, store
-from regtui.catalog.artifacts import check_artifact, check_kept_copy, entry_path, serve_path
-from regtui.catalog.db import DriverSQL, MultiRowInsert, make_engine, read_txn, write_txn
+from regtui.catalog.artifacts import check_artifact, check_kept_copy, entry, serve_path
+from regtui.catalog.db import (
+    DriverSQL,
+    MultiRowInsert,
+    close_engine,
+    make_engine,
+    read_txn,
+    write_txn,
+)
 from regtui.catalog.diff import Diff, diff_versions
 from regtui.catalog.filter import compile_filter
 from regtui.catalog.indexes import index_datasets, index_versions
@@ -80,6 +87,7 @@ from regtui.errors import (
 )
 from regtui.hashing import Digest, Progress, hash_path, iter_tree
 from regtui.inspect.bounds import is_finite_number, non_finite_at
+from regtui.inspect.folder_names import remembered
 from regtui.settings import current_user, database_url, sqlite_file, sqlite_url
 
 M = ModelRow.__table__
@@ -274,7 +282,7 @@ class Catalog:
         return str(role)
 
     def close(self) -> None:
-        self.engine.dispose()
+        close_engine(self.engine)
 
     def __enter__(self) -> Catalog:
         return self
@@ -373,13 +381,14 @@ class Catalog:
         from regtui.catalog import datasets as data
 
         check_model_name(model)
-        p = entry_path(path, root)  # resolved first: the version is the bytes, not a link to them
+        p, folder = entry(path)  # resolved first: the version is the bytes, not a link to them
         given_metrics = clean_metrics(metrics)
         given_params = clean_params(params)
         named = data.given(datasets, dataset_progress)  # before the artifact: fail fast
-        facts, digest = self._inspect_and_hash(p, root, progress)
-        warnings = list(facts.warnings)
-        found = data.merge(named, data.from_sidecars(p, facts.metadata, warnings, root))
+        with remembered():  # its sidecars, run folder and data files: each name asked once
+            facts, digest = self._inspect_and_hash(p, folder, root, progress)
+            warnings = list(facts.warnings)
+            found = data.merge(named, data.from_sidecars(p, facts.metadata, warnings, root))
         return Candidate(
             path=p,
             model=model,
@@ -401,30 +410,31 @@ class Catalog:
 
     @staticmethod
     def _inspect_and_hash(
-        p: Path, root: Path | None, progress: Progress | None
+        p: Path, folder: bool, root: Path | None, progress: Progress | None
     ) -> tuple[Facts, Digest]:
         """Facts and sha256 of one and the same file or bundle (readlog): the
         identity of every file is taken before inspection and after hashing, and
         the hash re-checks every range inspection read. A file that changes
         meanwhile is looked at again, up to READ_ATTEMPTS times, then refused.
-        Inspection runs under a deadline (bounds.deadline): over it, refused."""
+        Inspection runs under a deadline (bounds.deadline): over it, refused.
+        `p` is resolved (artifacts.entry), `folder` says whether it is a bundle."""
         from regtui.inspect import inspect_path
         from regtui.inspect.bounds import deadline
 
         why = ""
         for _ in range(READ_ATTEMPTS):
             with readlog.reading() as log:
-                before = readlog.snapshot(p, _members(p))
+                before = readlog.snapshot(p, _members(p, folder))
                 with deadline() as limit:
-                    facts = inspect_path(p, root=root)
+                    facts = inspect_path(p, root=root, folder=folder)
                 if limit.passed:  # even if an inspector swallowed the refusal
                     raise ArtifactError(f"{p}: refused: {limit.reason()}")
                 if facts.refused and not log.changed:
                     raise ArtifactError(f"{p}: refused: {facts.refused}")
                 digest: Digest | None = None
                 with contextlib.suppress(readlog.Changed):  # the log says why
-                    digest = hash_path(p, progress)
-                after = readlog.snapshot(p, _members(p))
+                    digest = hash_path(p, progress, folder)
+                after = readlog.snapshot(p, _members(p, folder))
                 problem = readlog.mismatch(log, before, after)
             if problem is None and digest is not None:
                 return facts, digest
@@ -1936,7 +1946,7 @@ def _info_from_row(vid: int, model: str, row: dict[str, Any]) -> VersionInfo:
     )
 
 
-def _members(p: Path) -> list[Path] | None:
+def _members(p: Path, folder: bool) -> list[Path] | None:
     """The files a bundle's hash covers (None for a file): the listing that must
     be the same before inspection and after hashing."""
-    return [f for _, f in iter_tree(p, checkpoints=False)] if p.is_dir() else None
+    return [f for _, f in iter_tree(p, checkpoints=False)] if folder else None

@@ -81,7 +81,7 @@ from regtui.inspect.trees import (
     inspect_xgboost_ubj,
 )
 from regtui.inspect.zipcheck import ends_complete, list_zip
-from regtui.tree_walk import plainly_under
+from regtui.tree_walk import resolve
 
 __all__ = [
     "Facts",
@@ -106,16 +106,18 @@ _SELF_NAMED = {
 _PICKLE_EXTS = {".pkl", ".pickle", ".joblib", ".sav", ".pt", ".pth", ".bin", ".ckpt"}
 
 
-def inspect_path(path: Path, *, root: Path | None = None) -> Facts:
+def inspect_path(path: Path, *, root: Path | None = None, folder: bool | None = None) -> Facts:
     """Facts about `path` (file or bundle folder). `root` is the watched or
-    scanned root, if any: nothing outside it may be followed."""
+    scanned root, if any: nothing outside it may be followed. `folder`, from a
+    caller that resolved `path` already (catalog.artifacts.entry), says what it
+    is: then it is not resolved again, only checked against the root."""
     facts = Facts()
     try:
-        reason = _link_refusal(path, root)
+        reason = _link_refusal(path, root) if folder is None else _entry_refusal(path, folder, root)
         if reason:
             facts.refused = reason
             return facts
-        bundle = path.is_dir()
+        bundle = path.is_dir() if folder is None else folder
         run_dir = path if bundle else path.parent
         try:
             if bundle:
@@ -127,7 +129,7 @@ def inspect_path(path: Path, *, root: Path | None = None) -> Facts:
             # records a damaged version with everything else it can know.
             facts.damage = str(exc)
         if facts.refused is None:
-            add_sidecars(facts, path, root)
+            add_sidecars(facts, path, root, bundle)
             facts.lineage = lineage_for(run_dir.absolute())
     except Refused as exc:
         facts.refused = clip(str(exc), MAX_WARNING_CHARS)
@@ -159,31 +161,46 @@ def _finish(facts: Facts) -> Facts:
     return facts
 
 
-def _inside(path: Path, base: Path) -> bool:
-    return path == base or path.is_relative_to(base)
-
-
 def _link_refusal(path: Path, root: Path | None) -> str | None:
     """A reason to refuse `path` for its symlinks, or None: a dangling or looping
     link; with a root, a path that resolves outside it; in a bundle folder, any
     link that hashing.tree_members would not hash as bytes (dangling, looping, to
     a folder, or leaving the bundle)."""
-    # Spelled under the root with no link below it: resolves inside it, no realpath
-    # needed (one lstat per level below root; a scan does this for every file).
-    if root is not None and plainly_under(path, root):
-        is_folder = stat.S_ISDIR(os.lstat(path).st_mode)
-        return _bundle_link_refusal(path) if is_folder else None
     try:
-        target = Path(os.path.realpath(path, strict=True))
+        real, st = resolve(path)
     except OSError as exc:
         if not os.path.islink(path):
             return None  # missing: the hash says so
         if exc.errno == errno.ELOOP:
             return "symlink loop"
         return f"broken symlink -> {clip(os.readlink(path), 300)}"
-    if root is not None and not _inside(target, Path(os.path.realpath(root))):
-        return f"symlink points outside the watched root: {clip(str(target), 300)}"
-    return _bundle_link_refusal(target) if target.is_dir() else None
+    if root is not None and not _resolves_inside(real, root):
+        return f"symlink points outside the watched root: {clip(real, 300)}"
+    return _bundle_link_refusal(Path(real)) if stat.S_ISDIR(st.st_mode) else None
+
+
+def _entry_refusal(path: Path, folder: bool, root: Path | None) -> str | None:
+    """`_link_refusal` for a path resolved already: no link left to follow."""
+    if root is not None and not _resolves_inside(os.fspath(path), root):
+        return f"symlink points outside the watched root: {clip(os.fspath(path), 300)}"
+    return _bundle_link_refusal(path) if folder else None
+
+
+def _resolves_inside(real: str, root: Path) -> bool:
+    """Whether a resolved path lies in `root`. Scans and watches pass their root
+    resolved, and a resolved path that starts with a root's spelling is inside
+    it (each part of that spelling is then a real folder): no resolve needed."""
+    if _under(real, os.fspath(root)):
+        return True
+    try:
+        return _under(real, resolve(root)[0])
+    except OSError:  # gone: nothing resolves inside it
+        return False
+
+
+def _under(path: str, top: str) -> bool:
+    top = top.rstrip(os.sep)
+    return path == top or path.startswith(top + os.sep)
 
 
 def _bundle_link_refusal(folder: Path) -> str | None:

@@ -16,13 +16,11 @@ the file name carries < the values logged at the artifact's own epoch/step.
 from __future__ import annotations
 
 import os
-import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from regtui.hashing import kind_of
 from regtui.inspect.bounds import (
     MAX_DICT,
     BadContent,
@@ -33,6 +31,7 @@ from regtui.inspect.bounds import (
 )
 from regtui.inspect.bundles import is_bundle_dir
 from regtui.inspect.facts import Facts
+from regtui.inspect.folder_names import kept, present
 from regtui.inspect.mlruns import run_values
 from regtui.inspect.runlogs import (
     KERAS_CSV,
@@ -95,6 +94,16 @@ class Found:
     params: dict[str, Any] = field(default_factory=dict)
     names: list[str] = field(default_factory=list)  # sidecar files read
 
+    def copy(self) -> Found:
+        return Found(
+            dict(self.summary),
+            dict(self.folder),
+            dict(self.named),
+            dict(self.own),
+            dict(self.params),
+            list(self.names),
+        )
+
     def merged(self, inside: dict[str, float] | None = None) -> dict[str, float]:
         """All metrics, closest last; `inside` is what the artifact itself said."""
         return {**self.summary, **(inside or {}), **self.folder, **self.named, **self.own}
@@ -136,42 +145,6 @@ def _trainer_state(state: Any, found: Found) -> None:
             break
 
 
-def _present(folder: str, names: tuple[str, ...], warnings: list[str] | None = None) -> list[str]:
-    """Which of `names` are regular files in `folder` (symlinks are not followed).
-
-    One lstat each, looked up afresh on every call: a sidecar written after the
-    first artifact of a folder was registered still counts for the next one (no
-    listing cache, which would hang on the folder's coarse mtime). An absent
-    name, the common case, costs one failed lstat."""
-    out = []
-    prefix = os.path.join(folder, "")
-    for name in names:
-        try:
-            st = os.lstat(prefix + name)
-        except OSError:
-            continue
-        if stat.S_ISREG(st.st_mode):
-            out.append(name)
-        elif warnings is not None:
-            _warn_special(prefix + name, st, warnings)
-    return out
-
-
-def _warn_special(path: str, st: os.stat_result, warnings: list[str]) -> None:
-    """A sidecar's name held by a FIFO, socket, device or folder (itself or behind
-    a link) is said so: never opened, so it cannot block or feed endless bytes."""
-    if stat.S_ISLNK(st.st_mode):
-        try:
-            st = os.stat(path)  # a stat, not an open: safe on any file type
-        except OSError:
-            return
-        if stat.S_ISREG(st.st_mode):
-            return  # a link to a file: not followed, as before
-    warnings.append(
-        f"sidecar {os.path.basename(path)}: is {kind_of(st.st_mode)}, not a regular file: not read"
-    )
-
-
 def collect(folder: Path, found: Found, warnings: list[str], at: Position = UNKNOWN) -> None:
     """Read the sidecars in `folder` into `found`; `at` is the artifact's epoch/step."""
     for name, data in _loaded(folder, PARAM_FILES, warnings):
@@ -180,7 +153,7 @@ def collect(folder: Path, found: Found, warnings: list[str], at: Position = UNKN
             continue
         found.params.update({k: bounded(v) for k, v in flatten(data).items()})
         found.names.append(name)
-    for name in _present(os.fspath(folder), RUN_LOGS, warnings):
+    for name in present(os.fspath(folder), RUN_LOGS, warnings):
         try:
             _run_log(folder / name, found, warnings, at)
         except (BadContent, OSError) as exc:
@@ -240,7 +213,7 @@ _NOT_A_MAPPING = "sidecar {} is not a mapping: ignored"
 def _loaded(folder: Path, names: tuple[str, ...], warnings: list[str]) -> Iterator[tuple[str, Any]]:
     """(name, content) for each of `names` present in `folder`; a file that cannot
     be read becomes a warning instead."""
-    for name in _present(os.fspath(folder), names, warnings):
+    for name in present(os.fspath(folder), names, warnings):
         try:
             data = _load(folder / name)
         except (BadContent, OSError) as exc:
@@ -257,7 +230,7 @@ def run_folder(start: Path, root: Path | None) -> Path | None:
     hparams and logs, when `start` keeps none itself: at most MAX_RUN_LEVELS up,
     never above `root`. String paths: this runs for every artifact of a scan."""
     here = os.fspath(start.absolute())
-    if _present(here, _RUN_MARKERS):
+    if present(here, _RUN_MARKERS):
         return None
     stop = os.fspath(root.absolute()) if root is not None else None
     for _ in range(MAX_RUN_LEVELS):
@@ -267,32 +240,29 @@ def run_folder(start: Path, root: Path | None) -> Path | None:
         here = parent
         if stop is not None and here != stop and not here.startswith(stop.rstrip(os.sep) + os.sep):
             return None
-        if _present(here, _RUN_MARKERS):
+        if present(here, _RUN_MARKERS):
             return Path(here)
     return None
 
 
-def position_of(path: Path, metadata: dict[str, Any]) -> Position:
+def position_of(metadata: dict[str, Any], named: dict[str, float]) -> Position:
     """The epoch/step an artifact was written at: a Lightning checkpoint's own
-    counters (read by its inspector), else what its name says, else a Trainer
-    checkpoint folder's step."""
+    counters (read by its inspector), else what its name says (`named`, the
+    values of name_values), else a Trainer checkpoint folder's step."""
     lightning = metadata.get("lightning")
     if isinstance(lightning, dict):
         own = position_from({"epoch": lightning.get("epoch"), "step": lightning.get("global_step")})
         if own.known:
             return own
-    named = position_from(name_values(_stem(path)))
-    if named.known:
-        return named
+    from_name = position_from(named)
+    if from_name.known:
+        return from_name
     return position_from({"step": metadata.get("checkpoint_step")})
-
-
-def _stem(path: Path) -> str:
-    return path.name if path.is_dir() else path.stem
 
 
 def artifact_sidecars(
     path: Path,
+    is_folder: bool,
     dirs: list[Path],
     *,
     root: Path | None = None,
@@ -306,20 +276,21 @@ def artifact_sidecars(
     checkpoint's epoch/step, an MLflow model's run_id); the watcher passes a
     version's stored metadata to re-read its sidecars when one changes."""
     metadata = metadata or {}
-    warnings: list[str] = []
-    found = Found()
-    at = position_of(path, metadata)
+    named = name_values(path.name if is_folder else path.stem)
+    at = position_of(metadata, named)
     start = dirs[-1] if dirs else path.parent
-    above = run_folder(start, root)
-    for folder in ([above] if above is not None and above not in dirs else []) + dirs:
-        collect(folder, found, warnings, at)
-    if not path.is_dir():
-        found.named.update(name_values(path.stem))
+    above = kept(("run folder", start, root), lambda: run_folder(start, root))
+    folders = tuple(([above] if above is not None and above not in dirs else []) + dirs)
+    # A scan reads a folder's sidecars once for all the artifacts it holds.
+    base, said = kept(("sidecars", folders, at), lambda: _folders_found(folders, at))
+    found, warnings = base.copy(), list(said)
+    if not is_folder:
+        found.named.update(named)
         if at.known:
             position = {"epoch": at.epoch, "step": at.step}
             found.named.update({k: float(v) for k, v in position.items() if v is not None})
     run_id = metadata.get("run_id")
-    if isinstance(run_id, str) and path.is_dir():
+    if isinstance(run_id, str) and is_folder:
         run = run_values(path, run_id, root, warnings)
         if run is not None:
             found.folder = {**run[0], **found.folder}
@@ -328,11 +299,19 @@ def artifact_sidecars(
     return found, warnings
 
 
-def sidecar_dirs(path: Path, root: Path | None) -> list[Path]:
+def _folders_found(folders: tuple[Path, ...], at: Position) -> tuple[Found, tuple[str, ...]]:
+    found = Found()
+    warnings: list[str] = []
+    for folder in folders:
+        collect(folder, found, warnings, at)
+    return found, tuple(warnings)
+
+
+def sidecar_dirs(path: Path, root: Path | None, folder: bool) -> list[Path]:
     """The folders whose sidecars describe `path`, its own last. A file's folder; a
     bundle's own sidecars, and its parent's when the parent is a run folder (not
     the root, not a bundle whose checkpoint this is)."""
-    if not path.is_dir():
+    if not folder:
         return [path.parent]
     parent = path.parent
     dirs = []
@@ -343,17 +322,23 @@ def sidecar_dirs(path: Path, root: Path | None) -> list[Path]:
 
 
 def sidecars_for(
-    path: Path, root: Path | None = None, metadata: dict[str, Any] | None = None
+    path: Path,
+    root: Path | None = None,
+    metadata: dict[str, Any] | None = None,
+    folder: bool | None = None,
 ) -> tuple[Found, list[str]]:
     """What `inspect_path` takes from sidecars for `path`: to read them again when
-    one changes after the artifact was registered (pass the version's metadata)."""
-    return artifact_sidecars(path, sidecar_dirs(path, root), root=root, metadata=metadata)
+    one changes after the artifact was registered (pass the version's metadata).
+    `folder`: whether `path` is a bundle folder, when the caller knows."""
+    is_folder = path.is_dir() if folder is None else folder
+    dirs = sidecar_dirs(path, root, is_folder)
+    return artifact_sidecars(path, is_folder, dirs, root=root, metadata=metadata)
 
 
-def add_sidecars(facts: Facts, path: Path, root: Path | None) -> None:
+def add_sidecars(facts: Facts, path: Path, root: Path | None, folder: bool) -> None:
     """Merge the sidecars of `path` into the inspector's facts (sidecars win over
     what the artifact itself said, a run's summary does not)."""
-    found, warnings = sidecars_for(path, root, facts.metadata)
+    found, warnings = sidecars_for(path, root, facts.metadata, folder)
     facts.metrics = found.merged(facts.metrics)
     facts.params.update(found.params)
     facts.warnings.extend(warnings)

@@ -1,0 +1,127 @@
+"""Which of a few known file names a folder holds, looked up one name at a time.
+
+Sidecars are found by name (hparams.yaml, metrics.csv, …), never by listing the
+folder: a training folder can hold 100,000 checkpoints. Looking a name up is one
+system call that, in the common case, finds nothing. A scan asks the same
+questions of one folder for each of its artifacts, so answers are kept while
+`remembered()` is open: for one artifact's preparation, or for a whole scan.
+Outside it every call looks afresh, so a sidecar written after an artifact was
+registered counts for the next one registered.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Callable, Hashable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from regtui.hashing import kind_of
+
+# What one folder was found to hold, by name: "" for a regular file, None for
+# nothing, else why it is not read (a FIFO, a folder, …).
+Answers = dict[str, "str | None"]
+
+
+@dataclass
+class Memo:
+    """What one scan (or one artifact's preparation) was told, and what follows
+    from that alone (a run folder, the values of a folder's sidecars)."""
+
+    answers: dict[str, Answers] = field(default_factory=dict)  # folder -> its answers
+    derived: dict[tuple[Hashable, ...], Any] = field(default_factory=dict)
+
+
+# Folders one memo keeps: a scan goes folder by folder, so a window of a few
+# hundred holds every one still being prepared; older ones are asked again.
+MAX_FOLDERS = 512
+
+T = TypeVar("T")
+_memo: ContextVar[Memo | None] = ContextVar("regtui_folder_names", default=None)
+# Whether a name can be asked about without following it and without an exception
+# for the absent case (faccessat with AT_SYMLINK_NOFOLLOW): half the cost of lstat.
+_ACCESS_NOFOLLOW = os.access in os.supports_follow_symlinks
+
+
+@contextmanager
+def remembered(memo: Memo | None = None) -> Iterator[Memo]:
+    """Keep answers while inside. A scan passes one memo to every thread that
+    prepares its artifacts; without one, the open memo is joined, or a new one
+    is kept for the duration."""
+    current = _memo.get()
+    if memo is None and current is not None:
+        yield current
+        return
+    kept = Memo() if memo is None else memo
+    token = _memo.set(kept)
+    try:
+        yield kept
+    finally:
+        _memo.reset(token)
+
+
+def kept(key: tuple[Hashable, ...], compute: Callable[[], T]) -> T:
+    """`compute()`, kept under `key` while `remembered()` is open: for what
+    follows from the answers alone, so a scan works it out once per folder."""
+    memo = _memo.get()
+    if memo is None:
+        return compute()
+    if key in memo.derived:
+        return memo.derived[key]  # type: ignore[no-any-return]
+    value = memo.derived[key] = compute()
+    return value
+
+
+def present(folder: str, names: tuple[str, ...], warnings: list[str] | None = None) -> list[str]:
+    """Which of `names` are regular files in `folder` (symlinks are not followed).
+    A name held by a FIFO, socket, device or folder is said so in `warnings`."""
+    memo = _memo.get()
+    answers: Answers | None = memo.answers.get(folder) if memo is not None else None
+    if answers is None:
+        answers = {}
+        if memo is not None:
+            if len(memo.answers) >= MAX_FOLDERS:
+                memo.answers.clear()
+                memo.derived.clear()
+            memo.answers[folder] = answers
+    prefix = folder if folder.endswith(os.sep) else folder + os.sep
+    out = []
+    for name in names:
+        if name in answers:
+            answer = answers[name]
+        else:
+            answer = answers[name] = _ask(prefix + name)
+        if answer == "":
+            out.append(name)
+        elif answer is not None and warnings is not None:
+            warnings.append(answer)
+    return out
+
+
+def _ask(path: str) -> str | None:
+    if _ACCESS_NOFOLLOW and not os.access(path, os.F_OK, follow_symlinks=False):
+        return None  # the common case, without raising
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return None
+    return "" if stat.S_ISREG(st.st_mode) else _special(path, st)
+
+
+def _special(path: str, st: os.stat_result) -> str | None:
+    """Why a sidecar's name held by something other than a regular file is not
+    read (never opened, so it cannot block or feed endless bytes); None for a
+    link to a regular file, which is quietly not followed."""
+    if stat.S_ISLNK(st.st_mode):
+        try:
+            st = os.stat(path)  # a stat, not an open: safe on any file type
+        except OSError:
+            return None
+        if stat.S_ISREG(st.st_mode):
+            return None
+    return (
+        f"sidecar {os.path.basename(path)}: is {kind_of(st.st_mode)}, not a regular file: not read"
+    )

@@ -1,0 +1,112 @@
+"""Sidecars are looked up by name, remembered only while a scan or one
+artifact's preparation lasts: a sidecar written between two registrations
+counts for the second, whichever file and wherever the run keeps it."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from regtui.catalog.scan import scan
+from regtui.catalog.service import Catalog
+from regtui.inspect import folder_names
+from regtui.inspect.folder_names import present, remembered
+from tests.unit.helpers import artifact
+
+# (where, relative to the checkpoint's folder; file; text; what the version gets)
+SIDECARS = [
+    (".", "hparams.yaml", "lr: 0.5\n", ("params", "lr", 0.5)),
+    (".", "params.json", '{"lr": 0.5}', ("params", "lr", 0.5)),
+    (".", "metrics.json", '{"auc": 0.5}', ("metrics", "auc", 0.5)),
+    (".", "eval_results.json", '{"eval_auc": 0.5}', ("metrics", "eval_auc", 0.5)),
+    ("..", "hparams.yaml", "lr: 0.5\n", ("params", "lr", 0.5)),  # Lightning's run folder
+    ("..", "metrics.csv", "epoch,step,auc\n0,1,0.5\n", ("metrics", "auc", 0.5)),
+]
+
+
+@pytest.mark.parametrize(("where", "name", "text", "want"), SIDECARS)
+def test_a_sidecar_written_between_two_registrations_counts_for_the_second(
+    tmp_path: Path, where: str, name: str, text: str, want: tuple[str, str, float]
+) -> None:
+    ckpts = tmp_path / "run" / "checkpoints"
+    first = artifact(ckpts, "first.safetensors", "1")
+    second = artifact(ckpts, "second.safetensors", "2")
+    third = artifact(ckpts, "third.safetensors", "3")
+    field, key, value = want
+    with Catalog(tmp_path / "c.db", user="alice") as cat:
+        before = cat.register(first, "m")
+        sidecar = (ckpts / where / name).resolve()
+        sidecar.write_text(text)
+        after = cat.register(second, "m")
+        sidecar.unlink()
+        gone = cat.register(third, "m")
+    assert key not in getattr(before, field)
+    assert getattr(after, field)[key] == value
+    assert key not in getattr(gone, field)
+
+
+def test_answers_are_kept_while_remembered_and_only_then(tmp_path: Path) -> None:
+    folder = os.fspath(tmp_path)
+    assert present(folder, ("a.json",)) == []
+    (tmp_path / "a.json").write_text("{}")
+    assert present(folder, ("a.json",)) == ["a.json"]  # asked afresh
+    with remembered() as memo:
+        assert present(folder, ("a.json", "b.json")) == ["a.json"]
+        (tmp_path / "b.json").write_text("{}")
+        (tmp_path / "a.json").unlink()
+        assert present(folder, ("a.json", "b.json")) == ["a.json"]  # the scan's snapshot
+        with remembered():  # a nested preparation joins the open memo
+            assert present(folder, ("b.json",)) == []
+        assert folder in memo
+    assert present(folder, ("a.json", "b.json")) == ["b.json"]
+
+
+def test_a_special_file_is_reported_on_every_ask_and_never_opened(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "metrics.json")
+    (tmp_path / "params.json").mkdir()
+    (tmp_path / "hparams.yaml").symlink_to(tmp_path / "metrics.json")
+    (tmp_path / "data.yaml").symlink_to("elsewhere.yaml")  # dangling: nothing to say
+    names = ("metrics.json", "params.json", "hparams.yaml", "data.yaml")
+    with remembered():
+        for _ in range(2):
+            warnings: list[str] = []
+            assert present(os.fspath(tmp_path), names, warnings) == []
+            assert len(warnings) == 3, warnings
+            assert any("metrics.json: is a FIFO" in w for w in warnings), warnings
+
+
+def test_a_full_memo_starts_over_and_stays_right(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(folder_names, "MAX_FOLDERS", 3)
+    folders = [tmp_path / str(i) for i in range(10)]
+    for i, f in enumerate(folders):
+        f.mkdir()
+        if i % 2:
+            (f / "params.json").write_text("{}")
+    with remembered() as memo:
+        for _ in range(2):
+            got = [present(os.fspath(f), ("params.json",)) for f in folders]
+            assert got == [["params.json"] if i % 2 else [] for i in range(10)]
+            assert len(memo) <= 3
+
+
+def test_one_scan_reads_each_folder_once_and_every_artifact_gets_its_sidecars(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runs = tmp_path / "runs"
+    for r in range(3):
+        for i in range(20):
+            artifact(runs / f"r{r}", f"epoch={i}.safetensors", f"{r}-{i}")
+        (runs / f"r{r}" / "hparams.yaml").write_text(f"run: {r}\n")
+    asked: list[str] = []
+    real_ask = folder_names._ask
+    monkeypatch.setattr(folder_names, "_ask", lambda p: asked.append(p) or real_ask(p))
+    with Catalog(tmp_path / "c.db", user="alice") as cat:
+        items = scan(cat, [runs])
+        versions = [it.version for it in items if it.outcome == "registered"]
+    assert len(versions) == 60
+    assert all(v is not None and v.params["run"] == int(v.model[-1]) for v in versions)
+    assert len(asked) == len(set(asked)), "a name was asked twice in one scan"
