@@ -99,7 +99,9 @@ def _bare_fetch(db: Path, budget_s: float) -> float:
         "WHERE model.name = ? ORDER BY version.number"
     )
     try:
-        return median(repeat(lambda: con.execute(sql, (MODEL,)).fetchall(), reps=3, budget_s=budget_s))
+        return median(
+            repeat(lambda: con.execute(sql, (MODEL,)).fetchall(), reps=3, budget_s=budget_s)
+        )
     finally:
         con.close()
 
@@ -229,5 +231,7 @@ def cold_start(db: Path, reps: int = 7) -> dict[str, Any]:
     py = median(run_cmd_times([str(VENV_PY), "-c", "pass"], reps=reps))
     ver = median(run_cmd_times([str(REGTUI_BIN), "--version"], reps=reps, env=env))
     models = median(run_cmd_times([str(REGTUI_BIN), "models"], reps=reps, env=env))
-    show = median(run_cmd_times([str(REGTUI_BIN), "show", f"{MODEL}:1", "--json"], reps=reps, env=env))
+    show = median(
+        run_cmd_times([str(REGTUI_BIN), "show", f"{MODEL}:1", "--json"], reps=reps, env=env)
+    )
     return {"python_s": py, "version_s": ver, "models_s": models, "show_s": show}

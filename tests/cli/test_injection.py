@@ -29,7 +29,9 @@ from regtui.text import printable
 from tests.unit.inspect.helpers import gguf_string, pb_field, safetensors_bytes
 
 MARKUP = "[@click=app.quit]Q [red]x [bold]b[/] [unclosed"
-ESCAPES = "\x1b[31mred\x1b[0m \x1b]0;pwned\x07 \x1b[2J \x9b31m \x85 \u202eevil\u202c \u2066iso\u2069"
+ESCAPES = (
+    "\x1b[31mred\x1b[0m \x1b]0;pwned\x07 \x1b[2J \x9b31m \x85 \u202eevil\u202c \u2066iso\u2069"
+)
 PAYLOAD = f"{MARKUP} {ESCAPES}"
 LONG = "L" * 100_000 + ESCAPES
 KEY = PAYLOAD.replace("=", ":")  # a KEY=VALUE argument splits at the first '='
@@ -43,7 +45,9 @@ LINE_LIMIT = 12_000  # the CLI cuts any one value at 10,000 characters
 
 def assert_terminal_safe(text: str) -> None:
     bad = FORBIDDEN.search(text)
-    assert bad is None, f"raw {bad.group()!r} in output near {text[max(0, bad.start() - 60):bad.end() + 20]!r}"
+    assert bad is None, (
+        f"raw {bad.group()!r} in output near {text[max(0, bad.start() - 60) : bad.end() + 20]!r}"
+    )
     longest = max((len(line) for line in text.splitlines()), default=0)
     assert longest < LINE_LIMIT, f"a {longest}-character line: long strings are not cut"
     assert "L" * 20_000 not in text
@@ -132,7 +136,9 @@ def build(root: Path) -> list[str]:
 
 
 @pytest.fixture
-def hostile_catalog(tmp_path: Path, sqlite_path: str, capsys: pytest.CaptureFixture[str]) -> tuple[str, list[str], str]:
+def hostile_catalog(
+    tmp_path: Path, sqlite_path: str, capsys: pytest.CaptureFixture[str]
+) -> tuple[str, list[str], str]:
     """A catalog with model `inj` holding the hostile versions; returns (db, paths,
     the text output of the scan)."""
     root = tmp_path / "runs"

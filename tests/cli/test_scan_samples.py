@@ -29,9 +29,13 @@ EXPECTED_FORMATS = {
 
 
 def scan(folder: Path, db: str) -> list[dict]:
-    proc = subprocess.run([sys.executable, "-m", "regtui", "scan", str(folder), "--json"],
-                          capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "REGTUI_DB": db})
+    proc = subprocess.run(
+        [sys.executable, "-m", "regtui", "scan", str(folder), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "REGTUI_DB": db},
+    )
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout)
 

@@ -149,8 +149,13 @@ def url_as(url: str, role: str, *, superuser: bool = True) -> str:
     _, _, after_at = rest.partition("@")
     dbname, _, query = after_at.lstrip("/").partition("?")
     params = dict(p.split("=", 1) for p in query.split("&") if p)
-    with psycopg.connect(host=params["host"], port=int(params["port"]), user="postgres",
-                         dbname=dbname, autocommit=True) as conn:
+    with psycopg.connect(
+        host=params["host"],
+        port=int(params["port"]),
+        user="postgres",
+        dbname=dbname,
+        autocommit=True,
+    ) as conn:
         exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone()
         if not exists:
             kind = "SUPERUSER" if superuser else "NOSUPERUSER"

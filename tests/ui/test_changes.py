@@ -117,9 +117,7 @@ async def test_promote_then_roll_back(catalog: Catalog, wait) -> None:
         assert (moves[-1].action, moves[-1].reason) == ("rollback", "latency regression")
 
 
-async def test_rollback_with_nothing_earlier_says_so_without_asking(
-    catalog: Catalog, wait
-) -> None:
+async def test_rollback_with_nothing_earlier_says_so_without_asking(catalog: Catalog, wait) -> None:
     held = {s: n for s, n in catalog.model("churn-xgb").stages.items() if n is not None}
     for stage in held:
         if stage != "production":

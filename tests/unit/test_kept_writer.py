@@ -39,7 +39,7 @@ def test_threads_take_turns_and_numbers_stay_gapless(tmp_path: Path) -> None:
             try:
                 for p in mine:
                     cat.register(p, "m")
-            except BaseException as exc:  # noqa: BLE001 - reported below
+            except BaseException as exc:
                 errors.append(exc)
 
         threads = [threading.Thread(target=work, args=(files[i::4],)) for i in range(4)]

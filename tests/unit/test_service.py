@@ -450,7 +450,8 @@ def test_mixed_index_conditions_and_filtered_pages(db_url: str, tmp_path: Path) 
             ]
             assert pages == expect, (expr, newest_first)
     live = [
-        v.version for v in cat.versions("m", where="tags.team = 'a'", include_archived=False, limit=4)
+        v.version
+        for v in cat.versions("m", where="tags.team = 'a'", include_archived=False, limit=4)
     ]
     assert live == [2, 4, 8, 10]  # 6 is archived
     everywhere = cat.versions(None, where="tags.team = 'a'", limit=3)
