@@ -281,8 +281,11 @@ def artifact_sidecars(
     start = dirs[-1] if dirs else path.parent
     above = kept(("run folder", start, root), lambda: run_folder(start, root))
     folders = tuple(([above] if above is not None and above not in dirs else []) + dirs)
-    # A scan reads a folder's sidecars once for all the artifacts it holds.
-    base, said = kept(("sidecars", folders, at), lambda: _folders_found(folders, at))
+    # A scan reads a folder's sidecars once for all the artifacts it holds; only
+    # run logs give each position its own values.
+    logs = any(present(os.fspath(f), RUN_LOGS) for f in folders)
+    key = ("sidecars", folders, at if logs else None)
+    base, said = kept(key, lambda: _folders_found(folders, at))
     found, warnings = base.copy(), list(said)
     if not is_folder:
         found.named.update(named)

@@ -11,7 +11,7 @@ import pytest
 
 from regtui.catalog.scan import scan
 from regtui.catalog.service import Catalog
-from regtui.inspect import folder_names
+from regtui.inspect import folder_names, sidecars
 from regtui.inspect.folder_names import present, remembered
 from tests.unit.helpers import artifact
 
@@ -59,7 +59,7 @@ def test_answers_are_kept_while_remembered_and_only_then(tmp_path: Path) -> None
         assert present(folder, ("a.json", "b.json")) == ["a.json"]  # the scan's snapshot
         with remembered():  # a nested preparation joins the open memo
             assert present(folder, ("b.json",)) == []
-        assert folder in memo
+        assert folder in memo.answers
     assert present(folder, ("a.json", "b.json")) == ["b.json"]
 
 
@@ -90,7 +90,7 @@ def test_a_full_memo_starts_over_and_stays_right(
         for _ in range(2):
             got = [present(os.fspath(f), ("params.json",)) for f in folders]
             assert got == [["params.json"] if i % 2 else [] for i in range(10)]
-            assert len(memo) <= 3
+            assert len(memo.answers) <= 3
 
 
 def test_one_scan_reads_each_folder_once_and_every_artifact_gets_its_sidecars(
@@ -104,9 +104,36 @@ def test_one_scan_reads_each_folder_once_and_every_artifact_gets_its_sidecars(
     asked: list[str] = []
     real_ask = folder_names._ask
     monkeypatch.setattr(folder_names, "_ask", lambda p: asked.append(p) or real_ask(p))
+    read: list[Path] = []
+    real_load = sidecars._load
+    monkeypatch.setattr(sidecars, "_load", lambda p: read.append(p) or real_load(p))
     with Catalog(tmp_path / "c.db", user="alice") as cat:
         items = scan(cat, [runs])
         versions = [it.version for it in items if it.outcome == "registered"]
     assert len(versions) == 60
     assert all(v is not None and v.params["run"] == int(v.model[-1]) for v in versions)
     assert len(asked) == len(set(asked)), "a name was asked twice in one scan"
+    assert sorted(read) == sorted(runs / f"r{r}" / "hparams.yaml" for r in range(3)), read
+
+
+def test_one_scan_still_gives_each_checkpoint_its_own_logged_values(tmp_path: Path) -> None:
+    """Run logs are the one sidecar whose values depend on the artifact's position:
+    kept per position, while the folder's other sidecars are read once."""
+    run = tmp_path / "runs" / "m"
+    rows = ["epoch,step,val_loss"] + [f"{e},{10 * (e + 1)},{0.9 - e / 10}" for e in range(4)]
+    (run / "metrics.csv").parent.mkdir(parents=True)
+    (run / "metrics.csv").write_text("\n".join(rows) + "\n")
+    (run / "hparams.yaml").write_text("lr: 0.1\n")
+    for e in range(4):
+        artifact(run / "checkpoints", f"epoch={e}-step={10 * (e + 1)}.safetensors", str(e))
+    with Catalog(tmp_path / "c.db", user="alice") as cat:
+        items = scan(cat, [tmp_path / "runs"])
+    got = {
+        int(it.version.metrics["epoch"]): it.version
+        for it in items
+        if it.outcome == "registered" and it.version is not None
+    }
+    assert sorted(got) == [0, 1, 2, 3]
+    for e, v in got.items():
+        assert v.metrics["val_loss"] == pytest.approx(0.9 - e / 10), (e, v.metrics)
+        assert v.params["lr"] == 0.1
