@@ -48,7 +48,11 @@ ML_FILES = {
     "d": ("model.pkl", b"\x80\x04N."),
     "m": ("MLmodel", MLMODEL.encode()),
     "c": ("conda.yaml", b"name: mlflow-env\ndependencies: [python=3.11]\n"),
-    "p": ("python_env.yaml", b"python: 3.11\n"),
+    # as MLflow writes it: pip is told to read requirements.txt, written in any order
+    "p": (
+        "python_env.yaml",
+        b"python: 3.11\nbuild_dependencies: [pip]\ndependencies:\n- -r requirements.txt\n",
+    ),
     "r": ("requirements.txt", b"scikit-learn==1.5.0\n"),
 }
 

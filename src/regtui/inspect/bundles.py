@@ -241,11 +241,35 @@ def _mlflow_missing(folder: Path, doc: dict[str, Any]) -> list[str]:
     example = doc.get("saved_input_example_info")
     if isinstance(example, dict):
         named.append(("saved_input_example_info", example.get("artifact_path")))
+    named += _python_env_requirements(folder, named)
     return [
         f"{clip(str(key), 100)} {clip(value, 200)!r}"
         for key, value in named
         if _inside_path(value) and not (folder / value).exists()
     ]
+
+
+def _python_env_requirements(folder: Path, named: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
+    """The files a python_env.yaml the MLmodel names asks pip to read (`-r
+    requirements.txt`, as MLflow writes it): MLflow writes requirements.txt after
+    MLmodel, and in any order with the env files, so until it is there the folder
+    is not whole even though MLmodel itself does not name it."""
+    out: list[tuple[str, Any]] = []
+    for key, value in named:
+        if not (key.endswith(".env.virtualenv") and _inside_path(value)):
+            continue
+        env_file = folder / value
+        if not env_file.is_file() or env_file.is_symlink():
+            continue  # missing: MLmodel's own check says so
+        try:
+            env = load_yaml(env_file)
+        except (BadContent, OSError):
+            continue
+        deps = env.get("dependencies") if isinstance(env, dict) else None
+        for dep in deps[:100] if isinstance(deps, list) else []:
+            if isinstance(dep, str) and dep.startswith("-r "):
+                out.append((f"{value} -r", dep[3:].strip()))
+    return out
 
 
 def _inside_path(value: Any) -> bool:

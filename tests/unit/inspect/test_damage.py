@@ -417,6 +417,39 @@ def test_an_mlmodel_naming_a_missing_file_is_damage(tmp_path: Path, gone: str) -
     assert inspect_path(folder).damage is None
 
 
+@pytest.mark.parametrize("spelled", ["-r requirements.txt", "-r reqs/pinned.txt", "-r  extra.txt"])
+def test_a_python_env_asking_for_a_missing_requirements_file_is_damage(
+    tmp_path: Path, spelled: str
+) -> None:
+    """MLflow writes requirements.txt after MLmodel, in any order with the env
+    files; python_env.yaml names it, MLmodel does not."""
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (folder / "MLmodel").write_text(_MLMODEL)
+    for name in _MLFLOW_FILES:
+        (folder / name).write_bytes(pickle.dumps(1) if name.endswith(".pkl") else b"x: 1\n")
+    (folder / "python_env.yaml").write_text(
+        f"python: 3.11\nbuild_dependencies: [pip]\ndependencies:\n- {spelled}\n"
+    )
+    wanted = folder / spelled[3:].strip()
+    facts = inspect_path(folder)
+    assert facts.damage and f"'{wanted.name}" in facts.damage.replace("reqs/", ""), facts.damage
+    assert "incomplete" in facts.damage
+    wanted.parent.mkdir(exist_ok=True)
+    wanted.write_text("scikit-learn==1.5.0\n")
+    assert inspect_path(folder).damage is None
+
+
+def test_a_python_env_naming_files_outside_the_folder_is_not_followed(tmp_path: Path) -> None:
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (folder / "MLmodel").write_text(_MLMODEL)
+    for name in _MLFLOW_FILES:
+        (folder / name).write_bytes(pickle.dumps(1) if name.endswith(".pkl") else b"x: 1\n")
+    (folder / "python_env.yaml").write_text("dependencies:\n- -r ../../etc/shadow\n- numpy\n")
+    assert inspect_path(folder).damage is None
+
+
 def test_mlmodel_paths_that_leave_the_folder_are_not_followed(tmp_path: Path) -> None:
     folder = tmp_path / "model"
     folder.mkdir()
