@@ -228,7 +228,11 @@ def given(specs: Iterable[str], progress: Progress | None = None) -> list[dict[s
 
 
 def from_sidecars(
-    path: Path, metadata: dict[str, Any], warnings: list[str], root: Path | None = None
+    path: Path,
+    metadata: dict[str, Any],
+    warnings: list[str],
+    root: Path | None = None,
+    folder: bool | None = None,
 ) -> list[dict[str, Any]]:
     """Datasets named beside an artifact: its model card's `datasets:`, a
     `datasets.json` / `data.yaml` in its run folder, and MLflow's logged inputs
@@ -237,12 +241,14 @@ def from_sidecars(
     A sidecar is anyone's text: a local dataset it names is hashed only inside
     `root` (the scanned or watched folder) or, without one, inside the sidecar's
     own run folder. Elsewhere (`/etc/shadow`) it is kept by path, never read, so a
-    sidecar cannot make regtui confirm a guess at another file's content."""
+    sidecar cannot make regtui confirm a guess at another file's content.
+    `folder`: whether `path` is a bundle folder, when the caller knows."""
     out: list[dict[str, Any]] = []
     card = metadata.get("model_card")
     if isinstance(card, dict):
         out += _card_datasets(card.get("datasets"))
-    folders = [path, path.parent] if os.path.isdir(path) else [path.parent]
+    is_folder = os.path.isdir(path) if folder is None else folder
+    folders = [path, path.parent] if is_folder else [path.parent]
     for folder in folders:
         for name, data in _sidecar_files(folder, warnings):
             out += _named(data, folder, name, warnings, root or folder)

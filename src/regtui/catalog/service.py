@@ -388,7 +388,7 @@ class Catalog:
         with remembered():  # its sidecars, run folder and data files: each name asked once
             facts, digest = self._inspect_and_hash(p, folder, root, progress)
             warnings = list(facts.warnings)
-            found = data.merge(named, data.from_sidecars(p, facts.metadata, warnings, root))
+            found = data.merge(named, data.from_sidecars(p, facts.metadata, warnings, root, folder))
         return Candidate(
             path=p,
             model=model,

@@ -6,7 +6,6 @@ temporary or sidecars (never artifacts) and which files may be models.
 
 from __future__ import annotations
 
-import json
 import re
 import struct
 import zlib
@@ -14,7 +13,7 @@ from pathlib import Path
 
 from regtui.inspect.bounds import open_file
 from regtui.inspect.pytorch import LEGACY_MAGIC  # a torch.save() file of the legacy format
-from regtui.inspect.safetensors import MAX_HEADER
+from regtui.inspect.safetensors import MAX_HEADER, decoded_header
 
 HEAD_BYTES = 4096
 
@@ -260,7 +259,7 @@ def _looks_like_safetensors(head: bytes, size: int) -> bool:
     if 8 + n > len(head):
         return True
     try:
-        return isinstance(json.loads(head[8 : 8 + n]), dict)
+        return isinstance(decoded_header(head[8 : 8 + n]), dict)
     except (ValueError, RecursionError):
         return False
 

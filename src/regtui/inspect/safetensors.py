@@ -10,6 +10,7 @@ itself refuses to load).
 
 from __future__ import annotations
 
+import functools
 import math
 import struct
 from dataclasses import dataclass
@@ -70,11 +71,18 @@ def read_header(
     return _parse(data), n, size
 
 
+@functools.lru_cache(maxsize=8)
+def decoded_header(data: bytes) -> Any:
+    """decode_json of a header, kept for the last few: detect's sniff and then the
+    inspector ask for the same one. The result is shared: read it, never change it."""
+    return decode_json(data)
+
+
 def _parse(data: bytes) -> dict[str, Any]:
     # Parsed JSON of tiny objects takes ~25x its text: counted before parsing.
     check_json(data, "safetensors header")
     try:
-        header = decode_json(data)
+        header = decoded_header(data)
     except (ValueError, RecursionError) as exc:
         raise Damaged(f"safetensors header is not valid JSON: {clip(str(exc), 200)}") from None
     if not isinstance(header, dict):
