@@ -343,6 +343,11 @@ class VersionTable(ScrollView, can_focus=True):
         else:
             self.cursor = index
 
+    def on_mount(self) -> None:
+        # Say once that nothing is highlighted yet (the screen sets its bindings and
+        # status line from it), as the cursor's first value always did.
+        self._announce()
+
     def on_resize(self, event: events.Resize) -> None:
         if self.total is not None:
             self.virtual_size = Size(event.size.width, self.total + 1)
