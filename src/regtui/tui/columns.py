@@ -86,7 +86,7 @@ def fit_columns(width: int, metric_names: list[str], total: int | None) -> list[
                     clean(name, 40),
                     w,
                     ">",
-                    lambda v, n=name: number(v.metrics.get(n)) if n in v.metrics else "",
+                    _metric_cell(name),
                 ),
             )
         )
@@ -97,6 +97,13 @@ def fit_columns(width: int, metric_names: list[str], total: int | None) -> list[
             used += col.width + 1
             chosen.append((pos, col))
     return [col for _pos, col in sorted(chosen, key=lambda c: c[0])]
+
+
+def _metric_cell(name: str) -> Callable[[VersionInfo], str]:
+    def get(v: VersionInfo) -> str:
+        return number(v.metrics.get(name)) if name in v.metrics else ""
+
+    return get
 
 
 def headline_metrics(rows: list[VersionInfo]) -> list[str]:
