@@ -11,13 +11,14 @@ from regtui.tui.screens.edit import EditModal
 from regtui.tui.screens.reason import ReasonModal
 from regtui.tui.screens.stage import StageChooser
 from regtui.tui.screens.version import VersionScreen
+from regtui.tui.textual_compat import notifications
 from regtui.tui.widgets.version_table import VersionTable
 
 SIZE = (120, 40)
 
 
 def notes(app) -> list[str]:  # type: ignore[no-untyped-def]
-    return [n.message for n in app._notifications]
+    return [n.message for n in notifications(app)]
 
 
 async def give_reason(pilot, reason: str) -> None:  # type: ignore[no-untyped-def]
@@ -87,7 +88,7 @@ async def test_policy_refusal_is_shown_plainly(catalog: Catalog, wait) -> None:
         await wait(pilot)
         # refused before a reason is asked for: the catalog's own rule, checked first
         assert not isinstance(app.screen, ReasonModal)
-        refused = [n for n in app._notifications if n.severity == "error"]
+        refused = [n for n in notifications(app) if n.severity == "error"]
         assert refused and "protected-stage-needs-approval" in refused[-1].message
         assert refused[-1].markup is False
         assert refused[-1].title == "Refused by policy"

@@ -10,7 +10,8 @@ from tests.ui.test_untrusted_text import SIZE, screen_text
 from regtui.catalog.service import Candidate, Catalog
 from regtui.hashing import Digest
 from regtui.tui.app import make_app
-from regtui.tui.widgets.version_table import DAMAGE_MARK
+from regtui.tui.columns import DAMAGE_MARK
+from regtui.tui.textual_compat import notifications
 
 DAMAGE = (
     "an HTML page, not a model: a failed download? (<title>[bold red]404[/] [@click=app.quit]x)"
@@ -75,7 +76,7 @@ async def test_approving_or_shipping_a_damaged_version_is_refused_before_the_rea
                 app.screen.action_promote_to("production")  # type: ignore[attr-defined]
             await wait(pilot)
             assert type(app.screen).__name__ != "ReasonModal"  # no reason was asked for
-            shown = [str(n.message) for n in app._notifications]
+            shown = [str(n.message) for n in notifications(app)]
             assert any("artifact-damaged" in m and "churn:1" in m for m in shown)
             app.clear_notifications()
         assert cat.get("churn:1").approval.status == "pending"

@@ -11,7 +11,8 @@ from textual.widgets import Input
 from regtui.catalog.service import Catalog
 from regtui.demo import _candidate
 from regtui.tui.app import make_app
-from regtui.tui.widgets.version_table import PAGE_SIZE, SMALL_RESULT, VersionTable
+from regtui.tui.paging import PAGE_SIZE, SMALL_RESULT, VersionPages
+from regtui.tui.widgets.version_table import VersionTable
 
 SIZE = (120, 40)
 N = 1200
@@ -98,8 +99,7 @@ async def test_clearing_the_filter_after_a_change_shows_the_change(big: Catalog,
 
 
 async def test_footer_follows_focus_between_filter_box_and_table(big: Catalog, wait) -> None:
-    from textual.widgets._footer import FooterKey
-
+    from regtui.tui.textual_compat import FooterKey
     from regtui.tui.widgets.footer import QuietFooter
 
     def shown() -> list[str]:
@@ -121,16 +121,15 @@ async def test_footer_follows_focus_between_filter_box_and_table(big: Catalog, w
             assert shown() == table_keys
 
 
-def test_numbers_and_counts_fit_their_cells(tmp_path: Path) -> None:
+def test_numbers_and_counts_fit_their_cells() -> None:
     from regtui.tui.safe import number
     from regtui.tui.screens.catalog import _count
 
-    with Catalog(tmp_path / "c.sqlite", user="alice") as cat:
-        table = VersionTable(cat)
-        table.total = 123_456
-        first = table._fit_columns(160)[0]
-        assert first.title == "#" and first.width >= len("123456")
-        table.total = 42
-        assert table._fit_columns(160)[0].width == 5
+    pages = VersionPages()
+    pages.total = 123_456
+    first = pages.columns(160)[0]
+    assert first.title == "#" and first.width >= len("123456")
+    pages.total = 42
+    assert pages.columns(160)[0].width == 5
     assert [_count(n) for n in (7, 99_999, 100_000, 2_345_678)] == ["7", "99999", "100k", "2345k"]
     assert number(1e-05) == "1e-05" and number(0.000123456) == "0.0001235"

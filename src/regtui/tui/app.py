@@ -278,7 +278,7 @@ class RegtuiApp(App[int]):
                 return screen
         return None
 
-    def _log(self, line: Text) -> None:
+    def _add_watch_line(self, line: Text) -> None:
         self.watch_log.append(line)
         screen = self._watch_screen()
         if screen is not None:
@@ -291,7 +291,7 @@ class RegtuiApp(App[int]):
         line.append("registered " if message.created else "already had ", "green")
         line.append(v.ref, "bold")
         line.append(f"  {clean(v.format, 40)}  {clean(v.path, 300)}", "dim")
-        self._log(line)
+        self._add_watch_line(line)
         self._poll()
 
     @on(WatchReported)
@@ -301,7 +301,7 @@ class RegtuiApp(App[int]):
         line.append(clean(message.path, 300))
         if message.detail:
             line.append(f"  {clean(message.detail, 500)}", "dim")
-        self._log(line)
+        self._add_watch_line(line)
 
     @on(HashingProgressed)
     def hashing_progressed(self, message: HashingProgressed) -> None:

@@ -8,23 +8,26 @@ model cards, paths, reasons) goes through here before it reaches a widget:
 * very long strings are cut with an ellipsis;
 * the result is a `rich.text.Text` / `textual.content.Content`, never a markup
   string, so `[@click=app.quit]` or `[red]` stay characters.
+
+The plain-string helpers live in `plain.py` (no Textual) and are re-exported here.
 """
 
 from __future__ import annotations
 
-import json
-from datetime import datetime
-from typing import Any
-
-from rich.cells import cell_len, set_cell_size
 from rich.text import Text
 from textual.content import Content
 
-from regtui.text import human_size as text_human_size
-from regtui.text import printable
-
-CELL_LIMIT = 200
-BLOCK_LIMIT = 20_000
+from regtui.tui.plain import (
+    BLOCK_LIMIT,
+    CELL_LIMIT,
+    block,
+    clean,
+    fit,
+    human_size,
+    number,
+    short_time,
+    value_str,
+)
 
 __all__ = [
     "block",
@@ -40,13 +43,6 @@ __all__ = [
 ]
 
 
-def clean(value: object, limit: int = CELL_LIMIT, *, one_line: bool = True) -> str:
-    """A plain str with control characters made visible and cut at `limit`."""
-    if value is None:
-        return ""
-    return printable(value, limit, one_line=one_line)
-
-
 def text(value: object, style: str = "", limit: int = CELL_LIMIT, *, one_line: bool = True) -> Text:
     """A Rich Text (never parsed as markup) for DataTable cells, Static, tables."""
     return Text(clean(value, limit, one_line=one_line), style=style, no_wrap=one_line)
@@ -59,58 +55,3 @@ def cell(value: object, style: str = "", limit: int = CELL_LIMIT) -> Text:
 def content(value: object, limit: int = BLOCK_LIMIT, *, one_line: bool = False) -> Content:
     """A Textual Content holding `value` as literal characters."""
     return Content(clean(value, limit, one_line=one_line))
-
-
-def block(value: object, limit: int = BLOCK_LIMIT) -> str:
-    """Multi-line text (a model card for Markdown): newlines kept, controls visible."""
-    return clean(value, limit, one_line=False)
-
-
-def fit(value: str, width: int) -> str:
-    """Pad or cut (by terminal cells) to exactly `width` cells."""
-    if width <= 0:
-        return ""
-    if cell_len(value) > width:
-        return set_cell_size(value, width - 1) + "…"
-    return set_cell_size(value, width)
-
-
-def value_str(value: Any) -> str:
-    """A field value (number, str, dict, list, None) as one line of text."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return number(value)
-    if isinstance(value, dict | list | tuple):
-        try:
-            return json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
-        except (TypeError, ValueError):
-            return str(value)
-    return str(value)
-
-
-def number(value: float | int | None) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, int):
-        return f"{value:,}" if abs(value) >= 10_000 else str(value)
-    if value == 0:
-        return "0"
-    if abs(value) >= 1e6 or abs(value) < 1e-3:
-        return f"{value:.4g}"  # 1e-05, 1.235e+06: short enough for a table cell
-    return f"{value:.4g}" if abs(value) < 1000 else f"{value:,.1f}"
-
-
-def human_size(n: int | None) -> str:
-    return "" if n is None else text_human_size(n)
-
-
-def short_time(ts: datetime | None) -> str:
-    """UTC time as `2026-03-01 09:00`: the same in every time zone (and snapshot)."""
-    if ts is None:
-        return ""
-    return ts.strftime("%Y-%m-%d %H:%M")

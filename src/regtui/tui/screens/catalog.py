@@ -17,11 +17,12 @@ from textual.widgets import DataTable, Header, Input, Label, Static
 from regtui.catalog.records import ModelInfo, VersionInfo
 from regtui.errors import RegtuiError
 from regtui.tui.messages import ModelsLoaded
+from regtui.tui.paging import Query
 from regtui.tui.safe import clean, content, text
 from regtui.tui.screens.actions import VersionActions
 from regtui.tui.widgets.footer import QuietFooter
 from regtui.tui.widgets.trend import Trend
-from regtui.tui.widgets.version_table import Query, VersionTable
+from regtui.tui.widgets.version_table import VersionTable
 
 TREND_WINDOW = 200
 

@@ -16,12 +16,12 @@ from textual.widgets import Header, Label, Markdown, Static
 from regtui.catalog.diff import flatten
 from regtui.catalog.records import ModelInfo, StageMove, VersionInfo
 from regtui.errors import RegtuiError
+from regtui.tui.columns import DAMAGE_MARK
 from regtui.tui.safe import block, content, human_size, number, short_time, text, value_str
 from regtui.tui.screens.actions import VersionActions
 from regtui.tui.screens.edit import EditModal, Edits
 from regtui.tui.widgets.facts import kv_table
 from regtui.tui.widgets.footer import QuietFooter
-from regtui.tui.widgets.version_table import DAMAGE_MARK
 
 CARD_KEYS = ("model_card", "card", "readme", "description")
 

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from textual.screen import Screen
 from textual.widgets import Footer
-from textual.widgets._footer import FooterKey
+
+from regtui.tui.textual_compat import (
+    FooterKey,
+    mark_footer_bindings_ready,
+    set_footer_key_enabled,
+)
 
 # What one footer key shows: key, action, description, key display, tooltip.
 Shown = tuple[str, str, str, str, str]
@@ -21,7 +26,7 @@ class QuietFooter(Footer):
     _plan: list[tuple[Shown, bool]] | None = None
 
     def bindings_changed(self, screen: Screen[object]) -> None:
-        self._bindings_ready = True
+        mark_footer_bindings_ready(self)
         if not screen.app.app_focus:
             return
         if self.is_attached and screen is self.screen:
@@ -88,9 +93,7 @@ class QuietFooter(Footer):
         with self.app.batch_update():
             for shown, key in mounted.items():
                 key.display = shown in wanted
-                enabled = wanted.get(shown, True)
-                key._disabled = not enabled
-                key.set_class(not enabled, "-disabled")
+                set_footer_key_enabled(key, wanted.get(shown, True))
             # Keys not mounted yet go before the next key of the plan that is.
             for i, (shown, enabled) in enumerate(plan):
                 if shown in mounted:
