@@ -42,6 +42,24 @@ class ArtifactError(RegtuiError):
     exit_code = 6
 
 
+# The kinds below are what scan and the watcher decide on (a refusal is reported,
+# a change is looked at again, a vanished entry is skipped): by class, never by
+# the words of the message, which hold the path.
+
+
+class ArtifactRefused(ArtifactError):
+    """The entry itself will not do (a broken link, a name that is not UTF-8, an
+    inspector's refusal); reading it again changes nothing. Says ": refused:"."""
+
+
+class ArtifactChanged(ArtifactError):
+    """The bytes changed while they were read: look again once it is quiet."""
+
+
+class ArtifactGone(ArtifactError):
+    """The entry vanished before or while it was read."""
+
+
 class CatalogError(RegtuiError):
     """The catalog could not be opened or written (locked, read-only, newer schema)."""
 

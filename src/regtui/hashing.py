@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from regtui import readlog
-from regtui.errors import ArtifactError
+from regtui.errors import ArtifactError, ArtifactGone
 from regtui.tree_walk import Skipped, walk
 
 CHUNK = 1 << 20
@@ -80,7 +80,7 @@ def open_regular(path: Path) -> int:
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except FileNotFoundError:
-        raise ArtifactError(f"{path}: no such file") from None
+        raise ArtifactGone(f"{path}: no such file") from None
     except IsADirectoryError:
         raise ArtifactError(f"{path}: is a folder, not a file") from None
     except OSError as exc:
@@ -129,9 +129,9 @@ def hash_file(path: Path, progress: Progress | None = None) -> Digest:
     try:
         after = os.stat(path)
     except FileNotFoundError:
-        raise ArtifactError(f"{path}: deleted while it was being hashed") from None
+        raise ArtifactGone(f"{path}: deleted while it was being hashed") from None
     if moved or _identity(after) != _identity(before) or done != before.st_size:
-        # Changed (an ArtifactError): Catalog.prepare looks again, others refuse.
+        # Changed (an ArtifactChanged): Catalog.prepare looks again, others refuse.
         raise readlog.Changed(
             f"{path}: changed while it was being hashed; try again when it is quiet"
         )

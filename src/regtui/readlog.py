@@ -22,7 +22,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from regtui.errors import ArtifactError
+from regtui.errors import ArtifactChanged
 
 Identity = tuple[int, int, int, int, int]
 
@@ -40,10 +40,9 @@ def key_of(path: str | os.PathLike[str]) -> str:
     return os.path.abspath(path)  # abspath normalises too
 
 
-class Changed(ArtifactError):
-    """The file changed between (or during) inspection and hashing.
-
-    The message says "changed while" (the watcher retries on those words)."""
+class Changed(ArtifactChanged):
+    """The file changed between (or during) inspection and hashing (the watcher
+    looks again on an ArtifactChanged)."""
 
 
 def _digest(data: bytes | memoryview) -> bytes:

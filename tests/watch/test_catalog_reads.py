@@ -78,3 +78,15 @@ def test_newest_in_folder_counts_a_bundle_at_the_folder_itself(
         (hf / "model.safetensors").write_bytes(weights("bert"))
         v = cat.register(hf, "bert")
         assert cat.newest_in_folder(str(hf) + trailing) == v
+
+
+def test_versions_by_sha_of_one_model_or_of_all(tmp_path: Path) -> None:
+    with Catalog(tmp_path / "c.sqlite") as cat:
+        a = register(cat, tmp_path / "a" / "model.safetensors", "same", model="a")
+        b = register(cat, tmp_path / "b" / "model.safetensors", "same", model="b")
+        register(cat, tmp_path / "c" / "model.safetensors", "other", model="a")
+        assert a.sha256 == b.sha256
+        assert [v.id for v in cat.versions_by_sha(a.sha256)] == [a.id, b.id]
+        assert cat.versions_by_sha(a.sha256, "b") == [b]
+        assert cat.versions_by_sha(a.sha256, "no-such-model") == []
+        assert cat.versions_by_sha("0" * 64) == []

@@ -14,7 +14,7 @@ from regtui.catalog.scan import scan
 from regtui.catalog.service import Catalog
 from regtui.hashing import hash_tree, iter_tree
 from regtui.inspect.bundles import bundle_files
-from regtui.watch.classify import units_for
+from regtui.inspect.layouts import units_for
 from tests.watch.conftest import SETTLE, Harness, wait_for, weights
 
 

@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 from regtui.catalog.records import ArtifactCheck, VersionInfo
 from regtui.catalog.store import copy_paths
-from regtui.errors import ArtifactError
+from regtui.errors import ArtifactError, ArtifactGone, ArtifactRefused
 from regtui.hashing import hash_path, kind_of
 from regtui.tree_walk import resolve
 
@@ -39,23 +39,23 @@ def entry(given: str | os.PathLike[str]) -> Entry:
         p.encode("utf-8")
     except UnicodeEncodeError:  # the catalog and its audit log hold text
         shown = p.encode("utf-8", "surrogateescape").decode("ascii", "backslashreplace")
-        raise ArtifactError(f"{shown}: refused: the name is not valid UTF-8; rename it") from None
+        raise ArtifactRefused(f"{shown}: refused: the name is not valid UTF-8; rename it") from None
     try:
         target, st = resolve(p)
         # A link: name what it leads to unless that is neither a file nor a folder.
         if target != p and not (stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode)):
-            raise ArtifactError(
+            raise ArtifactRefused(
                 f"{p}: refused: a link to {target}, {kind_of(st.st_mode)}, not a regular file"
             )
         return Entry(Path(target), stat.S_ISDIR(st.st_mode))
     except FileNotFoundError:
         if os.path.islink(p):
-            raise ArtifactError(f"{p}: refused: broken symlink -> {os.readlink(p)!r}") from None
-        raise ArtifactError(f"{p}: no such file or folder") from None
+            raise ArtifactRefused(f"{p}: refused: broken symlink -> {os.readlink(p)!r}") from None
+        raise ArtifactGone(f"{p}: no such file or folder") from None
     except OSError as exc:
         if exc.errno == errno.ELOOP:
-            raise ArtifactError(f"{p}: refused: symlink loop") from None
-        raise ArtifactError(f"{p}: refused: cannot resolve: {exc.strerror or exc}") from None
+            raise ArtifactRefused(f"{p}: refused: symlink loop") from None
+        raise ArtifactRefused(f"{p}: refused: cannot resolve: {exc.strerror or exc}") from None
 
 
 def check_artifact(ref: str, p: Path, sha256: str) -> ArtifactCheck:

@@ -29,7 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from regtui import readlog
-from regtui.catalog import audit, audit_replay, store
+from regtui.catalog import audit, audit_replay, lookups, store
 from regtui.catalog.artifacts import check_artifact, check_kept_copy, entry, serve_path
 from regtui.catalog.db import (
     DriverSQL,
@@ -78,7 +78,9 @@ from regtui.catalog.stage_rules import (
     policy_from_json,
 )
 from regtui.errors import (
+    ArtifactChanged,
     ArtifactError,
+    ArtifactRefused,
     CatalogError,
     Conflict,
     NotFound,
@@ -113,7 +115,6 @@ _RAW = {
     "metrics", "params", "tags", "meta", "lineage", "warnings", "created_at", "approval_at",
     "datasets", "logged",
 }  # fmt: skip
-_PATHS_PER_QUERY = 500  # bound parameters per IN list, well under every driver's limit
 VERSION_COLUMNS = [type_coerce(c, Text) if c.name in _RAW else c for c in V.c] + [
     M.c.name.label("model_name")
 ]
@@ -428,9 +429,9 @@ class Catalog:
                 with deadline() as limit:
                     facts = inspect_path(p, root=root, folder=folder)
                 if limit.passed:  # even if an inspector swallowed the refusal
-                    raise ArtifactError(f"{p}: refused: {limit.reason()}")
+                    raise ArtifactRefused(f"{p}: refused: {limit.reason()}")
                 if facts.refused and not log.changed:
-                    raise ArtifactError(f"{p}: refused: {facts.refused}")
+                    raise ArtifactRefused(f"{p}: refused: {facts.refused}")
                 digest: Digest | None = None
                 with contextlib.suppress(readlog.Changed):  # the log says why
                     digest = hash_path(p, progress, folder)
@@ -439,7 +440,7 @@ class Catalog:
             if problem is None and digest is not None:
                 return facts, digest
             why = problem or "changed while it was being read"
-        raise ArtifactError(
+        raise ArtifactChanged(
             f"{p}: refused: changed while it was being read ({READ_ATTEMPTS} tries); "
             f"try again when it is quiet: {why[:300]}"
         )
@@ -904,50 +905,32 @@ class Catalog:
             holder = move.to_version
         return holder
 
-    # Typed reads for the watcher: no filter text, so no quoting and no length cap.
+    # Typed reads for the watcher (catalog.lookups): no filter text, no length cap.
+
+    def _select_versions(self) -> Any:
+        return select(*VERSION_COLUMNS).select_from(V.join(M, M.c.id == V.c.model_id))
 
     def version_by_sha(self, model: str, sha256: str) -> VersionInfo | None:
         """The version of `model` holding these bytes (None: none, or no such model)."""
+        found = self.versions_by_sha(sha256, model)
+        return found[0] if found else None
+
+    def versions_by_sha(self, sha256: str, model: str | None = None) -> list[VersionInfo]:
+        """The versions holding these bytes, oldest first: of `model`, or of every model."""
         with read_txn(self.engine) as conn:
-            row = conn.execute(
-                select(*VERSION_COLUMNS)
-                .select_from(V.join(M, M.c.id == V.c.model_id))
-                .where(M.c.name == model, V.c.sha256 == sha256)
-            ).first()
-            return self._to_infos(conn, [row])[0] if row is not None else None
+            rows = lookups.by_sha(conn, self._select_versions(), sha256, model)
+            return self._to_infos(conn, rows)
 
     def versions_at_paths(self, paths: Iterable[str]) -> list[VersionInfo]:
         """Every version (any model) recorded at one of `paths`, oldest first."""
-        wanted = sorted(set(paths))
-        out: list[VersionInfo] = []
         with read_txn(self.engine) as conn:
-            for i in range(0, len(wanted), _PATHS_PER_QUERY):
-                rows = conn.execute(
-                    select(*VERSION_COLUMNS)
-                    .select_from(V.join(M, M.c.id == V.c.model_id))
-                    .where(V.c.path.in_(wanted[i : i + _PATHS_PER_QUERY]))
-                    .order_by(V.c.id)
-                ).all()
-                out.extend(self._to_infos(conn, rows))
-        return out
+            return self._to_infos(conn, lookups.at_paths(conn, self._select_versions(), paths))
 
     def newest_in_folder(self, folder: str | os.PathLike[str]) -> VersionInfo | None:
         """The newest version recorded at `folder` itself or at a file right inside it."""
-        base = os.fspath(folder).rstrip(os.sep)
-        prefix = base + os.sep
-        escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         with read_txn(self.engine) as conn:
-            rows = conn.execute(
-                select(*VERSION_COLUMNS)
-                .select_from(V.join(M, M.c.id == V.c.model_id))
-                .where((V.c.path == base) | V.c.path.like(escaped + "%", escape="\\"))
-                .order_by(V.c.id.desc())
-            )
-            for row in rows:
-                info = self._to_infos(conn, [row])[0]
-                if info.path == base or os.sep not in info.path[len(prefix) :]:
-                    return info
-        return None
+            row = lookups.newest_in_folder(conn, self._select_versions(), folder)
+            return self._to_infos(conn, [row])[0] if row is not None else None
 
     # ----------------------------------------------------------------- changes
 

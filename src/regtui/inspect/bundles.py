@@ -39,8 +39,8 @@ _HF_WEIGHTS = re.compile(
     r"\.(safetensors|bin|h5|msgpack)|.*\.safetensors|model\.safetensors\.index\.json|"
     r"pytorch_model\.bin\.index\.json"
 )
-_WEIGHTS_INDEX = re.compile(r".+\.(safetensors|bin|h5|msgpack)\.index\.json")
-_SHARD = re.compile(r"(.+)-(\d+)-of-(\d+)(\.\w+)")
+WEIGHTS_INDEX = re.compile(r".+\.(safetensors|bin|h5|msgpack)\.index\.json")
+SHARD = re.compile(r"(.+)-(\d+)-of-(\d+)(\.\w+)")
 MAX_SHARDS = 10_000
 # MLmodel flavor keys whose value is a file or folder inside the model folder.
 _MLFLOW_PATH_KEYS = (
@@ -332,10 +332,10 @@ def inspect_huggingface(folder: Path, facts: Facts, files: list[Path]) -> None:
 def _unindexed_index(names: list[str]) -> str | None:
     """The weights index that sharded weights need and the folder lacks (loaders
     find shards only through it; save_pretrained writes it after the shards)."""
-    if any(_WEIGHTS_INDEX.fullmatch(n) for n in names):
+    if any(WEIGHTS_INDEX.fullmatch(n) for n in names):
         return None
     for name in sorted(names):
-        shard = _SHARD.fullmatch(name)
+        shard = SHARD.fullmatch(name)
         if shard and _HF_WEIGHTS.fullmatch(name) and int(shard.group(3)) > 1:
             return f"{shard.group(1)}{shard.group(4)}.index.json"
     return None
@@ -347,7 +347,7 @@ def _missing_shards(folder: Path, names: list[str], warnings: list[str]) -> list
     present = set(names)
     wanted: set[str] = set()
     for name in names:
-        if _WEIGHTS_INDEX.fullmatch(name):
+        if WEIGHTS_INDEX.fullmatch(name):
             try:
                 index = load_json(folder / name)
             except BadContent as exc:
@@ -356,7 +356,7 @@ def _missing_shards(folder: Path, names: list[str], warnings: list[str]) -> list
             weight_map = index.get("weight_map") if isinstance(index, dict) else None
             if isinstance(weight_map, dict):
                 wanted.update(v for v in weight_map.values() if isinstance(v, str) and v)
-        shard = _SHARD.fullmatch(name)
+        shard = SHARD.fullmatch(name)
         if shard and 0 < int(shard.group(3)) <= MAX_SHARDS:
             stem, width, total, ext = (
                 shard.group(1),

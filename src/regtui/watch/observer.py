@@ -12,7 +12,6 @@ import queue
 import warnings
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from watchdog.events import (
     DirCreatedEvent,
@@ -29,6 +28,7 @@ from watchdog.events import (
 from watchdog.observers.api import BaseObserver
 
 from regtui.errors import RegtuiError
+from regtui.watch.messages import FsChange, Overflow, SchedulerMsg
 
 EVENT_TYPES: list[type[FileSystemEvent]] = [
     FileCreatedEvent,
@@ -47,14 +47,14 @@ def _fs(p: bytes | str) -> Path:
 
 
 class Enqueue(FileSystemEventHandler):
-    """Turns watchdog events into ("fs", kind, is_dir, path, dest) tuples on a queue.
+    """Turns watchdog events into FsChange messages on a queue.
 
     If the consumer falls `limit` messages behind, events are dropped and one
-    ("overflow",) is queued instead: the watcher then rescans, as for a kernel
+    Overflow is queued instead: the watcher then rescans, as for a kernel
     queue overflow, rather than letting memory grow without bound.
     """
 
-    def __init__(self, q: queue.SimpleQueue[Any], limit: int = 200_000) -> None:
+    def __init__(self, q: queue.SimpleQueue[SchedulerMsg], limit: int = 200_000) -> None:
         self.q = q
         self.limit = limit
         self.overflowed = False
@@ -64,10 +64,10 @@ class Enqueue(FileSystemEventHandler):
             return
         if self.q.qsize() >= self.limit:
             self.overflowed = True
-            self.q.put(("overflow",))
+            self.q.put(Overflow())
             return
         dest = _fs(event.dest_path) if getattr(event, "dest_path", "") else None
-        self.q.put(("fs", event.event_type, event.is_directory, _fs(event.src_path), dest))
+        self.q.put(FsChange(event.event_type, event.is_directory, _fs(event.src_path), dest))
 
 
 def make_observer(poll: bool, interval: float) -> tuple[BaseObserver, bool]:
