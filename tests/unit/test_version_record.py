@@ -70,7 +70,8 @@ def test_new_rows_map_record_names_to_columns() -> None:
     )
     assert row["metrics"] == {} and row["warnings"] == () and row["datasets"] == []
     assert new_row()["metrics"] is not new_row()["metrics"]  # no shared mutable default
-    for wrong in ({"number": 7}, {"meta": {}}, {"id": 1}, {"model": "m"}):
+    wrongs: list[dict[str, Any]] = [{"number": 7}, {"meta": {}}, {"id": 1}, {"model": "m"}]
+    for wrong in wrongs:
         with pytest.raises(TypeError):
             new_row(**wrong)
 
@@ -89,7 +90,7 @@ def _distinct_values(vid: int, mid: int, number: int) -> dict[str, Any]:
         elif f.kind is Kind.TIME:
             values[column] = f"2001-01-{i:02d} 00:00:{i:02d}.{i:06d}"
         elif f.kind is Kind.FLAG:
-            values[column] = 1
+            values[column] = 0  # false: every other slot here reads as true
     values.update(id=vid, model_id=mid, number=number, size_bytes=424242)
     return values
 

@@ -96,6 +96,10 @@ class VersionInfo:
     and the approval are decoded on first use."""
 
     __slots__ = ("_cache", "_model", "_row", "_stages")
+    _row: tuple[Any, ...]  # the fetched row: version_fields.COLUMNS, then the model name
+    _model: str
+    _stages: tuple[str, ...]
+    _cache: dict[str, Any] | None  # decoded values, made on first use
 
     id: _Stored[int] = _Stored()
     model_id: _Stored[int] = _Stored()
