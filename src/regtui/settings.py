@@ -5,6 +5,7 @@ from __future__ import annotations
 import getpass
 import os
 import stat
+from dataclasses import dataclass
 from pathlib import Path
 
 APP_NAME = "regtui"
@@ -28,17 +29,31 @@ def is_url(target: str) -> bool:
     return "://" in target
 
 
-def database_url(target: str | os.PathLike[str] | None = None) -> str:
-    """SQLAlchemy URL for --db (a path or URL), else REGTUI_DB, else the default file."""
+@dataclass(frozen=True)
+class Location:
+    """Where the catalog is, as `locate` found it."""
+
+    url: str  # the SQLAlchemy URL
+    # The SQLite catalog file (which may not exist yet); None for a server or memory.
+    file: Path | None
+    default: bool  # the default file in the data dir: nothing named a catalog
+    given_as_url: bool  # named by a URL (not a plain path)
+
+
+def locate(target: str | os.PathLike[str] | None = None) -> Location:
+    """Where the catalog is: --db (a path or URL), else REGTUI_DB, else the
+    default file in the data dir. Only looks: creates nothing (Catalog makes
+    the data dir when it creates the default catalog). A --db that is no
+    catalog URL, or a path that is no regular file, is a usage error."""
     if target is None:
         target = os.environ.get("REGTUI_DB") or None
     if target is None:
         path = default_db_path()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        return sqlite_url(path)
+        return Location(sqlite_url(path), path, default=True, given_as_url=False)
     target = os.fspath(target)
     if target.startswith(("postgresql://", "postgres://")):
-        return "postgresql+psycopg://" + target.split("://", 1)[1]
+        url = "postgresql+psycopg://" + target.split("://", 1)[1]
+        return Location(url, None, default=False, given_as_url=True)
     if is_url(target):
         if not (target == "sqlite://" or target.startswith(("sqlite:///", "postgresql+"))):
             from regtui.errors import UsageError
@@ -50,8 +65,15 @@ def database_url(target: str | os.PathLike[str] | None = None) -> str:
         file = sqlite_file(target)
         if file is not None and file != ":memory:":
             check_catalog_file(Path(file), target)
-        return target
-    return sqlite_url(check_catalog_file(Path(target).expanduser(), target))
+            return Location(target, Path(file), default=False, given_as_url=True)
+        return Location(target, None, default=False, given_as_url=True)
+    path = check_catalog_file(Path(target).expanduser(), target)
+    return Location(sqlite_url(path), path, default=False, given_as_url=False)
+
+
+def database_url(target: str | os.PathLike[str] | None = None) -> str:
+    """SQLAlchemy URL for --db (a path or URL), else REGTUI_DB, else the default file."""
+    return locate(target).url
 
 
 def check_catalog_file(path: Path, given: str) -> Path:
@@ -78,6 +100,14 @@ def sqlite_url(path: Path) -> str:
     """The SQLAlchemy URL of a catalog file. A URL's database part is %-decoded and
     ends at '?', so those two characters are encoded: '/a?b/c.db' must not open '/a'."""
     return "sqlite:///" + str(path).replace("%", "%25").replace("?", "%3F")
+
+
+def sqlite_uri(path: str | os.PathLike[str], mode: str) -> str:
+    """The SQLite URI (`file:…?mode=ro`) opening `path` in `mode` ("ro", or "rw":
+    never create). The path is %-encoded: '?' or '#' in it would end it."""
+    from urllib.parse import quote
+
+    return f"file:{quote(os.fspath(path))}?mode={mode}"
 
 
 def sqlite_file(url: str) -> str | None:

@@ -56,19 +56,14 @@ def make_engine(url: str, *, read_only: bool = False) -> Engine:
 
 
 def _sqlite_engine(url: str, *, read_only: bool) -> Engine:
-    from urllib.parse import quote
-
     from sqlalchemy.engine import URL
 
-    from regtui.settings import sqlite_file
+    from regtui.settings import sqlite_file, sqlite_uri
 
     target: str | URL = url
     path = sqlite_file(url)
     if read_only and path:
-        # An SQLite URI names the file %-encoded ('?' would start its query).
-        target = URL.create(
-            "sqlite", database=f"file:{quote(path)}", query={"mode": "ro", "uri": "true"}
-        )
+        target = URL.create("sqlite", database=sqlite_uri(path, "ro"), query={"uri": "true"})
     engine = create_engine(
         target,
         connect_args={"timeout": BUSY_TIMEOUT_S, "check_same_thread": False},

@@ -9,13 +9,16 @@ from __future__ import annotations
 import gc
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any, Generic, TypeVar, overload
 
+from regtui.catalog.version_fields import AT, FIELDS, STORED, Kind
 from regtui.text import json_text
+
+T = TypeVar("T")
 
 
 def iso(ts: datetime | None) -> str | None:
@@ -36,92 +39,102 @@ class Approval:
         return {"status": self.status, "by": self.by, "at": iso(self.at), "reason": self.reason}
 
 
-class _Col:
-    """A read-only attribute backed by one slot of the row tuple."""
+class _Stored(Generic[T]):
+    """A read-only attribute: the row slot of the declared field of its name."""
 
     __slots__ = ("index",)
 
-    def __init__(self, index: int) -> None:
-        self.index = index
+    def __set_name__(self, owner: Any, name: str) -> None:
+        self.index = AT[name]
 
-    def __get__(self, obj: Any, owner: Any = None) -> Any:
+    @overload
+    def __get__(self, obj: None, owner: Any = None) -> _Stored[T]: ...
+    @overload
+    def __get__(self, obj: VersionInfo, owner: Any = None) -> T: ...
+    def __get__(self, obj: VersionInfo | None, owner: Any = None) -> T | _Stored[T]:
         if obj is None:
             return self
-        return obj._row[self.index]
+        return obj._row[self.index]  # type: ignore[no-any-return]
+
+
+class _Decoded(Generic[T]):
+    """A read-only attribute decoded from its slot on first use (JSON, timestamps)."""
+
+    __slots__ = ("name",)
+
+    def __set_name__(self, owner: Any, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, obj: None, owner: Any = None) -> _Decoded[T]: ...
+    @overload
+    def __get__(self, obj: VersionInfo, owner: Any = None) -> T: ...
+    def __get__(self, obj: VersionInfo | None, owner: Any = None) -> T | _Decoded[T]:
+        if obj is None:
+            return self
+        return obj._get(self.name)  # type: ignore[no-any-return]
+
+
+# Per decoded field: its slot, kind and finishing step.
+_DECODE: dict[str, tuple[int, Kind, Callable[[Any], Any] | None]] = {
+    f.name: (AT[f.name], f.kind, f.finish) for f in STORED if f.kind in (Kind.JSON, Kind.TIME)
+}
+# to_json's keys in order and how each shows (None: a composite, shown once).
+_SHOWN: tuple[tuple[str, Kind | None], ...] = tuple(
+    {f.name.partition(".")[0]: None if "." in f.name else f.kind for f in FIELDS if f.json}.items()
+)
+# The composite `approval`: its parts' names after the dot, and their slots.
+_APPROVAL = tuple(
+    (f.name.partition(".")[2], AT[f.name], f.kind) for f in STORED if f.name.startswith("approval.")
+)
 
 
 class VersionInfo:
     """One version, read-only. Listing 100,000 of them must take well under a
-    second, so a version is its database row as fetched, and the JSON columns,
-    the timestamps and the approval are decoded on first use."""
+    second, so a version is its database row as fetched (the columns of
+    version_fields.FIELDS, in that order), and the JSON columns, the timestamps
+    and the approval are decoded on first use."""
 
     __slots__ = ("_cache", "_model", "_row", "_stages")
+    _row: tuple[Any, ...]  # the fetched row: version_fields.COLUMNS, then the model name
+    _model: str
+    _stages: tuple[str, ...]
+    _cache: dict[str, Any] | None  # decoded values, made on first use
 
-    # Positions in the `version` table's column order (see schema.VersionRow).
-    id = _Col(0)
-    version = _Col(2)
-    path = _Col(3)
-    sha256 = _Col(4)
-    size_bytes = _Col(5)
-    format = _Col(6)
-    framework = _Col(7)
-    created_by = _Col(15)
-    artifact_state = _Col(21)
-    stored_path = _Col(22)
-    damage = _Col(23)
-    _JSON: ClassVar[dict[str, int]] = {
-        "metrics": 8,
-        "params": 9,
-        "tags": 10,
-        "metadata": 11,
-        "lineage": 12,
-        "warnings": 13,
-        "datasets": 24,
-        "logged": 25,
-    }
+    id: _Stored[int] = _Stored()
+    model_id: _Stored[int] = _Stored()
+    version: _Stored[int] = _Stored()
+    path: _Stored[str] = _Stored()
+    sha256: _Stored[str] = _Stored()
+    size_bytes: _Stored[int] = _Stored()
+    format: _Stored[str] = _Stored()
+    framework: _Stored[str | None] = _Stored()
+    metrics: _Decoded[dict[str, float]] = _Decoded()
+    params: _Decoded[dict[str, Any]] = _Decoded()
+    tags: _Decoded[dict[str, str]] = _Decoded()
+    metadata: _Decoded[dict[str, Any]] = _Decoded()
+    lineage: _Decoded[dict[str, Any]] = _Decoded()
+    warnings: _Decoded[tuple[str, ...]] = _Decoded()
+    created_at: _Decoded[datetime] = _Decoded()
+    created_by: _Stored[str] = _Stored()
+    artifact_state: _Stored[str] = _Stored()
+    stored_path: _Stored[str | None] = _Stored()
+    damage: _Stored[str | None] = _Stored()
+    datasets: _Decoded[list[dict[str, Any]]] = _Decoded()
+    # Metrics/params attached after registration: `{"metrics.auc": ISO time}`.
+    logged: _Decoded[dict[str, str]] = _Decoded()
 
-    def __init__(
-        self,
-        *,
-        id: int,
-        model: str,
-        version: int,
-        path: str,
-        sha256: str,
-        size_bytes: int,
-        format: str,
-        framework: str | None,
-        metrics: dict[str, float],
-        params: dict[str, Any],
-        tags: dict[str, str],
-        metadata: dict[str, Any],
-        lineage: dict[str, Any],
-        approval: Approval,
-        stages: tuple[str, ...],
-        warnings: tuple[str, ...],
-        created_at: datetime,
-        created_by: str,
-        archived: bool = False,
-        artifact_state: str = "ok",
-        stored_path: str | None = None,
-        damage: str | None = None,
-        datasets: list[dict[str, Any]] | None = None,
-        logged: dict[str, str] | None = None,
-    ) -> None:
-        row = (
-            id, None, version, path, sha256, size_bytes, format, framework, metrics, params,
-            tags, metadata, lineage, tuple(warnings), created_at, created_by, approval.status,
-            approval.by, approval.at, approval.reason, archived, artifact_state, stored_path,
-            damage, list(datasets or ()), dict(logged or {}),
-        )  # fmt: skip
-        _set_row(self, row)
+    def __init__(self, row: Sequence[Any], model: str, stages: tuple[str, ...] = ()) -> None:
+        """From a row of version_fields.COLUMNS: JSON as text or decoded,
+        timestamps as text or datetimes."""
+        _set_row(self, tuple(row))
         _set_model(self, model)
         _set_stages(self, tuple(stages))
-        _set_cache(self, {"approval": approval})
+        _set_cache(self, None)
 
     @classmethod
     def from_db(cls, row: Any, model: str, stages: tuple[str, ...]) -> VersionInfo:
-        """From a row of `version` columns in table order: JSON still as text,
+        """From a row of version_fields.COLUMNS as fetched: JSON still as text,
         timestamps still as the database gave them."""
         # Slot setters called directly and no cache dict until one is needed:
         # half the cost of a plain construction, which matters 100,000 times.
@@ -145,7 +158,11 @@ class VersionInfo:
 
     @property
     def archived(self) -> bool:
-        return bool(self._row[20])
+        return bool(self._row[_ARCHIVED])
+
+    @property
+    def approval(self) -> Approval:
+        return self._get("approval")  # type: ignore[no-any-return]
 
     def _get(self, name: str) -> Any:
         cache = self._cache
@@ -156,62 +173,21 @@ class VersionInfo:
             return cache[name]
         r = self._row
         if name == "approval":
-            value: Any = Approval(r[16], r[17], _utc(r[18]), r[19])
-        elif name == "created_at":
-            value = _utc(r[14])
+            value: Any = Approval(
+                **{k: _utc(r[i]) if kind is Kind.TIME else r[i] for k, i, kind in _APPROVAL}
+            )
         else:
-            value = r[self._JSON[name]]
-            if isinstance(value, str):
-                value = json.loads(value)
-            if name == "warnings":
-                value = tuple(value or ())
-            elif name == "datasets":
-                value = value or []
-            elif value is None:
-                value = {}
+            index, kind, finish = _DECODE[name]
+            value = r[index]
+            if kind is Kind.TIME:
+                value = _utc(value)
+            else:
+                if isinstance(value, str):
+                    value = json.loads(value)
+                if finish is not None:
+                    value = finish(value)
         cache[name] = value  # a benign race: two threads decode the same value
         return value
-
-    @property
-    def metrics(self) -> dict[str, float]:
-        return self._get("metrics")  # type: ignore[no-any-return]
-
-    @property
-    def params(self) -> dict[str, Any]:
-        return self._get("params")  # type: ignore[no-any-return]
-
-    @property
-    def tags(self) -> dict[str, str]:
-        return self._get("tags")  # type: ignore[no-any-return]
-
-    @property
-    def metadata(self) -> dict[str, Any]:
-        return self._get("metadata")  # type: ignore[no-any-return]
-
-    @property
-    def lineage(self) -> dict[str, Any]:
-        return self._get("lineage")  # type: ignore[no-any-return]
-
-    @property
-    def warnings(self) -> tuple[str, ...]:
-        return self._get("warnings")  # type: ignore[no-any-return]
-
-    @property
-    def datasets(self) -> list[dict[str, Any]]:
-        return self._get("datasets")  # type: ignore[no-any-return]
-
-    @property
-    def logged(self) -> dict[str, str]:
-        """Metrics/params attached after registration: `{"metrics.auc": ISO time}`."""
-        return self._get("logged")  # type: ignore[no-any-return]
-
-    @property
-    def created_at(self) -> datetime:
-        return self._get("created_at")  # type: ignore[no-any-return]
-
-    @property
-    def approval(self) -> Approval:
-        return self._get("approval")  # type: ignore[no-any-return]
 
     @property
     def ref(self) -> str:
@@ -228,63 +204,26 @@ class VersionInfo:
     def __repr__(self) -> str:
         return f"VersionInfo({self.ref}, {self.format}, sha256={self.sha256[:12]})"
 
+    def to_json(self) -> dict[str, Any]:
+        """The JSON shape of version_fields.FIELDS, in their order."""
+        out: dict[str, Any] = {}
+        for key, kind in _SHOWN:
+            value = getattr(self, key)
+            if kind is None:  # a composite: the approval
+                value = value.to_json()
+            elif kind is Kind.TIME:
+                value = iso(value)
+            elif isinstance(value, tuple):  # warnings, stages
+                value = list(value)
+            out[key] = value
+        return out
+
     def to_json_text(self) -> str:
-        """`json.dumps(self.to_json())` in substance (key order aside), built as a
+        """`json.dumps(self.to_json())` (same keys, same order), built as a
         string: JSON columns still held as text (SQLite's, already ASCII-escaped)
         are spliced in, and SQLite's UTC timestamps converted without parsing.
         Listing 100,000 versions as JSON spends most of its time here."""
-        r = self._row
-        cache = self._cache
-        parts = []
-        for name, index in self._JSON.items():
-            value = r[index]
-            if (
-                not isinstance(value, str)
-                or value == "null"
-                or (cache is not None and name in cache)
-                or _MAYBE_NON_FINITE.search(value)  # a row from before they were refused
-            ):
-                value = _dumps(list(self._get(name)) if name == "warnings" else self._get(name))
-            parts.append(f'"{name}": {value}, ')
-        return (
-            "{" + "".join(parts)
-            + f'"model": {_str(self._model)}, "version": {r[2]}, "path": {_str(r[3])}, '
-            f'"sha256": {_str(r[4])}, "size_bytes": {r[5]}, "format": {_str(r[6])}, '
-            f'"framework": {_opt(r[7])}, "approval": {{"status": {_str(r[16])}, '
-            f'"by": {_opt(r[17])}, "at": {_opt(_iso_text(r[18]))}, "reason": {_opt(r[19])}}}, '
-            f'"stages": {_dumps(list(self._stages))}, '
-            f'"created_at": {_opt(_iso_text(r[14]))}, "created_by": {_str(r[15])}, '
-            f'"archived": {"true" if r[20] else "false"}, "artifact_state": {_str(r[21])}, '
-            f'"stored_path": {_opt(r[22])}, "damage": {_opt(r[23])}}}'
-        )  # fmt: skip
-
-    def to_json(self) -> dict[str, Any]:
-        get = self._get
-        return {
-            "model": self.model,
-            "version": self.version,
-            "path": self.path,
-            "sha256": self.sha256,
-            "size_bytes": self.size_bytes,
-            "format": self.format,
-            "framework": self.framework,
-            "metrics": get("metrics"),
-            "params": get("params"),
-            "tags": get("tags"),
-            "metadata": get("metadata"),
-            "lineage": get("lineage"),
-            "approval": self.approval.to_json(),
-            "stages": list(self.stages),
-            "warnings": list(self.warnings),
-            "created_at": iso(self.created_at),
-            "created_by": self.created_by,
-            "archived": self.archived,
-            "artifact_state": self.artifact_state,
-            "stored_path": self.stored_path,
-            "damage": self.damage,
-            "datasets": get("datasets"),
-            "logged": get("logged"),
-        }
+        return _json_text(self, self._row, self._cache)
 
 
 @contextmanager
@@ -347,6 +286,63 @@ def _utc(value: Any) -> Any:
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value.astimezone(UTC)
+
+
+def _json_part(v: VersionInfo, name: str, value: Any, cache: dict[str, Any] | None) -> str:
+    """A JSON column's text as stored, else (decoded already, stored null, or
+    possibly holding NaN) its value encoded anew."""
+    if (
+        not isinstance(value, str)
+        or value == "null"
+        or (cache is not None and name in cache)
+        or _MAYBE_NON_FINITE.search(value)  # a row from before they were refused
+    ):
+        value = v._get(name)
+        return _dumps(list(value) if isinstance(value, tuple) else value)
+    return value
+
+
+def _json_text_source() -> str:
+    """The source of `_json_text`: one f-string over the row, generated from
+    version_fields.FIELDS. Generated rather than looped over the fields at run
+    time because `versions --json` calls it 100,000 times and a per-field loop
+    doubled its cost."""
+    encode = {
+        Kind.INT: "{{r[{i}]}}",
+        Kind.TEXT: "{{_opt(r[{i}])}}",
+        Kind.FLAG: '{{"true" if r[{i}] else "false"}}',
+        Kind.TIME: "{{_opt(_iso_text(r[{i}]))}}",
+        Kind.JSON: '{{_json_part(v, "{name}", r[{i}], cache)}}',
+    }
+    joined = {"model": "{_str(v._model)}", "stages": "{_dumps(list(v._stages))}"}
+    # (key, encoded parts, composite?): a composite's parts gather under its key.
+    entries: list[tuple[str, list[str], bool]] = []
+    for f in FIELDS:
+        if not f.json:
+            continue
+        if f.kind is Kind.JOINED:
+            text = joined[f.name]
+        else:
+            text = encode[f.kind].format(i=AT[f.name], name=f.name)
+        head, _, part = f.name.partition(".")
+        if not part:
+            entries.append((f.name, [text], False))
+            continue
+        if not entries or entries[-1][0] != head:
+            entries.append((head, [], True))
+        entries[-1][1].append(f'"{part}": {text}')
+    shown = [
+        f'"{key}": ' + ("{{" + ", ".join(parts) + "}}" if composite else parts[0])
+        for key, parts, composite in entries
+    ]
+    body = "{{" + ", ".join(shown) + "}}"
+    return f"def _json_text(v, r, cache):\n    return f'{body}'\n"
+
+
+_generated: dict[str, Any] = {}
+exec(_json_text_source(), globals(), _generated)  # our own source, built from FIELDS
+_json_text: Callable[[VersionInfo, Any, dict[str, Any] | None], str] = _generated["_json_text"]
+_ARCHIVED = AT["archived"]
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,6 @@ from sqlalchemy import (
     Connection,
     Dialect,
     Text,
-    bindparam,
     func,
     insert,
     select,
@@ -29,7 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from regtui import readlog
-from regtui.catalog import audit, audit_replay, lookups, store
+from regtui.catalog import audit, audit_replay, lookups, reads, store
 from regtui.catalog.artifacts import check_artifact, check_kept_copy, entry, serve_path
 from regtui.catalog.db import (
     DriverSQL,
@@ -44,7 +43,6 @@ from regtui.catalog.filter import compile_filter
 from regtui.catalog.indexes import index_datasets, index_versions
 from regtui.catalog.migrate import ensure_schema
 from regtui.catalog.records import (
-    Approval,
     ArtifactCheck,
     AuditEvent,
     ChainCheck,
@@ -77,6 +75,7 @@ from regtui.catalog.stage_rules import (
     check_holder,
     policy_from_json,
 )
+from regtui.catalog.version_fields import COLUMNS, INSERT_COLUMNS, RAW_COLUMNS, new_row
 from regtui.errors import (
     ArtifactChanged,
     ArtifactError,
@@ -90,7 +89,7 @@ from regtui.errors import (
 from regtui.hashing import Digest, Progress, hash_path, iter_tree
 from regtui.inspect.bounds import is_finite_number, non_finite_at
 from regtui.inspect.folder_names import remembered
-from regtui.settings import current_user, database_url, sqlite_file, sqlite_url
+from regtui.settings import current_user, locate, sqlite_file, sqlite_uri, sqlite_url
 
 M = ModelRow.__table__
 V = VersionRow.__table__
@@ -109,18 +108,12 @@ if TYPE_CHECKING:
 
 MAX_REASON = 2000
 READ_ATTEMPTS = 3  # looks at an artifact that keeps changing before it is refused
-# Version columns in table order, with the JSON and timestamp columns handed over
-# undecoded: VersionInfo.from_db decodes them only when they are used.
-_RAW = {
-    "metrics", "params", "tags", "meta", "lineage", "warnings", "created_at", "approval_at",
-    "datasets", "logged",
-}  # fmt: skip
-VERSION_COLUMNS = [type_coerce(c, Text) if c.name in _RAW else c for c in V.c] + [
+# The version record's columns (version_fields.COLUMNS, in that order) and the
+# model's name, as reads.SELECT_VERSIONS selects them: JSON and timestamp
+# columns handed over undecoded, for VersionInfo.from_db to decode on use.
+VERSION_COLUMNS = [type_coerce(V.c[c], Text) if c in RAW_COLUMNS else V.c[c] for c in COLUMNS] + [
     M.c.name.label("model_name")
 ]
-
-# Prebuilt statements for the registration hot path (no per-call construction).
-_SELECT_MODEL_ID = select(M.c.id).where(M.c.name == bindparam("name"))
 
 
 def now() -> datetime:
@@ -257,7 +250,10 @@ class Catalog:
         user: str | None = None,
         read_only: bool = False,
     ) -> None:
-        self.url = database_url(db)
+        where = locate(db)
+        if where.default and where.file is not None and not read_only:
+            where.file.parent.mkdir(parents=True, exist_ok=True)  # the data dir, made on first use
+        self.url = where.url
         self.read_only = read_only
         self.engine = make_engine(self.url, read_only=read_only)
         ensure_schema(self.engine, read_only=read_only)
@@ -267,6 +263,20 @@ class Catalog:
         )
         self._version_sql = _VersionSQL(self.engine.dialect)
         self._model_ids: dict[str, int] = {}
+        self._reads: dict[str, DriverSQL] = {}  # reads' statements, prepared once each
+
+    def _run(self, conn: Connection) -> reads.Run:
+        """How the shared reads (catalog.reads) run here: on the driver, inside
+        `conn`'s transaction; QuickReader runs the same SQL through sqlite3."""
+        prepared = self._reads
+
+        def run(sql: str, params: Any) -> list[Any]:
+            stmt = prepared.get(sql)
+            if stmt is None:
+                stmt = prepared[sql] = DriverSQL(self.engine.dialect, sql)
+            return stmt.all(conn, params)
+
+        return run
 
     def _session_role(self, claimed: str | None) -> str:
         """On PostgreSQL the actor is the database role the session logged in as:
@@ -521,33 +531,25 @@ class Catalog:
                 have[key] = 0
                 number = next_number[mid]
                 next_number[mid] = number + 1
-                row = {
-                    "model_id": mid,
-                    "number": number,
-                    "path": str(cand.path),
-                    "sha256": cand.digest.sha256,
-                    "size_bytes": cand.digest.size_bytes,
-                    "format": cand.format,
-                    "framework": cand.framework,
-                    "metrics": cand.metrics,
-                    "params": cand.params,
-                    "tags": cand.tags,
-                    "meta": cand.metadata,
-                    "lineage": cand.lineage,
-                    "warnings": cand.warnings,
-                    "created_at": ts,
-                    "created_by": self.actor,
-                    "approval_status": "pending",
-                    "approval_by": None,
-                    "approval_at": None,
-                    "approval_reason": None,
-                    "archived": False,
-                    "artifact_state": "ok",
-                    "stored_path": None,
-                    "damage": cand.damage,
-                    "datasets": cand.datasets,
-                    "logged": {},
-                }
+                row = new_row(
+                    model_id=mid,
+                    version=number,
+                    path=str(cand.path),
+                    sha256=cand.digest.sha256,
+                    size_bytes=cand.digest.size_bytes,
+                    format=cand.format,
+                    framework=cand.framework,
+                    metrics=cand.metrics,
+                    params=cand.params,
+                    tags=cand.tags,
+                    metadata=cand.metadata,
+                    lineage=cand.lineage,
+                    warnings=cand.warnings,
+                    created_at=ts,
+                    created_by=self.actor,
+                    damage=cand.damage,
+                    datasets=cand.datasets,
+                )
                 new.append((i, cand, row))
                 chain.add(
                     at=ts,
@@ -623,11 +625,11 @@ class Catalog:
         cached = self._model_ids.get(name)
         if cached is not None:
             return cached
-        row = conn.execute(_SELECT_MODEL_ID, {"name": name}).first()
-        if row is not None:
+        found = reads.model_id(self._run(conn), name)
+        if found is not None:
             # Models are never deleted, so a found id stays right for this catalog.
-            self._model_ids[name] = row[0]
-            return row[0]
+            self._model_ids[name] = found
+            return found
         if not create:
             raise NotFound(f"no model named {name!r}")
         ts = ts or now()
@@ -655,31 +657,7 @@ class Catalog:
 
     def models(self) -> list[ModelInfo]:
         with read_txn(self.engine) as conn:
-            # Numbers run 1..n without gaps, so a model's count is its top number:
-            # one index seek per model instead of counting every version.
-            top = select(func.max(V.c.number)).where(V.c.model_id == M.c.id).scalar_subquery()
-            counts = conn.execute(select(M, top.label("latest")).order_by(M.c.name)).all()
-            stages: dict[int, dict[str, int | None]] = {}
-            for mid, name, number in conn.execute(
-                select(S.c.model_id, S.c.name, V.c.number)
-                .select_from(S.outerjoin(V, V.c.id == S.c.version_id))
-                .order_by(S.c.name)
-            ):
-                stages.setdefault(mid, {})[name] = number
-        return [
-            ModelInfo(
-                id=r.id,
-                name=r.name,
-                description=r.description,
-                tags=r.tags or {},
-                versions=r.latest or 0,
-                stages=stages.get(r.id, {}),
-                created_at=r.created_at,
-                created_by=r.created_by,
-                latest=r.latest,
-            )
-            for r in counts
-        ]
+            return reads.models(self._run(conn))
 
     def metric_series(
         self, model: str, metric: str | None = None, last: int = 200
@@ -796,49 +774,26 @@ class Catalog:
         if not rows:
             return []
         stage_map: dict[int, list[str]] = {}
-        model_ids = {r[1] for r in rows}
+        model_ids = reads.model_ids_of(rows)
         q = select(S.c.version_id, S.c.name).where(S.c.version_id.is_not(None))
         if len(model_ids) <= 500:
             q = q.where(S.c.model_id.in_(model_ids))
         for vid, name in conn.execute(q.order_by(S.c.name)):
             stage_map.setdefault(vid, []).append(name)
-        if not stage_map:
-            return [VersionInfo.from_db(r, r[-1], ()) for r in rows]
-        return [VersionInfo.from_db(r, r[-1], tuple(stage_map.get(r[0], ()))) for r in rows]
+        return reads.records(rows, stage_map)
 
     def _version_by_id(self, conn: Connection, vid: int) -> VersionInfo:
-        row = conn.execute(
-            select(*VERSION_COLUMNS)
-            .select_from(V.join(M, M.c.id == V.c.model_id))
-            .where(V.c.id == vid)
-        ).one()
-        return self._to_infos(conn, [row])[0]
+        return reads.version(self._run(conn), vid)
 
     def _resolve_id(self, conn: Connection, ref: Ref) -> int:
-        mid = self._model_id(conn, ref.model)
+        found = reads.version_id(self._run(conn), self._model_id(conn, ref.model), ref)
+        if found is not None:
+            return found
         if ref.version is not None:
-            row = conn.execute(
-                select(V.c.id).where(V.c.model_id == mid, V.c.number == ref.version)
-            ).first()
-            if row is None:
-                raise NotFound(f"{ref.model} has no version {ref.version}")
-            return row[0]
+            raise NotFound(f"{ref.model} has no version {ref.version}")
         if ref.stage is not None:
-            row = conn.execute(
-                select(S.c.version_id).where(S.c.model_id == mid, S.c.name == ref.stage)
-            ).first()
-            if row is None or row[0] is None:
-                raise NotFound(f"{ref.model} has nothing in stage {ref.stage!r}")
-            return row[0]
-        row = conn.execute(
-            select(V.c.id)
-            .where(V.c.model_id == mid, V.c.archived.is_(False))
-            .order_by(V.c.number.desc())
-            .limit(1)
-        ).first()
-        if row is None:
-            raise NotFound(f"{ref.model} has no versions")
-        return row[0]
+            raise NotFound(f"{ref.model} has nothing in stage {ref.stage!r}")
+        raise NotFound(f"{ref.model} has no versions")
 
     def get(self, ref: str | Ref) -> VersionInfo:
         """The version a reference names: MODEL:N, MODEL@STAGE or MODEL (latest)."""
@@ -878,23 +833,7 @@ class Catalog:
             return self._moves(conn, mid, model, stage)
 
     def _moves(self, conn: Connection, mid: int, model: str, stage: str | None) -> list[StageMove]:
-        vf, vt = V.alias("vf"), V.alias("vt")
-        q = (
-            select(SM, vf.c.number.label("from_n"), vt.c.number.label("to_n"))
-            .select_from(
-                SM.outerjoin(vf, vf.c.id == SM.c.from_version_id).outerjoin(
-                    vt, vt.c.id == SM.c.to_version_id
-                )
-            )
-            .where(SM.c.model_id == mid)
-            .order_by(SM.c.id)
-        )
-        if stage is not None:
-            q = q.where(SM.c.stage == stage)
-        return [
-            StageMove(model, r.stage, r.from_n, r.to_n, r.action, r.at, r.by, r.reason)
-            for r in conn.execute(q)
-        ]
+        return reads.stage_moves(self._run(conn), mid, model, stage)
 
     def stage_at(self, model: str, stage: str, when: datetime) -> int | None:
         """The version number `stage` pointed to at `when` (None: nothing then)."""
@@ -1774,12 +1713,10 @@ class Catalog:
         dest = Path(target).expanduser().absolute()
         if dest.exists():
             raise UsageError(f"{dest} exists; choose a new file")
-        from urllib.parse import quote
-
         source = sqlite_file(self.url) or ""
         tmp = dest.with_name(dest.name + ".partial")
         try:
-            src = sqlite3.connect(f"file:{quote(source)}?mode=ro", uri=True)
+            src = sqlite3.connect(sqlite_uri(source, "ro"), uri=True)
             dst = sqlite3.connect(tmp)
             try:
                 src.backup(dst)
@@ -1874,9 +1811,7 @@ class _VersionSQL:
         )
         # No ON CONFLICT: same bytes were looked up under the write lock, so a
         # conflict here is a bug, and it fails loudly instead of leaving a gap.
-        self.insert = MultiRowInsert(
-            dialect, V, [c.name for c in V.c if c.name != "id"], ("id", "model_id", "sha256")
-        )
+        self.insert = MultiRowInsert(dialect, V, INSERT_COLUMNS, ("id", "model_id", "sha256"))
         self._same_bytes: dict[int, DriverSQL] = {}
 
     def same_bytes(self, conn: Connection, mid: int, shas: Sequence[str]) -> list[tuple[int, str]]:
@@ -1905,28 +1840,7 @@ _ABSENT = object()
 
 def _info_from_row(vid: int, model: str, row: dict[str, Any]) -> VersionInfo:
     """The record of a version just inserted (no stages yet), without reading it back."""
-    return VersionInfo(
-        id=vid,
-        model=model,
-        version=row["number"],
-        path=row["path"],
-        sha256=row["sha256"],
-        size_bytes=row["size_bytes"],
-        format=row["format"],
-        framework=row["framework"],
-        metrics=row["metrics"],
-        params=row["params"],
-        tags=row["tags"],
-        metadata=row["meta"],
-        lineage=row["lineage"],
-        approval=Approval("pending"),
-        stages=(),
-        warnings=tuple(row["warnings"]),
-        created_at=row["created_at"],
-        created_by=row["created_by"],
-        damage=row["damage"],
-        datasets=row["datasets"],
-    )
+    return VersionInfo([vid if c == "id" else row[c] for c in COLUMNS], model)
 
 
 def _members(p: Path, folder: bool) -> list[Path] | None:
