@@ -563,25 +563,19 @@ def cmd_edit(args: argparse.Namespace) -> int:
     from regtui.catalog.refs import parse_ref
     from regtui.cli import output
 
-    def edited(tags: dict[str, str]) -> dict[str, str]:
-        out = {**tags, **dict(args.tag)}
-        for k in args.untag:
-            out.pop(k, None)
-        return out
-
     ref = parse_ref(args.target)
     with _open(args) as cat:
-        if ref.version is None and ref.stage is None:
-            info = cat.model(ref.model)
-            tags = edited(info.tags) if args.tag or args.untag else None
-            out = cat.edit_model(
-                ref.model, description=args.description, tags=tags, reason=args.reason
-            ).to_json()
-        else:
-            if args.description is not None:
-                raise UsageError("--description is for models; versions have tags")
-            v = cat.get(ref)
-            out = cat.edit_version(str(ref), tags=edited(v.tags), reason=args.reason).to_json()
+        if args.description is not None and (ref.version is not None or ref.stage is not None):
+            raise UsageError("--description is for models; versions have tags")
+        # The tags are merged inside the write transaction: a concurrent edit is
+        # kept, and MODEL@STAGE is the version the stage holds as it is written.
+        out = cat.edit(
+            ref,
+            description=args.description,
+            tags=dict(args.tag),
+            untag=args.untag,
+            reason=args.reason,
+        ).to_json()
     if args.json:
         _emit_json(out)
     else:
