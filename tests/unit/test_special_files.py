@@ -76,9 +76,9 @@ ALLOWED: dict[tuple[str, str, str], str] = {
     ("inspect/pickle_members.py", "_nested", "zipfile.ZipFile"): "over a member stream, not a path",
     ("inspect/bounds.py", "load_yaml_text", "yaml.load"): "parses text read by read_capped",
     ("inspect/protobuf_wire.py", "string", "self.read_bytes"): "a method on bytes in memory",
-    ("cli/main.py", "_read_quickly", "QuickReader.open"): "the catalog database, not an artifact",
+    ("cli/access.py", "read_quickly", "QuickReader.open"): "the catalog database, not an artifact",
     (
-        "cli/main.py",
+        "cli/commands_catalog.py",
         "cmd_import",
         "args.file.read_text",
     ): "the owner's export file, not artifact-side",

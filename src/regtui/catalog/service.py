@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -221,7 +221,7 @@ def _shown(value: Any, at: str | None = "") -> str:
     return repr(value)
 
 
-def clean_tags(tags: dict[str, Any] | None) -> dict[str, str]:
+def clean_tags(tags: Mapping[str, Any] | None) -> dict[str, str]:
     return {str(k): str(v) for k, v in (tags or {}).items()}
 
 
@@ -233,6 +233,11 @@ def clean_reason(reason: str | None, required: bool = False) -> str | None:
     if reason and len(reason) > MAX_REASON:
         raise UsageError(f"reason is longer than {MAX_REASON} characters")
     return reason or None
+
+
+# New tags for a model or version: the whole set, or a function from the tags it
+# holds to the new set, applied inside the write transaction (see Catalog.edit).
+TagsEdit = Mapping[str, Any] | Callable[[dict[str, Any]], Mapping[str, Any]]
 
 
 class Catalog:
@@ -1249,12 +1254,41 @@ class Catalog:
             )
             return self._version_by_id(conn, vid)
 
+    def edit(
+        self,
+        target: str | Ref,
+        *,
+        description: str | None = None,
+        tags: Mapping[str, Any] | None = None,
+        untag: Iterable[str] = (),
+        reason: str | None = None,
+    ) -> ModelInfo | VersionInfo:
+        """Merge `tags` into the tags of MODEL or a version ref, drop the keys in
+        `untag`, and set a model's description. The tags are read inside the write
+        transaction: a concurrent edit is kept, and MODEL@STAGE is the version the
+        stage holds when the change is written."""
+        ref = parse_ref(target) if isinstance(target, str) else target
+        gone = tuple(untag)
+
+        def merged(held: dict[str, Any]) -> dict[str, Any]:
+            out = {**held, **(tags or {})}
+            for key in gone:
+                out.pop(key, None)
+            return out
+
+        if ref.version is None and ref.stage is None:
+            edit = merged if tags or gone else None  # else: the description only
+            return self.edit_model(ref.model, description=description, tags=edit, reason=reason)
+        if description is not None:
+            raise UsageError("a version has no description: only a model has one")
+        return self.edit_version(str(ref), tags=merged, reason=reason)
+
     def edit_model(
         self,
         model: str,
         *,
         description: str | None = None,
-        tags: dict[str, Any] | None = None,
+        tags: TagsEdit | None = None,
         reason: str | None = None,
     ) -> ModelInfo:
         """Replace the model's description and/or tags."""
@@ -1262,11 +1296,12 @@ class Catalog:
         with write_txn(self.engine) as conn:
             mid = self._model_id(conn, model)
             row = conn.execute(select(M).where(M.c.id == mid)).one()
+            new = tags(dict(row.tags or {})) if callable(tags) else tags
             values: dict[str, Any] = {}
             if description is not None and description != row.description:
                 values["description"] = description
-            if tags is not None and clean_tags(tags) != (row.tags or {}):
-                values["tags"] = clean_tags(tags)
+            if new is not None and clean_tags(new) != (row.tags or {}):
+                values["tags"] = clean_tags(new)
             if not values:
                 raise UsageError(f"nothing to change on {model}")
             before = {k: getattr(row, k) for k in values}
@@ -1387,15 +1422,13 @@ class Catalog:
             )
         return after
 
-    def edit_version(
-        self, ref: str, *, tags: dict[str, Any], reason: str | None = None
-    ) -> VersionInfo:
+    def edit_version(self, ref: str, *, tags: TagsEdit, reason: str | None = None) -> VersionInfo:
         """Replace a version's tags."""
         reason = clean_reason(reason)
-        new = clean_tags(tags)
         with write_txn(self.engine) as conn:
             vid = self._resolve_id(conn, parse_ref(ref))
             v = self._version_by_id(conn, vid)
+            new = clean_tags(tags(dict(v.tags)) if callable(tags) else tags)
             if new == v.tags:
                 raise UsageError(f"nothing to change on {v.ref}")
             conn.execute(update(V).where(V.c.id == vid).values(tags=new))

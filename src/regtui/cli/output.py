@@ -1,11 +1,13 @@
-"""Plain-text rendering for the CLI. Every artifact-provided string goes through
-`safe`, so escape sequences print as visible escapes and are never acted on."""
+"""Rendering for the CLI: `emit` writes a command's answer as JSON or as text.
+Every artifact-provided string goes through `safe`, so escape sequences print as
+visible escapes and are never acted on."""
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +22,7 @@ from regtui.catalog.records import (
     VersionInfo,
     iso,
 )
-from regtui.text import human_size, printable
+from regtui.text import human_size, json_text, printable
 
 if TYPE_CHECKING:
     from regtui.catalog.audit_replay import StateCheck
@@ -28,6 +30,25 @@ if TYPE_CHECKING:
 CELL_LIMIT = 60
 MAX_PATH_SHOWN = 10_000
 DAMAGE_CONSEQUENCE = "it can never be approved or reach a protected stage"
+
+
+class JsonText(str):
+    """JSON already encoded (`versions --json` splices stored rows): written as is."""
+
+
+def emit(
+    args: argparse.Namespace, data: Callable[[], Any], text: str | Callable[[], object]
+) -> None:
+    """A command's answer: `data()` as JSON under --json, else `text` (one line,
+    or a function that prints it). Only the form asked for is built."""
+    if getattr(args, "json", False):
+        value = data()
+        encoded = value if isinstance(value, JsonText) else json_text(value, indent=2)
+        sys.stdout.write(encoded + "\n")
+    elif callable(text):
+        text()
+    else:
+        print(text)
 
 
 def safe(value: object, limit: int = 10_000) -> str:

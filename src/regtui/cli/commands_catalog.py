@@ -1,0 +1,391 @@
+"""Commands about the catalog as a whole: serving from it (resolve), copying it
+(backup, export, import), checking it (audit, verify), its rules (policy), and
+where it and its kept copies live (locate, store)."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import stat
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from regtui.cli.access import open_catalog, read_quickly
+from regtui.cli.command import arg, command
+from regtui.errors import RegtuiError, UsageError
+
+if TYPE_CHECKING:
+    from regtui.catalog.quickread import QuickReader
+    from regtui.catalog.store import StoreLocation
+
+
+@command(
+    "resolve",
+    "print the artifact path of MODEL@STAGE (for serving code)",
+    arg("ref", metavar="MODEL@STAGE"),
+    arg(
+        "--no-check",
+        action="store_true",
+        help="skip re-hashing the artifact before printing its path",
+    ),
+    arg(
+        "-0",
+        "--null",
+        action="store_true",
+        help="end the path with NUL instead of a newline (for xargs -0)",
+    ),
+)
+def cmd_resolve(args: argparse.Namespace) -> int:
+    from regtui.catalog.artifacts import serve_path
+    from regtui.catalog.refs import parse_ref
+    from regtui.catalog.registration import REGISTRATION_SQL, identity_problem
+    from regtui.catalog.stage_rules import check_holder
+    from regtui.cli import output
+    from regtui.errors import CatalogError, PolicyRefused
+
+    ref = parse_ref(args.ref)
+
+    def quick(q: QuickReader) -> tuple[Any, ...]:
+        v = q.get(ref)
+        row = q.con.execute(REGISTRATION_SQL, (v.model, v.ref)).fetchone()
+        return v, q.store_location(), row[0] if row else None, q.policy()
+
+    found = read_quickly(args, quick)
+    if found is None:
+        with open_catalog(args) as cat:
+            v = cat.resolve(str(ref))
+            found = (v, cat.store_location(), cat.registration(v), cat.policy())
+    v, where, registered, policy = found
+    # Serve only the artifact the log says was registered: a path and sha256
+    # swapped together in the table would pass the re-hash below.
+    problem = identity_problem(v, registered)
+    if problem:
+        raise CatalogError(problem)
+    if ref.stage is not None:  # a stage pointer set outside regtui may hold anything
+        try:
+            check_holder(
+                policy,
+                ref.stage,
+                ref=v.ref,
+                archived=v.archived,
+                approval=v.approval.status,
+                damage=v.damage,
+            )
+        except PolicyRefused as exc:
+            raise CatalogError(
+                f"{ref} holds {v.ref}, which the policy does not allow there ({exc.detail}); "
+                "not served: run `regtui audit --verify`"
+            ) from None
+    path = serve_path(v, where.path, check=not args.no_check)
+
+    def text() -> None:
+        if args.null:
+            output.print_path(path, end=b"\0")
+            return
+        if "\n" in str(path) and not sys.stdout.isatty():
+            print(
+                "regtui: warning: the path holds a newline; read it with -0 or --json",
+                file=sys.stderr,
+            )
+        output.print_path(path)
+
+    output.emit(args, lambda: {**v.to_json(), "serve_path": str(path)}, text)
+    return 0
+
+
+@command(
+    "backup",
+    "take a consistent copy of a live SQLite catalog",
+    arg("file", type=Path, metavar="FILE"),
+    json=False,
+)
+def cmd_backup(args: argparse.Namespace) -> int:
+    from regtui.cli import output
+
+    with open_catalog(args) as cat:
+        done = cat.backup(args.file)
+    print(f"backed up the catalog to {args.file} ({done.pages} pages)", file=sys.stderr)
+    if done.store is not None:
+        print(
+            f"copied {done.copies} kept copies into {output.safe(str(done.store), 500)}",
+            file=sys.stderr,
+        )
+    for problem in done.problems:
+        print(f"regtui: warning: not in the backup: {output.safe(problem, 500)}", file=sys.stderr)
+    return 0
+
+
+@command(
+    "audit",
+    "the audit log",
+    arg("model", nargs="?", metavar="MODEL"),
+    arg("--actor"),
+    arg("--action"),
+    arg("--verify", action="store_true", help="check the hash chain"),
+    arg(
+        "--head",
+        nargs="?",
+        const="",
+        default=None,
+        metavar="H",
+        help="print the chain head; with --verify, check it equals H",
+    ),
+)
+def cmd_audit(args: argparse.Namespace) -> int:
+    from regtui.cli import output
+
+    with open_catalog(args) as cat:
+        if args.verify:
+            # The chain, then the tables against what the chain records.
+            check, state = cat.verify_catalog(args.head or None)
+            ok = check.ok and (state is None or state.ok)
+
+            def verified() -> None:
+                print(output.chain_line(check))
+                if state is not None:
+                    output.print_state(state)
+
+            output.emit(
+                args,
+                lambda: (
+                    {**check.to_json(), "ok": ok, "chain_ok": check.ok}
+                    | (state.to_json() if state else {})
+                ),
+                verified,
+            )
+            return 0 if ok else 8
+        if args.head is not None:
+            seq, head = cat.audit_head()
+            output.emit(args, lambda: {"events": seq, "head": head}, head)
+            return 0
+        events = cat.audit_events(args.model, actor=args.actor, action=args.action)
+    output.emit(args, lambda: [e.to_json() for e in events], lambda: output.print_events(events))
+    return 0
+
+
+@command(
+    "verify",
+    "re-hash artifacts: report missing or changed ones",
+    arg("model", nargs="?", metavar="MODEL"),
+)
+def cmd_verify(args: argparse.Namespace) -> int:
+    from regtui.cli import output
+
+    with open_catalog(args) as cat:
+        checks = cat.verify_artifacts(args.model)
+    output.emit(args, lambda: [c.to_json() for c in checks], lambda: output.print_checks(checks))
+    return 0 if all(c.state == "ok" for c in checks) else 9
+
+
+@command(
+    "policy",
+    "show or change the approval policy",
+    arg("--protect", metavar="STAGES", help="comma-separated protected stages"),
+    arg("--distinct-approver", choices=["on", "off"]),
+    arg("--reason", help="why (required when --protect '' removes every protection)"),
+)
+def cmd_policy(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from regtui.cli import output
+
+    with open_catalog(args) as cat:
+        policy = cat.policy()
+        if args.protect is not None or args.distinct_approver is not None:
+            if args.protect is not None:
+                stages = tuple(s.strip() for s in args.protect.split(",") if s.strip())
+                if policy.protected_stages and not stages and not (args.reason or "").strip():
+                    raise UsageError(
+                        "--protect '' removes protection from every stage: give --reason"
+                    )
+                policy = replace(policy, protected_stages=stages)
+            if args.distinct_approver is not None:
+                policy = replace(policy, distinct_approver=args.distinct_approver == "on")
+            policy = cat.set_policy(policy, args.reason)
+
+    def text() -> None:
+        print(f"protected stages: {output.safe(', '.join(policy.protected_stages)) or '(none)'}")
+        print(f"approver must differ from creator: {'on' if policy.distinct_approver else 'off'}")
+
+    output.emit(args, policy.to_json, text)
+    return 0
+
+
+@command(
+    "export",
+    "write the whole catalog as JSON",
+    arg("file", type=Path, metavar="FILE", help="'-' for standard output"),
+    json=False,
+)
+def cmd_export(args: argparse.Namespace) -> int:
+    with open_catalog(args) as cat:
+        data = cat.export_data()
+    from regtui.text import json_text
+
+    text = json_text(data, indent=1, sort_keys=True) + "\n"
+    if str(args.file) == "-":
+        sys.stdout.write(text)
+        return 0
+    with contextlib.suppress(FileNotFoundError):
+        if not stat.S_ISREG(os.stat(args.file).st_mode):  # never replace a device or FIFO
+            raise UsageError(f"{args.file} exists and is not a regular file; choose a file")
+    tmp = args.file.with_name(args.file.name + ".partial")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(args.file)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise UsageError(f"cannot write {args.file}: {exc.strerror}") from None
+    print(
+        f"exported {len(data['models'])} models, {len(data['versions'])} versions, "
+        f"{len(data['audit'])} events to {args.file}",
+        file=sys.stderr,
+    )
+    return 0
+
+
+@command(
+    "import",
+    "load a catalog export into an empty catalog",
+    arg("file", type=Path, metavar="FILE"),
+)
+def cmd_import(args: argparse.Namespace) -> int:
+    try:
+        data = json.loads(args.file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UsageError(f"{args.file}: no such file") from None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise UsageError(f"{args.file}: not readable JSON: {exc}") from None
+    except RecursionError:  # json's decoder recurses once per nesting level
+        raise UsageError(f"{args.file}: not a catalog export: JSON nested too deeply") from None
+    from regtui.cli import output
+
+    notes: list[str] = []
+    with open_catalog(args) as cat:
+        n = cat.import_data(data, notes)
+    for note in notes:
+        print(f"regtui: note: {output.safe(note, 500)}", file=sys.stderr)
+    output.emit(
+        args,
+        lambda: {"versions": n, **({"notes": notes} if notes else {})},
+        f"imported {n} versions",
+    )
+    return 0
+
+
+@command("locate", "print where the catalog, its store and data live")
+def cmd_locate(args: argparse.Namespace) -> int:
+    from regtui import settings
+    from regtui.cli import output
+
+    info: dict[str, Any] = {
+        "catalog": settings.database_url(getattr(args, "db", None)),
+        "data_dir": str(settings.data_dir()),
+        "user": settings.current_user(getattr(args, "user", None)),
+    }
+    try:
+        where = _store_location(args)
+    except RegtuiError as exc:  # locate still answers what it can
+        info["store"], info["store_note"] = None, f"unknown: {exc}"
+    else:
+        info["store"], info["store_note"] = str(where.path), where.note
+
+    def text() -> None:
+        for k, v in info.items():
+            print(f"{k}: {output.safe(str(v), 500)}")
+
+    output.emit(args, lambda: info, text)
+    return 0
+
+
+def _store_location(args: argparse.Namespace) -> StoreLocation:
+    """The catalog's store without creating a catalog that is not there yet."""
+    from regtui import settings
+    from regtui.catalog import store
+
+    where = read_quickly(args, lambda q: q.store_location())
+    if where is not None:
+        return where
+    url = settings.database_url(getattr(args, "db", None))
+    file = settings.sqlite_file(url)
+    if file is not None and not Path(file).exists():
+        return store.location_for(url, None)  # no catalog yet, so no setting either
+    with open_catalog(args) as cat:
+        return cat.store_location()
+
+
+@command(
+    "store",
+    "show where kept copies live, or move them (--set)",
+    arg(
+        "--set",
+        dest="location",
+        metavar="LOCATION",
+        help="keep copies in this folder from now on (existing ones are copied there)",
+    ),
+    arg("--reason"),
+)
+def cmd_store(args: argparse.Namespace) -> int:
+    from regtui.catalog import store
+    from regtui.cli import output
+
+    if args.location is not None:
+        given = args.location
+        args.location = store.absolute_location(given)  # a blank one: a usage error
+        if not Path(given).expanduser().is_absolute():
+            print(
+                f"regtui: note: {output.safe(given, 200)} is relative: using "
+                f"{output.safe(str(args.location), 500)}",
+                file=sys.stderr,
+            )
+    with open_catalog(args) as cat:
+        if args.location is not None:
+            before = cat.store_location()
+            where = cat.set_store_location(args.location, args.reason)
+        else:
+            if args.reason is not None:
+                raise UsageError("--reason goes with --set")
+            before, where = None, cat.store_location()
+        kept = cat.count_kept_copies()
+
+    # None until the folder exists: nothing has been kept there yet.
+    reflinks = store.reflinks_work(where.path) if where.path.is_dir() else None
+
+    def text() -> None:
+        if before is not None:
+            print(
+                f"moved the store to {output.safe(str(where.path), 500)} ({kept.present} kept "
+                f"copies copied; the old ones stay in {output.safe(str(before.path), 500)})"
+            )
+            return
+        print(f"store: {output.safe(str(where.path), 500)}")
+        print(f"source: {output.safe(where.source)}")
+        print(f"host-local: {'yes' if where.host_local else 'no'}")
+        print(f"kept copies: {kept.present}")
+        if kept.missing:
+            print(
+                f"missing kept copies: {kept.missing} (`regtui verify` lists them; "
+                "resolve falls back to training output that still matches)"
+            )
+        if reflinks is not None:
+            print(
+                "copies are copy-on-write clones (reflinks)"
+                if reflinks
+                else "copies are full copies (this file system has no reflinks)"
+            )
+        print(output.safe(where.note, 2000))
+
+    output.emit(
+        args,
+        lambda: {
+            **where.to_json(),
+            "kept_copies": kept.present,
+            "missing_copies": kept.missing,
+            "reflinks": reflinks,
+        },
+        text,
+    )
+    return 0
