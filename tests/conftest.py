@@ -8,7 +8,24 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import hypothesis_runs
 from tests.support.pg import PgServer, start_server
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The hypothesis profile, before any test module builds its @settings (so they
+    inherit it), unless --hypothesis-profile names another."""
+    if config.getoption("hypothesis_profile", None) is None:
+        hypothesis_runs.load()
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """PostgreSQL and the real ML libraries are slow by nature: the fast lane
+    (`-m "not slow"`) leaves them out without each test saying so."""
+    for item in items:
+        if item.get_closest_marker("pg") or item.get_closest_marker("frameworks"):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(autouse=True)

@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 from regtui.cli.main import main
 from regtui.inspect.bounds import MAX_STR, clip
 from regtui.text import printable
+from tests.support.hypothesis_runs import examples
 from tests.unit.inspect.helpers import gguf_string, pb_field, safetensors_bytes
 
 MARKUP = "[@click=app.quit]Q [red]x [bold]b[/] [unclosed"
@@ -248,7 +249,7 @@ UNSAFE_CHARS = st.one_of(
 ANY_CHAR = st.characters(min_codepoint=0, max_codepoint=0x10FFFF)
 
 
-@settings(max_examples=150, derandomize=True, database=None)
+@settings(max_examples=examples(150))
 @given(st.text(alphabet=st.one_of(ANY_CHAR, UNSAFE_CHARS), max_size=200), st.booleans())
 def test_printable_lets_no_control_through(text: str, one_line: bool) -> None:
     out = printable(text, one_line=one_line)
@@ -262,7 +263,7 @@ def test_printable_escapes_every_bidi_control() -> None:
         assert c not in printable(f"a{c}b"), f"U+{ord(c):04X}"
 
 
-@settings(max_examples=200, derandomize=True, database=None)
+@settings(max_examples=examples(200))
 @given(st.text(alphabet=ANY_CHAR, max_size=200))
 def test_printable_passes_printable_text_unchanged(text: str) -> None:
     # Printable characters, as Python sees them, plus space: none needs escaping.
@@ -271,7 +272,7 @@ def test_printable_passes_printable_text_unchanged(text: str) -> None:
     assert printable(safe, one_line=True) == safe
 
 
-@settings(max_examples=100, derandomize=True, database=None)
+@settings(max_examples=examples(100))
 @given(st.text(max_size=50), st.integers(1, 60))
 def test_printable_cuts_at_the_limit(text: str, limit: int) -> None:
     out = printable(text, limit)

@@ -21,6 +21,7 @@ from regtui.catalog.filter import MAX_NESTING
 from regtui.catalog.refs import MAX_VERSION, parse_ref
 from regtui.catalog.service import Catalog
 from regtui.errors import FilterError, UsageError
+from tests.support.hypothesis_runs import examples
 from tests.unit.helpers import artifact
 
 # Characters str.isdigit()/int() take as digits that are not ASCII: superscript,
@@ -82,7 +83,7 @@ ref_text = st.one_of(
 )  # fmt: skip
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(text=ref_text)
 def test_parse_ref_answers_or_refuses_and_only_ascii_digits_are_numbers(text: str) -> None:
     try:
@@ -101,7 +102,7 @@ def test_a_foreign_digit_never_names_a_version(digit: str) -> None:
         parse_ref(f"m:{digit}")
 
 
-@settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=examples(8), deadline=None, suppress_health_check=list(HealthCheck))
 @given(text=ref_text)
 def test_show_with_a_generated_ref_is_an_answer_or_a_usage_error(db: str, text: str) -> None:
     proc = regtui("show", text, "--json", db=db)
@@ -152,7 +153,7 @@ def filters(draw: st.DrawFn) -> str:
     return expr
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=examples(300), deadline=None, suppress_health_check=list(HealthCheck))
 @given(text=filters())
 def test_the_api_answers_a_generated_filter_or_raises_a_filter_error(
     tmp_path_factory: pytest.TempPathFactory, text: str
@@ -184,7 +185,7 @@ def _shared_catalog(factory: pytest.TempPathFactory) -> Catalog:
     return _CATALOGS["c"]
 
 
-@settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=examples(8), deadline=None, suppress_health_check=list(HealthCheck))
 @given(text=filters())
 def test_versions_with_a_generated_filter_answers_or_is_a_usage_error(db: str, text: str) -> None:
     if "\x00" in text:

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from regtui.catalog.service import Catalog
 from regtui.errors import CatalogError
+from tests.support.hypothesis_runs import examples
 from tests.unit.helpers import open_as
 from tests.unit.test_import_validation import populated
 
@@ -125,7 +126,7 @@ def test_each_kind_of_table_edit_is_reported_with_its_row(
     assert not check.ok and row.split("@")[0] in (check.problem or "")
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=list(HealthCheck))
 @given(
     st.lists(st.sampled_from(range(len(EDITS))), min_size=1, max_size=3, unique=True),
     st.text("abcdefghijklmnopqrstuvwxyz0123456789", min_size=1, max_size=12),

@@ -16,6 +16,7 @@ from regtui.catalog import datasets as data
 from regtui.catalog.service import Catalog
 from regtui.errors import ArtifactError, FilterError, UsageError
 from regtui.hashing import hash_path
+from tests.support.hypothesis_runs import examples
 from tests.unit.helpers import artifact
 
 
@@ -92,7 +93,7 @@ def test_uris_keep_their_version_and_never_their_secrets(
 SECRETS = st.sampled_from(["X-Amz-Signature", "sig", "token", "api_key", "X-Goog-Credential"])
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(
     scheme=st.sampled_from(["s3", "gs", "https", "az", "hf"]),
     host=st.from_regex(r"[a-z][a-z0-9\-]{0,12}", fullmatch=True),

@@ -23,6 +23,7 @@ from regtui.catalog.service import Catalog
 from regtui.errors import ArtifactError, UsageError
 from regtui.hashing import hash_file, hash_path
 from regtui.inspect import inspect_path
+from tests.support.hypothesis_runs import examples
 from tests.unit.helpers import artifact
 from tests.unit.inspect.helpers import safetensors_bytes
 
@@ -255,7 +256,7 @@ def test_a_cut_legacy_checkpoint_is_gated_like_any_damaged_version(tmp_path: Pat
 # ------------------------------------------------------------ safetensors (8)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(extra=st.binary(min_size=1, max_size=64))
 def test_safetensors_with_bytes_past_its_data_is_damaged(
     tmp_path_factory: Any, extra: bytes
@@ -375,7 +376,7 @@ def test_the_command_line_refuses_bad_names_in_one_line(tmp_path: Path, arg: str
 # ------------------------------------------------------ dataset secrets (11)
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=examples(30), deadline=None)
 @given(
     user=st.from_regex(r"[a-z][a-z0-9_]{0,8}", fullmatch=True),
     password=st.from_regex(r"[A-Za-z0-9!$%^&*()_+=-]{4,16}", fullmatch=True),

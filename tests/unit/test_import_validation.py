@@ -22,6 +22,7 @@ from regtui.catalog.refs import MODEL_NAME, STAGE_NAME
 from regtui.catalog.service import Catalog
 from regtui.errors import NotFound, PolicyRefused, UsageError
 from regtui.text import printable
+from tests.support.hypothesis_runs import examples
 from tests.unit.helpers import artifact, open_as
 
 HTML = b"<!doctype html><title>Not Found</title>"
@@ -309,7 +310,7 @@ def test_generated_edits_import_soundly_or_are_refused_whole(
 ) -> None:
     seen = {"ok": 0, "refused": 0}
 
-    @settings(max_examples=80, deadline=None, suppress_health_check=list(HealthCheck))
+    @settings(max_examples=examples(80), deadline=None, suppress_health_check=list(HealthCheck))
     @given(st.lists(_EDIT, min_size=1, max_size=3), st.booleans())
     def check(edits: list[tuple[tuple[str, str], int, Any]], keep: bool) -> None:
         data = copy.deepcopy(base)

@@ -34,6 +34,7 @@ from regtui.catalog.service import Catalog
 from regtui.inspect import inspect_path
 from regtui.inspect import lineage as lineage_mod
 from regtui.inspect.gitrepo import find_repo, is_dirty, read_head, valid_ref_name
+from tests.support.hypothesis_runs import examples
 from tests.unit.helpers import artifact
 
 SRC = Path(regtui.__file__).parent
@@ -206,7 +207,7 @@ def apply(repo: Path, op: str, n: int) -> None:
 
 
 @needs_git
-@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=examples(25), deadline=None, suppress_health_check=list(HealthCheck))
 @given(ops=st.lists(st.sampled_from(OPS), max_size=6), fmt=st.sampled_from(["sha1", "sha256"]))
 def test_real_repos_read_as_git_reads_them(tmp_path: Path, ops: list[str], fmt: str) -> None:
     repo = new_repo(Path(tempfile.mkdtemp(dir=tmp_path)), f"--object-format={fmt}")
@@ -461,7 +462,7 @@ def dot_git(root: Path, how: str, garbage: bytes) -> Path:
 
 
 @needs_git
-@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=list(HealthCheck))
 @given(
     how=st.sampled_from(DOT_GIT),
     spots=st.dictionaries(st.sampled_from(SPOTS), st.sampled_from(KINDS), max_size=len(SPOTS)),
@@ -493,7 +494,7 @@ def test_hostile_git_trees_never_hang_never_raise_never_run(
 
 
 @needs_git
-@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=examples(40), deadline=None, suppress_health_check=list(HealthCheck))
 @given(data=st.data())
 def test_a_mangled_index_is_read_as_git_would_or_unknown(tmp_path: Path, data: Any) -> None:
     repo = new_repo(Path(tempfile.mkdtemp(dir=tmp_path)))

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from regtui import Registry
 from regtui.catalog.service import Catalog
 from regtui.errors import UsageError
+from tests.support.hypothesis_runs import examples
 from tests.unit.helpers import artifact
 
 
@@ -113,7 +114,7 @@ STEP = st.tuples(
 ).filter(lambda s: bool(s[0] or s[1]))
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(30), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(initial=st.dictionaries(KEYS, FINITE, max_size=2), steps=st.lists(STEP, max_size=6))
 def test_log_sequences_end_at_the_last_value_and_replay_from_the_audit(
     initial: dict[str, float], steps: list[tuple[dict[str, float], dict[str, Any]]]

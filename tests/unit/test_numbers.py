@@ -25,6 +25,7 @@ from regtui.catalog.service import Catalog
 from regtui.errors import UsageError
 from regtui.inspect.bounds import is_finite_number, non_finite_at
 from regtui.text import json_text
+from tests.support.hypothesis_runs import examples
 from tests.unit.helpers import artifact
 
 NON_FINITE_VALUES: list[Any] = [
@@ -56,7 +57,7 @@ def cat(db_url: str, tmp_path: Path) -> Catalog:
     return c
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=examples(40), deadline=None, suppress_health_check=list(HealthCheck))
 @given(
     value=st.sampled_from(NON_FINITE_VALUES),
     shape=st.integers(0, 3),

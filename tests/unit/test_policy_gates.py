@@ -16,6 +16,7 @@ from regtui.catalog.records import Policy
 from regtui.catalog.service import Catalog
 from regtui.catalog.stage_rules import policy_from_json
 from regtui.errors import NotFound, PolicyRefused, UsageError
+from tests.support.hypothesis_runs import examples
 from tests.unit.helpers import artifact, open_as
 
 HTML = b"<!doctype html><title>Not Found</title>"
@@ -250,7 +251,7 @@ def test_generated_imports_are_clean_or_refused_whole(db_url: str, tmp_path: Pat
     base = _export(db_url, tmp_path)
     seen = {"ok": 0, "refused": 0}
 
-    @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+    @settings(max_examples=examples(60), deadline=None, suppress_health_check=list(HealthCheck))
     @given(st.lists(_EDITS, min_size=1, max_size=3))
     def check(edits: list[tuple[str, int, Any]]) -> None:
         data = copy.deepcopy(base)

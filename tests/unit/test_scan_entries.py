@@ -25,6 +25,7 @@ from regtui.catalog.scan import find_artifacts, scan
 from regtui.catalog.service import Catalog
 from regtui.errors import ArtifactError
 from regtui.tree_walk import MAX_DEPTH, Skipped
+from tests.support.hypothesis_runs import examples
 from tests.unit.inspect.helpers import safetensors_bytes
 
 
@@ -108,7 +109,9 @@ def outcomes(items: list[ScanItem]) -> dict[str, list[ScanItem]]:
 
 
 @settings(
-    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=examples(30),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(
     good=places,

@@ -30,6 +30,7 @@ from regtui.catalog.refs import parse_ref
 from regtui.catalog.service import Catalog
 from regtui.errors import ArtifactError, PolicyRefused, UsageError
 from regtui.hashing import hash_path, iter_tree
+from tests.support.hypothesis_runs import examples
 from tests.unit.inspect.helpers import safetensors_bytes
 
 
@@ -275,7 +276,9 @@ trees = st.dictionaries(
 
 
 @settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=examples(40),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(tree=trees, clone_fails=st.booleans())
 def test_any_bundle_is_kept_exactly_and_sealed(
@@ -587,7 +590,7 @@ def test_a_change_while_rollback_keeps_is_rechecked_under_the_lock(
 words = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789_", min_size=1, max_size=12)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(
     user=words,
     other=words,

@@ -26,10 +26,13 @@ from regtui.catalog.artifacts import serve_path
 from regtui.catalog.service import Catalog
 from regtui.errors import ArtifactError
 from regtui.hashing import hash_path
+from tests.support.hypothesis_runs import examples
 from tests.unit.inspect.helpers import safetensors_bytes
 
 SLOW = settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=examples(40),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 
 
@@ -366,7 +369,7 @@ def same_prefix_bytes(other: str, n: int) -> bytes:
         i += 1
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=examples(25), deadline=None)
 @given(name=st.sampled_from(HOSTILE_NAMES), tamper=st.booleans())
 def test_keeping_under_any_name_never_touches_another_copy(
     tmp_path_factory: pytest.TempPathFactory, name: str, tamper: bool

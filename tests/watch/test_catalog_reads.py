@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from regtui.catalog.service import Catalog
+from tests.support.hypothesis_runs import examples
 from tests.watch.conftest import weights
 
 # Names with the characters a filter string or a LIKE pattern would misread.
@@ -26,7 +27,9 @@ def register(cat: Catalog, path: Path, tag: str, model: str = "m"):  # type: ign
 
 
 @settings(
-    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=examples(25),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(folder=NAMES, other=NAMES)
 def test_reads_by_path_take_names_literally(tmp_path: Path, folder: str, other: str) -> None:

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TypeGuard
 
 from regtui import readlog
 from regtui.hashing import kind_of, special_kind
@@ -232,10 +232,10 @@ def _no_alias_loader() -> Any:
     import yaml
 
     class _NoAliasLoader(yaml.SafeLoader):
-        def compose_node(self, parent: Any, index: Any) -> Any:  # type: ignore[override]
+        def compose_node(self, parent: Any, index: Any) -> Any:
             if self.check_event(yaml.AliasEvent):
                 raise yaml.YAMLError("anchors/aliases are not accepted in artifact YAML")
-            event = self.peek_event()
+            event = self.peek_event()  # type: ignore[no-untyped-call]  # untyped in the stubs
             if getattr(event, "anchor", None):
                 raise yaml.YAMLError("anchors/aliases are not accepted in artifact YAML")
             return super().compose_node(parent, index)
@@ -265,7 +265,7 @@ def load_yaml(path: Path) -> Any:
     return load_yaml_text(data.decode("utf-8", errors="replace"), path.name)
 
 
-def is_finite_number(value: Any) -> bool:
+def is_finite_number(value: Any) -> TypeGuard[int | float]:
     """A number JSON, SQLite's REAL and PostgreSQL's double precision all hold:
     finite, and within float range (an int past it overflows every one of them)."""
     # a comparison, not math.isfinite: that overflows on ints beyond float range

@@ -411,7 +411,8 @@ def model_card(readme: Path, warnings: list[str]) -> tuple[dict[str, Any], dict[
                     continue
                 ds = res.get("dataset")
                 ds_name = ds.get("name") or ds.get("type") if isinstance(ds, dict) else None
-                for m in res.get("metrics") if isinstance(res.get("metrics"), list) else []:
+                reported = res.get("metrics")
+                for m in reported if isinstance(reported, list) else []:
                     if not isinstance(m, dict) or not is_finite_number(m.get("value")):
                         continue
                     key = clip(str(m.get("type") or m.get("name") or "metric"), 100)

@@ -167,6 +167,7 @@ def _framed_pickle(head: bytes, size: int) -> bool:
     """Protocol 4/5 pickle with its first FRAME, whose length fits the file."""
     if len(head) < 11 or head[0] != 0x80 or head[1] not in (4, 5) or head[2] != 0x95:
         return False
+    n: int
     (n,) = struct.unpack_from("<Q", head, 3)
     return 0 < n <= size - 11
 

@@ -111,7 +111,7 @@ class _Reader:
         return struct.unpack(fmt, raw)[0]
 
     def count(self, what: str, min_item: int) -> int:
-        n = self.take("<Q" if self.wide else "<I")
+        n: int = self.take("<Q" if self.wide else "<I")
         if n * min_item > self.left():
             raise Damaged(
                 f"GGUF {what} claims {n} items but only {self.left()} bytes remain: truncated "

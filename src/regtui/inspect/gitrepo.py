@@ -452,6 +452,7 @@ def _idx_lookup(path: Path, want: bytes) -> int | None:
                     raw = fh.read(4)
                     if len(raw) != 4:
                         return None
+                    offset: int
                     (offset,) = struct.unpack(">I", raw)
                     if offset & 0x80000000:
                         fh.seek(8 + 1024 + total * (n + 8) + (offset & 0x7FFFFFFF) * 8)

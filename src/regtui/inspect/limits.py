@@ -121,7 +121,7 @@ def loads_json(data: bytes, what: str, *, sidecar: bool = False) -> Any:
 def check_yaml(text: str, what: str) -> None:
     """OverLimit (or BadContent for aliases) unless the YAML's events stay within
     the limits: parsed to events only, so no node or object is built yet."""
-    import yaml  # type: ignore[import-untyped]  # no stubs installed
+    import yaml
 
     loader = yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader
     events = 0

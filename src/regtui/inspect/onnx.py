@@ -170,9 +170,9 @@ class _Onnx:
         for num, wt, val, at in self.w.fields(start, end):
             if num == 1:
                 if wt == VARINT:
-                    dims.append(val)  # type: ignore[arg-type]
+                    dims.append(val)
                 elif wt == LEN:
-                    dims.extend(self.w.packed_varints(at, val, MAX_DIMS))  # type: ignore[arg-type]
+                    dims.extend(self.w.packed_varints(at, val, MAX_DIMS))
             elif num == 8 and wt == LEN:
                 name = self.w.string(at, val, 1000)
             elif num == 14 and wt == VARINT:
@@ -228,7 +228,7 @@ class _Onnx:
         out: dict[str, Any] = {}
         for num, wt, val, at in self.w.fields(start, end):
             if num == 1 and wt == VARINT:
-                out["elem_type"] = _ELEM.get(val, str(val))  # type: ignore[arg-type]
+                out["elem_type"] = _ELEM.get(val, str(val))
             elif num == 2 and wt == LEN:
                 out["shape"] = self.shape(at, at + val)
         return out

@@ -184,10 +184,10 @@ def _whole(zf: zipfile.ZipFile) -> Iterator[_Pread | memoryview | None]:
             yield view
         return
     try:
-        view: _Pread | None = _Pread(fp.fileno())  # type: ignore[union-attr]
+        pread = _Pread(fp.fileno()) if fp is not None else None
     except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
-        view = None
-    yield view
+        pread = None
+    yield pread
 
 
 def _head(buf: _Pread | memoryview | None, info: zipfile.ZipInfo) -> bytes | None:

@@ -184,7 +184,8 @@ class Stream:
 
 
 def _u(fmt: str, data: bytes) -> int:
-    return struct.unpack(fmt, data)[0]
+    value: int = struct.unpack(fmt, data)[0]
+    return value
 
 
 _SIZED = {

@@ -68,8 +68,9 @@ class Wire:
             shift += 7
         raise Damaged("malformed protobuf: varint longer than 10 bytes")
 
-    def fields(self, start: int, end: int) -> Iterator[tuple[int, int, int | None, int]]:
-        """(field number, wire type, value for varint/fixed or None, payload offset) per field.
+    def fields(self, start: int, end: int) -> Iterator[tuple[int, int, int, int]]:
+        """(field number, wire type, value, payload offset) per field: the value of a
+        varint or fixed field, the payload length of a LEN field.
 
         For LEN fields the value is the payload length and the file is left at the
         payload start; callers read it or not, the next iteration seeks past it.

@@ -56,6 +56,8 @@ def hdf5_end(head: bytes) -> int | None:
     if len(head) < base_at + 3 * width:
         return -1
     fmt = {2: "<H", 4: "<I", 8: "<Q"}[width]
+    base: int
+    eof: int
     (base,) = struct.unpack_from(fmt, head, base_at)
     (eof,) = struct.unpack_from(fmt, head, base_at + 2 * width)
     undefined = (1 << (8 * width)) - 1
@@ -76,7 +78,8 @@ class _Flat:
         if at < 0 or at + n > self.size:
             raise Damaged(f"TFLite offset {at} outside the file: truncated or lying")
         self.fh.seek(at)
-        return struct.unpack(fmt, self.fh.read(n))[0]
+        value: int = struct.unpack(fmt, self.fh.read(n))[0]
+        return value
 
     def field(self, table: int, index: int) -> int | None:
         """Absolute offset of field `index` of the table at `table`, or None if absent."""

@@ -48,7 +48,7 @@ class UbjReader:
     def _int(self, marker: bytes) -> int:
         if marker not in (b"i", b"U", b"I", b"l", b"L"):
             raise BadContent(f"UBJSON length with non-integer type {marker!r}")
-        n = struct.unpack(_NUM[marker], self._read(struct.calcsize(_NUM[marker])))[0]
+        n: int = struct.unpack(_NUM[marker], self._read(struct.calcsize(_NUM[marker])))[0]
         if n < 0:
             raise BadContent("negative UBJSON length")
         return n

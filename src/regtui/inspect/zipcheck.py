@@ -162,6 +162,7 @@ def ends_complete(path: Path) -> bool:
     at = tail.rfind(_END_RECORD)
     if at < 0 or at + _END_RECORD_SIZE > len(tail):
         return False
+    comment: int
     (comment,) = struct.unpack_from("<H", tail, at + 20)
     return at + _END_RECORD_SIZE + comment == len(tail)
 

@@ -113,7 +113,8 @@ class HashCache:
 
     def __len__(self) -> int:
         with self._lock:
-            return self._db.execute("SELECT count(*) FROM hashed").fetchone()[0]
+            count: int = self._db.execute("SELECT count(*) FROM hashed").fetchone()[0]
+            return count
 
     def close(self) -> None:
         with self._lock:

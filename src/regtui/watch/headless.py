@@ -7,10 +7,10 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
-from typing import TextIO
+from typing import Any, TextIO
 
 from regtui.catalog.service import Catalog, WatchRoot
 from regtui.errors import UsageError
@@ -138,7 +138,7 @@ def run_headless(
     def on_signal(_sig: int, _frame: FrameType | None) -> None:
         stop.set()
 
-    saved: dict[int, object] = {}
+    saved: dict[signal.Signals, Callable[[int, FrameType | None], Any] | int | None] = {}
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGINT, signal.SIGTERM):
             saved[sig] = signal.signal(sig, on_signal)
@@ -150,7 +150,7 @@ def run_headless(
     finally:
         watcher.stop(timeout=STOP_SECONDS)
         for sig, handler in saved.items():
-            signal.signal(sig, handler)  # type: ignore[arg-type]
+            signal.signal(sig, handler)
     if watcher.stuck and threading.current_thread() is threading.main_thread():
         # A worker stuck outside any read (none should be) would hold the
         # interpreter's exit forever: what was written is committed, so go now.

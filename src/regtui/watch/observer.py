@@ -84,7 +84,8 @@ def make_observer(poll: bool, interval: float) -> tuple[BaseObserver, bool]:
             pass
         from watchdog.observers import Observer
 
-        if Observer.__name__ != "PollingObserver":
+        # typed as a factory protocol, a class at run time
+        if getattr(Observer, "__name__", None) != "PollingObserver":
             return Observer(), False
     from watchdog.observers.polling import PollingObserver
 

@@ -15,9 +15,10 @@ from hypothesis import strategies as st
 from regtui.inspect import _ZlibReader
 from regtui.inspect.bounds import Refused, deadline
 from regtui.inspect.pickle_scan import scan_pickle
+from tests.support.hypothesis_runs import examples
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(
     data=st.binary(min_size=0, max_size=3 << 20).map(lambda b: b * 3),
     sizes=st.lists(st.integers(min_value=0, max_value=70_000), min_size=1, max_size=40),

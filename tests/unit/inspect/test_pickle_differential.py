@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from regtui.inspect import inspect_path
 from regtui.inspect.pickle_allow import is_allowed
+from tests.support.hypothesis_runs import examples
 from tests.unit.inspect.pickle_forge import imports_in_row, npy_object, spellings, zip_of
 
 scanner = pytest.importorskip("picklescan.scanner")
@@ -74,7 +75,7 @@ def _regtui_flags(path: Path) -> bool:
     return bool(f.metadata.get("pickle_unsafe")) or f.refused is not None
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+@settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow,
           HealthCheck.function_scoped_fixture])  # fmt: skip
 @given(
     pairs=st.lists(st.sampled_from(DANGEROUS + SAFE), min_size=1, max_size=3),

@@ -20,6 +20,7 @@ from regtui.inspect import inspect_path
 from regtui.inspect import pickle_scan as ps
 from regtui.inspect.pickle_allow import RELOADERS, is_allowed
 from regtui.inspect.pickle_scan import scan_pickle
+from tests.support.hypothesis_runs import examples
 from tests.unit.inspect.pickle_forge import (
     DUP,
     EMPTY_TUPLE,
@@ -292,7 +293,7 @@ _FRAGMENT = st.one_of(
 )
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(400), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(_FRAGMENT, max_size=24))
 def test_generated_programs_every_import_pickle_makes_is_named_or_unsafe(
     fragments: list[bytes],

@@ -1,0 +1,64 @@
+"""How hard the property-based tests look, in one place.
+
+By default (and so in `.ci/run`) every run tries the same examples: derandomized, no
+example database, so a landing never fails by chance and a failure reproduces. With
+REGTUI_FULL=1 the examples are random and ten times as many, to find what the fixed
+ones miss (a failure prints the blob that replays it with @reproduce_failure).
+tests/conftest.py loads the profile before any test module builds its settings, so
+every `@settings(...)` inherits it; a test that names its own count wraps it in
+`examples()` to be scaled too.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import os
+import pkgutil
+from pathlib import Path
+
+from hypothesis import settings
+
+import regtui
+
+FULL = os.environ.get("REGTUI_FULL") == "1"
+SCALE = 10 if FULL else 1
+
+settings.register_profile("regtui-ci", derandomize=True, database=None, print_blob=True)
+settings.register_profile(
+    "regtui-full",
+    derandomize=False,
+    database=None,
+    print_blob=True,
+    max_examples=settings.default.max_examples * SCALE,
+)
+PROFILE = "regtui-full" if FULL else "regtui-ci"
+
+
+def examples(count: int) -> int:
+    """A test's own example count, scaled under REGTUI_FULL=1."""
+    return count * SCALE
+
+
+def load() -> None:
+    settings.load_profile(PROFILE)
+    if not FULL:
+        import_every_local_module()
+
+
+def import_every_local_module() -> None:
+    """Hypothesis also draws constants found in the project's own modules (not the
+    tests) that are imported *at the time of the draw*: which ones those are depends
+    on the tests that ran before in the same process (a lazy import, an xdist
+    split), so even derandomized runs drew different examples. Importing them all
+    first makes that pool the same for every test on every run."""
+    for info in pkgutil.walk_packages(regtui.__path__, "regtui."):
+        # __main__ runs the CLI; alembic loads the migrations by path, never as modules
+        if not info.name.endswith("__main__") and not info.name.startswith("regtui.migrations."):
+            importlib.import_module(info.name)
+    bench = Path(__file__).resolve().parents[2] / "bench"
+    for path in sorted(bench.glob("[!_]*.py")):
+        # the probes import their siblings as scripts do; they hold no constants a
+        # test draws that are missing elsewhere, and fail the same way every run
+        with contextlib.suppress(ImportError):
+            importlib.import_module(f"bench.{path.stem}")
