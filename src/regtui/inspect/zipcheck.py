@@ -62,6 +62,9 @@ def list_zip(path: Path) -> tuple[zipfile.ZipFile, list[Entry]]:
     except (OSError, ValueError, EOFError) as exc:  # offsets that point nowhere
         fh.close()
         raise Damaged(f"unreadable zip archive: {clip(str(exc), 200)}") from None
+    except NotImplementedError as exc:  # an entry claiming a zip version past zipfile's
+        fh.close()
+        raise Damaged(f"zip archive needs a newer zip reader: {clip(str(exc), 200)}") from None
     except BaseException:
         fh.close()
         raise

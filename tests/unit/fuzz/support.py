@@ -43,10 +43,7 @@ _LAST_RESORT = "inspector failed:"
 # Crashes already reported, each reproduced by a strict xfail in test_known_bugs.py.
 # Tolerated here so that the broad fuzz tests keep guarding everything else; when a
 # bug is fixed, its xfail turns into a failure and its pattern should go too.
-KNOWN_CRASHES: list[re.Pattern[str]] = [
-    # test_known_bugs.py::test_zip_claiming_a_future_extract_version
-    re.compile(r"inspector failed: NotImplementedError: zip file version "),
-]
+KNOWN_CRASHES: list[re.Pattern[str]] = []
 
 
 def fuzz_settings(count: int) -> settings:
