@@ -302,46 +302,68 @@ def _json_part(v: VersionInfo, name: str, value: Any, cache: dict[str, Any] | No
     return value
 
 
-def _json_text_source() -> str:
-    """The source of `_json_text`: one f-string over the row, generated from
-    version_fields.FIELDS. Generated rather than looped over the fields at run
-    time because `versions --json` calls it 100,000 times and a per-field loop
-    doubled its cost."""
-    encode = {
-        Kind.INT: "{{r[{i}]}}",
-        Kind.TEXT: "{{_opt(r[{i}])}}",
-        Kind.FLAG: '{{"true" if r[{i}] else "false"}}',
-        Kind.TIME: "{{_opt(_iso_text(r[{i}]))}}",
-        Kind.JSON: '{{_json_part(v, "{name}", r[{i}], cache)}}',
+_Part = Callable[["VersionInfo", Any, "dict[str, Any] | None"], str]
+
+
+def _json_text_parts() -> list[str | _Part]:
+    """`_json_text`'s pieces, from version_fields.FIELDS: the fixed text between
+    values, and one small function per value. Built once at import (no code is
+    generated or executed): `versions --json` joins them 100,000 times."""
+
+    def encode(kind: Kind, i: int, name: str) -> _Part:
+        if kind is Kind.INT:
+            return lambda v, r, c: f"{r[i]}"
+        if kind is Kind.TEXT:
+            return lambda v, r, c: _opt(r[i])
+        if kind is Kind.FLAG:
+            return lambda v, r, c: "true" if r[i] else "false"
+        if kind is Kind.TIME:
+            return lambda v, r, c: _opt(_iso_text(r[i]))
+        return lambda v, r, c: _json_part(v, name, r[i], c)
+
+    joined: dict[str, _Part] = {
+        "model": lambda v, r, c: _str(v._model),
+        "stages": lambda v, r, c: _dumps(list(v._stages)),
     }
-    joined = {"model": "{_str(v._model)}", "stages": "{_dumps(list(v._stages))}"}
-    # (key, encoded parts, composite?): a composite's parts gather under its key.
-    entries: list[tuple[str, list[str], bool]] = []
+    # (key, [(part name or None, value)], composite?): a composite's parts gather under its key.
+    entries: list[tuple[str, list[tuple[str | None, _Part]], bool]] = []
     for f in FIELDS:
         if not f.json:
             continue
-        if f.kind is Kind.JOINED:
-            text = joined[f.name]
-        else:
-            text = encode[f.kind].format(i=AT[f.name], name=f.name)
+        value = joined[f.name] if f.kind is Kind.JOINED else encode(f.kind, AT[f.name], f.name)
         head, _, part = f.name.partition(".")
         if not part:
-            entries.append((f.name, [text], False))
+            entries.append((f.name, [(None, value)], False))
             continue
         if not entries or entries[-1][0] != head:
             entries.append((head, [], True))
-        entries[-1][1].append(f'"{part}": {text}')
-    shown = [
-        f'"{key}": ' + ("{{" + ", ".join(parts) + "}}" if composite else parts[0])
-        for key, parts, composite in entries
-    ]
-    body = "{{" + ", ".join(shown) + "}}"
-    return f"def _json_text(v, r, cache):\n    return f'{body}'\n"
+        entries[-1][1].append((part, value))
+    pieces: list[str | _Part] = ["{"]
+    for n, (key, parts, composite) in enumerate(entries):
+        pieces.append((", " if n else "") + f'"{key}": ' + ("{" if composite else ""))
+        for m, (part, value) in enumerate(parts):
+            if part is not None:
+                pieces.append((", " if m else "") + f'"{part}": ')
+            pieces.append(value)
+        if composite:
+            pieces.append("}")
+    pieces.append("}")
+    merged: list[str | _Part] = []  # neighbouring fixed texts joined once
+    for piece in pieces:
+        if isinstance(piece, str) and merged and isinstance(merged[-1], str):
+            merged[-1] += piece
+        else:
+            merged.append(piece)
+    return merged
 
 
-_generated: dict[str, Any] = {}
-exec(_json_text_source(), globals(), _generated)  # our own source, built from FIELDS
-_json_text: Callable[[VersionInfo, Any, dict[str, Any] | None], str] = _generated["_json_text"]
+_JSON_PARTS = _json_text_parts()
+
+
+def _json_text(v: VersionInfo, r: Any, cache: dict[str, Any] | None) -> str:
+    return "".join([p if isinstance(p, str) else p(v, r, cache) for p in _JSON_PARTS])
+
+
 _ARCHIVED = AT["archived"]
 
 
