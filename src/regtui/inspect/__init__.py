@@ -174,9 +174,7 @@ def _link_refusal(path: Path, root: Path | None) -> str | None:
         if exc.errno == errno.ELOOP:
             return "symlink loop"
         return f"broken symlink -> {clip(os.readlink(path), 300)}"
-    if root is not None and not _resolves_inside(real, root):
-        return f"symlink points outside the watched root: {clip(real, 300)}"
-    return _bundle_link_refusal(Path(real)) if stat.S_ISDIR(st.st_mode) else None
+    return _entry_refusal(Path(real), stat.S_ISDIR(st.st_mode), root)
 
 
 def _entry_refusal(path: Path, folder: bool, root: Path | None) -> str | None:
