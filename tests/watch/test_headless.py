@@ -16,7 +16,7 @@ import pytest
 
 from regtui.catalog.service import Catalog
 from regtui.watch import run_headless
-from tests.watch.conftest import wait_for, weights
+from tests.watch.conftest import PATIENCE, wait_for, weights
 
 
 def start_headless(catalog: Catalog, root: Path, json_lines: bool):  # type: ignore[no-untyped-def]
@@ -84,7 +84,7 @@ def _spawn(args: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
 
 def _read_until(proc: subprocess.Popen[str], event: str, timeout: float = 20) -> list[dict]:
     got: list[dict] = []
-    end = time.monotonic() + timeout
+    end = time.monotonic() + timeout * PATIENCE
     assert proc.stdout is not None
     while time.monotonic() < end:
         line = proc.stdout.readline()
