@@ -6,7 +6,7 @@ import asyncio
 import json
 from pathlib import Path
 
-from tests.watch.conftest import weights
+from tests.system.watch.conftest import weights
 from textual.widgets import RichLog
 
 from regtui.catalog.service import Catalog

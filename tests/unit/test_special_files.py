@@ -21,7 +21,7 @@ from regtui.catalog import scan as scan_mod
 from regtui.catalog.service import Catalog
 from regtui.errors import ArtifactError
 from regtui.inspect import bounds
-from tests.cli.test_cli import fail, run
+from tests.system.cli.test_cli import fail, run
 from tests.unit.helpers import model_bytes
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "regtui"

@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from tests.watch.conftest import SETTLE, Harness, wait_for, weights
+from tests.system.watch.conftest import SETTLE, Harness, wait_for, weights
 
 
 def write(path: Path, data: bytes) -> Path:

@@ -15,7 +15,7 @@ from regtui.catalog.service import Catalog
 from regtui.hashing import hash_tree, iter_tree
 from regtui.inspect.bundles import bundle_files
 from regtui.inspect.layouts import units_for
-from tests.watch.conftest import SETTLE, Harness, wait_for, weights
+from tests.system.watch.conftest import SETTLE, Harness, wait_for, weights
 
 
 def write(path: Path, data: bytes) -> Path:

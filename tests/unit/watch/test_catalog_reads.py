@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from regtui.catalog.service import Catalog
 from tests.support.hypothesis_runs import examples
-from tests.watch.conftest import weights
+from tests.system.watch.conftest import weights
 
 # Names with the characters a filter string or a LIKE pattern would misread.
 NAMES = st.text(alphabet=st.sampled_from(list("ab_%\\'\" .-é")), min_size=1, max_size=12).filter(

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.test_cli import js, run
+from tests.system.cli.test_cli import js, run
 from tests.unit.helpers import artifact
 
 HTML = b"<!doctype html><title>Not Found</title>"

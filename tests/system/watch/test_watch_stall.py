@@ -25,7 +25,7 @@ import pytest
 import regtui.inspect as inspect_pkg
 from regtui.catalog.service import Catalog
 from regtui.inspect.bounds import open_file
-from tests.watch.conftest import Harness, wait_for, weights
+from tests.system.watch.conftest import Harness, wait_for, weights
 
 SETTLE = ("--settle", "0.3")
 EXIT_WITHIN = 5.0  # seconds from the signal to the process gone (a hang guard)

@@ -16,7 +16,7 @@ import pytest
 
 from regtui.catalog.service import Catalog
 from regtui.watch import run_headless
-from tests.watch.conftest import PATIENCE, wait_for, weights
+from tests.system.watch.conftest import PATIENCE, wait_for, weights
 
 
 def start_headless(catalog: Catalog, root: Path, json_lines: bool):  # type: ignore[no-untyped-def]

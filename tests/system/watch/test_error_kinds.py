@@ -11,7 +11,7 @@ import pytest
 from regtui.catalog.scan import scan
 from regtui.catalog.service import Catalog
 from regtui.errors import ArtifactError
-from tests.watch.conftest import Harness, wait_for, weights
+from tests.system.watch.conftest import Harness, wait_for, weights
 
 # Words scan or the watcher once read in a message as the kind of the error.
 MISLEADING = ["changed while", "deleted while", "no such file", "x: refused: y"]

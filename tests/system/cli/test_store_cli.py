@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.test_cli import fail, js, run
+from tests.system.cli.test_cli import fail, js, run
 from tests.unit.inspect.helpers import safetensors_bytes
 
 

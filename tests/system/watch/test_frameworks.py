@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from regtui.hashing import hash_tree
-from tests.watch.conftest import Harness, wait_for
+from tests.system.watch.conftest import Harness, wait_for
 
 pytestmark = pytest.mark.frameworks
 

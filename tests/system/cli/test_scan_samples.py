@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-SAMPLES = Path(__file__).resolve().parents[2] / "sample_models"
+SAMPLES = Path(__file__).resolve().parents[3] / "sample_models"
 
 EXPECTED_FORMATS = {
     "churn-lgbm/2026-11-19/model.txt": "lightgbm",

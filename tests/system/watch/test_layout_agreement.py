@@ -11,7 +11,7 @@ from pathlib import Path
 from regtui.catalog.scan import scan
 from regtui.catalog.service import Catalog
 from regtui.inspect.layouts import find_artifacts, units_for
-from tests.watch.conftest import Harness, wait_for, weights
+from tests.system.watch.conftest import Harness, wait_for, weights
 
 HF_CONFIG = '{"model_type": "bert"}'
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from regtui.catalog.service import Catalog
-from tests.cli.test_injection import assert_terminal_safe
+from tests.unit.cli.test_injection import assert_terminal_safe
 from tests.unit.helpers import model_bytes
 
 # File names an artifact's producer may choose: escape sequences (CSI, OSC with

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.test_cli import js, run
+from tests.system.cli.test_cli import js, run
 from tests.unit.helpers import model_bytes
 from tests.unit.test_damaged_versions import DAMAGED, KINDS, _write
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from tests.cli.test_cli import fail, js, run
+from tests.system.cli.test_cli import fail, js, run
 
 
 def refs(db: str, where: str) -> list[int]:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.watch.conftest import SETTLE, Harness, wait_for, weights
+from tests.system.watch.conftest import SETTLE, Harness, wait_for, weights
 
 
 def zip_weights(tag: str, n: int = 4096) -> bytes:

@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 
 from regtui.hashing import hash_tree
+from tests.system.watch.conftest import Harness, wait_for, weights
 from tests.unit.inspect.framework_files import skops_bytes, skops_schema
 from tests.unit.inspect.helpers import sklearn_mlmodel
-from tests.watch.conftest import Harness, wait_for, weights
 
 SETTLE = 0.2
 BUNDLE_WAIT = 4.0  # short enough that a lone unit wrongly left pending lands in the test, long
