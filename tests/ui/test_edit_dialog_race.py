@@ -2,7 +2,7 @@
 
 A tag another client adds while the dialog is open is kept: `Catalog.edit` merges
 the change into the tags it reads inside its write transaction, as `regtui edit`
-does (tests/cli/test_edit_race.py). Sending the dialog's whole set would write
+does (tests/unit/cli/test_edit_race.py). Sending the dialog's whole set would write
 the tags as they were when it opened, losing the other change."""
 
 from __future__ import annotations
