@@ -249,9 +249,9 @@ def from_sidecars(
         out += _card_datasets(card.get("datasets"))
     is_folder = os.path.isdir(path) if folder is None else folder
     folders = [path, path.parent] if is_folder else [path.parent]
-    for folder in folders:
-        for name, data in _sidecar_files(folder, warnings):
-            out += _named(data, folder, name, warnings, root or folder)
+    for where in folders:
+        for name, data in _sidecar_files(where, warnings):
+            out += _named(data, where, name, warnings, root or where)
     out += _mlflow_inputs(path, warnings, root)
     return merge(out)
 
