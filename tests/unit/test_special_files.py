@@ -84,6 +84,9 @@ ALLOWED: dict[tuple[str, str, str], str] = {
     ): "the owner's export file, not artifact-side",
     ("demo.py", "_sidecar", "f.read_text"): "the sample models shipped with regtui",
     ("cli/main.py", "_flush_output", "open"): "os.devnull: drops output a full disk refused",
+    ("catalog/scan_processes.py", "_fork", "os.fdopen"): "the read end of a pipe it just made",
+    ("catalog/scan_processes.py", "_work", "os.fdopen"): "the write end of a pipe it was given",
+    ("inspect/folder_names.py", "_mounted", "open"): "/proc/self/mountinfo, the kernel's table",
     (
         "tui/screens/help.py",
         "guide",

@@ -18,6 +18,7 @@ would give.
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import os
 import signal
@@ -50,8 +51,9 @@ def usable(small_jobs: int) -> int:
 
     Fork only where it is the platform's well-trodden path (Linux) and only from
     a process with one thread: a fork copies just the calling thread, and a lock
-    another thread held would stay locked in the child."""
-    if small_jobs < MIN_JOBS or sys.platform != "linux" or threading.active_count() != 1:
+    another thread held would stay locked in the child. Threads Python did not
+    start (a BLAS pool, a C library's) count too: the kernel's list is asked."""
+    if small_jobs < MIN_JOBS or sys.platform != "linux" or not only_thread():
         return 0
     try:
         cpus = len(os.sched_getaffinity(0))
@@ -60,6 +62,16 @@ def usable(small_jobs: int) -> int:
     if cpus < 2:
         return 0
     return min(cpus, MAX_WORKERS, small_jobs // RUN + 1)
+
+
+def only_thread() -> bool:
+    """Whether the calling thread is the process's only one, as the kernel counts."""
+    if threading.active_count() != 1:
+        return False
+    try:
+        return len(os.listdir("/proc/self/task")) == 1
+    except OSError:
+        return False
 
 
 def plain(result: Prepared) -> dict[str, Any] | None:
@@ -125,12 +137,21 @@ class Forked:
         count = usable(len(indexes))
         if not count:
             return
+        # Objects the workers only read stay shared: a collection in a worker would
+        # otherwise touch, and so copy, every page of the parent's heap.
+        gc.freeze()
         try:
             for w in range(count):
-                self._workers.append(_fork(prepare, jobs, self._runs, w, count))
+                inherited = [worker.lines.fileno() for worker in self._workers]
+                self._workers.append(_fork(prepare, jobs, self._runs, w, count, inherited))
         except OSError:
             self.close()  # cannot fork (a process limit): the parent does it all
             return
+        except BaseException:
+            self.close()  # a Ctrl-C while forking: no worker is left behind
+            raise
+        finally:
+            gc.unfreeze()
         for n, (start, stop) in enumerate(self._runs):
             for i in range(start, stop):
                 self._where[i] = (n, i - start)
@@ -187,19 +208,52 @@ def _fork(
     runs: list[tuple[int, int]],
     w: int,
     count: int,
+    inherited: list[int],
 ) -> _Worker:
-    """Fork worker `w` of `count`: it prepares runs w, w+count, w+2*count, …"""
+    """Fork worker `w` of `count`: it prepares runs w, w+count, w+2*count, …
+    `inherited`: the earlier workers' pipe ends, which this one closes."""
     import fcntl  # Linux only, as forking here is
 
     read_end, write_end = os.pipe()
     with contextlib.suppress(OSError):  # a bigger pipe is only a speed-up
         fcntl.fcntl(write_end, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
-    pid = os.fork()
-    if pid == 0:
+    parent = os.getpid()
+    # No signal between the fork and the worker's own try: a Ctrl-C there would
+    # send the worker back up the parent's stack (its CLI, its catalog).
+    stop = {signal.SIGINT, signal.SIGTERM}
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, stop)
+    try:
+        pid = os.fork()
+    except OSError:
         os.close(read_end)
-        _work(write_end, prepare, jobs, runs, w, count)
+        os.close(write_end)
+        raise
+    finally:
+        if os.getpid() == parent:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+    if pid == 0:
+        try:
+            _die_with(parent)
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+            for fd in (read_end, *inherited):
+                os.close(fd)
+            _work(write_end, prepare, jobs, runs, w, count)
+        finally:
+            os._exit(1)
     os.close(write_end)
     return _Worker(pid, os.fdopen(read_end, "rb"))
+
+
+def _die_with(parent: int) -> None:
+    """In the worker: be killed when the parent ends, however it ends (SIGKILL,
+    SIGTERM without a handler, the OOM killer), so no worker keeps preparing,
+    or keeps the parent's catalog connection open, after it."""
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
+    if os.getppid() != parent:  # it ended before the line above
+        os._exit(1)
 
 
 def _work(

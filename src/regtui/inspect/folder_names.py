@@ -89,6 +89,46 @@ MAX_LASTING = 4096
 # server clock runs behind this host's by more than this could, in a change made
 # within one tick of the last, hide a new sidecar until the folder changes again.
 SETTLED_NS = 100_000_000
+_SECOND = 1_000_000_000
+
+
+# File systems whose folder times this host's kernel stamps on every change. Not
+# network or FUSE file systems: another clock stamps them (or nothing does, as on
+# object-store mounts), and a passing error there would be kept as "absent".
+LOCAL_TYPES = frozenset(
+    {"ext2", "ext3", "ext4", "xfs", "btrfs", "tmpfs", "zfs", "f2fs", "bcachefs", "overlay"}
+)
+_fs_types: dict[int, str] = {}  # device -> file system type, from /proc/self/mountinfo
+_fs_read_at = 0.0
+FS_TABLE_SECONDS = 30.0  # a device number can be reused by a later mount
+
+
+def _fs_type(dev: int) -> str | None:
+    global _fs_read_at
+    now = time.monotonic()
+    if now - _fs_read_at > FS_TABLE_SECONDS or (dev not in _fs_types and now - _fs_read_at > 1):
+        _fs_read_at = now
+        _fs_types.clear()
+        _fs_types.update(_mounted())
+    return _fs_types.get(dev)
+
+
+def _mounted() -> dict[int, str]:
+    """Device -> file system type of every mount this process sees (Linux)."""
+    out: dict[int, str] = {}
+    try:
+        with open("/proc/self/mountinfo", encoding="utf-8", errors="replace") as fh:
+            lines = fh.read(1 << 22).splitlines()
+    except OSError:
+        return out
+    for line in lines:
+        fields = line.split(" ")
+        try:
+            major, minor = fields[2].split(":")
+            out[os.makedev(int(major), int(minor))] = fields[fields.index("-") + 1]
+        except (IndexError, ValueError):
+            continue
+    return out
 
 
 def _lasting_answers(folder: str) -> Answers:
@@ -98,7 +138,14 @@ def _lasting_answers(folder: str) -> Answers:
         st = os.stat(folder)
     except OSError:
         return {}
-    if max(st.st_mtime_ns, st.st_ctime_ns) > time.time_ns() - SETTLED_NS:
+    if _fs_type(st.st_dev) not in LOCAL_TYPES:
+        return {}  # another clock stamps its times, or nothing does
+    settled = SETTLED_NS
+    if st.st_mtime_ns % _SECOND == 0 and st.st_ctime_ns % _SECOND == 0:
+        # Whole seconds (ext3, ext4 with small inodes, FAT's two, HFS+, sshfs, many
+        # NFS/SMB servers): a change within the same stamp would not show.
+        settled += 2 * _SECOND
+    if max(st.st_mtime_ns, st.st_ctime_ns) > time.time_ns() - settled:
         return {}  # changed just now: a second change in the same tick would not show
     key = (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_ctime_ns)
     kept = _lasting.get(folder)

@@ -260,3 +260,27 @@ def test_a_sidecar_written_into_a_settled_run_counts_for_the_next_registration(
     assert all(key not in getattr(v, field) for v in before)
     assert getattr(after, field)[key] == value
     assert key not in getattr(gone, field)
+
+
+@pytest.mark.parametrize("fs_type", ["nfs4", "cifs", "fuse.sshfs", "fuse.s3fs", "9p", None])
+def test_no_answers_are_kept_on_a_file_system_another_clock_stamps(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fs_type: str | None
+) -> None:
+    monkeypatch.setattr(folder_names, "SETTLED_NS", int(SETTLE_S * 1e9))
+    monkeypatch.setattr(folder_names, "_lasting", {})
+    monkeypatch.setattr(folder_names, "_fs_type", lambda dev: fs_type)
+    asked: list[str] = []
+    real_ask = folder_names._ask
+    monkeypatch.setattr(folder_names, "_ask", lambda p: asked.append(p) or real_ask(p))
+    time.sleep(SETTLE_S * 2)
+    for _ in range(3):
+        assert present(os.fspath(tmp_path), ("a.json",)) == []
+    assert len(asked) == 3
+
+
+def test_the_mount_table_names_this_machines_file_systems(tmp_path: Path) -> None:
+    if not Path("/proc/self/mountinfo").exists():
+        pytest.skip("no /proc/self/mountinfo")
+    mounted = folder_names._mounted()
+    assert mounted.get(os.stat("/proc").st_dev) == "proc"
+    assert folder_names._fs_type(os.stat(tmp_path).st_dev) == mounted.get(os.stat(tmp_path).st_dev)
