@@ -38,6 +38,8 @@ FileInspector = Callable[[Path, Facts, bytes, int], None]
 
 @dataclass(frozen=True)
 class Inspector:
+    """How one detected kind is read."""
+
     read: FileInspector
     # The kind is the format's own name: set before reading, so damaged bytes keep it.
     names_format: bool = False
@@ -46,10 +48,10 @@ class Inspector:
 def _by_path(read: Callable[[Path, Facts], None]) -> FileInspector:
     """An inspector that opens the file itself and needs only its path."""
 
-    def inspect(path: Path, facts: Facts, head: bytes, size: int) -> None:
+    def by_path(path: Path, facts: Facts, head: bytes, size: int) -> None:
         read(path, facts)
 
-    return inspect
+    return by_path
 
 
 def _xgboost_binary(path: Path, facts: Facts, head: bytes, size: int) -> None:
