@@ -138,11 +138,13 @@ class Core:
         if not create:
             raise NotFound(f"no model named {name!r}")
         ts = ts or clock.now()
-        mid: int = conn.execute(
+        key = conn.execute(
             insert(M).values(
                 name=name, description="", tags={}, created_at=ts, created_by=self.actor
             )
-        ).inserted_primary_key[0]
+        ).inserted_primary_key
+        assert key is not None  # a single-row INSERT always has one
+        mid = int(key[0])
         if chain is None:
             self.event(conn, "model_created", name, name, None, {"name": name}, None, ts)
         else:

@@ -5,7 +5,7 @@ one-line message; an import (catalog.import_check) applies the same rules."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal, overload
 
 from regtui.errors import UsageError
 from regtui.inspect.bounds import is_finite_number, non_finite_at
@@ -65,7 +65,13 @@ def clean_tags(tags: Mapping[str, Any] | None) -> dict[str, str]:
     return {str(k): str(v) for k, v in (tags or {}).items()}
 
 
+@overload
+def clean_reason(reason: str | None, required: Literal[True]) -> str: ...
+@overload
+def clean_reason(reason: str | None, required: bool = False) -> str | None: ...
 def clean_reason(reason: str | None, required: bool = False) -> str | None:
+    """A reason stripped (blank: None), at most MAX_REASON characters; `required`
+    refuses a blank one."""
     if reason is not None:
         reason = reason.strip()
     if required and not reason:

@@ -74,7 +74,7 @@ def versions(
         # With a filter, sort the few matches instead of walking the number
         # index over every version (`+ 0` keeps SQLite off that index).
         key = V.c.number + 0 if where else V.c.number
-        order = (key.desc(),) if newest_first else (key,)
+        order: tuple[Any, ...] = (key.desc(),) if newest_first else (key,)
         if model is None:
             order = (M.c.name, *order)
         q = q.order_by(*order)

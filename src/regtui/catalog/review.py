@@ -9,7 +9,7 @@ from regtui.catalog import clock
 from regtui.catalog.core import Core
 from regtui.catalog.db import write_txn
 from regtui.catalog.input_checks import clean_reason
-from regtui.catalog.records import VersionInfo
+from regtui.catalog.records import ApprovalStatus, VersionInfo
 from regtui.catalog.refs import parse_ref
 from regtui.catalog.schema import ApprovalRow, VersionRow
 from regtui.catalog.stage_rules import check_approvable
@@ -19,8 +19,9 @@ V = VersionRow.__table__
 A = ApprovalRow.__table__
 
 
-def decide(core: Core, ref: str, status: str, reason: str) -> VersionInfo:
-    """Approve or reject (`status`) the version `ref` names; a reason is required."""
+def decide(core: Core, ref: str, decision: ApprovalStatus, reason: str) -> VersionInfo:
+    """Approve or reject (`decision`) the version `ref` names; a reason is required."""
+    status = decision.value  # stored, logged and shown as the plain string
     reason = clean_reason(reason, required=True)
     r = parse_ref(ref)
     with write_txn(core.engine) as conn:
@@ -29,14 +30,18 @@ def decide(core: Core, ref: str, status: str, reason: str) -> VersionInfo:
         if v.approval.status == status:
             raise UsageError(f"{v.ref} is already {status}")
         policy = core.policy(conn)
-        if status == "approved":
+        if decision is ApprovalStatus.APPROVED:
             check_approvable(ref=v.ref, damage=v.damage)
-        if status == "approved" and policy.distinct_approver and v.created_by == core.actor:
+        if (
+            decision is ApprovalStatus.APPROVED
+            and policy.distinct_approver
+            and v.created_by == core.actor
+        ):
             raise PolicyRefused(
                 "distinct-approver",
                 f"{core.actor} registered {v.ref} and cannot also approve it",
             )
-        if status == "rejected" and v.stages:
+        if decision is ApprovalStatus.REJECTED and v.stages:
             raise PolicyRefused(
                 "rejected-no-stage",
                 f"{v.ref} holds {', '.join(v.stages)}; move or roll back the stage first",

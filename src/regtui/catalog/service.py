@@ -59,6 +59,7 @@ from regtui.catalog.input_checks import (
     clean_tags,
 )
 from regtui.catalog.records import (
+    ApprovalStatus,
     ArtifactCheck,
     AuditEvent,
     ChainCheck,
@@ -260,10 +261,10 @@ class Catalog(Preparer):
     # ------------------------------------------------------------------ review
 
     def approve(self, ref: str, reason: str) -> VersionInfo:
-        return review.decide(self._core, ref, "approved", reason)
+        return review.decide(self._core, ref, ApprovalStatus.APPROVED, reason)
 
     def reject(self, ref: str, reason: str) -> VersionInfo:
-        return review.decide(self._core, ref, "rejected", reason)
+        return review.decide(self._core, ref, ApprovalStatus.REJECTED, reason)
 
     def archive(self, ref: str, reason: str | None = None, archived: bool = True) -> VersionInfo:
         return review.archive(self._core, ref, reason, archived)

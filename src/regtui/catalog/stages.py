@@ -206,7 +206,7 @@ def _move(
             reason=reason,
         )
     )
-    numbers = dict(
+    numbers: dict[int | None, int] = dict(
         conn.execute(
             select(V.c.id, V.c.number).where(
                 V.c.id.in_([x for x in (from_vid, to_vid) if x is not None])
