@@ -82,7 +82,7 @@ def version_id(run: Run, mid: int, ref: Ref) -> int | None:
 
 
 def records(rows: Sequence[Sequence[Any]], held: Mapping[int, Sequence[str]]) -> list[VersionInfo]:
-    """Rows of SELECT_VERSIONS (or service.VERSION_COLUMNS) as records, with the
+    """Rows of SELECT_VERSIONS (or core.VERSION_COLUMNS) as records, with the
     stages each version holds (`held`: version id -> stage names, sorted)."""
     if not held:
         return [VersionInfo.from_db(r, r[MODEL_AT], ()) for r in rows]
