@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from tests.support.fake_store import use_fake_store
 
-from regtui.catalog import service
+from regtui.catalog import clock
 from regtui.catalog.service import Catalog
 from regtui.demo import seed_synthetic
 
@@ -22,7 +22,7 @@ START = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 def fixed_clock(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every catalog timestamp is 2026-03-01 09:00 + n minutes: pictures stay the same."""
     ticks = itertools.count()
-    monkeypatch.setattr(service, "now", lambda: START + timedelta(minutes=next(ticks)))
+    monkeypatch.setattr(clock, "now", lambda: START + timedelta(minutes=next(ticks)))
 
 
 @pytest.fixture

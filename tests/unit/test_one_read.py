@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 
-import regtui.catalog.service as service
+import regtui.catalog.candidates as candidates
 import regtui.hashing as hashing
 import regtui.inspect.bounds as bounds
 from regtui.catalog import scan as scan_mod
@@ -167,7 +167,7 @@ def _prepare_with_swap(
     if point.startswith("open"):
         monkeypatch.setattr(bounds, "os", _CountingOs(opened, int(point[4:]), fire))
     elif point in ("between", "after"):
-        real = service.hash_path
+        real = candidates.hash_path
 
         def hooked(*a: Any, **kw: Any) -> Any:
             if point == "between":
@@ -177,7 +177,7 @@ def _prepare_with_swap(
                 fire()
             return out
 
-        monkeypatch.setattr(service, "hash_path", hooked)
+        monkeypatch.setattr(candidates, "hash_path", hooked)
     elif point == "chunk":
         monkeypatch.setattr(hashing, "CHUNK", 16)
 
@@ -298,7 +298,7 @@ def test_a_file_that_never_settles_is_refused_with_one_line(
     old, new = variants("pickle")
     path = tmp_path / "model.pkl"
     path.write_bytes(old)
-    real = service.hash_path
+    real = candidates.hash_path
     flips = []
 
     def always(*a: Any, **kw: Any) -> Any:
@@ -306,12 +306,12 @@ def test_a_file_that_never_settles_is_refused_with_one_line(
         _swap(path, (new, old)[len(flips) % 2], "rename", tmp_path / "spare")
         return real(*a, **kw)
 
-    monkeypatch.setattr(service, "hash_path", always)
+    monkeypatch.setattr(candidates, "hash_path", always)
     with pytest.raises(ArtifactError) as err:
         cat.prepare(path, "m")
     msg = str(err.value)
     assert "changed while it was being read" in msg and "\n" not in msg
-    assert len(flips) == service.READ_ATTEMPTS  # bounded work, then a refusal
+    assert len(flips) == candidates.READ_ATTEMPTS  # bounded work, then a refusal
 
 
 def test_registered_under_a_swap_verifies_as_what_it_says(
@@ -323,7 +323,7 @@ def test_registered_under_a_swap_verifies_as_what_it_says(
     path = tmp_path / "run" / "model.pkl"
     path.parent.mkdir()
     path.write_bytes(old)
-    real = service.hash_path
+    real = candidates.hash_path
     done = []
 
     def once(*a: Any, **kw: Any) -> Any:
@@ -332,7 +332,7 @@ def test_registered_under_a_swap_verifies_as_what_it_says(
             _swap(path, new, "inplace", tmp_path / "spare")
         return real(*a, **kw)
 
-    monkeypatch.setattr(service, "hash_path", once)
+    monkeypatch.setattr(candidates, "hash_path", once)
     v = cat.register(path, "m")
     monkeypatch.undo()
     assert "os.system" in v.metadata["imports"]  # the facts of the bytes recorded
@@ -341,7 +341,7 @@ def test_registered_under_a_swap_verifies_as_what_it_says(
 
 
 def _swap_once_before_hashing(monkeypatch: pytest.MonkeyPatch, path: Path, new: bytes) -> None:
-    real = service.hash_path
+    real = candidates.hash_path
     lock = threading.Lock()
     done: list[int] = []
 
@@ -352,7 +352,7 @@ def _swap_once_before_hashing(monkeypatch: pytest.MonkeyPatch, path: Path, new: 
                 _swap(path, new, "inplace", path.with_name("spare"))
         return real(p, *a, **kw)
 
-    monkeypatch.setattr(service, "hash_path", once)
+    monkeypatch.setattr(candidates, "hash_path", once)
 
 
 @pytest.mark.parametrize("face", ["scan", "watch"])

@@ -211,13 +211,15 @@ def merge(*groups: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     return list(seen.values())
 
 
-def given(specs: Iterable[str], progress: Progress | None = None) -> list[dict[str, Any]]:
+def given(
+    specs: Iterable[str | os.PathLike[str]], progress: Progress | None = None
+) -> list[dict[str, Any]]:
     """Identities of the datasets a user named (`--dataset`, `datasets=[…]`)."""
-    specs = list(specs)
-    if len(specs) > MAX_DATASETS:
+    named = list(specs)
+    if len(named) > MAX_DATASETS:
         raise UsageError(f"at most {MAX_DATASETS} datasets per version")
     out = []
-    for spec in specs:
+    for spec in named:
         if not isinstance(spec, str | os.PathLike):
             raise UsageError(f"a dataset is a path or URI, got {spec!r}")
         out.append({**identify(os.fspath(spec), progress=progress), "source": "given"})

@@ -15,7 +15,7 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from regtui.catalog import reads, store
+from regtui.catalog import reads
 from regtui.catalog.records import ModelInfo, Policy, StageMove, VersionInfo, collector_paused
 from regtui.catalog.refs import Ref
 from regtui.catalog.store import StoreLocation
@@ -118,24 +118,11 @@ class QuickReader:
 
     def store_location(self) -> StoreLocation:
         """As Catalog.store_location(): the "store" setting, else the default."""
-        import json
-
-        row = self.con.execute(
-            "SELECT value FROM setting WHERE key = ?", (store.SETTING_KEY,)
-        ).fetchone()
-        return store.location_for(self.url, json.loads(row[0]) if row and row[0] else None)
+        return reads.store_location(self._run(self.con), self.url)
 
     def policy(self) -> Policy:
         """As Catalog.policy()."""
-        import json
-
-        from regtui.catalog.stage_rules import bad_policy, policy_from_json
-
-        row = self.con.execute("SELECT value FROM setting WHERE key = 'policy'").fetchone()
-        try:
-            return policy_from_json(json.loads(row[0]) if row and row[0] else None)
-        except ValueError:
-            raise bad_policy() from None
+        return reads.policy(self._run(self.con))
 
     def stage_history(self, model: str) -> list[StageMove]:
         """As Catalog.stage_history(model): every stage move, oldest first."""

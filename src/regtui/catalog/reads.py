@@ -15,8 +15,10 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from regtui.catalog.records import ModelInfo, StageMove, VersionInfo, _utc
+from regtui.catalog import store
+from regtui.catalog.records import ModelInfo, Policy, StageMove, VersionInfo, _utc
 from regtui.catalog.refs import Ref
+from regtui.catalog.stage_rules import bad_policy, policy_from_json
 from regtui.catalog.version_fields import AT, COLUMNS, MODEL_AT
 
 # Runs one statement with its parameters in the caller's transaction; all rows.
@@ -57,6 +59,7 @@ STAGE_MOVES = (
     "LEFT OUTER JOIN version AS vt ON vt.id = m.to_version_id "
     "WHERE m.model_id = :mid "
 )
+SETTING = "SELECT value FROM setting WHERE key = :key"
 
 _ID, _MODEL_ID = AT["id"], AT["model_id"]
 
@@ -79,7 +82,7 @@ def version_id(run: Run, mid: int, ref: Ref) -> int | None:
 
 
 def records(rows: Sequence[Sequence[Any]], held: Mapping[int, Sequence[str]]) -> list[VersionInfo]:
-    """Rows of SELECT_VERSIONS (or service.VERSION_COLUMNS) as records, with the
+    """Rows of SELECT_VERSIONS (or core.VERSION_COLUMNS) as records, with the
     stages each version holds (`held`: version id -> stage names, sorted)."""
     if not held:
         return [VersionInfo.from_db(r, r[MODEL_AT], ()) for r in rows]
@@ -139,3 +142,26 @@ def stage_moves(run: Run, mid: int, model: str, stage: str | None = None) -> lis
         StageMove(model, name, from_n, to_n, action, _utc(at), by, reason)
         for name, from_n, to_n, action, at, by, reason in rows
     ]
+
+
+def _setting(run: Run, key: str) -> Any:
+    """A catalog setting's JSON value (None: unset). Not JSON at all: ValueError."""
+    rows = run(SETTING, {"key": key})
+    value = rows[0][0] if rows else None
+    # Text on SQLite; PostgreSQL's driver decodes JSONB itself.
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def policy(run: Run) -> Policy:
+    """The catalog's policy: its "policy" setting, else the default."""
+    try:
+        value = _setting(run, "policy")
+    except ValueError:  # not JSON at all
+        raise bad_policy() from None
+    return policy_from_json(value)
+
+
+def store_location(run: Run, url: str) -> store.StoreLocation:
+    """Where the catalog at `url` keeps its copies: its "store" setting, else the
+    default (beside a SQLite catalog; host-local for a server catalog)."""
+    return store.location_for(url, _setting(run, store.SETTING_KEY))

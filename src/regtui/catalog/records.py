@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any, Generic, TypeVar, overload
 
 from regtui.catalog.version_fields import AT, FIELDS, STORED, Kind
@@ -28,9 +29,17 @@ def iso(ts: datetime | None) -> str | None:
     return ts.isoformat().replace("+00:00", "Z")
 
 
+class ApprovalStatus(StrEnum):
+    """Where a version's review stands. The values are stored and shown as they are."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
 @dataclass(frozen=True)
 class Approval:
-    status: str
+    status: str  # an ApprovalStatus value, as the catalog stores it
     by: str | None = None
     at: datetime | None = None
     reason: str | None = None
@@ -259,7 +268,7 @@ def versions_json_text(versions: list[VersionInfo]) -> str:
 # JSON string literals with non-ASCII escaped (json's own C encoder), as
 # json.dumps(ensure_ascii=True) writes them: control and bidi characters from
 # artifacts must never reach a terminal raw.
-_str: Callable[[str], str] = json.encoder.encode_basestring_ascii  # type: ignore[attr-defined]
+_str: Callable[[str], str] = json.encoder.encode_basestring_ascii
 _dumps: Callable[[Any], str] = json_text
 # Stored JSON text that may hold a bare NaN/Infinity (json.dumps' default wrote
 # them): such a value is decoded and re-encoded by json_text instead of spliced.
@@ -341,10 +350,10 @@ def _json_text_parts() -> list[str | _Part]:
     pieces: list[str | _Part] = ["{"]
     for n, (key, parts, composite) in enumerate(entries):
         pieces.append((", " if n else "") + f'"{key}": ' + ("{" if composite else ""))
-        for m, (part, value) in enumerate(parts):
-            if part is not None:
-                pieces.append((", " if m else "") + f'"{part}": ')
-            pieces.append(value)
+        for m, (sub, fill) in enumerate(parts):
+            if sub is not None:
+                pieces.append((", " if m else "") + f'"{sub}": ')
+            pieces.append(fill)
         if composite:
             pieces.append("}")
     pieces.append("}")

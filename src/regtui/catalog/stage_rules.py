@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from regtui.catalog.records import Policy
+from regtui.catalog.records import ApprovalStatus, Policy
 from regtui.errors import CatalogError, PolicyRefused
 
-APPROVAL_STATES = ("pending", "approved", "rejected")
+APPROVAL_STATES = tuple(s.value for s in ApprovalStatus)
 
 
 def policy_from_json(data: dict[str, Any] | None) -> Policy:
@@ -46,13 +46,13 @@ def check_holder(
     version `ref` may hold `stage` under `policy`."""
     if archived:
         raise PolicyRefused("archived-no-stage", f"{ref} is archived; unarchive it first")
-    if approval == "rejected":
+    if approval == ApprovalStatus.REJECTED:
         raise PolicyRefused("rejected-no-stage", f"{ref} is rejected and can go to no stage")
     if stage in policy.protected_stages and damage:
         raise PolicyRefused(
             "artifact-damaged", f"{stage} is protected and {ref} is damaged ({damage})"
         )
-    if stage in policy.protected_stages and approval != "approved":
+    if stage in policy.protected_stages and approval != ApprovalStatus.APPROVED:
         raise PolicyRefused(
             "protected-stage-needs-approval",
             f"{stage} is protected and {ref} is {approval}; approve it first",

@@ -170,16 +170,16 @@ def test_only_complete_bytes_are_registered(harness: Harness, seed: int) -> None
 def test_proven_complete_file_does_not_wait_out_the_settle_time(
     harness: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import regtui.catalog.service as service
+    import regtui.catalog.candidates as candidates
 
     hashed: list[Path] = []
-    real_hash = service.hash_path
+    real_hash = candidates.hash_path
 
     def counting(path: Path, *args, **kwargs):  # type: ignore[no-untyped-def]
         hashed.append(path)
         return real_hash(path, *args, **kwargs)
 
-    monkeypatch.setattr(service, "hash_path", counting)
+    monkeypatch.setattr(candidates, "hash_path", counting)
     settle = 4.0
     folder = harness.root / "churn"
     folder.mkdir()  # watched before the files come: their closes are seen

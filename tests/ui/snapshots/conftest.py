@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from tests.support.fake_store import use_fake_store
 
-from regtui.catalog import service
+from regtui.catalog import clock
 from regtui.catalog.service import Catalog
 from regtui.demo import seed_synthetic
 
@@ -20,7 +20,7 @@ START = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 @pytest.fixture
 def snap_catalog(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Catalog]:
     ticks = itertools.count()
-    monkeypatch.setattr(service, "now", lambda: START + timedelta(minutes=next(ticks)))
+    monkeypatch.setattr(clock, "now", lambda: START + timedelta(minutes=next(ticks)))
     use_fake_store(monkeypatch)
     cat = Catalog(tmp_path / "catalog.sqlite", user="alice")
     with Catalog(cat.url, user="reviewer") as reviewer:

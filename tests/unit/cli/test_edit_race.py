@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from regtui.catalog import service
+from regtui.catalog import edits
 from regtui.catalog.service import Catalog
 from regtui.cli.main import main
 from tests.unit.helpers import model_bytes
@@ -27,7 +27,7 @@ def _race(monkeypatch: pytest.MonkeyPatch, other: Callable[[], None]) -> list[bo
     """Run `other` just before the next write transaction begins; the list it
     returns holds True once it ran (so a test cannot pass without the race)."""
     ran: list[bool] = []
-    real = service.write_txn
+    real = edits.write_txn
 
     @contextmanager
     def racing(engine: Any) -> Iterator[Any]:
@@ -38,7 +38,7 @@ def _race(monkeypatch: pytest.MonkeyPatch, other: Callable[[], None]) -> list[bo
         with real(engine) as conn:
             yield conn
 
-    monkeypatch.setattr(service, "write_txn", racing)
+    monkeypatch.setattr(edits, "write_txn", racing)
     return ran
 
 

@@ -1,0 +1,96 @@
+"""Reads of the audit log: its events, the hash chain and the tables checked
+against it, its head (a cheap change counter) and a version's registration event."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from regtui.catalog import audit, audit_replay
+from regtui.catalog.core import Core
+from regtui.catalog.db import read_txn
+from regtui.catalog.records import AuditEvent, ChainCheck, VersionInfo
+from regtui.catalog.schema import AuditEventRow
+
+E = AuditEventRow.__table__
+
+
+def audit_events(
+    core: Core,
+    model: str | None = None,
+    *,
+    actor: str | None = None,
+    action: str | None = None,
+    limit: int | None = None,
+    newest_first: bool = False,
+) -> list[AuditEvent]:
+    q = select(E)
+    if model is not None:
+        q = q.where(E.c.model == model)
+    if actor is not None:
+        q = q.where(E.c.actor == actor)
+    if action is not None:
+        q = q.where(E.c.action == action)
+    q = q.order_by(E.c.seq.desc() if newest_first else E.c.seq)
+    if limit is not None:
+        q = q.limit(limit)
+    with read_txn(core.engine) as conn:
+        return [audit.row_to_event(r) for r in conn.execute(q)]
+
+
+def verify_audit(core: Core, expected_head: str | None = None) -> ChainCheck:
+    """The hash chain, and the tables against the state it records (a table
+    edited beside the log fails it, naming the first row; see verify_catalog)."""
+    chain, state = verify_catalog(core, expected_head)
+    if chain.ok and state is not None and not state.ok:
+        first = state.mismatches[0]
+        return ChainCheck(
+            False,
+            chain.events,
+            chain.head,
+            None,
+            f"{len(state.mismatches)} table values disagree with the log, first: "
+            f"{first.row} {first.field}: log says {first.log_says!r}, "
+            f"table says {first.table_says!r}",
+        )
+    return chain
+
+
+def registration(core: Core, v: VersionInfo) -> Any:
+    """What the audit log recorded when `v` was registered (its `after`), or None."""
+    with read_txn(core.engine) as conn:
+        return conn.execute(
+            select(E.c.after)
+            .where(E.c.model == v.model, E.c.target == v.ref, E.c.action == "registered")
+            .order_by(E.c.seq)
+            .limit(1)
+        ).scalar()
+
+
+def verify_catalog(
+    core: Core, expected_head: str | None = None
+) -> tuple[ChainCheck, audit_replay.StateCheck | None]:
+    """The chain and the tables compared with its replay, in one snapshot and one
+    pass over the events (state None when the chain itself is broken)."""
+    with read_txn(core.engine) as conn:
+        if core.dialect == "postgresql":
+            # One snapshot for the log and the tables: under READ COMMITTED a
+            # writer committing between the two reads would look like an edit.
+            conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        replay = audit_replay.Replay()
+        rows = conn.execute(select(E).order_by(E.c.seq)).yield_per(2000)
+        chain = audit.verify((replay.feed(audit.row_to_event(r)) for r in rows), expected_head)
+        if not chain.ok:
+            return chain, None
+        return chain, audit_replay.compare(conn, replay.expected)
+
+
+def audit_head(core: Core) -> tuple[int, str]:
+    with read_txn(core.engine) as conn:
+        return audit.head(conn)
+
+
+def change_counter(core: Core) -> int:
+    """Rises with every change to the catalog: a cheap way to notice other writers."""
+    return audit_head(core)[0]

@@ -1,0 +1,98 @@
+"""Review: approving or rejecting a version (with who, when and why), and
+archiving it. Each decision is one write transaction with its audit event."""
+
+from __future__ import annotations
+
+from sqlalchemy import insert, update
+
+from regtui.catalog import clock
+from regtui.catalog.core import Core
+from regtui.catalog.db import write_txn
+from regtui.catalog.input_checks import clean_reason
+from regtui.catalog.records import ApprovalStatus, VersionInfo
+from regtui.catalog.refs import parse_ref
+from regtui.catalog.schema import ApprovalRow, VersionRow
+from regtui.catalog.stage_rules import check_approvable
+from regtui.errors import PolicyRefused, UsageError
+
+V = VersionRow.__table__
+A = ApprovalRow.__table__
+
+
+def decide(core: Core, ref: str, decision: ApprovalStatus, reason: str) -> VersionInfo:
+    """Approve or reject (`decision`) the version `ref` names; a reason is required."""
+    status = decision.value  # stored, logged and shown as the plain string
+    reason = clean_reason(reason, required=True)
+    r = parse_ref(ref)
+    with write_txn(core.engine) as conn:
+        vid = core.resolve_id(conn, r)
+        v = core.version_by_id(conn, vid)
+        if v.approval.status == status:
+            raise UsageError(f"{v.ref} is already {status}")
+        policy = core.policy(conn)
+        if decision is ApprovalStatus.APPROVED:
+            check_approvable(ref=v.ref, damage=v.damage)
+        if (
+            decision is ApprovalStatus.APPROVED
+            and policy.distinct_approver
+            and v.created_by == core.actor
+        ):
+            raise PolicyRefused(
+                "distinct-approver",
+                f"{core.actor} registered {v.ref} and cannot also approve it",
+            )
+        if decision is ApprovalStatus.REJECTED and v.stages:
+            raise PolicyRefused(
+                "rejected-no-stage",
+                f"{v.ref} holds {', '.join(v.stages)}; move or roll back the stage first",
+            )
+        ts = clock.now()
+        conn.execute(
+            update(V)
+            .where(V.c.id == vid)
+            .values(
+                approval_status=status,
+                approval_by=core.actor,
+                approval_at=ts,
+                approval_reason=reason,
+            )
+        )
+        conn.execute(
+            insert(A).values(version_id=vid, status=status, by=core.actor, at=ts, reason=reason)
+        )
+        core.event(
+            conn,
+            status,
+            v.model,
+            v.ref,
+            {"approval": v.approval.status},
+            {"approval": status},
+            reason,
+            ts,
+        )
+        return core.version_by_id(conn, vid)
+
+
+def archive(core: Core, ref: str, reason: str | None = None, archived: bool = True) -> VersionInfo:
+    reason = clean_reason(reason)
+    with write_txn(core.engine) as conn:
+        vid = core.resolve_id(conn, parse_ref(ref))
+        v = core.version_by_id(conn, vid)
+        if v.archived == archived:
+            raise UsageError(f"{v.ref} is already {'archived' if archived else 'not archived'}")
+        if archived and v.stages:
+            raise PolicyRefused(
+                "archived-no-stage",
+                f"{v.ref} holds {', '.join(v.stages)}; move the stage first",
+            )
+        conn.execute(update(V).where(V.c.id == vid).values(archived=archived))
+        core.event(
+            conn,
+            "archived" if archived else "unarchived",
+            v.model,
+            v.ref,
+            {"archived": v.archived},
+            {"archived": archived},
+            reason,
+        )
+        return core.version_by_id(conn, vid)
