@@ -20,9 +20,9 @@ from tests.unit.helpers import catalog_with_versions
 
 SRC = Path(regtui.__file__).resolve().parent
 MAX_LINES = 600
-# Over the limit before it was set, each to be split by the part of the code that owns it;
-# the test fails once one is under, so this list only shrinks.
-STILL_OVER = {"inspect/pickle_scan.py"}
+# Over the limit, each with its reason; the test fails once one is under, so this
+# list only shrinks.
+STILL_OVER: dict[str, str] = {}
 
 
 def _lines(path: Path) -> int:
