@@ -19,12 +19,24 @@ def pytest_configure(config: pytest.Config) -> None:
         hypothesis_runs.load()
 
 
+SYSTEM = Path(__file__).parent / "system"
+
+
 @pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """PostgreSQL and the real ML libraries are slow by nature: the fast lane
-    (`-m "not slow"`) leaves them out without each test saying so."""
+    """The one place that says which tests are slow, by what they do, so the fast lane
+    (`-m "not slow"`) is tests/unit + tests/ui without each test saying so: all of
+    tests/system (subprocesses, watcher threads on real files, kill -9, bench), and
+    anywhere a PostgreSQL server (the `pg_server` fixture, or the `pg` side of
+    `db_url`) or the real ML libraries (`frameworks`)."""
     for item in items:
-        if item.get_closest_marker("pg") or item.get_closest_marker("frameworks"):
+        if "pg_server" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.pg)
+        if (
+            item.path.is_relative_to(SYSTEM)
+            or item.get_closest_marker("pg")
+            or item.get_closest_marker("frameworks")
+        ):
             item.add_marker(pytest.mark.slow)
 
 
