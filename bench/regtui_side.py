@@ -93,7 +93,9 @@ def _bare_fetch(db: Path, budget_s: float) -> float:
     """The limit under the API: the stdlib driver fetching the same rows, no records."""
     import sqlite3
 
-    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    from regtui.settings import sqlite_uri
+
+    con = sqlite3.connect(sqlite_uri(db, "ro"), uri=True)
     sql = (
         "SELECT version.*, model.name FROM version JOIN model ON model.id = version.model_id "
         "WHERE model.name = ? ORDER BY version.number"

@@ -4,10 +4,11 @@
 Prints one JSON object. Headless (`App.run_test`, 160×50 cells).
 
 Latency is measured inside the app, not with Pilot's idle waits (those add tens of
-ms of their own): `App._display` is wrapped to timestamp every screen update and
-to note whether the state we wait for was on it. A sample is: key event sent →
-first screen update that shows the expected state. Headless mode skips only the
-final write of escape codes to the terminal.
+ms of their own): every screen update is timestamped, noting whether the state we
+wait for was on it (`textual_compat.after_each_screen_update`). A sample is: key
+event sent through the driver, as from a terminal → first screen update that shows
+the expected state. Headless mode skips only the final write of escape codes to the
+terminal. The private Textual APIs this needs are in regtui/tui/textual_compat.py.
 """
 
 from __future__ import annotations
@@ -31,21 +32,20 @@ class Paints:
     """Timestamps of screen updates, each with whether `probe` held when it was drawn."""
 
     def __init__(self, app: Any) -> None:
+        from regtui.tui.textual_compat import after_each_screen_update
+
         self.probe: Callable[[], bool] = lambda: False
         self.hits: list[float] = []
-        original = app._display
 
-        def display(screen: Any, renderable: Any) -> None:
-            original(screen, renderable)
-            if renderable is not None:
-                try:
-                    ok = self.probe()
-                except Exception:
-                    ok = False
-                if ok:
-                    self.hits.append(time.perf_counter())
+        def seen() -> None:
+            try:
+                ok = self.probe()
+            except Exception:
+                ok = False
+            if ok:
+                self.hits.append(time.perf_counter())
 
-        app._display = display
+        after_each_screen_update(app, seen)
 
     async def wait(self, t0: float, probe: Callable[[], bool], timeout: float = 60.0) -> float:
         """Seconds from t0 to the first screen update on which probe() held."""
@@ -66,12 +66,12 @@ class Paints:
 
 
 def key_sender(app: Any, key: str) -> Callable[[], None]:
-    from textual import events
+    from regtui.tui.textual_compat import press_as_the_terminal
 
     char = {"space": " ", "slash": "/"}.get(key, key if len(key) == 1 else None)
 
     def send() -> None:
-        app._driver.send_message(events.Key(key, char))
+        press_as_the_terminal(app, key, char)
 
     return send
 
@@ -150,7 +150,8 @@ async def main(db: str, model: str, n_keys: int = 40) -> dict[str, Any]:
         await asyncio.sleep(
             0.4
         )  # let the 0.3 s type-ahead apply settle: enter then re-applies nothing
-        table().show(model, "")  # measure a cold apply: reset the table without the filter
+        screen = app.screen
+        screen.show_unfiltered()  # measure a cold apply: the table reset without the filter
         await pilot.pause()
 
         def filtered() -> bool:
@@ -161,8 +162,6 @@ async def main(db: str, model: str, n_keys: int = 40) -> dict[str, Any]:
                 and (t.total == 0 or t.row(0) is not None)
             )
 
-        screen = app.screen
-        screen._applied_filter = ""
         out["filter_apply_s"] = await paints.after(app, key_sender(app, "enter"), filtered)
         out["filter_total"] = table().total
 

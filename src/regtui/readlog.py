@@ -21,8 +21,12 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from regtui.errors import ArtifactChanged
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
 
 Identity = tuple[int, int, int, int, int]
 
@@ -186,22 +190,24 @@ class RecordingFile(io.FileIO):
         if data and self._reads is not None:
             self._reads.record(at, data)
 
-    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+    # The base's signatures, and typed locals: typeshed releases differ on whether
+    # FileIO's reads may return None, and this must check the same under each.
+    def readinto(self, buffer: WriteableBuffer, /) -> int:
         if self._check is not None:
             self._check()
         at = self.tell()
-        n = super().readinto(buffer)
+        n: int = super().readinto(buffer)
         if n:
             self._record(at, memoryview(buffer)[:n])
-        return n  # type: ignore[no-any-return]
+        return n
 
-    def read(self, size: int | None = -1) -> bytes:  # type: ignore[override]
+    def read(self, size: int | None = -1, /) -> bytes:
         if self._check is not None:
             self._check()
         at = self.tell()
-        data = super().read(size)
+        data: bytes = super().read(size)
         self._record(at, data)
-        return data  # type: ignore[no-any-return]
+        return data
 
     def readall(self) -> bytes:
         if self._check is not None:

@@ -12,13 +12,17 @@ import pkgutil
 import textwrap
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 import textual
 from textual.app import App, ComposeResult
+from textual.binding import BindingType
+from textual.driver import Driver
 from textual.geometry import Size
 from textual.notifications import Notifications
 from textual.reactive import Reactive
+from textual.screen import Screen
 from textual.scroll_view import ScrollView
 from textual.widget import Widget
 from textual.widgets import Footer
@@ -27,7 +31,9 @@ import regtui.tui
 from regtui.tui.textual_compat import (
     PRIVATE_APIS,
     FooterKey,
+    after_each_screen_update,
     notifications,
+    press_as_the_terminal,
     set_footer_key_enabled,
     set_virtual_size_without_layout,
 )
@@ -35,6 +41,7 @@ from regtui.tui.textual_compat import (
 TUI = Path(regtui.tui.__file__).parent
 UI_TESTS = Path(__file__).parent
 COMPAT = {TUI / "textual_compat.py", Path(__file__)}
+TUI_PROBE = Path(__file__).parents[2] / "bench" / "tui_probe.py"
 
 
 def changed(api: str, detail: str) -> None:
@@ -108,6 +115,22 @@ def check_notifications() -> None:
         changed("App._notifications", "Notifications can no longer be iterated")
 
 
+def check_display() -> None:
+    params = list(inspect.signature(App._display).parameters)
+    if params != ["self", "screen", "renderable"]:
+        changed("App._display", f"takes {params}, not (self, screen, renderable)")
+    if "app._display(" not in source(Screen):
+        changed("App._display", "Screen no longer draws its updates through it")
+
+
+def check_driver() -> None:
+    if "self._driver" not in source(App.__init__):
+        changed("App._driver", "App no longer keeps its driver there")
+    params = list(inspect.signature(Driver.send_message).parameters)
+    if params != ["self", "message"]:
+        changed("App._driver", f"Driver.send_message takes {params}, not (self, message)")
+
+
 CHECKS: dict[str, Callable[[], None]] = {
     "textual.widgets._footer.FooterKey": check_footer_key,
     "FooterKey._disabled": check_footer_key_disabled,
@@ -115,6 +138,8 @@ CHECKS: dict[str, Callable[[], None]] = {
     "Footer.bindings_changed": check_footer_bindings_changed,
     "Widget._scroll_update": check_scroll_update,
     "App._notifications": check_notifications,
+    "App._display": check_display,
+    "App._driver": check_driver,
 }
 
 
@@ -194,12 +219,37 @@ async def test_notifications_lists_what_the_app_said() -> None:
         assert notifications(app) == []
 
 
+class Keyed(Probe):
+    BINDINGS: ClassVar[list[BindingType]] = [("x", "note", "Note")]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.noted = 0
+
+    def action_note(self) -> None:
+        self.noted += 1
+
+
+async def test_screen_updates_are_seen_and_terminal_keys_arrive() -> None:
+    seen: list[bool] = []
+    app = Keyed()
+    async with app.run_test(size=(40, 12)) as pilot:
+        after_each_screen_update(app, lambda: seen.append(True))
+        app.query_one(Tall).refresh()
+        await pilot.pause()
+        assert seen, "no screen update was reported"
+        press_as_the_terminal(app, "x", "x")
+        await pilot.pause()
+        assert app.noted == 1
+
+
 # ------------------------------------------------------------- nowhere else
 
 
 def _modules() -> Iterator[Path]:
     yield from sorted(TUI.rglob("*.py"))
     yield from sorted(UI_TESTS.rglob("*.py"))
+    yield TUI_PROBE
 
 
 def _is_private(name: str) -> bool:

@@ -249,9 +249,9 @@ def from_sidecars(
         out += _card_datasets(card.get("datasets"))
     is_folder = os.path.isdir(path) if folder is None else folder
     folders = [path, path.parent] if is_folder else [path.parent]
-    for folder in folders:
-        for name, data in _sidecar_files(folder, warnings):
-            out += _named(data, folder, name, warnings, root or folder)
+    for where in folders:
+        for name, data in _sidecar_files(where, warnings):
+            out += _named(data, where, name, warnings, root or where)
     out += _mlflow_inputs(path, warnings, root)
     return merge(out)
 
@@ -298,11 +298,11 @@ def _named(
             base = folder / root
         if isinstance(data.get("datasets"), list):
             entries += [(x, None) for x in data["datasets"]]
-        for k, ctx in _CONTEXT_KEYS.items():
+        for k, context in _CONTEXT_KEYS.items():
             value = data.get(k)
             for x in value if isinstance(value, list) else [value]:
                 if x is not None:
-                    entries.append((x, ctx))
+                    entries.append((x, context))
     elif isinstance(data, list):
         entries = [(x, None) for x in data]
     out = []
@@ -404,8 +404,8 @@ def _mlflow_inputs(path: Path, warnings: list[str], root: Path | None) -> list[d
             continue
         if not isinstance(ds, dict):
             continue
-        tags = meta.get("tags") if isinstance(meta.get("tags"), dict) else {}
-        context = tags.get("mlflow.data.context")
+        tags = meta.get("tags")
+        context = tags.get("mlflow.data.context") if isinstance(tags, dict) else None
         out.append(_mlflow_dataset(ds, context, run.parent, root or run))
     return out
 

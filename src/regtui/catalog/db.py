@@ -30,7 +30,14 @@ PG_WRITE_LOCK_KEY = 0x7265677475
 # they enter (service.clean_*), and this is the backstop that nothing else can.
 # One encoder made once: json.dumps with any non-default option builds a new one
 # per call, which was a visible share of writing a batch (nine JSON columns a row).
-strict_json = json.JSONEncoder(allow_nan=False).encode
+_encode = json.JSONEncoder(allow_nan=False).encode
+
+
+def strict_json(value: Any) -> str:
+    # Most rows leave several JSON columns empty: their text needs no encoder.
+    if not value and type(value) in (dict, list):
+        return "{}" if type(value) is dict else "[]"
+    return _encode(value)
 
 
 def is_sqlite(engine: Engine) -> bool:

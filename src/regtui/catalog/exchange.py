@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import Connection, Insert, func, insert, select
 
 from regtui.catalog import audit, store
 from regtui.catalog.audit_replay import Replay, compare
@@ -117,20 +117,28 @@ def import_catalog(conn: Connection, data: dict[str, Any], notes: list[str] | No
         raise UsageError(f"bad catalog export: {type(exc).__name__}: {exc}") from None
 
 
+def _new_id(conn: Connection, stmt: Insert) -> Any:
+    """The id of the one row `stmt` inserts (SQLAlchemy types the key as optional:
+    it is None only for statements that insert no single row)."""
+    key = conn.execute(stmt).inserted_primary_key
+    assert key is not None
+    return key[0]
+
+
 def _load(conn: Connection, data: dict[str, Any], notes: list[str]) -> int:
     mid: dict[str, int] = {}
     for m in data["models"]:
-        mid[m["name"]] = conn.execute(insert(M).values(**_times(m))).inserted_primary_key[0]
+        mid[m["name"]] = _new_id(conn, insert(M).values(**_times(m)))
     vid: dict[tuple[str, int], int] = {}
     index = []
     dataset_index = []
     for v in data["versions"]:
         fields = _times({k: x for k, x in v.items() if k != "model"})
-        new = conn.execute(insert(V).values(model_id=mid[v["model"]], **fields))
-        vid[(v["model"], v["number"])] = new.inserted_primary_key[0]
-        index.append((new.inserted_primary_key[0], v["metrics"] or {}, v["tags"] or {}))
+        new = _new_id(conn, insert(V).values(model_id=mid[v["model"]], **fields))
+        vid[(v["model"], v["number"])] = new
+        index.append((new, v["metrics"] or {}, v["tags"] or {}))
         # Exports made before migration 0005 have no datasets: none to index.
-        dataset_index.append((new.inserted_primary_key[0], v.get("datasets") or []))
+        dataset_index.append((new, v.get("datasets") or []))
     index_versions(conn, index)
     index_datasets(conn, dataset_index)
 

@@ -17,7 +17,19 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, exists, func, intersect, not_, or_, select, true
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    case,
+    exists,
+    func,
+    intersect,
+    not_,
+    or_,
+    select,
+    true,
+)
 from sqlalchemy import cast as sa_cast
 from sqlalchemy.types import Float, Text
 
@@ -64,6 +76,11 @@ STRING: /'([^'\\]|\\.)*'/ | /"([^"\\]|\\.)*"/
 """
 
 MAX_FILTER_LEN = 4000
+
+# A query of version ids from an index table. Typed, not Any: mypy (2.4) crashes
+# inferring SQLAlchemy 2.1's TypeVarTuple `intersect(*ids)` when the ids are Any
+# and an Any gives the call its context (`x if c else intersect(*xs)`).
+Ids = Select[Any]
 
 V = VersionRow.__table__
 M = ModelRow.__table__
@@ -120,7 +137,7 @@ def compile_filter(text: str, dialect: str) -> ColumnElement[bool]:
         raise FilterError(f"filter: unexpected {str(exc.token)!r} at column {exc.column}") from None
     except UnexpectedCharacters as exc:
         raise FilterError(
-            f"filter: unexpected character {text[exc.pos_in_stream]!r} at column {exc.column}"
+            f"filter: unexpected character {exc.char!r} at column {exc.column}"
         ) from None
     except UnexpectedInput as exc:  # pragma: no cover - other lark errors
         raise FilterError(f"filter: cannot parse at column {getattr(exc, 'column', '?')}") from None
@@ -170,10 +187,10 @@ class _Compiler:
         # Conditions answered from an index table: id(condition) -> its id query,
         # whether it is an equality (likely few ids), and the same test as a
         # probe of one version (its index table's primary key finds the row).
-        self.index_selects: dict[int, tuple[Any, bool, ColumnElement[bool]]] = {}
+        self.index_selects: dict[int, tuple[Ids, bool, ColumnElement[bool]]] = {}
 
     def indexed(
-        self, ids: Any, probe: ColumnElement[bool], *, equality: bool
+        self, ids: Ids, probe: ColumnElement[bool], *, equality: bool
     ) -> ColumnElement[bool]:
         cond = V.c.id.in_(ids)
         self.index_selects[id(cond)] = (ids, equality, probe)
@@ -327,7 +344,7 @@ class _Compiler:
             else_=None,
         )
 
-    def json_text(self, col: Any, key: str) -> ColumnElement[Any]:
+    def json_text(self, col: ColumnElement[Any], key: str) -> ColumnElement[Any]:
         if self.pg:
             return col.op("->>")(key)
         path = _sqlite_path(key)
@@ -361,7 +378,7 @@ def _strip_quotes(key: str) -> str:
     return key[1:-1] if key.startswith('"') else key
 
 
-def _tagged(key: str, test: Any) -> tuple[Any, ColumnElement[bool]]:
+def _tagged(key: str, test: Any) -> tuple[Ids, ColumnElement[bool]]:
     """Versions with tag `key` whose value passes `test`, from the tag index: the
     ids as a query, and the same test as a probe of one version."""
     cond = (VT.c.key == key, test(VT.c.value))
@@ -371,7 +388,7 @@ def _tagged(key: str, test: Any) -> tuple[Any, ColumnElement[bool]]:
     )
 
 
-def _with_dataset(test: ColumnElement[bool]) -> tuple[Any, ColumnElement[bool]]:
+def _with_dataset(test: ColumnElement[bool]) -> tuple[Ids, ColumnElement[bool]]:
     """Versions with a dataset identity passing `test`, from the dataset index:
     the ids as a query, and the same test as a probe of one version."""
     return (
@@ -390,15 +407,19 @@ def _as_text(value: Any) -> str:
     return str(value)
 
 
-def _apply(col: Any, op: str, value: Any) -> ColumnElement[bool]:
+def _apply(col: ColumnElement[Any], op: str, value: Any) -> ColumnElement[bool]:
+    # With an Any operand mypy types `col == value` as Any; it is always a condition.
+    cond: ColumnElement[bool]
     if op == "=":
-        return col == value
-    if op == "!=":
-        return col != value
-    if op == "<":
-        return col < value
-    if op == "<=":
-        return col <= value
-    if op == ">":
-        return col > value
-    return col >= value
+        cond = col == value
+    elif op == "!=":
+        cond = col != value
+    elif op == "<":
+        cond = col < value
+    elif op == "<=":
+        cond = col <= value
+    elif op == ">":
+        cond = col > value
+    else:
+        cond = col >= value
+    return cond

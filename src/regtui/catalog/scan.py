@@ -15,6 +15,7 @@ from pathlib import Path
 
 from regtui.catalog.artifacts import entry_path
 from regtui.catalog.records import ScanItem
+from regtui.catalog.scan_processes import Forked, Job
 from regtui.catalog.service import Candidate, Catalog
 from regtui.errors import ArtifactChanged, ArtifactError, ArtifactGone, RegtuiError, UsageError
 from regtui.inspect.folder_names import Memo, remembered
@@ -63,7 +64,7 @@ def scan(
         if on_item is not None:
             on_item(item)
 
-    jobs: list[tuple[Path, Path, str]] = []
+    jobs: list[Job] = []
     skipped: list[ScanItem] = []
     for given in roots:
         try:
@@ -84,7 +85,7 @@ def scan(
     # One scan asks each folder for its sidecars once, whichever thread asks.
     names_seen = Memo()
 
-    def prepare(job: tuple[Path, Path, str]) -> Candidate | ScanItem:
+    def prepare(job: Job) -> Candidate | ScanItem:
         root, path, name = job
         try:
             with remembered(names_seen):
@@ -119,12 +120,22 @@ def scan(
             )
         pending.clear()
 
+    big = {i for i, job in enumerate(jobs) if _pooled(job[1])}
+    small = [i for i in range(len(jobs)) if i not in big]
     n = workers or min(4, (os.cpu_count() or 1) + 1)
-    with ThreadPoolExecutor(max_workers=n, thread_name_prefix="regtui-scan") as pool:
-        pooled = {i: pool.submit(prepare, job) for i, job in enumerate(jobs) if _pooled(job[1])}
+    # The processes fork first, while this is the only thread.
+    with (
+        Forked(prepare, jobs, small) as forked,
+        ThreadPoolExecutor(max_workers=n, thread_name_prefix="regtui-scan") as pool,
+    ):
+        pooled = {i: pool.submit(prepare, jobs[i]) for i in sorted(big)}
         for i, job in enumerate(jobs):
-            # In the order found, whichever thread prepared it.
-            result = pooled.pop(i).result() if i in pooled else prepare(job)
+            # In the order found, whichever thread or process prepared it.
+            if i in pooled:
+                result = pooled.pop(i).result()
+            else:
+                taken = forked.take(i)
+                result = prepare(job) if taken is None else taken
             if isinstance(result, ScanItem):
                 emit(result)
             else:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
-from sqlalchemy import JSON, BigInteger, Column, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, Table, Text, UniqueConstraint
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
@@ -17,7 +17,15 @@ def json_column(nullable: bool = False) -> Any:
     return Field(default=None, sa_column=Column(JSONType, nullable=nullable))
 
 
-class ModelRow(SQLModel, table=True):
+class TableRow(SQLModel):
+    """Base of the table models: says that each has a `__table__`, which SQLModel
+    sets when the class is made (a type checker cannot see it), so the catalog's
+    Core queries (`ModelRow.__table__.c.name`) are checked like the rest."""
+
+    __table__: ClassVar[Table]
+
+
+class ModelRow(TableRow, table=True):
     __tablename__ = "model"
 
     id: int | None = Field(default=None, primary_key=True)
@@ -28,7 +36,7 @@ class ModelRow(SQLModel, table=True):
     created_by: str
 
 
-class VersionRow(SQLModel, table=True):
+class VersionRow(TableRow, table=True):
     __tablename__ = "version"
     __table_args__ = (
         UniqueConstraint("model_id", "number", name="uq_version_model_number"),
@@ -69,7 +77,7 @@ class VersionRow(SQLModel, table=True):
     logged: dict[str, str] | None = json_column(nullable=True)
 
 
-class VersionMetricRow(SQLModel, table=True):
+class VersionMetricRow(TableRow, table=True):
     """One metric of one version: an index of `version.metrics` for fast filters."""
 
     __tablename__ = "version_metric"
@@ -80,7 +88,7 @@ class VersionMetricRow(SQLModel, table=True):
     value: float
 
 
-class VersionTagRow(SQLModel, table=True):
+class VersionTagRow(TableRow, table=True):
     """One tag of one version: an index of `version.tags` for fast filters."""
 
     __tablename__ = "version_tag"
@@ -91,7 +99,7 @@ class VersionTagRow(SQLModel, table=True):
     value: str = Field(sa_column=Column(Text, nullable=False))
 
 
-class VersionDatasetRow(SQLModel, table=True):
+class VersionDatasetRow(TableRow, table=True):
     """One dataset identity of one version (hash, URI, path): an index of
     `version.datasets` for the filter `dataset = '…'`."""
 
@@ -102,7 +110,7 @@ class VersionDatasetRow(SQLModel, table=True):
     ident: str = Field(sa_column=Column(Text, primary_key=True, nullable=False))
 
 
-class StageRow(SQLModel, table=True):
+class StageRow(TableRow, table=True):
     """A named pointer of a model to at most one version."""
 
     __tablename__ = "stage"
@@ -118,7 +126,7 @@ class StageRow(SQLModel, table=True):
     updated_by: str
 
 
-class StageMoveRow(SQLModel, table=True):
+class StageMoveRow(TableRow, table=True):
     """Every move of a stage pointer, kept forever: the stage's history."""
 
     __tablename__ = "stage_move"
@@ -135,7 +143,7 @@ class StageMoveRow(SQLModel, table=True):
     reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
-class ApprovalRow(SQLModel, table=True):
+class ApprovalRow(TableRow, table=True):
     """Every approval decision on a version; the version row holds the latest."""
 
     __tablename__ = "approval"
@@ -148,7 +156,7 @@ class ApprovalRow(SQLModel, table=True):
     reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
-class AuditEventRow(SQLModel, table=True):
+class AuditEventRow(TableRow, table=True):
     """One change, hash-chained to the event before it."""
 
     __tablename__ = "audit_event"
@@ -166,7 +174,7 @@ class AuditEventRow(SQLModel, table=True):
     hash: str = Field(max_length=64)
 
 
-class SettingRow(SQLModel, table=True):
+class SettingRow(TableRow, table=True):
     """Catalog-wide settings shared by every client (the policy lives here)."""
 
     __tablename__ = "setting"
@@ -175,7 +183,7 @@ class SettingRow(SQLModel, table=True):
     value: Any = json_column()
 
 
-class WatchRootRow(SQLModel, table=True):
+class WatchRootRow(TableRow, table=True):
     """A folder the watcher watches and the rule that names its models."""
 
     __tablename__ = "watch_root"

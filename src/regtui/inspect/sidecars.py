@@ -277,7 +277,11 @@ def artifact_sidecars(
     version's stored metadata to re-read its sidecars when one changes."""
     metadata = metadata or {}
     named = name_values(path.name if is_folder else path.stem)
-    at = position_of(metadata, named)
+    # Most artifacts carry no position at all: say so without asking three ways.
+    if named or "lightning" in metadata or "checkpoint_step" in metadata:
+        at = position_of(metadata, named)
+    else:
+        at = UNKNOWN
     start = dirs[-1] if dirs else path.parent
     above = kept(("run folder", start, root), lambda: run_folder(start, root))
     folders = tuple(([above] if above is not None and above not in dirs else []) + dirs)

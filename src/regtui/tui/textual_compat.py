@@ -4,12 +4,17 @@ Textual does not promise these between releases; regtui uses them for speed (no
 screen relayout per filter or keystroke). tests/ui/test_textual_compat.py checks
 each entry of `PRIVATE_APIS` against the installed Textual and fails naming the
 API when an upgrade removes or changes one: then fix it here, not in the widgets.
-No other module under regtui/tui may import `textual.*._*` or touch an underscore
-attribute of a Textual object (a test holds them to that).
+No other module under regtui/tui (nor the TUI benchmark, bench/tui_probe.py) may
+import `textual.*._*` or touch an underscore attribute of a Textual object (a test
+holds them to that).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
+from textual import events
 from textual.app import App
 from textual.geometry import Size
 from textual.notifications import Notification
@@ -20,8 +25,10 @@ from textual.widgets._footer import FooterKey
 __all__ = [
     "PRIVATE_APIS",
     "FooterKey",
+    "after_each_screen_update",
     "mark_footer_bindings_ready",
     "notifications",
+    "press_as_the_terminal",
     "set_footer_key_enabled",
     "set_virtual_size_without_layout",
 ]
@@ -53,6 +60,16 @@ PRIVATE_APIS: tuple[tuple[str, str], ...] = (
         "App._notifications",
         "the notifications an app holds, iterable oldest first (tests read what was said)",
     ),
+    (
+        "App._display",
+        "called with (screen, renderable) for every screen update, headless or not "
+        "(the TUI benchmark times keystroke to repaint with it)",
+    ),
+    (
+        "App._driver",
+        "the driver a key from the terminal comes through: driver.send_message(Key) "
+        "(the TUI benchmark sends its keys the way a terminal does)",
+    ),
 )
 
 
@@ -79,3 +96,25 @@ def set_virtual_size_without_layout(view: ScrollView, size: Size) -> None:
 def notifications(app: App[object]) -> list[Notification]:
     """The notifications `app` holds now, oldest first (Textual has no public list)."""
     return list(app._notifications)
+
+
+def after_each_screen_update(app: App[Any], seen: Callable[[], None]) -> None:
+    """Call `seen` right after each screen update `app` draws. Headless apps draw too:
+    only the final write to the terminal is skipped. For the TUI benchmark."""
+    draw = app._display
+
+    def display(screen: Any, renderable: Any) -> None:
+        draw(screen, renderable)
+        if renderable is not None:
+            seen()
+
+    app._display = display  # type: ignore[method-assign]
+
+
+def press_as_the_terminal(app: App[Any], key: str, character: str | None) -> None:
+    """Send a key through the app's driver, the path a keystroke from the terminal
+    takes (`App.simulate_key` posts to the app directly, without a character)."""
+    driver = app._driver
+    if driver is None:
+        raise RuntimeError("the app is not running: no driver to send keys through")
+    driver.send_message(events.Key(key, character))

@@ -26,7 +26,7 @@ def start(app: App[Any], catalog: Catalog, dirs: list[Path]) -> Any:
     Raises RuntimeError (shown as "not watching: …") when no watcher is available.
     """
     try:
-        from regtui.watch import Watcher, resolve_roots
+        from regtui.watch import EventKind, Watcher, resolve_roots
     except ImportError:
         raise RuntimeError(
             "the watcher (regtui.watch) is not available in this build; "
@@ -35,15 +35,15 @@ def start(app: App[Any], catalog: Catalog, dirs: list[Path]) -> Any:
 
     def on_event(ev: Any) -> None:
         kind = ev.kind
-        if kind in ("registered", "exists") and ev.version is not None:
-            app.post_message(VersionRegistered(ev.version, kind == "registered"))
-        elif kind == "progress":
+        if kind in (EventKind.REGISTERED, EventKind.EXISTS) and ev.version is not None:
+            app.post_message(VersionRegistered(ev.version, kind is EventKind.REGISTERED))
+        elif kind is EventKind.PROGRESS:
             app.post_message(HashingProgressed(ev.path, ev.done, ev.total))
-        elif kind in ("started", "ready"):
+        elif kind in (EventKind.STARTED, EventKind.READY):
             app.post_message(WatchStateChanged(True, f"{kind}: {ev.detail}".strip(": ")))
-        elif kind == "stopped":
+        elif kind is EventKind.STOPPED:
             app.post_message(WatchStateChanged(False, "not watching: the watcher stopped"))
-        elif kind == "logged" and ev.version is not None:
+        elif kind is EventKind.LOGGED and ev.version is not None:
             app.post_message(WatchReported(ev.path, kind, f"onto {ev.version.ref}: {ev.detail}"))
         else:  # waiting, incomplete, changed, refused, error, skipped, rescan
             app.post_message(WatchReported(ev.path, kind, ev.detail))

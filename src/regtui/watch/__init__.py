@@ -6,8 +6,8 @@ Knows nothing of Textual or Rich. Faces use `Watcher` (the TUI, with an
 
 from __future__ import annotations
 
-from regtui.watch.events import WatchEvent
+from regtui.watch.events import EventKind, WatchEvent
 from regtui.watch.headless import resolve_roots, run_headless
 from regtui.watch.watcher import Watcher
 
-__all__ = ["WatchEvent", "Watcher", "resolve_roots", "run_headless"]
+__all__ = ["EventKind", "WatchEvent", "Watcher", "resolve_roots", "run_headless"]

@@ -15,7 +15,7 @@ from typing import Any, TextIO
 from regtui.catalog.service import Catalog, WatchRoot
 from regtui.errors import UsageError
 from regtui.text import human_size, json_text, printable
-from regtui.watch.events import WatchEvent
+from regtui.watch.events import EventKind, WatchEvent
 from regtui.watch.watcher import Watcher
 
 DEFAULT_SETTLE = 2.0
@@ -81,27 +81,27 @@ class Printer:
             return json_text(ev.to_json(), separators=(",", ":"))
         where = self._show(ev.path) if ev.path else ""
         v = ev.version
-        if ev.kind == "registered" and v is not None:
+        if ev.kind is EventKind.REGISTERED and v is not None:
             kind = v.framework or v.format
             return f"registered {v.ref}  {where}  {human_size(v.size_bytes)}  {kind}"
-        if ev.kind == "exists":
+        if ev.kind is EventKind.EXISTS:
             if ev.detail == "unchanged":
                 return None  # known from an earlier run: not news
             return f"exists {ev.ref}  {where}  (same bytes)"
-        if ev.kind == "logged":
+        if ev.kind is EventKind.LOGGED:
             return f"logged {ev.ref}  {where}  {ev.detail}"
-        if ev.kind == "waiting":
+        if ev.kind is EventKind.WAITING:
             return f"waiting  {where}  incomplete: {ev.detail}"
-        if ev.kind == "changed":
+        if ev.kind is EventKind.CHANGED:
             return f"changed {ev.ref}  {where}  overwritten, {ev.detail}"
-        if ev.kind == "progress":
+        if ev.kind is EventKind.PROGRESS:
             pct = 100 * ev.done // ev.total if ev.total else 100
             return f"hashing {where}  {pct}%  {human_size(ev.done)} / {human_size(ev.total)}"
-        if ev.kind == "started":
+        if ev.kind is EventKind.STARTED:
             return f"watching ({ev.detail})"
-        if ev.kind in ("ready", "rescan"):
+        if ev.kind in (EventKind.READY, EventKind.RESCAN):
             return f"{ev.kind}: {ev.detail}"
-        if ev.kind == "stopped":
+        if ev.kind is EventKind.STOPPED:
             return "stopped"
         return f"{ev.kind}  {where}  {ev.detail}".rstrip()
 

@@ -13,7 +13,7 @@ import queue
 from typing import TYPE_CHECKING
 
 from regtui.catalog.records import RegisterResult, VersionInfo
-from regtui.watch.events import Kind, WatchEvent
+from regtui.watch.events import EventKind, WatchEvent
 from regtui.watch.messages import Finished, Prepared, Registered, Stop, Turn
 
 if TYPE_CHECKING:
@@ -58,7 +58,9 @@ class Registrar:
                 log.exception("watch: register failed")
                 for item in batch:
                     job = item.job
-                    self.w.emit(WatchEvent("error", str(job.unit), job.model, detail=str(exc)))
+                    self.w.emit(
+                        WatchEvent(EventKind.ERROR, str(job.unit), job.model, detail=str(exc))
+                    )
                     self._finished(item, Turn.DONE)
             if stop:
                 return
@@ -72,11 +74,11 @@ class Registrar:
                     self._register([item])
                 return
             job = batch[0].job
-            self.w.emit(WatchEvent("error", str(job.unit), job.model, detail=str(exc)))
+            self.w.emit(WatchEvent(EventKind.ERROR, str(job.unit), job.model, detail=str(exc)))
             self._finished(batch[0], Turn.FAILED)
             return
         for item, res in zip(batch, results, strict=True):
-            kind: Kind = "registered" if res.created else "exists"
+            kind = EventKind.REGISTERED if res.created else EventKind.EXISTS
             self.w.emit(WatchEvent(kind, str(item.job.unit), item.job.model, res.version))
         self.marks.put(Registered(batch, results))
 
@@ -122,4 +124,6 @@ class Registrar:
                 marked = catalog.mark_artifact(
                     v.ref, "changed", f"{v.path} was overwritten; it is now {now.ref}"
                 )
-                self.w.emit(WatchEvent("changed", v.path, v.model, marked, detail=f"now {now.ref}"))
+                self.w.emit(
+                    WatchEvent(EventKind.CHANGED, v.path, v.model, marked, detail=f"now {now.ref}")
+                )

@@ -22,7 +22,7 @@ from regtui.hashing import iter_tree
 from regtui.inspect.layouts import find_artifacts, is_bundle_inner_name, shown_path, units_for
 from regtui.tree_walk import Skipped
 from regtui.watch.cache import newest_mtime
-from regtui.watch.events import WatchEvent
+from regtui.watch.events import EventKind, WatchEvent
 from regtui.watch.messages import (
     Finished,
     Found,
@@ -91,7 +91,9 @@ class Scheduler:
                     self._handle(msg, seen_modified)
                 except Exception as exc:  # one odd path must not kill the scheduler
                     log.exception("watch: cannot handle %r", msg)
-                    w.emit(WatchEvent("error", _shown_subject(msg), detail=f"internal: {exc}"))
+                    w.emit(
+                        WatchEvent(EventKind.ERROR, _shown_subject(msg), detail=f"internal: {exc}")
+                    )
             if w.stopping.is_set():
                 continue
             for unit in self.tracker.due():
@@ -103,7 +105,7 @@ class Scheduler:
                 except Exception as exc:
                     log.exception("watch: cannot dispatch %s", unit.path)
                     self.tracker.finish(unit.path)
-                    w.emit(WatchEvent("error", str(unit.path), detail=f"internal: {exc}"))
+                    w.emit(WatchEvent(EventKind.ERROR, str(unit.path), detail=f"internal: {exc}"))
             if self.caught_up and not self.tracker.units and self.inbox.empty():
                 w.idle.set()
             else:
@@ -145,7 +147,7 @@ class Scheduler:
         elif isinstance(msg, Scanned):
             self._scan_thread = None
             self.caught_up = True
-            self.w.emit(WatchEvent("ready", detail=msg.summary))
+            self.w.emit(WatchEvent(EventKind.READY, detail=msg.summary))
             if self._scan_again is not None:
                 reason, self._scan_again = self._scan_again, None
                 self._start_scan(reason)
@@ -242,7 +244,7 @@ class Scheduler:
             kept = self.tracker.finish(path, hold=hold, reason=msg.detail)
             if kept is not None and kept.held_since is not None and said != msg.detail:
                 model = w.model_for(root, path)
-                w.emit(WatchEvent("waiting", str(path), model, detail=msg.detail))
+                w.emit(WatchEvent(EventKind.WAITING, str(path), model, detail=msg.detail))
             return
         self.tracker.finish(path, retry=turn in (Turn.AGAIN, Turn.FAILED), later=turn is Turn.LATER)
 
@@ -254,7 +256,7 @@ class Scheduler:
         root = self.w.root_for(unit.path)
         self.w.emit(
             WatchEvent(
-                "incomplete",
+                EventKind.INCOMPLETE,
                 str(unit.path),
                 self.w.model_for(root, unit.path) if root is not None else None,
                 detail=f"{unit.reason or 'incomplete'}; unchanged for {unit.hold:g}s: "
@@ -272,7 +274,7 @@ class Scheduler:
             return
         self.caught_up = False
         if reason != "catch-up":
-            self.w.emit(WatchEvent("rescan", detail=reason))
+            self.w.emit(WatchEvent(EventKind.RESCAN, detail=reason))
         t = threading.Thread(target=self._scan, args=(reason,), name="regtui-scan", daemon=True)
         self._scan_thread = t
         t.start()
@@ -286,13 +288,15 @@ class Scheduler:
                     if w.stopping.is_set():
                         return
                     if isinstance(path, Skipped):  # one line each; the walk goes on
-                        w.emit(WatchEvent("refused", shown_path(path.path), detail=path.reason))
+                        w.emit(
+                            WatchEvent(EventKind.REFUSED, shown_path(path.path), detail=path.reason)
+                        )
                         continue
                     if path.is_symlink():  # a loop or a dangling link is refused here, once
                         try:
                             entry_path(path)
                         except ArtifactError as exc:
-                            w.emit(WatchEvent("refused", shown_path(path), detail=str(exc)))
+                            w.emit(WatchEvent(EventKind.REFUSED, shown_path(path), detail=str(exc)))
                             continue
                     mtime = newest_mtime(path)
                     if mtime is None:
@@ -302,7 +306,7 @@ class Scheduler:
                     found += 1
         except Exception as exc:
             log.exception("watch: scan failed")
-            w.emit(WatchEvent("error", detail=f"{reason} scan failed: {exc}"))
+            w.emit(WatchEvent(EventKind.ERROR, detail=f"{reason} scan failed: {exc}"))
         finally:
             self.inbox.put(Scanned(f"{reason}: {found} artifacts found"))
 

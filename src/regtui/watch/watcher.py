@@ -58,7 +58,7 @@ from regtui.catalog.service import Catalog, WatchRoot
 from regtui.errors import RegtuiError, UsageError
 from regtui.inspect.layouts import model_for
 from regtui.watch.cache import HashCache, default_cache_path
-from regtui.watch.events import WatchEvent
+from regtui.watch.events import EventKind, WatchEvent
 from regtui.watch.messages import Overflow, Rescan, Stop
 from regtui.watch.observer import Enqueue, OverflowHook, make_observer, schedule
 from regtui.watch.register import Registrar
@@ -149,7 +149,7 @@ class Watcher:
             if Path(r.path).is_dir():
                 live.append(r)
             else:
-                self.emit(WatchEvent("error", r.path, detail="not a folder; not watched"))
+                self.emit(WatchEvent(EventKind.ERROR, r.path, detail="not a folder; not watched"))
         if not live:
             raise UsageError("nothing to watch: none of the folders exists")
         self.roots = live
@@ -179,7 +179,11 @@ class Watcher:
             t.start()
             self._threads[name] = t
         mode = "polling" if self.poll or not self.close_events else "events"
-        self.emit(WatchEvent("started", detail=f"{mode}: " + ", ".join(r.path for r in self.roots)))
+        self.emit(
+            WatchEvent(
+                EventKind.STARTED, detail=f"{mode}: " + ", ".join(r.path for r in self.roots)
+            )
+        )
         if self.catch_up:
             self.scheduler.inbox.put(Rescan("catch-up"))
 
@@ -212,7 +216,7 @@ class Watcher:
         if self._own_cache and self.cache is not None:
             self.cache.close()
             self.cache = None
-        self.emit(WatchEvent("stopped"))
+        self.emit(WatchEvent(EventKind.STOPPED))
 
     def rescan(self, reason: str = "asked for") -> None:
         """Walk the roots again (what a queue overflow does); safe from any thread."""

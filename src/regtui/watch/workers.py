@@ -23,7 +23,7 @@ from regtui.inspect.bounds import Cancelled, cancelled_by
 from regtui.inspect.layouts import is_sidecar
 from regtui.inspect.sidecars import sidecars_for
 from regtui.watch.cache import signature
-from regtui.watch.events import Kind, WatchEvent
+from regtui.watch.events import EventKind, WatchEvent
 from regtui.watch.messages import Finished, Job, Prepared, Stop, Turn
 
 if TYPE_CHECKING:
@@ -123,7 +123,7 @@ class Preparer:
             if done >= total or now - last >= PROGRESS_EVERY:
                 last = now
                 self.w.emit(
-                    WatchEvent("progress", str(job.unit), job.model, done=done, total=total)
+                    WatchEvent(EventKind.PROGRESS, str(job.unit), job.model, done=done, total=total)
                 )
 
         return step
@@ -137,7 +137,7 @@ class Preparer:
             pass
         except Exception as exc:  # never let a worker die silently
             log.exception("watch: %s", job.unit)
-            self.w.emit(WatchEvent("error", str(job.unit), job.model, detail=str(exc)))
+            self.w.emit(WatchEvent(EventKind.ERROR, str(job.unit), job.model, detail=str(exc)))
         finally:
             if turn is not Turn.QUEUED:
                 self.w.scheduler.inbox.put(Finished(job.unit, turn, detail))
@@ -157,14 +157,22 @@ class Preparer:
             return Turn.DONE, ""
         sig = signature(job.unit)
         if sig is None:
-            w.emit(WatchEvent("skipped", str(job.unit), job.model, detail="gone before it settled"))
+            w.emit(
+                WatchEvent(
+                    EventKind.SKIPPED, str(job.unit), job.model, detail="gone before it settled"
+                )
+            )
             return Turn.DONE, ""
         assert w.cache is not None
         sha = w.cache.get(job.unit, sig)
         if sha is not None:
             known = w.catalog.version_by_sha(job.model, sha)
             if known is not None:
-                w.emit(WatchEvent("exists", str(job.unit), job.model, known, detail="unchanged"))
+                w.emit(
+                    WatchEvent(
+                        EventKind.EXISTS, str(job.unit), job.model, known, detail="unchanged"
+                    )
+                )
                 return Turn.DONE, ""
         early = w.looks.take_early(job.unit)
         if early is not None and early[0] == sig and early[1].model == job.model:
@@ -176,15 +184,15 @@ class Preparer:
                 )
             except ArtifactError as exc:
                 if not job.unit.exists():
-                    w.emit(WatchEvent("skipped", str(job.unit), job.model, detail=str(exc)))
+                    w.emit(WatchEvent(EventKind.SKIPPED, str(job.unit), job.model, detail=str(exc)))
                     return Turn.DONE, ""
                 if isinstance(exc, ArtifactChanged):
                     return Turn.AGAIN, ""  # still being written: let it settle again
-                kind: Kind = "refused" if isinstance(exc, ArtifactRefused) else "error"
+                kind = EventKind.REFUSED if isinstance(exc, ArtifactRefused) else EventKind.ERROR
                 w.emit(WatchEvent(kind, str(job.unit), job.model, detail=str(exc)))
                 return Turn.DONE, ""
             except RegtuiError as exc:
-                w.emit(WatchEvent("error", str(job.unit), job.model, detail=str(exc)))
+                w.emit(WatchEvent(EventKind.ERROR, str(job.unit), job.model, detail=str(exc)))
                 return Turn.DONE, ""
         if job.bundle and signature(job.unit) != sig:
             return Turn.AGAIN, ""  # a file in the folder changed while we hashed it
@@ -231,13 +239,13 @@ class Preparer:
                 reason=f"sidecar {job.unit.name} written after the model",
             )
         except RegtuiError as exc:
-            w.emit(WatchEvent("error", str(job.unit), target.model, detail=str(exc)))
+            w.emit(WatchEvent(EventKind.ERROR, str(job.unit), target.model, detail=str(exc)))
             return
         added = [k for k in after.logged if after.logged[k] != target.logged.get(k)]
         if added:
             w.emit(
                 WatchEvent(
-                    "logged",
+                    EventKind.LOGGED,
                     str(job.unit),
                     after.model,
                     after,

@@ -163,10 +163,12 @@ def test_held_artifacts_are_said_in_text_and_json(
     catalog: Catalog, root: Path, kind: str, detail: str, text: str
 ) -> None:
     from regtui.catalog.service import WatchRoot
-    from regtui.watch.events import WatchEvent
+    from regtui.watch.events import EventKind, WatchEvent
     from regtui.watch.headless import Printer
 
-    ev = WatchEvent(kind, str(root / "churn" / "model.safetensors"), "churn", detail=detail)  # type: ignore[arg-type]
+    ev = WatchEvent(
+        EventKind(kind), str(root / "churn" / "model.safetensors"), "churn", detail=detail
+    )
     out = io.StringIO()
     Printer(out, False, [WatchRoot(str(root), None, 0.3)])(ev)
     assert out.getvalue() == text + "\n"

@@ -22,9 +22,9 @@ from pathlib import Path
 
 import pytest
 
-import regtui.inspect as inspect_pkg
 from regtui.catalog.service import Catalog
 from regtui.inspect.bounds import open_file
+from regtui.inspect.formats import INSPECTORS, Inspector
 from tests.system.watch.conftest import Harness, wait_for, weights
 
 SETTLE = ("--settle", "0.3")
@@ -90,7 +90,7 @@ class _SlowInspector:
         self.release = threading.Event()
         self.reads = 0
 
-    def __call__(self, path: Path, facts: object) -> None:
+    def __call__(self, path: Path, facts: object, head: bytes, size: int) -> None:
         self.started.set()
         while not self.release.is_set():
             with open_file(path) as fh:
@@ -103,7 +103,7 @@ def test_a_slow_entry_holds_one_worker_and_the_others_go_on(
     harness: Harness, root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     slow = _SlowInspector()
-    monkeypatch.setattr(inspect_pkg, "inspect_gguf", slow)
+    monkeypatch.setitem(INSPECTORS, "gguf", Inspector(slow, names_format=True))
     w = harness.start(workers=2)
     try:
         (root / "slow").mkdir()

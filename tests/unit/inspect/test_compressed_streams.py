@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from regtui.inspect import _ZlibReader
 from regtui.inspect.bounds import Refused, deadline
+from regtui.inspect.decompress import ZlibReader
 from regtui.inspect.pickle_scan import scan_pickle
 from tests.support.hypothesis_runs import examples
 
@@ -26,7 +26,7 @@ from tests.support.hypothesis_runs import examples
 def test_the_zlib_reader_gives_what_zlib_inflates_in_any_read_sizes(
     data: bytes, sizes: list[int]
 ) -> None:
-    reader = _ZlibReader(io.BytesIO(zlib.compress(data)))
+    reader = ZlibReader(io.BytesIO(zlib.compress(data)))
     got = bytearray()
     for n in sizes:
         got += reader.read(n)
@@ -35,7 +35,7 @@ def test_the_zlib_reader_gives_what_zlib_inflates_in_any_read_sizes(
 
 
 def test_reading_byte_by_byte_keeps_the_buffer_small() -> None:
-    reader = _ZlibReader(io.BytesIO(zlib.compress(bytes(8 << 20))))
+    reader = ZlibReader(io.BytesIO(zlib.compress(bytes(8 << 20))))
     biggest = 0
     for _ in range(3 << 20):
         reader.read(1)
@@ -48,4 +48,4 @@ def test_a_scan_of_a_stream_stops_at_the_deadline() -> None:
     # Read from memory, so no file read checks the deadline: only the scan loop can.
     body = b"\x80\x04]\x94(" + b"K\x01" * 900_000 + b"e."
     with deadline(0.05), pytest.raises(Refused, match="MAX_INSPECT_SECONDS"):
-        scan_pickle(_ZlibReader(io.BytesIO(zlib.compress(body, 9))), seekable=False)
+        scan_pickle(ZlibReader(io.BytesIO(zlib.compress(body, 9))), seekable=False)

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from regtui.inspect import inspect_path
+from regtui.inspect import inspect_path, pickle_machine
 from regtui.inspect import pickle_scan as ps
 from regtui.inspect.pickle_allow import RELOADERS, is_allowed
 from regtui.inspect.pickle_scan import scan_pickle
@@ -186,18 +186,20 @@ def test_a_long_string_used_as_a_name_is_unsafe() -> None:
 
 
 def test_too_many_distinct_imports_is_refused_naming_the_limit(tmp_path: Path) -> None:
-    names = b"".join(glob("collections", f"N{i}") + POP for i in range(ps.MAX_GLOBALS + 1))
+    names = b"".join(
+        glob("collections", f"N{i}") + POP for i in range(pickle_machine.MAX_GLOBALS + 1)
+    )
     path = tmp_path / "m.pkl"
     path.write_bytes(PROTO(4) + names + b"N" + STOP)
     f = inspect_path(path)
-    assert f.refused and f"over {ps.MAX_GLOBALS} distinct imports" in f.refused
+    assert f.refused and f"over {pickle_machine.MAX_GLOBALS} distinct imports" in f.refused
     assert "treated as unsafe" in f.refused
 
 
 def test_too_many_opcodes_is_refused_naming_the_limit(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(ps, "MAX_OPS", 1_000)
+    monkeypatch.setattr(pickle_machine, "MAX_OPS", 1_000)  # read where the walk counts
     path = tmp_path / "m.pkl"
     # the import comes after the limit: it must not pass as "imports nothing"
     path.write_bytes(PROTO(4) + (b"N" + POP) * 600 + glob("posix", "system") + STOP)

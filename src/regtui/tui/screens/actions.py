@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from textual.screen import Screen
 
 from regtui.catalog.records import ModelInfo, VersionInfo
+from regtui.catalog.refs import Ref
 from regtui.catalog.stage_rules import check_approvable, check_holder
 from regtui.errors import PolicyRefused, RegtuiError
 from regtui.tui.safe import clean
@@ -231,20 +232,25 @@ class VersionActions(Screen[Any]):
         if m is None:
             return
         name = m.name
-        before_desc, before_tags = m.description, dict(m.tags)
+        before_desc = m.description
 
         def done(edits: Edits | None) -> None:
             if edits is None:
                 return
             desc = edits.description if edits.description != before_desc else None
-            tags = edits.tags if edits.tags != before_tags else None
             self.rapp.apply_change(
                 f"Edited {name}.",
                 "e edits it back",
-                lambda c: c.edit_model(name, description=desc, tags=tags, reason=edits.reason),
+                lambda c: c.edit(
+                    Ref(name),
+                    description=desc,
+                    tags=edits.set_tags,
+                    untag=edits.unset_tags,
+                    reason=edits.reason,
+                ),
             )
 
-        self.app.push_screen(EditModal(f"Edit {name}", m.description, m.tags), done)
+        self.app.push_screen(EditModal(f"Edit {name}", m.description, dict(m.tags)), done)
 
     def action_diff(self) -> None:
         v = self.current_version()

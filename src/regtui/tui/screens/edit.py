@@ -17,9 +17,22 @@ from regtui.tui.safe import block, clean, content
 
 @dataclass(frozen=True)
 class Edits:
+    """What the user changed: the tags to set and the keys to drop, not the whole set,
+    so a tag someone else added while the dialog was open is kept (`Catalog.edit`
+    merges them inside its write transaction)."""
+
     description: str | None
-    tags: dict[str, str]
+    set_tags: dict[str, str]
+    unset_tags: tuple[str, ...]
     reason: str
+
+
+def tag_changes(
+    before: dict[str, str], after: dict[str, str]
+) -> tuple[dict[str, str], tuple[str, ...]]:
+    """The tags `after` sets (new or changed) and the keys of `before` it drops."""
+    changed = {k: v for k, v in after.items() if before.get(k) != v}
+    return changed, tuple(k for k in before if k not in after)
 
 
 def format_tags(tags: dict[str, str]) -> str:
@@ -94,7 +107,7 @@ class EditModal(ModalScreen[Edits | None]):
         description = None
         if self.description is not None:
             description = self.query_one("#description", TextArea).text
-        self.dismiss(Edits(description, tags, reason))
+        self.dismiss(Edits(description, *tag_changes(self.tags, tags), reason))
 
     @on(Input.Submitted, "#tags")
     def next_field(self) -> None:

@@ -15,6 +15,7 @@ from textual.widgets import Header, Label, Markdown, Static
 
 from regtui.catalog.diff import flatten
 from regtui.catalog.records import ModelInfo, StageMove, VersionInfo
+from regtui.catalog.refs import Ref
 from regtui.errors import RegtuiError
 from regtui.tui.columns import DAMAGE_MARK
 from regtui.tui.safe import block, content, human_size, number, short_time, text, value_str
@@ -270,6 +271,7 @@ class VersionScreen(VersionActions):
         if v is None:
             return
         ref, before = v.ref, dict(v.tags)
+        target = Ref(v.model, v.version)
 
         def done(edits: Edits | None) -> None:
             if edits is None:
@@ -277,7 +279,9 @@ class VersionScreen(VersionActions):
             self.rapp.apply_change(
                 f"Edited the tags of {ref}.",
                 "e edits them back",
-                lambda c: c.edit_version(ref, tags=edits.tags, reason=edits.reason),
+                lambda c: c.edit(
+                    target, tags=edits.set_tags, untag=edits.unset_tags, reason=edits.reason
+                ),
             )
 
         self.app.push_screen(EditModal(f"Edit tags of {ref}", None, before), done)
