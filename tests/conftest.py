@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,12 +21,65 @@ def pytest_configure(config: pytest.Config) -> None:
         hypothesis_runs.load()
 
 
+SYSTEM = Path(__file__).parent / "system"
+
+# The real ML libraries (the `frameworks` extra and what its tests import beside it): an
+# in-process test that imports one (`pytest.importorskip`) is a `frameworks` test.
+FRAMEWORK_MODULES = {
+    "accelerate", "h5py", "keras", "lightning", "mlflow", "numpy", "onnx",
+    "pytorch_lightning", "safetensors", "skops", "sklearn", "torch", "transformers",
+}  # fmt: skip
+_IMPORTS_SKIPPED = re.compile(r"importorskip\(\s*[\"']([\w.]+)")
+
+# In-process tests too costly for the fast lane, each with why. The full suite runs them.
+SLOW_HERE = {
+    "tests/unit/test_one_read.py::test_scan_and_watch_record_one_file_under_a_swap[watch]":
+        "starts a real watcher thread on real files (a system test's work)",
+    "tests/unit/test_policy_gates.py::test_generated_imports_are_clean_or_refused_whole":
+        "generated export files, each imported into a fresh catalog",
+    "tests/unit/test_import_validation.py::test_generated_edits_import_soundly_or_are_refused_whole":
+        "generated export edits, each imported into a fresh catalog",
+    "tests/unit/test_special_files.py::test_special_files_are_refused_or_named_never_read":
+        "sixty special-file layouts, each inspected, scanned and registered in a thread",
+    "tests/unit/test_scan_entries.py::test_a_scan_finishes_with_one_refused_line_per_bad_entry":
+        "generated trees of loops, FIFOs and folders 1,100 deep, each scanned",
+    "tests/ui/test_filter_errors.py::test_a_hostile_filter_shows_its_error_or_its_rows":
+        "generated filters, each typed into a running TUI",
+}  # fmt: skip
+
+
+def _imports_a_framework(item: pytest.Item) -> bool:
+    try:
+        source = inspect.getsource(item.function)  # type: ignore[attr-defined]
+    except (AttributeError, OSError, TypeError):
+        return False
+    return any(m.split(".")[0] in FRAMEWORK_MODULES for m in _IMPORTS_SKIPPED.findall(source))
+
+
+def _slow_here(item: pytest.Item) -> bool:
+    nodeid = item.nodeid
+    return nodeid in SLOW_HERE or nodeid.split("[")[0] in SLOW_HERE
+
+
 @pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """PostgreSQL and the real ML libraries are slow by nature: the fast lane
-    (`-m "not slow"`) leaves them out without each test saying so."""
+    """The one place that says which tests are slow, by what they do, so the fast lane
+    (`-m "not slow"`) is tests/unit + tests/ui without each test saying so: all of
+    tests/system (subprocesses, watcher threads on real files, kill -9, real git,
+    bench), anything needing a PostgreSQL server (the `pg_server` fixture, or the `pg`
+    side of `db_url`) or a real ML library (`frameworks`, or importing one), and the
+    few in-process tests named in SLOW_HERE."""
     for item in items:
-        if item.get_closest_marker("pg") or item.get_closest_marker("frameworks"):
+        if "pg_server" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.pg)
+        if _imports_a_framework(item):
+            item.add_marker(pytest.mark.frameworks)
+        if (
+            item.path.is_relative_to(SYSTEM)
+            or item.get_closest_marker("pg")
+            or item.get_closest_marker("frameworks")
+            or _slow_here(item)
+        ):
             item.add_marker(pytest.mark.slow)
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -89,24 +87,3 @@ def test_lineage_from_git_files_written_by_hand(tmp_path: Path) -> None:
     facts = git_facts(run)
     assert facts["git_commit"] == sha and facts["git_branch"] == "feature/x"
     assert facts["git_dirty"] is None
-
-
-@pytest.mark.skipif(shutil.which("git") is None, reason="git not installed")
-def test_lineage_dirty_flag_with_real_git(tmp_path: Path) -> None:
-    def git(*args: str) -> None:
-        subprocess.run(["git", "-C", str(tmp_path), *args], check=True, capture_output=True)
-
-    git("init", "-q", "-b", "main")
-    (tmp_path / "train.py").write_text("print(1)\n")
-    git("add", "train.py")
-    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "x")
-    (tmp_path / "m.safetensors").write_bytes(safetensors_bytes({"w": ("F32", [2])}))
-    f = inspect_path(tmp_path / "m.safetensors")
-    assert f.lineage["git_branch"] == "main" and len(f.lineage["git_commit"]) == 40
-    assert f.lineage["git_dirty"] is False
-    assert f.lineage["run_dir"] == str(tmp_path) and f.lineage["host"]
-    (tmp_path / "train.py").write_text("print(2)\n")
-    from regtui.inspect import lineage
-
-    lineage._dirty_cache.clear()
-    assert inspect_path(tmp_path / "m.safetensors").lineage["git_dirty"] is True
