@@ -321,8 +321,13 @@ class CatalogScreen(VersionActions):
         self.query_one(Trend).show(message.metric, message.values, TREND_WINDOW)
 
     def catalog_changed(self) -> None:
+        # A change can be reported while the screen is being taken down (the app
+        # quitting): with its table gone there is nothing left to refresh.
+        tables = self.query(VersionTable)
+        if not tables:
+            return
         self.load_models()
-        self.query_one(VersionTable).reload()
+        tables.first().reload()
         self.load_trend()
 
     # ------------------------------------------------------------ VersionActions
