@@ -3,7 +3,9 @@
 By default (and so in `.ci/run`) every run tries the same examples: derandomized, no
 example database, so a landing never fails by chance and a failure reproduces. With
 REGTUI_FULL=1 the examples are random and ten times as many, to find what the fixed
-ones miss (a failure prints the blob that replays it with @reproduce_failure).
+ones miss (a failure prints the blob that replays it with @reproduce_failure). The
+fast lane (`-m "not slow"`, for quick feedback while editing) draws a fifth as many,
+also fixed; the full suite, and so `.ci/run`, draws the whole count.
 tests/conftest.py loads the profile before any test module builds its settings, so
 every `@settings(...)` inherits it; a test that names its own count wraps it in
 `examples()` to be scaled too.
@@ -23,6 +25,8 @@ import regtui
 
 FULL = os.environ.get("REGTUI_FULL") == "1"
 SCALE = 10 if FULL else 1
+FAST_SHARE = 5  # the fast lane draws 1/FAST_SHARE of each count
+_fast = False
 
 settings.register_profile("regtui-ci", derandomize=True, database=None, print_blob=True)
 settings.register_profile(
@@ -32,17 +36,34 @@ settings.register_profile(
     print_blob=True,
     max_examples=settings.default.max_examples * SCALE,
 )
+settings.register_profile(
+    "regtui-fast",
+    parent=settings.get_profile("regtui-ci"),
+    max_examples=settings.default.max_examples // FAST_SHARE,
+)
 PROFILE = "regtui-full" if FULL else "regtui-ci"
 
 
+def scaled(count: int, *, fast: bool) -> int:
+    return max(2, count // FAST_SHARE) if fast else count * SCALE
+
+
 def examples(count: int) -> int:
-    """A test's own example count, scaled under REGTUI_FULL=1."""
-    return count * SCALE
+    """A test's own example count, scaled under REGTUI_FULL=1 and in the fast lane."""
+    return scaled(count, fast=_fast)
 
 
-def load() -> None:
-    settings.load_profile(PROFILE)
-    if not FULL:
+def in_fast_lane() -> bool:
+    return _fast
+
+
+def load(*, fast_lane: bool = False, draws_here: bool = True) -> None:
+    """The run's profile; `fast_lane` (not with REGTUI_FULL=1) draws fewer examples.
+    A process that runs no test (`draws_here=False`) need not fix the draws."""
+    global _fast
+    _fast = fast_lane and not FULL
+    settings.load_profile("regtui-fast" if _fast else PROFILE)
+    if not FULL and draws_here:
         import_every_local_module()
 
 

@@ -10,12 +10,35 @@ import pytest
 from sqlalchemy import create_engine
 from sqlalchemy import inspect as sa_inspect
 
+from regtui.catalog.db import close_engine, make_engine, write_txn
 from regtui.catalog.migrate import HEAD_REVISION, known_revisions, upgrade
 from regtui.catalog.service import Catalog
 from regtui.errors import CatalogError
+from regtui.settings import sqlite_url
+from tests.support import schema_template
 from tests.unit.helpers import model_bytes
 
 DATA = Path(__file__).resolve().parents[1] / "data"
+# Every catalog here is built by the migrations themselves, not the tests' template.
+pytestmark = pytest.mark.real_migrations
+
+
+def test_the_tests_schema_template_builds_what_the_migrations_build(tmp_path: Path) -> None:
+    """Other tests get new SQLite catalogs from tests/support/schema_template.py: its
+    replay must give exactly the migrations' schema, object for object, and the stamp."""
+    with Catalog(tmp_path / "migrated.sqlite") as migrated, migrated.engine.connect() as conn:
+        expected = schema_template.schema_of(conn)
+    engine = make_engine(sqlite_url(tmp_path / "replayed.sqlite"))
+    try:
+        with write_txn(engine) as conn:
+            schema_template.upgrade(conn)
+        with engine.connect() as conn:
+            replayed = schema_template.schema_of(conn)
+    finally:
+        close_engine(engine)
+    assert expected[1] == [HEAD_REVISION]
+    assert len(expected[0]) > 10  # tables, indexes and triggers, not an empty list
+    assert replayed == expected
 
 
 def test_head_constant_matches_the_migration_scripts() -> None:
