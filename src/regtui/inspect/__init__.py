@@ -39,7 +39,7 @@ from regtui.inspect.bundles import (
 )
 from regtui.inspect.detect import is_artifact_candidate, is_ignored_name
 from regtui.inspect.facts import Facts
-from regtui.inspect.formats import inspect_file
+from regtui.inspect.file_reader import inspect_file
 from regtui.inspect.lineage import lineage_for
 from regtui.inspect.sidecars import add_sidecars
 from regtui.inspect.tensorflow import inspect_savedmodel

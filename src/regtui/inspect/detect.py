@@ -1,27 +1,25 @@
 """Which format a file holds, decided by its first bytes; names only break ties.
 
-Also the naming rules the scanner and the watcher share: which names are
-temporary or sidecars (never artifacts) and which files may be models.
+The signatures and their order are the format table's (formats.FORMATS); here is
+how they are tried, and the naming rules the scanner and the watcher share: which
+names are temporary or sidecars (never artifacts) and which files may be models.
 """
 
 from __future__ import annotations
 
 import re
-import struct
-import zlib
 from pathlib import Path
 
 from regtui.inspect.bounds import open_file
-from regtui.inspect.pytorch import LEGACY_MAGIC  # a torch.save() file of the legacy format
-from regtui.inspect.safetensors import MAX_HEADER, decoded_header
+from regtui.inspect.formats import FORMATS
+from regtui.inspect.pickle_files import PICKLE_EXTS
 
 HEAD_BYTES = 4096
 
-# Extensions that say "this is a model file" on their own.
-MODEL_EXTENSIONS = {
-    ".safetensors": "safetensors",
-    ".onnx": "onnx",
-    ".gguf": "gguf",
+# Extensions that say "this is a model file" on their own: those of the table's
+# formats, and these, whose files are formats inside a container (a zip, a pickle) or
+# a folder.
+MODEL_EXTENSIONS = {ext: kind for kind, f in FORMATS.items() for ext in f.extensions} | {
     ".pt": "pytorch",
     ".pth": "pytorch",
     ".ckpt": "pytorch",
@@ -31,11 +29,6 @@ MODEL_EXTENSIONS = {
     ".joblib": "joblib",
     ".sav": "pickle",
     ".keras": "keras",
-    ".h5": "hdf5",
-    ".hdf5": "hdf5",
-    ".tflite": "tflite",
-    ".ubj": "xgboost-ubj",
-    ".cbm": "catboost",
     ".pb": "savedmodel",
     ".pt2": "pytorch-export",
     ".skops": "skops",
@@ -120,105 +113,18 @@ def sniff(head: bytes, size: int, ext: str | None = None) -> str | None:
     only strong signatures count."""
     if len(head) < 4:
         return None
-    found = _strong(head, size)
-    if found is not None:
-        return found
+    for kind, fmt in FORMATS.items():
+        if fmt.strong is not None and fmt.strong(head, size):
+            return kind
     allowed = _weak_allowed(ext)
-    for kind, test in _WEAK:
-        if kind in allowed and test(head, size):
+    for kind, fmt in FORMATS.items():
+        if fmt.weak is not None and kind in allowed and fmt.weak(head, size):
             return kind
     return None
 
 
-def _strong(head: bytes, size: int) -> str | None:
-    if head.startswith(b"GGUF"):
-        return "gguf"
-    if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
-        return "zip"
-    if head.startswith(b"\x89HDF\r\n\x1a\n"):
-        return "hdf5"
-    if head[4:8] == b"TFL3" and 8 <= struct.unpack_from("<I", head)[0] < size:
-        return "tflite"  # the flatbuffer's root table lies inside the file
-    if head.startswith(b"CBM1"):
-        return "catboost"
-    if head.startswith(LEGACY_MAGIC) or _framed_pickle(head, size):
-        return "pickle"
-    if head.startswith((b"\x1f\x8b\x08", b"\xfd7zXZ\x00")) or _BZIP2.match(head):
-        return "compressed"
-    if _zlib_pickle(head):
-        return "compressed"
-    if _looks_like_safetensors(head, size):
-        return "safetensors"
-    if re.sub(rb"\s+", b"", head.lstrip()[:200]).startswith(b'{"learner"'):
-        return "xgboost-json"
-    if _UBJ_LEARNER.match(head):
-        return "xgboost-ubj"
-    if head.startswith(b"tree\n") and b"\nversion=" in head:
-        return "lightgbm"
-    return None
-
-
-_BZIP2 = re.compile(rb"BZh[1-9](1AY&SY|\x17rE8P\x90)")
-# XGBoost's UBJSON: an object whose first key (keys are sorted) is "learner".
-_UBJ_LEARNER = re.compile(rb"\{(?:[iU]\x07|I\x00\x07|l\x00{3}\x07|L\x00{7}\x07)learner")
-
-
-def _framed_pickle(head: bytes, size: int) -> bool:
-    """Protocol 4/5 pickle with its first FRAME, whose length fits the file."""
-    if len(head) < 11 or head[0] != 0x80 or head[1] not in (4, 5) or head[2] != 0x95:
-        return False
-    n: int
-    (n,) = struct.unpack_from("<Q", head, 3)
-    return 0 < n <= size - 11
-
-
-def _weak_pickle(head: bytes, size: int) -> bool:
-    return head[0] == 0x80 and 2 <= head[1] <= 5
-
-
-def _weak_zlib(head: bytes, size: int) -> bool:
-    return head[:2] in (b"x\x01", b"x\x5e", b"x\x9c", b"x\xda")
-
-
-def _zlib_pickle(head: bytes) -> bool:
-    """A zlib start whose first inflated bytes begin a pickle: the two together do not
-    occur by chance, and joblib finds its compression by content, whatever the name."""
-    if not _weak_zlib(head, 0):
-        return False
-    try:
-        out = zlib.decompressobj().decompress(head, 16)
-    except zlib.error:
-        return False
-    return len(out) >= 2 and out[0] == 0x80 and 2 <= out[1] <= 5
-
-
-def _weak_safetensors(head: bytes, size: int) -> bool:
-    """The safetensors start without the size check: under a safetensors name, a
-    header that claims more than the file holds is the reader's to call damage."""
-    return _safetensors_start(head, MAX_HEADER)
-
-
-def _weak_json(head: bytes, size: int) -> bool:
-    return head.lstrip()[:1] == b"{"
-
-
-def _weak_xgboost_binary(head: bytes, size: int) -> bool:
-    return head.startswith(b"binf")
-
-
-# Weak signatures, in the order tried; each only where the extension allows it.
-_WEAK = (
-    ("safetensors", _weak_safetensors),
-    ("pickle", _weak_pickle),
-    ("compressed", _weak_zlib),
-    ("xgboost-binary", _weak_xgboost_binary),
-    ("onnx", lambda head, size: _looks_like_onnx(head)),
-    ("tflite", lambda head, size: head[4:8] == b"TFL3"),  # a root offset the reader refuses
-    ("json", _weak_json),  # a JSON document is never a model: it only explains damage
-)
 # Names that may hold anything: the weak signatures each may still show.
 _MAYBE_WEAK = {".model": {"xgboost-binary"}}
-_PICKLE_FAMILY = {".pkl", ".pickle", ".joblib", ".sav", ".pt", ".pth", ".bin", ".ckpt"}
 
 
 def _weak_allowed(ext: str | None) -> set[str]:
@@ -227,52 +133,9 @@ def _weak_allowed(ext: str | None) -> set[str]:
     allowed = {"json"} | _MAYBE_WEAK.get(ext, set()) | _COMPATIBLE.get(ext, set())
     if ext in MODEL_EXTENSIONS:
         allowed.add(MODEL_EXTENSIONS[ext])
-    if ext in _PICKLE_FAMILY:
+    if ext in PICKLE_EXTS:
         allowed |= {"pickle", "compressed"}  # compressed joblib/pickle
     return allowed
-
-
-def _safetensors_start(head: bytes, limit: int) -> bool:
-    """An 8-byte header length in 2..limit, then the start of a JSON object: `{"`
-    or `{}`. One `{` byte alone occurs by chance (a nine-byte ONNX file was once
-    taken for safetensors)."""
-    if len(head) < 10:
-        return False
-    (n,) = struct.unpack("<Q", head[:8])
-    if not 2 <= n <= limit or head[8:9] != b"{":
-        return False
-    return head[9:].lstrip(b" \t\r\n")[:1] in (b'"', b"}")
-
-
-_CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
-def _looks_like_safetensors(head: bytes, size: int) -> bool:
-    """The safetensors start with a header length that fits the file, and the
-    header's bytes in the head are JSON text (no control bytes: binary formats
-    such as ONNX show some within a few bytes); a header that fits the head must
-    also parse as a JSON object."""
-    if not _safetensors_start(head, min(size - 8, MAX_HEADER)):
-        return False
-    (n,) = struct.unpack("<Q", head[:8])
-    if _CONTROL.search(head, 8, 8 + n):
-        return False
-    if 8 + n > len(head):
-        return True
-    try:
-        return isinstance(decoded_header(head[8 : 8 + n]), dict)
-    except (ValueError, RecursionError):
-        return False
-
-
-def _looks_like_onnx(head: bytes) -> bool:
-    # ModelProto starts with ir_version (field 1, varint), then another known field.
-    return (
-        len(head) >= 3
-        and head[0] == 0x08
-        and 2 <= head[1] <= 20
-        and head[2] in (0x12, 0x1A, 0x22, 0x28, 0x32, 0x3A, 0x42, 0x72)
-    )
 
 
 def extension_mismatch(path: Path, detected: str) -> str | None:

@@ -272,3 +272,11 @@ def _check_extent(
             "truncated or lying header"
         )
     facts.complete = sized and size <= start + _align(data_end, alignment)
+
+
+# Signatures (formats.FORMATS): `looks_like_*` decides alone; `may_be_*` is trusted
+# only where the file's name allows the format (detect.sniff).
+
+
+def looks_like_gguf(head: bytes, size: int) -> bool:
+    return head.startswith(b"GGUF")

@@ -49,3 +49,12 @@ def excerpt(data: bytes) -> str:
     text = data[: _EXCERPT * 4].decode("ascii", errors="replace")
     text = re.sub(r"[^\x21-\x7e]+", " ", text).strip()
     return text[:_EXCERPT] + ("…" if len(text) > _EXCERPT else "")
+
+
+# Signatures (formats.FORMATS): `looks_like_*` decides alone; `may_be_*` is trusted
+# only where the file's name allows the format (detect.sniff).
+
+
+def may_be_json(head: bytes, size: int) -> bool:
+    """A JSON document is never a model: it only explains damage."""
+    return head.lstrip()[:1] == b"{"

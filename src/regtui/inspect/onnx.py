@@ -262,3 +262,17 @@ def inspect_onnx(path: Path, facts: Facts) -> None:
     meta.pop("graph", None)
     facts.metadata.update(meta)
     facts.warnings.extend(walker.warnings)
+
+
+# Signatures (formats.FORMATS): `looks_like_*` decides alone; `may_be_*` is trusted
+# only where the file's name allows the format (detect.sniff).
+
+
+def may_be_onnx(head: bytes, size: int) -> bool:
+    # ModelProto starts with ir_version (field 1, varint), then another known field.
+    return (
+        len(head) >= 3
+        and head[0] == 0x08
+        and 2 <= head[1] <= 20
+        and head[2] in (0x12, 0x1A, 0x22, 0x28, 0x32, 0x3A, 0x42, 0x72)
+    )

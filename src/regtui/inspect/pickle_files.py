@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import re
+import struct
+import zlib
 from pathlib import Path
 
 from regtui.inspect.bounds import Damaged, Refused, open_file
@@ -83,3 +86,52 @@ def inspect_compressed(path: Path, facts: Facts, head: bytes, size: int) -> None
         )
     raise_if_over_limit(scan, "compressed pickle")
     raise_if_truncated(scan, "compressed pickle")
+
+
+# Signatures (formats.FORMATS): `looks_like_*` decides alone; `may_be_*` is trusted
+# only where the file's name allows the format (detect.sniff).
+
+
+def _framed_pickle(head: bytes, size: int) -> bool:
+    """Protocol 4/5 pickle with its first FRAME, whose length fits the file."""
+    if len(head) < 11 or head[0] != 0x80 or head[1] not in (4, 5) or head[2] != 0x95:
+        return False
+    n: int
+    (n,) = struct.unpack_from("<Q", head, 3)
+    return 0 < n <= size - 11
+
+
+def looks_like_pickle(head: bytes, size: int) -> bool:
+    # LEGACY_MAGIC: a torch.save() file of the legacy format
+    return head.startswith(LEGACY_MAGIC) or _framed_pickle(head, size)
+
+
+def may_be_pickle(head: bytes, size: int) -> bool:
+    return head[0] == 0x80 and 2 <= head[1] <= 5
+
+
+_BZIP2 = re.compile(rb"BZh[1-9](1AY&SY|\x17rE8P\x90)")
+
+
+def may_be_compressed(head: bytes, size: int) -> bool:
+    """A zlib stream's first two bytes."""
+    return head[:2] in (b"x\x01", b"x\x5e", b"x\x9c", b"x\xda")
+
+
+def _zlib_pickle(head: bytes) -> bool:
+    """A zlib start whose first inflated bytes begin a pickle: the two together do not
+    occur by chance, and joblib finds its compression by content, whatever the name."""
+    if not may_be_compressed(head, 0):
+        return False
+    try:
+        out = zlib.decompressobj().decompress(head, 16)
+    except zlib.error:
+        return False
+    return len(out) >= 2 and out[0] == 0x80 and 2 <= out[1] <= 5
+
+
+def looks_like_compressed(head: bytes, size: int) -> bool:
+    """gzip, xz or bzip2 magic, or a zlib stream that inflates to a pickle."""
+    if head.startswith((b"\x1f\x8b\x08", b"\xfd7zXZ\x00")) or _BZIP2.match(head):
+        return True
+    return _zlib_pickle(head)

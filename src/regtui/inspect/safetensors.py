@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -202,3 +203,46 @@ def inspect_safetensors(
     if summary.damage:
         raise Damaged(summary.damage)
     facts.complete = summary.complete
+
+
+# Signatures (formats.FORMATS): `looks_like_*` decides alone; `may_be_*` is trusted
+# only where the file's name allows the format (detect.sniff).
+
+
+def _safetensors_start(head: bytes, limit: int) -> bool:
+    """An 8-byte header length in 2..limit, then the start of a JSON object: `{"`
+    or `{}`. One `{` byte alone occurs by chance (a nine-byte ONNX file was once
+    taken for safetensors)."""
+    if len(head) < 10:
+        return False
+    (n,) = struct.unpack("<Q", head[:8])
+    if not 2 <= n <= limit or head[8:9] != b"{":
+        return False
+    return head[9:].lstrip(b" \t\r\n")[:1] in (b'"', b"}")
+
+
+_CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def looks_like_safetensors(head: bytes, size: int) -> bool:
+    """The safetensors start with a header length that fits the file, and the
+    header's bytes in the head are JSON text (no control bytes: binary formats
+    such as ONNX show some within a few bytes); a header that fits the head must
+    also parse as a JSON object."""
+    if not _safetensors_start(head, min(size - 8, MAX_HEADER)):
+        return False
+    (n,) = struct.unpack("<Q", head[:8])
+    if _CONTROL.search(head, 8, 8 + n):
+        return False
+    if 8 + n > len(head):
+        return True
+    try:
+        return isinstance(decoded_header(head[8 : 8 + n]), dict)
+    except (ValueError, RecursionError):
+        return False
+
+
+def may_be_safetensors(head: bytes, size: int) -> bool:
+    """The safetensors start without the size check: under a safetensors name, a
+    header that claims more than the file holds is the reader's to call damage."""
+    return _safetensors_start(head, MAX_HEADER)

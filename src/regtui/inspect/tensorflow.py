@@ -167,3 +167,20 @@ def _meta_graph(w: Wire, start: int, end: int) -> dict[str, Any]:
                 if n2 == 1 and w2 == LEN:
                     out["signatures"].append(w.string(a2, v2, 200))
     return out
+
+
+# Signatures (formats.FORMATS): `looks_like_*` decides alone; `may_be_*` is trusted
+# only where the file's name allows the format (detect.sniff).
+
+
+def looks_like_hdf5(head: bytes, size: int) -> bool:
+    return head.startswith(b"\x89HDF\r\n\x1a\n")
+
+
+def looks_like_tflite(head: bytes, size: int) -> bool:
+    # the flatbuffer's root table lies inside the file
+    return head[4:8] == b"TFL3" and 8 <= struct.unpack_from("<I", head)[0] < size
+
+
+def may_be_tflite(head: bytes, size: int) -> bool:
+    return head[4:8] == b"TFL3"  # a root offset the reader refuses

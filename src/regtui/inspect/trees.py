@@ -169,3 +169,31 @@ def inspect_catboost(path: Path, facts: Facts) -> None:
     facts.metadata["note"] = (
         "CatBoost .cbm recognised by its CBM1 signature; contents are not parsed"
     )
+
+
+# Signatures (formats.FORMATS): `looks_like_*` decides alone; `may_be_*` is trusted
+# only where the file's name allows the format (detect.sniff).
+
+
+def looks_like_catboost(head: bytes, size: int) -> bool:
+    return head.startswith(b"CBM1")
+
+
+def looks_like_xgboost_json(head: bytes, size: int) -> bool:
+    return re.sub(rb"\s+", b"", head.lstrip()[:200]).startswith(b'{"learner"')
+
+
+# XGBoost's UBJSON: an object whose first key (keys are sorted) is "learner".
+_UBJ_LEARNER = re.compile(rb"\{(?:[iU]\x07|I\x00\x07|l\x00{3}\x07|L\x00{7}\x07)learner")
+
+
+def looks_like_xgboost_ubj(head: bytes, size: int) -> bool:
+    return _UBJ_LEARNER.match(head) is not None
+
+
+def looks_like_lightgbm(head: bytes, size: int) -> bool:
+    return head.startswith(b"tree\n") and b"\nversion=" in head
+
+
+def may_be_xgboost_binary(head: bytes, size: int) -> bool:
+    return head.startswith(b"binf")

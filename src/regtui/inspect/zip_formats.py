@@ -40,3 +40,11 @@ def inspect_zip(path: Path, facts: Facts) -> None:
             # .npz object arrays and any pickle inside: np.load or unzip-and-load reads them
             scan_members(zf).merge_into(facts)
     facts.complete = ends_complete(path)
+
+
+# Signatures (formats.FORMATS): `looks_like_*` decides alone; `may_be_*` is trusted
+# only where the file's name allows the format (detect.sniff).
+
+
+def looks_like_zip(head: bytes, size: int) -> bool:
+    return head.startswith((b"PK\x03\x04", b"PK\x05\x06"))

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -24,7 +25,7 @@ import pytest
 
 from regtui.catalog.service import Catalog
 from regtui.inspect.bounds import open_file
-from regtui.inspect.formats import INSPECTORS, Inspector
+from regtui.inspect.formats import FORMATS
 from tests.system.watch.conftest import Harness, wait_for, weights
 
 SETTLE = ("--settle", "0.3")
@@ -103,7 +104,7 @@ def test_a_slow_entry_holds_one_worker_and_the_others_go_on(
     harness: Harness, root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     slow = _SlowInspector()
-    monkeypatch.setitem(INSPECTORS, "gguf", Inspector(slow, names_format=True))
+    monkeypatch.setitem(FORMATS, "gguf", dataclasses.replace(FORMATS["gguf"], read=slow))
     w = harness.start(workers=2)
     try:
         (root / "slow").mkdir()

@@ -1,47 +1,53 @@
-"""The format table and the detector name the same formats: every kind `detect.sniff`
-can return has exactly one inspector in `formats.INSPECTORS`, and the table holds no
-kind the detector never names (a dead entry would hide a renamed one)."""
+"""The format table is the one place that says which formats regtui reads: every
+kind `detect.sniff` names is an entry, each entry can be named (it has a signature),
+its names are its own, and `inspect_file` runs the entry's reader and only that."""
 
 from __future__ import annotations
 
-import ast
-import inspect
+import dataclasses
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from regtui.inspect import detect, formats
+from regtui.inspect import detect, file_reader, formats
 from regtui.inspect.bounds import Damaged
 from regtui.inspect.facts import Facts
 
 
-def detected_kinds() -> set[str]:
-    """Every kind sniff can name, read from detect.py itself: the strings its strong
-    signatures return, and the kinds of its weak ones."""
-    tree = ast.parse(inspect.getsource(detect))
-    strong = next(
-        node for node in tree.body if isinstance(node, ast.FunctionDef) and node.name == "_strong"
-    )
-    returned = {
-        node.value.value
-        for node in ast.walk(strong)
-        if isinstance(node, ast.Return)
-        and isinstance(node.value, ast.Constant)
-        and isinstance(node.value.value, str)
-    }
-    return returned | {kind for kind, _test in detect._WEAK}
+def test_every_entry_has_a_signature_sniff_can_name_it_by() -> None:
+    unnamed = [k for k, f in formats.FORMATS.items() if f.strong is None and f.weak is None]
+    assert not unnamed
+    assert len(formats.FORMATS) >= 14
 
 
-def test_the_reading_of_detect_finds_its_formats() -> None:
-    # A guard on the AST reading above: were detect.py reshaped so that it found
-    # nothing, the equality below would hold for an empty table.
-    kinds = detected_kinds()
-    assert {"gguf", "zip", "pickle", "compressed", "json", "xgboost-binary"} <= kinds
-    assert len(kinds) >= 14
+def test_each_extension_belongs_to_one_entry_and_says_its_kind() -> None:
+    owners: dict[str, str] = {}
+    for kind, fmt in formats.FORMATS.items():
+        for ext in fmt.extensions:
+            assert ext == ext.lower() and ext.startswith("."), ext
+            assert ext not in owners, f"{ext} claimed by {owners.get(ext)} and {kind}"
+            owners[ext] = kind
+            assert detect.MODEL_EXTENSIONS[ext] == kind
 
 
-def test_every_detected_format_has_exactly_one_inspector() -> None:
-    assert set(formats.INSPECTORS) == detected_kinds()
+@given(st.binary(min_size=4, max_size=64), st.sampled_from(sorted(detect.MODEL_EXTENSIONS)))
+def test_sniff_names_only_kinds_of_the_table(head: bytes, ext: str) -> None:
+    assert detect.sniff(head, len(head) + 100, ext) in {None, *formats.FORMATS}
+
+
+def test_the_table_order_decides_between_two_strong_signatures(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # a fake kind whose signature matches every head, put last and then first
+    always = formats.Format(formats.FORMATS["json"].read, strong=lambda head, size: True)
+    monkeypatch.setitem(formats.FORMATS, "always", always)
+    assert detect.sniff(b"GGUF" + bytes(60), 64, ".gguf") == "gguf"
+    reordered = {"always": always, **{k: v for k, v in formats.FORMATS.items() if k != "always"}}
+    monkeypatch.setattr(formats, "FORMATS", reordered)
+    monkeypatch.setattr(detect, "FORMATS", reordered)
+    assert detect.sniff(b"GGUF" + bytes(60), 64, ".gguf") == "always"
 
 
 def test_each_table_entry_is_the_one_that_reads(
@@ -54,11 +60,12 @@ def test_each_table_entry_is_the_one_that_reads(
     def fake(path: Path, facts: Facts, head: bytes, size: int) -> None:
         seen.append((path.name, size))
 
-    monkeypatch.setitem(formats.INSPECTORS, "gguf", formats.Inspector(fake, names_format=True))
+    swapped = dataclasses.replace(formats.FORMATS["gguf"], read=fake)
+    monkeypatch.setitem(formats.FORMATS, "gguf", swapped)
     path = tmp_path / "m.gguf"
     path.write_bytes(b"GGUF" + bytes(60))
     facts = Facts()
-    formats.inspect_file(path, facts)
+    file_reader.inspect_file(path, facts)
     assert seen == [("m.gguf", 64)]
     assert facts.format == "gguf"
 
@@ -66,10 +73,10 @@ def test_each_table_entry_is_the_one_that_reads(
 def test_a_kind_without_an_entry_is_unknown_damage(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.delitem(formats.INSPECTORS, "gguf")
+    monkeypatch.delitem(formats.FORMATS, "gguf")
     path = tmp_path / "m.gguf"
     path.write_bytes(b"GGUF" + bytes(60))
     facts = Facts()
     with pytest.raises(Damaged, match="not recognised as a model format"):
-        formats.inspect_file(path, facts)
+        file_reader.inspect_file(path, facts)
     assert facts.format == "unknown"
