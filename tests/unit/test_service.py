@@ -387,7 +387,7 @@ def test_team_mode_postgres_trusts_roles_not_claims(pg_server: object, tmp_path:
 def test_fast_json_listing_matches_the_records(db_url: str, tmp_path: Path) -> None:
     import json
 
-    from regtui.catalog.records import versions_json_text
+    from regtui.catalog.version_json import versions_json_text
 
     cat = catalog_with_versions(db_url, tmp_path, 3)
     cat.approve("churn:2", "ok ☃ \x1b[31m")

@@ -16,8 +16,9 @@ from typing import Any
 
 from sqlalchemy import Connection, Dialect, func, select
 
+from regtui.catalog.clock import iso
 from regtui.catalog.db import DriverSQL, insert_sql
-from regtui.catalog.records import AuditEvent, ChainCheck, iso
+from regtui.catalog.records import AuditEvent, ChainCheck
 from regtui.catalog.schema import AuditEventRow
 
 GENESIS = "0" * 64

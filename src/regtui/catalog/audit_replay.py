@@ -21,7 +21,8 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from regtui.catalog.records import AuditEvent, Policy, _utc, iso
+from regtui.catalog.clock import iso, utc
+from regtui.catalog.records import AuditEvent, Policy
 from regtui.catalog.schema import ApprovalRow, ModelRow, SettingRow, StageRow, VersionRow
 from regtui.catalog.stage_rules import policy_from_json
 from regtui.catalog.store import SETTING_KEY as STORE_KEY
@@ -115,7 +116,7 @@ class Replay:
         if not isinstance(policy, Policy):
             policy = Policy()
         if ev.action in DECISIONS and v is not None:
-            v.decisions.append((ev.action, ev.actor, _utc(ev.at), ev.reason))
+            v.decisions.append((ev.action, ev.actor, utc(ev.at), ev.reason))
             if ev.action == "approved" and policy.distinct_approver and ev.actor == v.creator:
                 rule = "an approver other than its registrant (distinct approver)"
                 out.broken.append(Mismatch(f"version {ev.target}", "approval_by", rule, ev.actor))
@@ -163,7 +164,7 @@ def _versions(
 ) -> None:
     history: dict[int, list[tuple[str, str, datetime, str | None]]] = {}
     for r in conn.execute(select(A).order_by(A.c.id)):
-        history.setdefault(r.version_id, []).append((r.status, r.by, _utc(r.at), r.reason))
+        history.setdefault(r.version_id, []).append((r.status, r.by, utc(r.at), r.reason))
     rows = conn.execute(
         select(
             *(V.c[name] for name in (*IDENTITY, *STATE_COLUMNS)),
@@ -190,7 +191,7 @@ def _versions(
             if r.stored_path != key and not r.stored_path.endswith("/" + key):
                 differ("stored_path", key, r.stored_path)
         last = v.decisions[-1] if v.decisions else ("pending", None, None, None)
-        held = (r.approval_status, r.approval_by, _utc(r.approval_at), r.approval_reason)
+        held = (r.approval_status, r.approval_by, utc(r.approval_at), r.approval_reason)
         for i, name in enumerate(("approval_status", "approval_by", "approval_at")):
             differ(name, last[i], held[i])
         differ("approval_reason", last[3], held[3])

@@ -1,13 +1,32 @@
-"""The time every catalog change is stamped with.
+"""The time every catalog change is stamped with, and how stamps are read and shown.
 
-One function, called as `clock.now()` from every module that stamps a change, so
-a test that needs steady times patches it here once (tests/ui/conftest.py).
+`now()` is called as `clock.now()` from every module that stamps a change, so a
+test that needs steady times patches it here once (tests/ui/conftest.py).
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 
 def now() -> datetime:
     return datetime.now(UTC)
+
+
+def iso(ts: datetime | None) -> str | None:
+    """UTC timestamps as ISO 8601 with a Z, the one format JSON output uses."""
+    if ts is None:
+        return None
+    return ts.isoformat().replace("+00:00", "Z")
+
+
+def utc(value: Any) -> Any:
+    """A database timestamp as an aware UTC datetime (SQLite gives naive UTC text)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)

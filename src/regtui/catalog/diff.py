@@ -7,7 +7,8 @@ import re
 from dataclasses import dataclass, replace
 from typing import Any
 
-from regtui.catalog.records import VersionInfo, iso
+from regtui.catalog.clock import iso
+from regtui.catalog.records import VersionInfo
 
 # Names that mean "lower is better"; everything else is higher-is-better.
 LOWER_IS_BETTER = re.compile(

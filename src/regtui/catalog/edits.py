@@ -12,11 +12,12 @@ from typing import Any
 from sqlalchemy import Connection, select, update
 
 from regtui.catalog import audit, clock, queries
+from regtui.catalog.clock import iso
 from regtui.catalog.core import Core
 from regtui.catalog.db import write_txn
 from regtui.catalog.indexes import index_datasets, index_versions
 from regtui.catalog.input_checks import clean_metrics, clean_params, clean_reason, clean_tags
-from regtui.catalog.records import ModelInfo, VersionInfo, iso
+from regtui.catalog.records import ModelInfo, VersionInfo
 from regtui.catalog.refs import Ref, parse_ref
 from regtui.catalog.schema import (
     ModelRow,

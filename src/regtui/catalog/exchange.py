@@ -18,10 +18,10 @@ from sqlalchemy import Connection, Insert, func, insert, select
 
 from regtui.catalog import audit, store
 from regtui.catalog.audit_replay import Replay, compare
+from regtui.catalog.clock import iso
 from regtui.catalog.import_check import check_export
 from regtui.catalog.indexes import index_datasets, index_versions
 from regtui.catalog.migrate import HEAD_REVISION
-from regtui.catalog.records import iso
 from regtui.catalog.schema import (
     ApprovalRow,
     AuditEventRow,

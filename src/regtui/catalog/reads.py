@@ -16,7 +16,8 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from regtui.catalog import store
-from regtui.catalog.records import ModelInfo, Policy, StageMove, VersionInfo, _utc
+from regtui.catalog.clock import utc
+from regtui.catalog.records import ModelInfo, Policy, StageMove, VersionInfo
 from regtui.catalog.refs import Ref
 from regtui.catalog.stage_rules import bad_policy, policy_from_json
 from regtui.catalog.version_fields import AT, COLUMNS, MODEL_AT
@@ -124,7 +125,7 @@ def models(run: Run) -> list[ModelInfo]:
             tags=(json.loads(tags) if isinstance(tags, str) else tags) or {},
             versions=latest or 0,
             stages=stages.get(mid, {}),
-            created_at=_utc(created_at),
+            created_at=utc(created_at),
             created_by=created_by,
             latest=latest,
         )
@@ -139,7 +140,7 @@ def stage_moves(run: Run, mid: int, model: str, stage: str | None = None) -> lis
     else:
         rows = run(STAGE_MOVES + "AND m.stage = :stage ORDER BY m.id", {"mid": mid, "stage": stage})
     return [
-        StageMove(model, name, from_n, to_n, action, _utc(at), by, reason)
+        StageMove(model, name, from_n, to_n, action, utc(at), by, reason)
         for name, from_n, to_n, action, at, by, reason in rows
     ]
 

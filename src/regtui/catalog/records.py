@@ -8,25 +8,18 @@ from __future__ import annotations
 
 import gc
 import json
-import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Any, Generic, TypeVar, overload
 
+from regtui.catalog.clock import iso, utc
 from regtui.catalog.version_fields import AT, FIELDS, STORED, Kind
-from regtui.text import json_text
+from regtui.catalog.version_json import json_text_of
 
 T = TypeVar("T")
-
-
-def iso(ts: datetime | None) -> str | None:
-    """UTC timestamps as ISO 8601 with a Z, the one format JSON output uses."""
-    if ts is None:
-        return None
-    return ts.isoformat().replace("+00:00", "Z")
 
 
 class ApprovalStatus(StrEnum):
@@ -183,13 +176,13 @@ class VersionInfo:
         r = self._row
         if name == "approval":
             value: Any = Approval(
-                **{k: _utc(r[i]) if kind is Kind.TIME else r[i] for k, i, kind in _APPROVAL}
+                **{k: utc(r[i]) if kind is Kind.TIME else r[i] for k, i, kind in _APPROVAL}
             )
         else:
             index, kind, finish = _DECODE[name]
             value = r[index]
             if kind is Kind.TIME:
-                value = _utc(value)
+                value = utc(value)
             else:
                 if isinstance(value, str):
                     value = json.loads(value)
@@ -232,7 +225,7 @@ class VersionInfo:
         string: JSON columns still held as text (SQLite's, already ASCII-escaped)
         are spliced in, and SQLite's UTC timestamps converted without parsing.
         Listing 100,000 versions as JSON spends most of its time here."""
-        return _json_text(self, self._row, self._cache)
+        return json_text_of(self, self._row, self._cache)
 
 
 @contextmanager
@@ -256,121 +249,6 @@ _set_row = VersionInfo.__dict__["_row"].__set__
 _set_model = VersionInfo.__dict__["_model"].__set__
 _set_stages = VersionInfo.__dict__["_stages"].__set__
 _set_cache = VersionInfo.__dict__["_cache"].__set__
-
-
-def versions_json_text(versions: list[VersionInfo]) -> str:
-    """A JSON list of versions, one per line, built without decoding what the
-    database already holds as JSON text (the fast path of `versions --json`).
-    Same content as [v.to_json() for v in versions]."""
-    return "[\n" + ",\n".join(v.to_json_text() for v in versions) + "\n]"
-
-
-# JSON string literals with non-ASCII escaped (json's own C encoder), as
-# json.dumps(ensure_ascii=True) writes them: control and bidi characters from
-# artifacts must never reach a terminal raw.
-_str: Callable[[str], str] = json.encoder.encode_basestring_ascii
-_dumps: Callable[[Any], str] = json_text
-# Stored JSON text that may hold a bare NaN/Infinity (json.dumps' default wrote
-# them): such a value is decoded and re-encoded by json_text instead of spliced.
-_MAYBE_NON_FINITE = re.compile(r"NaN|Infinity")
-
-
-def _opt(value: str | None) -> str:
-    return "null" if value is None else _str(value)
-
-
-def _iso_text(value: Any) -> str | None:
-    """iso(_utc(value)), with SQLite's naive-UTC text converted without parsing."""
-    if isinstance(value, str) and len(value) >= 19 and value[10] == " " and "+" not in value:
-        return value.replace(" ", "T", 1) + "Z"
-    return iso(_utc(value))
-
-
-def _utc(value: Any) -> Any:
-    """A database timestamp as an aware UTC datetime (SQLite gives naive UTC text)."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
-
-
-def _json_part(v: VersionInfo, name: str, value: Any, cache: dict[str, Any] | None) -> str:
-    """A JSON column's text as stored, else (decoded already, stored null, or
-    possibly holding NaN) its value encoded anew."""
-    if (
-        not isinstance(value, str)
-        or value == "null"
-        or (cache is not None and name in cache)
-        or _MAYBE_NON_FINITE.search(value)  # a row from before they were refused
-    ):
-        value = v._get(name)
-        return _dumps(list(value) if isinstance(value, tuple) else value)
-    return value
-
-
-_Part = Callable[["VersionInfo", Any, "dict[str, Any] | None"], str]
-
-
-def _json_text_parts() -> list[str | _Part]:
-    """`_json_text`'s pieces, from version_fields.FIELDS: the fixed text between
-    values, and one small function per value. Built once at import (no code is
-    generated or executed): `versions --json` joins them 100,000 times."""
-
-    def encode(kind: Kind, i: int, name: str) -> _Part:
-        if kind is Kind.INT:
-            return lambda v, r, c: f"{r[i]}"
-        if kind is Kind.TEXT:
-            return lambda v, r, c: _opt(r[i])
-        if kind is Kind.FLAG:
-            return lambda v, r, c: "true" if r[i] else "false"
-        if kind is Kind.TIME:
-            return lambda v, r, c: _opt(_iso_text(r[i]))
-        return lambda v, r, c: _json_part(v, name, r[i], c)
-
-    joined: dict[str, _Part] = {
-        "model": lambda v, r, c: _str(v._model),
-        "stages": lambda v, r, c: _dumps(list(v._stages)),
-    }
-    # (key, [(part name or None, value)], composite?): a composite's parts gather under its key.
-    entries: list[tuple[str, list[tuple[str | None, _Part]], bool]] = []
-    for f in FIELDS:
-        if not f.json:
-            continue
-        value = joined[f.name] if f.kind is Kind.JOINED else encode(f.kind, AT[f.name], f.name)
-        head, _, part = f.name.partition(".")
-        if not part:
-            entries.append((f.name, [(None, value)], False))
-            continue
-        if not entries or entries[-1][0] != head:
-            entries.append((head, [], True))
-        entries[-1][1].append((part, value))
-    pieces: list[str | _Part] = ["{"]
-    for n, (key, parts, composite) in enumerate(entries):
-        pieces.append((", " if n else "") + f'"{key}": ' + ("{" if composite else ""))
-        for m, (sub, fill) in enumerate(parts):
-            if sub is not None:
-                pieces.append((", " if m else "") + f'"{sub}": ')
-            pieces.append(fill)
-        if composite:
-            pieces.append("}")
-    pieces.append("}")
-    merged: list[str | _Part] = []  # neighbouring fixed texts joined once
-    for piece in pieces:
-        if isinstance(piece, str) and merged and isinstance(merged[-1], str):
-            merged[-1] += piece
-        else:
-            merged.append(piece)
-    return merged
-
-
-_JSON_PARTS = _json_text_parts()
-
-
-def _json_text(v: VersionInfo, r: Any, cache: dict[str, Any] | None) -> str:
-    return "".join([p if isinstance(p, str) else p(v, r, cache) for p in _JSON_PARTS])
 
 
 _ARCHIVED = AT["archived"]

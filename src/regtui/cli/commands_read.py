@@ -43,7 +43,7 @@ def cmd_versions(args: argparse.Namespace) -> int:
             versions = cat.versions(args.model, where=args.where)
 
     def data() -> output.JsonText:
-        from regtui.catalog.records import versions_json_text
+        from regtui.catalog.version_json import versions_json_text
 
         # Spliced, not re-encoded: 100,000 versions must list in well under a second.
         return output.JsonText(versions_json_text(versions))

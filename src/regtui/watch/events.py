@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from regtui.catalog.records import VersionInfo, iso
+from regtui.catalog.clock import iso
+from regtui.catalog.records import VersionInfo
 
 
 class EventKind(StrEnum):
