@@ -129,15 +129,21 @@ def test_sidecar_values_come_out_the_same_forked(
     assert forked == alone
 
 
+def _models(tmp_path: Path, count: int) -> Path:
+    """runs/churn/m00.safetensors … with distinct bytes: one model's versions."""
+    root = tmp_path / "runs" / "churn"
+    root.mkdir(parents=True)
+    for i in range(count):
+        (root / f"m{i:02}.safetensors").write_bytes(safetensors_bytes({"w": ("F32", [i + 1])}))
+    return root
+
+
 def test_a_worker_that_dies_or_fails_costs_only_time(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     if (os.cpu_count() or 1) < 2:
         pytest.skip("one CPU: scans never fork")
-    root = tmp_path / "runs" / "churn"
-    root.mkdir(parents=True)
-    for i in range(24):
-        (root / f"m{i:02}.safetensors").write_bytes(safetensors_bytes({"w": ("F32", [i + 1])}))
+    root = _models(tmp_path, 24)
     with monkeypatch.context() as m:
         m.setattr(scan_processes, "usable", lambda n: 0)
         alone = _outcome(tmp_path / "alone.db", [root.parent])
@@ -165,10 +171,7 @@ def test_no_worker_outlives_a_scan_that_fails(
 ) -> None:
     if (os.cpu_count() or 1) < 2:
         pytest.skip("one CPU: scans never fork")
-    root = tmp_path / "runs" / "churn"
-    root.mkdir(parents=True)
-    for i in range(40):
-        (root / f"m{i:02}.safetensors").write_bytes(safetensors_bytes({"w": ("F32", [i + 1])}))
+    root = _models(tmp_path, 40)
     _forks(monkeypatch, run=2)
     forked: list[int] = []
     real_fork = scan_processes._fork

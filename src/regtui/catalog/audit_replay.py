@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from regtui.catalog.clock import iso, utc
-from regtui.catalog.records import AuditEvent, Policy
+from regtui.catalog.records import ApprovalStatus, AuditEvent, Policy
 from regtui.catalog.schema import ApprovalRow, ModelRow, SettingRow, StageRow, VersionRow
 from regtui.catalog.stage_rules import policy_from_json
 from regtui.catalog.store import SETTING_KEY as STORE_KEY
@@ -41,7 +41,8 @@ STATE_COLUMNS = (
     "approval_reason", "archived", "artifact_state",
 )  # fmt: skip
 MOVES = {"promoted", "rolled_back", "demoted"}
-DECISIONS = {"approved", "rejected"}
+# the audit actions approve and reject record: named as the statuses they set
+DECISIONS = {ApprovalStatus.APPROVED.value, ApprovalStatus.REJECTED.value}
 
 
 @dataclass(frozen=True)
@@ -117,7 +118,11 @@ class Replay:
             policy = Policy()
         if ev.action in DECISIONS and v is not None:
             v.decisions.append((ev.action, ev.actor, utc(ev.at), ev.reason))
-            if ev.action == "approved" and policy.distinct_approver and ev.actor == v.creator:
+            if (
+                ev.action == ApprovalStatus.APPROVED
+                and policy.distinct_approver
+                and ev.actor == v.creator
+            ):
                 rule = "an approver other than its registrant (distinct approver)"
                 out.broken.append(Mismatch(f"version {ev.target}", "approval_by", rule, ev.actor))
         elif ev.action in ("archived", "unarchived") and v is not None:
@@ -129,8 +134,8 @@ class Replay:
             held = out.versions.get(f"{ev.model}:{after['version']}")
             stage = ev.target.rsplit("@", 1)[-1]
             if held is not None and stage in policy.protected_stages:
-                status = held.decisions[-1][0] if held.decisions else "pending"
-                if status != "approved":
+                status = held.decisions[-1][0] if held.decisions else ApprovalStatus.PENDING
+                if status != ApprovalStatus.APPROVED:
                     out.broken.append(
                         Mismatch(f"stage {ev.target}", "version", "an approved version", status)
                     )
@@ -190,7 +195,7 @@ def _versions(
             key = copy_key(v.identity["sha256"], r.stored_path.rsplit("/", 1)[-1])
             if r.stored_path != key and not r.stored_path.endswith("/" + key):
                 differ("stored_path", key, r.stored_path)
-        last = v.decisions[-1] if v.decisions else ("pending", None, None, None)
+        last = v.decisions[-1] if v.decisions else (ApprovalStatus.PENDING.value, None, None, None)
         held = (r.approval_status, r.approval_by, utc(r.approval_at), r.approval_reason)
         for i, name in enumerate(("approval_status", "approval_by", "approval_at")):
             differ(name, last[i], held[i])

@@ -27,7 +27,7 @@ PG_WRITE_LOCK_KEY = 0x7265677475
 
 
 # JSON columns are written without NaN/Infinity: the catalog refuses them where
-# they enter (service.clean_*), and this is the backstop that nothing else can.
+# they enter (input_checks.clean_*), and this is the backstop that nothing else can.
 # One encoder made once: json.dumps with any non-default option builds a new one
 # per call, which was a visible share of writing a batch (nine JSON columns a row).
 _encode = json.JSONEncoder(allow_nan=False).encode

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from regtui.catalog.datasets import MAX_DATASETS, MAX_REF
+from regtui.catalog.records import ApprovalStatus
 from regtui.catalog.refs import check_model_name, check_stage_name
 from regtui.catalog.service import MAX_REASON, check_key, clean_metrics
 from regtui.catalog.stage_rules import APPROVAL_STATES, policy_from_json
@@ -20,7 +21,7 @@ from regtui.text import printable
 
 # What the service writes, spelled once for the checks below.
 ARTIFACT_STATES = ("ok", "changed", "missing")
-DECISIONS = ("approved", "rejected")  # what approve/reject record
+DECISIONS = (ApprovalStatus.APPROVED.value, ApprovalStatus.REJECTED.value)  # approve/reject
 MOVE_ACTIONS = ("promote", "rollback", "demote")
 SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 # A format or framework is a name an inspector gives ("safetensors", "llama.cpp").

@@ -21,6 +21,7 @@ from regtui.catalog.export_fields import (
     policy_of,
     shown,
 )
+from regtui.catalog.records import ApprovalStatus
 from regtui.catalog.stage_rules import check_holder
 from regtui.catalog.store import copy_key
 from regtui.errors import PolicyRefused
@@ -57,7 +58,7 @@ def check_export(data: dict[str, Any]) -> None:
         _check_approval_fields(where, ref, v)
         if v["stored_path"] is not None:
             _check_stored_path(f"{where}.stored_path", v["stored_path"], v["sha256"])
-        if v["approval_status"] == "approved" and v["damage"]:
+        if v["approval_status"] == ApprovalStatus.APPROVED and v["damage"]:
             raise bad(where, f"{ref} is approved but damaged ({shown(v['damage'])})")
         versions[key] = v
     _check_gapless(versions)
@@ -135,9 +136,9 @@ def check_export(data: dict[str, Any]) -> None:
 def _check_approval_fields(where: str, ref: str, v: dict[str, Any]) -> None:
     """Pending: nobody decided. Approved/rejected: by whom and when, as review records."""
     decided = [v["approval_by"], v["approval_at"]]
-    if v["approval_status"] == "pending" and (any(x is not None for x in decided)):
+    if v["approval_status"] == ApprovalStatus.PENDING and any(x is not None for x in decided):
         raise bad(f"{where}.approval_by", f"{ref} is pending but names a decision")
-    if v["approval_status"] != "pending" and any(x is None for x in decided):
+    if v["approval_status"] != ApprovalStatus.PENDING and any(x is None for x in decided):
         raise bad(f"{where}.approval_by", f"{ref} is {v['approval_status']} but names no decision")
 
 
@@ -153,11 +154,11 @@ def _check_stored_path(where: str, stored: str, sha256: str) -> None:
 
 
 def _check_last_decision(key: tuple[str, int], v: dict[str, Any], a: Any) -> None:
-    """The version row holds its latest approval decision (service._decide writes both)."""
+    """The version row holds its latest approval decision (review.decide writes both)."""
     ref = f"{key[0]}:{key[1]}"
     status = v["approval_status"]
     if a is None:
-        if status != "pending":
+        if status != ApprovalStatus.PENDING:
             raise bad(f"versions ({ref})", f"is {status} but no approval decision records it")
         return
     said = (a["status"], a["by"], a["at"], a["reason"])
