@@ -19,7 +19,9 @@ from regtui.catalog.version_fields import FIELDS
 from tests.unit.helpers import catalog_with_versions
 
 SRC = Path(regtui.__file__).resolve().parent
-MAX_LINES = 600
+MAX_LINES = 500
+# Alembic revisions are history, written once and never edited: not rooms to read.
+HISTORY = "migrations/versions/"
 # Over the limit, each with its reason; the test fails once one is under, so this
 # list only shrinks.
 STILL_OVER: dict[str, str] = {}
@@ -31,6 +33,7 @@ def _lines(path: Path) -> int:
 
 def test_no_module_is_over_the_line_limit() -> None:
     sizes = {p.relative_to(SRC).as_posix(): _lines(p) for p in SRC.rglob("*.py")}
+    sizes = {name: n for name, n in sizes.items() if not name.startswith(HISTORY)}
     assert "catalog/service.py" in sizes  # the walk sees the modules it is meant for
     over = sorted(f"{name}: {n} lines" for name, n in sizes.items() if n > MAX_LINES)
     assert over == sorted(f"{name}: {sizes[name]} lines" for name in STILL_OVER)

@@ -56,7 +56,9 @@ class Core:
         self.url = where.url
         self.read_only = read_only
         self.engine = make_engine(self.url, read_only=read_only)
-        ensure_schema(self.engine, read_only=read_only)
+        ensure_schema(
+            self.engine, read_only=read_only, name=str(where.file) if where.file else None
+        )
         self.dialect = self.engine.dialect.name
         self.actor = (
             self._session_role(user) if self.dialect == "postgresql" else current_user(user)

@@ -62,6 +62,17 @@ def make_engine(url: str, *, read_only: bool = False) -> Engine:
     return engine
 
 
+# Tables every regtui catalog has held since its first revision.
+CATALOG_TABLES = frozenset({"model", "version", "audit_event"})
+
+
+def _ours_or_empty(cur: Any) -> bool:
+    """A regtui catalog or an empty database: never switch someone else's SQLite file
+    to WAL (migrate.ensure_schema then refuses it, having changed nothing)."""
+    names = {r[0] for r in cur.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    return not names or bool(names & CATALOG_TABLES)
+
+
 def _sqlite_engine(url: str, *, read_only: bool) -> Engine:
     from sqlalchemy.engine import URL
 
@@ -84,7 +95,8 @@ def _sqlite_engine(url: str, *, read_only: bool) -> Engine:
         cur = dbapi_conn.cursor()
         cur.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
         if not read_only:
-            cur.execute("PRAGMA journal_mode = WAL")
+            if _ours_or_empty(cur):  # the journal mode is written into the file
+                cur.execute("PRAGMA journal_mode = WAL")
             cur.execute("PRAGMA synchronous = NORMAL")
             # Checkpoints are what fsync in WAL mode; at the default 1,000 pages one
             # came every ~80 registrations (~13 pages each) and cost two fsyncs. At

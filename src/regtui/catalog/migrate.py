@@ -9,14 +9,21 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, inspect, text
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from regtui.catalog.db import read_txn, write_txn
+from regtui.catalog.db import CATALOG_TABLES, read_txn, write_txn
 from regtui.errors import CatalogError
 from regtui.migrations import HEAD_REVISION
 
-__all__ = ["HEAD_REVISION", "current_revision", "ensure_schema", "known_revisions", "upgrade"]
+__all__ = [
+    "CATALOG_TABLES",
+    "HEAD_REVISION",
+    "current_revision",
+    "ensure_schema",
+    "known_revisions",
+    "upgrade",
+]
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
 
@@ -44,12 +51,40 @@ def known_revisions() -> set[str]:
     return {s.revision for s in ScriptDirectory.from_config(_config()).walk_revisions()}
 
 
-def ensure_schema(engine: Engine, *, read_only: bool = False) -> None:
-    """Create or upgrade the schema; refuse a catalog from a newer regtui."""
+# Tables of an MLflow tracking database (its registry and its runs).
+MLFLOW_TABLES = {"registered_models", "model_versions", "experiments", "runs"}
+
+
+def foreign_kind(conn: Connection, rev: str | None) -> str | None:
+    """What a database that is not a regtui catalog is, or None for a catalog (of any
+    revision) or an empty database. A SQLite file holding other tables is someone
+    else's; on PostgreSQL other tables may share the schema, so only another
+    program's Alembic revision there says the schema is not regtui's."""
+    tables = set(inspect(conn).get_table_names()) - {"alembic_version"}
+    if tables & CATALOG_TABLES:
+        return None
+    if len(tables & MLFLOW_TABLES) >= 2:
+        return "an MLflow tracking database"
+    if rev is not None and rev not in known_revisions():
+        return f"a database another program's migrations manage (revision {rev})"
+    if tables and conn.dialect.name == "sqlite":
+        shown = ", ".join(sorted(tables)[:3]) + (", …" if len(tables) > 3 else "")
+        return f"a SQLite database of another program (tables {shown})"
+    return None
+
+
+def ensure_schema(engine: Engine, *, read_only: bool = False, name: str | None = None) -> None:
+    """Create or upgrade the schema; refuse a catalog from a newer regtui, and any
+    database that is not a catalog (nothing is written to it). `name` is how an error
+    names the database (else its URL, without a password)."""
     with read_txn(engine) as conn:
         rev = current_revision(conn)
+        foreign = None if rev == HEAD_REVISION else foreign_kind(conn, rev)
     if rev == HEAD_REVISION:
         return
+    if foreign is not None:
+        shown = name or engine.url.render_as_string(hide_password=True)
+        raise CatalogError(f"{shown} is {foreign}, not a regtui catalog")
     if rev is not None and rev not in known_revisions():
         raise CatalogError(
             f"catalog schema {rev} is newer than this regtui understands; upgrade regtui"
