@@ -1,4 +1,6 @@
-"""Names and references: `MODEL:VERSION`, `MODEL@STAGE`, or `MODEL` (its latest version)."""
+"""Names and references: `MODEL:VERSION`, `MODEL@STAGE`, or `MODEL` (its latest version),
+and the same written as MLflow's model URIs (`models:/MODEL/VERSION`,
+`models:/MODEL@ALIAS`, `models:/MODEL/latest`, `models:/MODEL/Production`)."""
 
 from __future__ import annotations
 
@@ -46,9 +48,38 @@ class Ref:
         return self.model
 
 
+MLFLOW_SCHEME = "models:/"
+# MLflow's legacy registry stages that name a stage; its alias is the stage's name.
+MLFLOW_STAGES = {"production", "staging"}
+
+
+def parse_mlflow_uri(text: str) -> Ref:
+    """`models:/NAME/VERSION`, `models:/NAME@ALIAS` (the alias is a stage),
+    `models:/NAME/latest` and the legacy `models:/NAME/Production|Staging`."""
+    rest = text[len(MLFLOW_SCHEME) :]
+    if "@" in rest:
+        model, alias = rest.split("@", 1)
+        return Ref(check_model_name(model), stage=check_stage_name(alias))
+    model, _, tail = rest.rpartition("/")
+    if model:
+        version = version_number(tail)
+        if version is not None:
+            return Ref(check_model_name(model), version=version)
+        if tail.lower() == "latest":
+            return Ref(check_model_name(model))
+        if tail.lower() in MLFLOW_STAGES:
+            return Ref(check_model_name(model), stage=tail.lower())
+    raise UsageError(
+        f"bad model URI {text[:200]!r}: expected models:/MODEL/VERSION, models:/MODEL@STAGE, "
+        "models:/MODEL/latest or models:/MODEL/Production"
+    )
+
+
 def parse_ref(text: str) -> Ref:
     """Parse a version reference; the error says which form was expected."""
     text = text.strip()
+    if text.startswith(MLFLOW_SCHEME):
+        return parse_mlflow_uri(text)
     if "@" in text:
         model, stage = text.split("@", 1)
         return Ref(check_model_name(model), stage=check_stage_name(stage))

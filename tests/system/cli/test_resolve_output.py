@@ -239,3 +239,16 @@ def test_clearing_damage_beside_the_log_shows_and_is_not_served(tmp_path: Path) 
     assert b"damage" in proc.stderr
     audit = _cli(db, "audit", "--verify")
     assert audit.returncode == 8 and b"damage" in audit.stdout + audit.stderr
+
+
+@pytest.mark.parametrize(
+    "ref",
+    ["m@staging", "models:/m@staging", "models:/m/Staging", "models:/m/1", "models:/m/latest"],
+)
+def test_resolve_takes_mlflow_model_uris_for_the_same_version(tmp_path: Path, ref: str) -> None:
+    db, path = _catalog(tmp_path, "model.safetensors")
+    proc = _cli(db, "resolve", ref)
+    assert proc.returncode == 0, proc.stderr
+    kept = Path(proc.stdout.decode().rstrip("\n"))
+    assert hashlib.sha256(kept.read_bytes()).digest() == hashlib.sha256(path.read_bytes()).digest()
+    assert proc.stdout == _cli(db, "resolve", "m:1").stdout
