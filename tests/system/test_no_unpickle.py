@@ -33,6 +33,7 @@ from regtui.catalog.scan import scan
 from regtui.catalog.service import Catalog
 from regtui.cli.main import main
 from regtui.inspect.pytorch import LEGACY_MAGIC
+from tests.support.patience import patient
 from tests.unit.inspect.pickle_forge import PROTO, STOP, call, glob, npy_object, spellings, zip_of
 
 REPO = Path(__file__).resolve().parents[2]
@@ -275,7 +276,7 @@ def test_watcher(planted: tuple[Path, Path, dict[str, str]], sqlite_path: str,
         w = watch.Watcher(cat, [root], settle=0.2, cache=cache)
         w.start()
         try:
-            assert w.wait_idle(30)
+            assert w.wait_idle(patient(30))
             late.parent.mkdir(parents=True)
             late.write_bytes(pickle.dumps(_system(markers / "late"), protocol=2))
             deadline = time.monotonic() + 30

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from regtui.catalog.service import Catalog
 from regtui.tree_walk import MAX_DEPTH
+from tests.support.patience import patient
 from tests.unit.test_scan_entries import BAD_KINDS, LINES, bad_entry, weights
 
 
@@ -66,7 +67,7 @@ def test_the_watchers_catch_up_reports_bad_entries_and_registers_the_rest(
     w = Watcher(cat, [root], on_event=events.append, settle=0.2)
     w.start()
     try:
-        assert w.wait_idle(30), "catch-up did not finish"
+        assert w.wait_idle(patient(30)), "catch-up did not finish"
         end = time.monotonic() + 30
         while time.monotonic() < end and cat.count_versions() < 1:
             time.sleep(0.05)

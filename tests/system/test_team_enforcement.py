@@ -300,6 +300,7 @@ def test_a_plain_pending_version_row_is_accepted(world: World, who: str) -> None
 MAY_CHANGE = {
     "metrics", "params", "tags", "datasets", "logged", "archived", "artifact_state",
     "approval_status", "approval_by", "approval_at", "approval_reason", "stored_path",
+    "description",
 }  # fmt: skip
 FIXED = sorted(c.name for c in VERSION.c if c.name not in MAY_CHANGE)
 
@@ -351,7 +352,7 @@ def test_what_regtui_updates_on_a_version_stays_updatable(world: World, who: str
         who,
         "UPDATE version SET metrics = '{{\"auc\": 0.9}}', params = '{{\"lr\": 1}}', "
         "tags = '{{\"t\": \"x\"}}', logged = '{{}}', datasets = '[]', "
-        "artifact_state = 'changed' WHERE id = {c2}",
+        "artifact_state = 'changed', description = 'notes' WHERE id = {c2}",
         "UPDATE version SET archived = true WHERE id = {c3}",
     )
 
@@ -828,6 +829,7 @@ def test_every_flow_works_for_the_role_it_belongs_to(team_roles: PgServer, tmp_p
     dana.register(artifact(tmp_path, "b.safetensors", "two"), "team", tags={"t": "x"})
     dana.log("team:1", metrics={"auc": 0.81, "f1": 0.7}, reason="late eval")
     dana.edit_version("team:2", tags={"t": "y"})
+    dana.edit_version("team:2", description="retrained")
     dana.edit_model("team", description="the team model")
     dana.promote("team:2", "staging")
     dana.demote("team", "staging")

@@ -209,3 +209,43 @@ async def test_read_only_disables_every_change(catalog: Catalog, wait) -> None:
         assert isinstance(app.screen, CatalogScreen)
         assert "read-only" in app.sub_title
         assert screen.check_action("diff", ()) is True
+
+
+async def test_version_description_is_shown_and_edited_on_the_version_screen(
+    catalog: Catalog, wait
+) -> None:
+    catalog.edit("churn-xgb:6", description="[b]not markup[/b]\nsecond line")
+    app = make_app(catalog)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait(pilot)
+        await pilot.press("enter")
+        await wait(pilot)
+        screen = app.screen
+        assert isinstance(screen, VersionScreen)
+        shown = screen.query_one("#version-description", Static)
+        assert shown.display and "[b]not markup[/b]" in str(shown.render())
+        await pilot.press("e")
+        modal = app.screen
+        assert isinstance(modal, EditModal)
+        area = modal.query_one("#description", TextArea)
+        assert area.text == "[b]not markup[/b]\nsecond line"
+        area.text = "retrained on March data"
+        modal.query_one("#reason", Input).value = "notes"
+        await pilot.press("ctrl+s")
+        await wait(pilot)
+        assert catalog.get("churn-xgb:6").description == "retrained on March data"
+        assert catalog.get("churn-xgb:6").tags == {}  # only what changed was sent
+        assert "retrained on March data" in str(
+            app.screen.query_one("#version-description", Static).render()
+        )
+
+
+async def test_a_version_without_a_description_shows_no_empty_section(
+    catalog: Catalog, wait
+) -> None:
+    app = make_app(catalog)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait(pilot)
+        await pilot.press("enter")
+        await wait(pilot)
+        assert not app.screen.query_one("#version-description", Static).display

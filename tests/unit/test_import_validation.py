@@ -245,7 +245,7 @@ def test_rows_that_do_not_fit_together_are_refused(
 # Fields that hold free text as the service stores it (shown escaped, never acted
 # on); every other field refuses control characters.
 FREE_TEXT = {
-    ("models", "description"), ("models", "tags"), ("versions", "params"),
+    ("models", "description"), ("models", "tags"), ("versions", "description"), ("versions", "params"),
     ("versions", "tags"), ("versions", "meta"), ("versions", "lineage"),
     ("versions", "warnings"), ("versions", "approval_reason"), ("versions", "damage"),
     ("versions", "stored_path"), ("stage_moves", "reason"), ("approvals", "reason"),

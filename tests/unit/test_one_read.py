@@ -33,6 +33,7 @@ from regtui.catalog.service import Candidate, Catalog
 from regtui.errors import ArtifactError
 from regtui.watch import Watcher
 from regtui.watch.cache import HashCache
+from tests.support.patience import patient
 from tests.unit.inspect.helpers import safetensors_bytes
 
 # ----------------------------------------------------------------- artifacts
@@ -373,7 +374,7 @@ def test_scan_and_watch_record_one_file_under_a_swap(
         w = Watcher(cat, [root], model="m", settle=0.2, cache=HashCache(tmp_path / "c.sqlite"))
         w.start()
         try:
-            assert w.wait_idle(60)
+            assert w.wait_idle(patient(60))
         finally:
             w.stop()
     monkeypatch.undo()

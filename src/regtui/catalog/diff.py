@@ -187,7 +187,11 @@ def _late(rows: list[DiffRow], left: VersionInfo, right: VersionInfo) -> list[Di
 def diff_versions(
     left: VersionInfo, right: VersionInfo, directions: dict[str, bool] | None = None
 ) -> Diff:
-    rows = _rows("version", _facts(left), _facts(right))
+    facts = _facts(left), _facts(right)
+    if left.description or right.description:  # a row only where one was written
+        for side, v in zip(facts, (left, right), strict=True):
+            side["description"] = v.description
+    rows = _rows("version", *facts)
     rows += _late(_metric_rows(left.metrics, right.metrics, directions), left, right)
     rows += _late(_rows("params", flatten(left.params), flatten(right.params)), left, right)
     rows += _rows("datasets", _dataset_values(left), _dataset_values(right))

@@ -1,4 +1,4 @@
-"""Edits after registration: a model's description and tags, a version's tags,
+"""Edits after registration: a model's or a version's description and tags,
 metrics and params logged later (`log`), and the artifact's observed state.
 Tags are read and merged inside the write transaction, so concurrent edits of
 different keys both land."""
@@ -51,7 +51,7 @@ def edit(
     reason: str | None = None,
 ) -> ModelInfo | VersionInfo:
     """Merge `tags` into the tags of MODEL or a version ref, drop the keys in
-    `untag`, and set a model's description. The tags are read inside the write
+    `untag`, and set its description. The tags are read inside the write
     transaction: a concurrent edit is kept, and MODEL@STAGE is the version the
     stage holds when the change is written."""
     ref = parse_ref(target) if isinstance(target, str) else target
@@ -66,9 +66,8 @@ def edit(
     if ref.version is None and ref.stage is None:
         edit = merged if tags or gone else None  # else: the description only
         return edit_model(core, ref.model, description=description, tags=edit, reason=reason)
-    if description is not None:
-        raise UsageError("a version has no description: only a model has one")
-    return edit_version(core, str(ref), tags=merged, reason=reason)
+    edit = merged if tags or gone else None  # else: the description only
+    return edit_version(core, str(ref), description=description, tags=edit, reason=reason)
 
 
 def edit_model(
@@ -193,19 +192,34 @@ def log_values(
     return after
 
 
-def edit_version(core: Core, ref: str, *, tags: TagsEdit, reason: str | None = None) -> VersionInfo:
-    """Replace a version's tags."""
+def edit_version(
+    core: Core,
+    ref: str,
+    *,
+    description: str | None = None,
+    tags: TagsEdit | None = None,
+    reason: str | None = None,
+) -> VersionInfo:
+    """Replace a version's description and/or tags (an empty description clears it)."""
     reason = clean_reason(reason)
     with write_txn(core.engine) as conn:
         vid = core.resolve_id(conn, parse_ref(ref))
         v = core.version_by_id(conn, vid)
-        new = clean_tags(tags(dict(v.tags)) if callable(tags) else tags)
-        if new == v.tags:
+        values: dict[str, Any] = {}
+        if description is not None and (description or None) != v.description:
+            values["description"] = description or None
+        if tags is not None:
+            new = clean_tags(tags(dict(v.tags)) if callable(tags) else tags)
+            if new != v.tags:
+                values["tags"] = new
+        if not values:
             raise UsageError(f"nothing to change on {v.ref}")
-        conn.execute(update(V).where(V.c.id == vid).values(tags=new))
-        conn.execute(VT.delete().where(VT.c.version_id == vid))
-        index_versions(conn, [(vid, {}, new)])
-        core.event(conn, "edited", v.model, v.ref, {"tags": v.tags}, {"tags": new}, reason)
+        conn.execute(update(V).where(V.c.id == vid).values(**values))
+        if "tags" in values:
+            conn.execute(VT.delete().where(VT.c.version_id == vid))
+            index_versions(conn, [(vid, {}, values["tags"])])
+        before = {k: getattr(v, k) for k in values}
+        core.event(conn, "edited", v.model, v.ref, before, values, reason)
         return core.version_by_id(conn, vid)
 
 

@@ -282,6 +282,7 @@ FIELDS: dict[str, dict[str, Rule]] = {
         "damage": _optional(_text(MAX_TEXT)),
         "datasets": _optional(_datasets),
         "logged": _optional(_logged),
+        "description": _optional(_text(MAX_TEXT)),
     },
     "stages": {
         "model": _model,
@@ -330,7 +331,7 @@ FIELDS: dict[str, dict[str, Rule]] = {
     },
 }
 # Fields an older export may lack (added by later migrations).
-OPTIONAL = {"versions": {"datasets", "logged"}}
+OPTIONAL = {"versions": {"datasets", "logged", "description"}}
 TOP = {"format", "schema", *FIELDS, "settings"}
 
 

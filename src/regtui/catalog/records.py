@@ -111,6 +111,7 @@ class VersionInfo:
     size_bytes: _Stored[int] = _Stored()
     format: _Stored[str] = _Stored()
     framework: _Stored[str | None] = _Stored()
+    description: _Stored[str | None] = _Stored()
     metrics: _Decoded[dict[str, float]] = _Decoded()
     params: _Decoded[dict[str, Any]] = _Decoded()
     tags: _Decoded[dict[str, str]] = _Decoded()

@@ -75,6 +75,8 @@ class VersionRow(TableRow, table=True):
     datasets: list[dict[str, Any]] | None = json_column(nullable=True)
     # Metrics/params attached after registration: {"metrics.auc": ISO time}.
     logged: dict[str, str] | None = json_column(nullable=True)
+    # What a person says about this version (`edit REF --description`); None: nothing yet.
+    description: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
 class VersionMetricRow(TableRow, table=True):

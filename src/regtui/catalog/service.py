@@ -343,7 +343,7 @@ class Catalog(Preparer):
         reason: str | None = None,
     ) -> ModelInfo | VersionInfo:
         """Merge `tags` into the tags of MODEL or a version ref, drop the keys in
-        `untag`, and set a model's description, reading the tags inside the write."""
+        `untag`, and set its description, reading the tags inside the write."""
         return edits.edit(
             self._core, target, description=description, tags=tags, untag=untag, reason=reason
         )
@@ -361,9 +361,18 @@ class Catalog(Preparer):
             self._core, model, description=description, tags=tags, reason=reason
         )
 
-    def edit_version(self, ref: str, *, tags: TagsEdit, reason: str | None = None) -> VersionInfo:
-        """Replace a version's tags."""
-        return edits.edit_version(self._core, ref, tags=tags, reason=reason)
+    def edit_version(
+        self,
+        ref: str,
+        *,
+        description: str | None = None,
+        tags: TagsEdit | None = None,
+        reason: str | None = None,
+    ) -> VersionInfo:
+        """Replace a version's description and/or tags (an empty description clears it)."""
+        return edits.edit_version(
+            self._core, ref, description=description, tags=tags, reason=reason
+        )
 
     def log(
         self,

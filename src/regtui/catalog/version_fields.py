@@ -68,6 +68,7 @@ FIELDS: tuple[Field, ...] = (
     Field("size_bytes", "size_bytes", Kind.INT),
     Field("format", "format", default="unknown"),
     Field("framework", "framework"),
+    Field("description", "description"),
     Field("metrics", "metrics", _J, finish=_dict),
     Field("params", "params", _J, finish=_dict),
     Field("tags", "tags", _J, finish=_dict),

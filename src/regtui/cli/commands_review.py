@@ -179,9 +179,9 @@ def cmd_archive(args: argparse.Namespace) -> int:
 
 @command(
     "edit",
-    "edit a model's description/tags, or a version's tags",
+    "edit the description and tags of a model, or of a version",
     arg("target", metavar="MODEL|REF"),
-    arg("--description"),
+    arg("--description", help="the new description ('' clears a version's)"),
     kv_list("--tag"),
     arg("--untag", action="append", default=[], metavar="K"),
     REASON,
@@ -192,8 +192,6 @@ def cmd_edit(args: argparse.Namespace) -> int:
 
     ref = parse_ref(args.target)
     with open_catalog(args) as cat:
-        if args.description is not None and (ref.version is not None or ref.stage is not None):
-            raise UsageError("--description is for models; versions have tags")
         # The tags are merged inside the write transaction: a concurrent edit is
         # kept, and MODEL@STAGE is the version the stage holds as it is written.
         edited = cat.edit(

@@ -145,6 +145,9 @@ def _section(title: str, items: dict[str, Any]) -> None:
         print(f"  {safe(k, 40).ljust(width)}  {safe(items[k], 200)}")
 
 
+DESCRIPTION_LINES = 12  # a version's description in `show`; --json has the rest
+
+
 def print_version(v: VersionInfo, history: Sequence[StageMove] = ()) -> None:
     print(
         f"{ref(v)}  {safe(v.format)}{' / ' + safe(v.framework) if v.framework else ''}  "
@@ -153,6 +156,13 @@ def print_version(v: VersionInfo, history: Sequence[StageMove] = ()) -> None:
     print(f"  path      {safe(v.path)}")
     print(f"  sha256    {safe(v.sha256)}")
     print(f"  created   {iso(v.created_at)} by {safe(v.created_by)}")
+    if v.description:
+        lines = v.description.splitlines() or [""]
+        print("description:")
+        for line in lines[:DESCRIPTION_LINES]:
+            print(f"  {safe(line, 300)}")
+        if len(lines) > DESCRIPTION_LINES:
+            print(f"  … {len(lines) - DESCRIPTION_LINES} more lines (--json shows all)")
     approval = v.approval
     line = f"  approval  {safe(approval.status)}"
     if approval.by:

@@ -80,7 +80,11 @@ class RegtuiCommands(Provider):
             "diff",
             "Compare with production (or the marked version)",
         )
-        offer("version: Edit tags", "edit_tags", "Edit this version's tags")
+        offer(
+            "version: Edit description and tags",
+            "edit_tags",
+            "Edit this version's description and tags",
+        )
         offer("stage: Roll back", "rollback", "Move a stage back to the version before")
         offer("model: Edit description and tags", "edit", "Edit the selected model")
         offer("catalog: Filter versions", "filter", "Filter with the filter language")

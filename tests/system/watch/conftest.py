@@ -3,7 +3,6 @@ settle time, plus helpers to wait for what the watcher does."""
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -14,6 +13,7 @@ import pytest
 from regtui.catalog.service import Catalog
 from regtui.watch import Watcher, WatchEvent
 from regtui.watch.cache import HashCache
+from tests.support.patience import PATIENCE, patient
 
 SETTLE = 0.3
 
@@ -40,11 +40,6 @@ class Recorder:
     def of(self, *kinds: str) -> list[WatchEvent]:
         with self.lock:
             return [e for e in self.events if e.kind in kinds]
-
-
-# A timeout here bounds how long a failing test hangs, not how fast the watcher must
-# be: CI shares two cores with other jobs, so each bound is stretched by this factor.
-PATIENCE = float(os.environ.get("REGTUI_TEST_PATIENCE", "4"))
 
 
 def wait_for(cond: Callable[[], object], timeout: float = 10.0, every: float = 0.02) -> None:
@@ -97,7 +92,7 @@ class Harness:
         )
         w.start()
         self.watchers.append(w)
-        assert w.wait_idle(10), "catch-up did not finish"
+        assert w.wait_idle(patient(10)), "catch-up did not finish"
         return w
 
     def count(self, model: str | None = None) -> int:

@@ -94,10 +94,10 @@ class VersionScreen(VersionActions):
         Binding(
             "e",
             "edit_tags",
-            "Edit tags",
+            "Edit",
             show=False,
             id="version.edit",
-            tooltip="Edit this version's tags",
+            tooltip="Edit this version's description and tags",
         ),
     ]
 
@@ -111,6 +111,8 @@ class VersionScreen(VersionActions):
         yield Header(icon="▤")
         with VerticalScroll(id="version-body"):
             yield Static(content(f"loading {self.ref}…"), id="version-title", markup=False)
+            yield Label("Description", classes="section-title", id="description-title")
+            yield Static(id="version-description", markup=False)
             yield Label("Facts", classes="section-title")
             yield Static(id="facts", markup=False)
             yield Label("Metrics", classes="section-title")
@@ -186,6 +188,10 @@ class VersionScreen(VersionActions):
         if v.damage:  # artifact text: shown as plain text, never markup
             facts.insert(0, ("damaged", text(v.damage, "bold red", 2000)))
         self.query_one("#facts", Static).update(kv_table(facts))
+        described = self.query_one("#version-description", Static)
+        described.update(content(v.description or ""))  # a person's text: literal, never markup
+        for widget in (described, self.query_one("#description-title", Label)):
+            widget.display = bool(v.description)
         self._section(
             "#metrics",
             [(k, late(v, "metrics", k, number(x))) for k, x in sorted(v.metrics.items())],
@@ -270,18 +276,23 @@ class VersionScreen(VersionActions):
         v = self.version
         if v is None:
             return
-        ref, before = v.ref, dict(v.tags)
+        ref, before, before_desc = v.ref, dict(v.tags), v.description or ""
         target = Ref(v.model, v.version)
 
         def done(edits: Edits | None) -> None:
             if edits is None:
                 return
+            desc = edits.description if edits.description != before_desc else None
             self.rapp.apply_change(
-                f"Edited the tags of {ref}.",
-                "e edits them back",
+                f"Edited {ref}.",
+                "e edits it back",
                 lambda c: c.edit(
-                    target, tags=edits.set_tags, untag=edits.unset_tags, reason=edits.reason
+                    target,
+                    description=desc,
+                    tags=edits.set_tags,
+                    untag=edits.unset_tags,
+                    reason=edits.reason,
                 ),
             )
 
-        self.app.push_screen(EditModal(f"Edit tags of {ref}", None, before), done)
+        self.app.push_screen(EditModal(f"Edit {ref}", before_desc, before), done)
