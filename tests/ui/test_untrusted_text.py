@@ -6,6 +6,8 @@ import html
 import re
 from pathlib import Path
 
+import pytest
+
 from regtui.catalog.service import Candidate, Catalog
 from regtui.hashing import Digest
 from regtui.tui.app import make_app
@@ -13,6 +15,8 @@ from regtui.tui.safe import clean, content, text
 
 SIZE = (140, 45)
 HOSTILE = "[@click=app.quit]Q [red]red[/red] \x1b[31mESC\x1b[0m \x9b2J \u202eevil [unclosed"
+# A model name may hold markup and ref punctuation (names are written as people write them)
+HOSTILE_NAME = "[@click=app.quit]evil [b]team[/b]:a@b [unclosed"
 
 
 def screen_text(app) -> str:  # type: ignore[no-untyped-def]
@@ -32,13 +36,13 @@ def screen_text(app) -> str:  # type: ignore[no-untyped-def]
     return "\n".join(lines)
 
 
-def hostile_catalog(path: Path) -> Catalog:
+def hostile_catalog(path: Path, model: str = "evil") -> Catalog:
     cat = Catalog(path, user="alice")
     cat.add_candidates(
         [
             Candidate(
                 path=Path(f"/runs/evil/{HOSTILE}/model.onnx"),
-                model="evil",
+                model=model,
                 digest=Digest("a" * 64, 10),
                 format="[@click=app.quit]fmt",
                 metrics={"auc[/]": 0.5, "[b]loss": 0.1},
@@ -49,14 +53,14 @@ def hostile_catalog(path: Path) -> Catalog:
             ),
             Candidate(
                 path=Path("/runs/evil/2/model.onnx"),
-                model="evil",
+                model=model,
                 digest=Digest("b" * 64, 10),
                 format="onnx",
                 metrics={"auc[/]": 0.7, "[b]loss": 0.05},
             ),
         ]
     )
-    cat.edit_model("evil", description=HOSTILE, tags={"[x]": HOSTILE}, reason=HOSTILE)
+    cat.edit_model(model, description=HOSTILE, tags={"[x]": HOSTILE}, reason=HOSTILE)
     return cat
 
 
@@ -69,12 +73,16 @@ def test_safe_helpers_escape_controls_and_keep_markup_literal() -> None:
     assert clean("x" * 500, 10) == "x" * 10 + "…"
 
 
-async def test_metadata_appears_literally_everywhere(tmp_path: Path, fixed_clock, wait) -> None:
-    cat = hostile_catalog(tmp_path / "evil.sqlite")
+@pytest.mark.parametrize("model", ["evil", HOSTILE_NAME])
+async def test_metadata_appears_literally_everywhere(
+    tmp_path: Path, fixed_clock, wait, model: str
+) -> None:
+    cat = hostile_catalog(tmp_path / "evil.sqlite", model)
     app = make_app(cat)
     async with app.run_test(size=SIZE) as pilot:
         await wait(pilot)
         shown = screen_text(app)
+        assert model[:20] in shown  # the model list
         assert "[@click=app.quit]" in shown  # the model description line
         assert "\\x1b[31mESC" in shown
         await pilot.click("#model-head")  # a click on the text runs nothing
@@ -98,8 +106,38 @@ async def test_metadata_appears_literally_everywhere(tmp_path: Path, fixed_clock
         await wait(pilot)
         shown = screen_text(app)
         assert "[@click=app.quit]fmt" in shown
+        assert model[:20] in shown
         await pilot.press("escape", "l")
         await wait(pilot)
         assert "[@click=app.quit]" in screen_text(app)
         assert app.is_running
+    cat.close()
+
+
+async def test_a_model_named_in_markup_is_found_and_shown_literally_in_the_palette(
+    tmp_path: Path, fixed_clock, wait
+) -> None:
+    cat = hostile_catalog(tmp_path / "evil.sqlite", HOSTILE_NAME)
+    cat.add_candidates(
+        [Candidate(path=Path("/runs/o/m.onnx"), model="other", digest=Digest("c" * 64, 1))]
+    )
+    app = make_app(cat)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait(pilot)
+        await pilot.press("ctrl+p")
+        await pilot.press(*"team[/b]")
+        await wait(pilot)
+        assert "[b]team[/b]" in screen_text(app)
+        await pilot.press("enter")
+        await wait(pilot)
+        assert app.is_running
+        await pilot.press("ctrl+p")
+        typed = f"{HOSTILE_NAME.upper()}:2"  # a name typed but for case, with a version
+        await pilot.press(*typed)
+        await wait(pilot)
+        assert "version: open" in screen_text(app)
+        await pilot.press("enter")
+        await wait(pilot)
+        shown = screen_text(app)
+        assert app.is_running and '[b]team[/b]:a@b [unclosed":2' in shown  # the quoted ref
     cat.close()

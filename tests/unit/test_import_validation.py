@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from regtui.catalog.import_check import FIELDS, Bad
 from regtui.catalog.records import Policy
-from regtui.catalog.refs import MODEL_NAME, STAGE_NAME
+from regtui.catalog.refs import STAGE_NAME, Ref, check_model_name
 from regtui.catalog.service import Catalog
 from regtui.errors import NotFound, PolicyRefused, UsageError
 from regtui.text import printable
@@ -63,31 +63,31 @@ HOSTILE: list[Any] = [
 ]
 
 
-def populated(url: str, folder: Path) -> Catalog:
+def populated(url: str, folder: Path, churn: str = "churn") -> Catalog:
     """Every row kind: models with descriptions and tags, approved, rejected,
     pending, damaged and archived versions, logged values, datasets, stage moves
-    (promote, rollback, demote), a watch root and a policy."""
+    (promote, rollback, demote), a watch root and a policy. `churn` names the main model."""
     alice, bob = open_as(url, "alice"), open_as(url, "bob")
     data = artifact(folder, "train.csv", "a,b\n1,2\n")
-    alice.register(artifact(folder, "m1.bin", "one"), "churn", datasets=[data])
-    alice.register(artifact(folder, "m2.bin", "two"), "churn", metrics={"auc": 0.9})
+    alice.register(artifact(folder, "m1.bin", "one"), churn, datasets=[data])
+    alice.register(artifact(folder, "m2.bin", "two"), churn, metrics={"auc": 0.9})
     bad = folder / "m3.bin"
     bad.write_bytes(HTML)
-    assert alice.register(bad, "churn").damage
-    alice.register(artifact(folder, "m4.bin", "four"), "churn", params={"lr": 0.1})
+    assert alice.register(bad, churn).damage
+    alice.register(artifact(folder, "m4.bin", "four"), churn, params={"lr": 0.1})
     alice.register(artifact(folder, "f1.bin", "fraud"), "fraud")
-    bob.approve("churn:1", "ok")
-    bob.approve("churn:4", "ok")
-    bob.reject("churn:2", "no")
-    bob.promote("churn:1", "production")
-    bob.promote("churn:4", "production")
-    bob.rollback("churn", "production", reason="bad")
-    bob.promote("churn:4", "staging")
-    bob.demote("churn", "staging")
+    bob.approve(str(Ref(churn, 1)), "ok")
+    bob.approve(str(Ref(churn, 4)), "ok")
+    bob.reject(str(Ref(churn, 2)), "no")
+    bob.promote(str(Ref(churn, 1)), "production")
+    bob.promote(str(Ref(churn, 4)), "production")
+    bob.rollback(churn, "production", reason="bad")
+    bob.promote(str(Ref(churn, 4)), "staging")
+    bob.demote(churn, "staging")
     bob.promote("fraud:1", "staging")
-    alice.log("churn:4", metrics={"test_auc": 0.8}, reason="eval")
-    alice.edit_model("churn", description="churn model", tags={"team": "growth"})
-    alice.add_watch_root(folder, model="churn")
+    alice.log(str(Ref(churn, 4)), metrics={"test_auc": 0.8}, reason="eval")
+    alice.edit_model(churn, description="churn model", tags={"team": "growth"})
+    alice.add_watch_root(folder, model=churn)
     bob.set_policy(Policy(("production", "release")))
     return alice
 
@@ -112,7 +112,7 @@ def _sound(cat: Catalog) -> None:
     for stage in policy.protected_stages:
         assert STAGE_NAME.fullmatch(stage)
     for m in cat.models():
-        assert MODEL_NAME.fullmatch(m.name)
+        assert check_model_name(m.name) == m.name
         versions = cat.versions(m.name)
         assert sorted(v.version for v in versions) == list(range(1, len(versions) + 1))
         for v in versions:
@@ -125,7 +125,7 @@ def _sound(cat: Catalog) -> None:
                 assert STAGE_NAME.fullmatch(stage)
         for stage in policy.protected_stages:
             try:
-                v = cat.resolve(f"{m.name}@{stage}")
+                v = cat.resolve(str(Ref(m.name, stage=stage)))
             except NotFound:
                 continue
             assert v.approval.status == "approved" and not v.damage and not v.archived
@@ -169,17 +169,42 @@ def test_hostile_formats_are_refused_naming_the_row(
     assert "versions[1].format" in text
 
 
-@pytest.mark.parametrize("value", ["-x", "Churn", "a b", "..", "x\x1b", "é", "x" * 200])
-def test_invalid_model_names_are_refused(base: dict[str, Any], tmp_path: Path, value: str) -> None:
-    data = copy.deepcopy(base)
-    old = data["models"][0]["name"]
-    data["models"][0]["name"] = value
-    for kind in ("versions", "stages", "stage_moves"):
-        for row in data[kind]:
-            if row["model"] == old:
-                row["model"] = value
-    text = _refused_whole(Catalog(tmp_path / "t.sqlite"), data)
+def _renamed(base: dict[str, Any], value: Any) -> dict[str, Any]:
+    """The export with its first model renamed in every row that names it."""
+    old = base["models"][0]["name"]
+
+    def rename(node: Any) -> Any:
+        if isinstance(node, dict):
+            named = ("model", "name")
+            return {k: value if k in named and v == old else rename(v) for k, v in node.items()}
+        if isinstance(node, list):
+            if len(node) == 2 and node[0] == old and isinstance(node[1], int):
+                return [value, node[1]]
+            return [rename(x) for x in node]
+        return node
+
+    return {k: rename(v) for k, v in base.items()}
+
+
+@pytest.mark.parametrize(
+    "value", ["x\x1b", "x" * 129, " x", "x ", "", "a\u202eb", "a\nb", "a\u00a0b", 7, None]
+)
+def test_invalid_model_names_are_refused(base: dict[str, Any], tmp_path: Path, value: Any) -> None:
+    text = _refused_whole(Catalog(tmp_path / "t.sqlite"), _renamed(base, value))
     assert "models[0].name" in text
+
+
+@pytest.mark.parametrize("value", ["-x", "Churn Model v2", "..", "é", "team:churn", "a@b", '"q"'])
+def test_names_as_people_write_them_round_trip(tmp_path: Path, value: str) -> None:
+    data = populated(str(tmp_path / "src.sqlite"), tmp_path, churn=value).export_data()
+    target = Catalog(tmp_path / "t.sqlite", user="alice")
+    target.import_data(copy.deepcopy(data))
+    assert value in [m.name for m in target.models()]
+    again = target.export_data()
+    assert {k: again[k] for k in again if k != "settings"} == {
+        k: data[k] for k in data if k != "settings"
+    }
+    _sound(target)
 
 
 def test_production_cannot_hold_an_unapproved_version(base: dict[str, Any], tmp_path: Path) -> None:

@@ -34,7 +34,7 @@ def test_register_numbers_versions_and_dedupes_same_bytes(db_url: str, tmp_path:
 def test_register_refuses_bad_names_and_missing_files(db_url: str, tmp_path: Path) -> None:
     cat = Catalog(db_url)
     with pytest.raises(UsageError, match="bad model name"):
-        cat.register(artifact(tmp_path, "a.bin", "A"), "Bad Name")
+        cat.register(artifact(tmp_path, "a.bin", "A"), "Bad\tName")
     with pytest.raises(ArtifactError, match="no such file"):
         cat.register(tmp_path / "missing.bin", "churn")
     with pytest.raises(UsageError, match="must be a number"):
@@ -183,7 +183,9 @@ def test_refs_and_not_found(db_url: str, tmp_path: Path) -> None:
         ("churn:9", NotFound),
         ("nope", NotFound),
         ("churn@prod", NotFound),
-        ("UP:1", UsageError),
+        ("UP:1", NotFound),  # names match exactly: 'UP' is not 'up'
+        ("CHURN", NotFound),
+        (" churn :1", UsageError),
     ):
         with pytest.raises(err):
             cat.get(bad)

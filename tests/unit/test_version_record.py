@@ -52,7 +52,7 @@ def test_both_read_paths_select_the_declared_columns_in_its_order() -> None:
 def test_the_fields_are_versioninfos() -> None:
     """Each declared name is a VersionInfo attribute (a dotted one, an attribute
     of a composite), and VersionInfo holds nothing the declaration lacks."""
-    methods = {"ref", "to_json", "to_json_text", "from_db"}
+    methods = {"ref", "target", "to_json", "to_json_text", "from_db"}
     public = {n for n in dir(VersionInfo) if not n.startswith("_")} - methods
     assert public == {f.name.partition(".")[0] for f in FIELDS}
     parts = [f.name.partition(".")[2] for f in FIELDS if f.name.startswith("approval.")]

@@ -62,7 +62,7 @@ def registration(core: Core, v: VersionInfo) -> Any:
     with read_txn(core.engine) as conn:
         return conn.execute(
             select(E.c.after)
-            .where(E.c.model == v.model, E.c.target == v.ref, E.c.action == "registered")
+            .where(E.c.model == v.model, E.c.target == v.target, E.c.action == "registered")
             .order_by(E.c.seq)
             .limit(1)
         ).scalar()

@@ -177,14 +177,14 @@ def log_values(
     if how:
         after["how"] = how
     if chain is None:
-        core.event(conn, "logged", v.model, v.ref, before, after, reason, ts)
+        core.event(conn, "logged", v.model, v.target, before, after, reason, ts)
     else:  # inside a batch: its appender holds the chain's tail
         chain.add(
             at=ts,
             actor=core.actor,
             action="logged",
             model=v.model,
-            target=v.ref,
+            target=v.target,
             before=before,
             after=after,
             reason=reason,
@@ -219,7 +219,7 @@ def edit_version(
             conn.execute(VT.delete().where(VT.c.version_id == vid))
             index_versions(conn, [(vid, {}, values["tags"])])
         before = {k: getattr(v, k) for k in values}
-        core.event(conn, "edited", v.model, v.ref, before, values, reason)
+        core.event(conn, "edited", v.model, v.target, before, values, reason)
         return core.version_by_id(conn, vid)
 
 
@@ -236,7 +236,7 @@ def mark_artifact(core: Core, ref: str, state: str, detail: str | None = None) -
                 conn,
                 "artifact_" + state,
                 v.model,
-                v.ref,
+                v.target,
                 {"artifact_state": v.artifact_state},
                 {"artifact_state": state},
                 detail,

@@ -42,6 +42,14 @@ ST, W = SettingRow.__table__, WatchRootRow.__table__
 TIME_FIELDS = {"created_at", "approval_at", "updated_at", "at"}
 
 
+def _by_name(row: dict[str, Any]) -> str:
+    return str(row["name"])
+
+
+def _by_model_and_number(row: dict[str, Any]) -> tuple[str, int]:
+    return str(row["model"]), int(row["number"])
+
+
 def _plain(row: Any, drop: set[str]) -> dict[str, Any]:
     out = {}
     for k, v in row._mapping.items():
@@ -68,11 +76,16 @@ def export_catalog(conn: Connection) -> dict[str, Any]:
     return {
         "format": FORMAT,
         "schema": HEAD_REVISION,
-        "models": [_plain(r, {"id"}) for r in conn.execute(select(M).order_by(M.c.name))],
-        "versions": [
-            {"model": mname[r.model_id], **_plain(r, {"id", "model_id"})}
-            for r in conn.execute(select(V).order_by(V.c.model_id, V.c.number))
-        ],
+        # Ordered by name in Python (code points), not by the database's collation or
+        # by ids, so an export, its import and the import's export list rows alike.
+        "models": sorted((_plain(r, {"id"}) for r in conn.execute(select(M))), key=_by_name),
+        "versions": sorted(
+            (
+                {"model": mname[r.model_id], **_plain(r, {"id", "model_id"})}
+                for r in conn.execute(select(V))
+            ),
+            key=_by_model_and_number,
+        ),
         "stages": [
             {
                 "model": mname[r.model_id],

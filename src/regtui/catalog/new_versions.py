@@ -13,6 +13,7 @@ from regtui.catalog.db import write_txn
 from regtui.catalog.edits import log_values
 from regtui.catalog.indexes import index_datasets, index_versions
 from regtui.catalog.records import RegisterResult, VersionInfo
+from regtui.catalog.refs import audit_target
 from regtui.catalog.version_fields import COLUMNS, new_row
 
 
@@ -82,7 +83,7 @@ def add_candidates(core: Core, candidates: Sequence[Candidate]) -> list[Register
                 actor=core.actor,
                 action="registered",
                 model=cand.model,
-                target=f"{cand.model}:{number}",
+                target=audit_target(cand.model, number),
                 before=None,
                 after={
                     "path": row["path"],

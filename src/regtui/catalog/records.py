@@ -16,6 +16,7 @@ from enum import StrEnum
 from typing import Any, Generic, TypeVar, overload
 
 from regtui.catalog.clock import iso, utc
+from regtui.catalog.refs import Ref, audit_target
 from regtui.catalog.version_fields import AT, FIELDS, STORED, Kind
 from regtui.catalog.version_json import json_text_of
 
@@ -194,7 +195,14 @@ class VersionInfo:
 
     @property
     def ref(self) -> str:
-        return f"{self.model}:{self.version}"
+        """The version as a person types it: the name quoted where it must be."""
+        return str(Ref(self.model, self.version))
+
+    @property
+    def target(self) -> str:
+        """The version as audit events name it (`MODEL:N`, never quoted): the form
+        every event has held since the first, kept for the chain and its readers."""
+        return audit_target(self.model, self.version)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, VersionInfo):

@@ -42,7 +42,7 @@ def verify_artifacts(core: Core, model: str | None = None) -> list[ArtifactCheck
     for v in queries.versions(core, model):
         # The log's word first: a path and sha256 swapped together in the
         # table would re-hash fine.
-        problem = identity_problem(v, registered.get(v.ref))
+        problem = identity_problem(v, registered.get(v.target))
         if problem:
             out.append(ArtifactCheck(v.ref, v.path, "changed", problem))
             continue

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from regtui.cli import values
 from regtui.cli.access import open_catalog, read_quickly
 from regtui.cli.command import arg, command
 from regtui.errors import RegtuiError, UsageError
@@ -121,7 +122,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
 @command(
     "audit",
     "the audit log",
-    arg("model", nargs="?", metavar="MODEL"),
+    arg("model", nargs="?", type=values.model_name, metavar="MODEL"),
     arg("--actor"),
     arg("--action"),
     arg("--verify", action="store_true", help="check the hash chain"),
@@ -169,7 +170,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
 @command(
     "verify",
     "re-hash artifacts: report missing or changed ones",
-    arg("model", nargs="?", metavar="MODEL"),
+    arg("model", nargs="?", type=values.model_name, metavar="MODEL"),
 )
 def cmd_verify(args: argparse.Namespace) -> int:
     from regtui.cli import output

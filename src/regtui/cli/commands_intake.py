@@ -10,7 +10,7 @@ from regtui.cli.access import open_catalog
 from regtui.cli.command import arg, command, kv_list
 from regtui.errors import RegtuiError
 
-MODEL = arg("--model", help="register everything as this model")
+MODEL = arg("--model", type=values.model_name, help="register everything as this model")
 
 
 @command("demo", "open the TUI on a fresh catalog seeded from sample_models/", json=False)
@@ -78,7 +78,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
     "register",
     "register one file or bundle folder as a new version",
     arg("path", type=Path, metavar="PATH"),
-    arg("--model", required=True),
+    arg("--model", type=values.model_name, required=True),
     kv_list("--metric"),
     kv_list("--param"),
     kv_list("--tag"),

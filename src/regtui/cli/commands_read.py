@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 
+from regtui.cli import values
 from regtui.cli.access import open_catalog, read_quickly
 from regtui.cli.command import arg, command
 
@@ -26,7 +27,7 @@ def cmd_models(args: argparse.Namespace) -> int:
 @command(
     "versions",
     "list the versions of a model",
-    arg("model", metavar="MODEL"),
+    arg("model", type=values.model_name, metavar="MODEL"),
     arg(
         "--filter",
         dest="where",

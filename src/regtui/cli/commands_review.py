@@ -92,7 +92,7 @@ def cmd_promote(args: argparse.Namespace) -> int:
 @command(
     "rollback",
     "move a stage back to the version it held before",
-    arg("model", metavar="MODEL"),
+    arg("model", type=values.model_name, metavar="MODEL"),
     arg("--stage", default="production"),
     arg("--to", type=values.version, metavar="VERSION"),
     REASON,
@@ -107,7 +107,7 @@ def cmd_rollback(args: argparse.Namespace) -> int:
 @command(
     "demote",
     "empty a stage",
-    arg("model", metavar="MODEL"),
+    arg("model", type=values.model_name, metavar="MODEL"),
     arg("--stage", required=True),
     REASON,
 )
@@ -121,7 +121,7 @@ def cmd_demote(args: argparse.Namespace) -> int:
 @command(
     "stages",
     "stage history of a model (or what a stage held at a time)",
-    arg("model", metavar="MODEL"),
+    arg("model", type=values.model_name, metavar="MODEL"),
     arg("--stage"),
     arg("--at", metavar="WHEN", help="ISO date/time: which version the stage held then"),
 )

@@ -56,7 +56,7 @@ def safe(value: object, limit: int = 10_000) -> str:
 
 
 def ref(v: VersionInfo) -> str:
-    return f"{safe(v.model)}:{v.version}"
+    return safe(v.ref)  # as a ref is typed: a name holding ':' or '@' is quoted
 
 
 def short_time(v: Any) -> str:

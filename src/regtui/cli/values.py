@@ -52,6 +52,13 @@ def metric(key: str, value: str) -> float:
     return float(text)  # inf, nan and 1e999 are refused by the catalog, by name
 
 
+def model_name(text: str) -> str:
+    """A MODEL argument, bare (`Churn Model v2`) or as a ref quotes it (`"team:churn"`)."""
+    from regtui.catalog.refs import model_arg
+
+    return model_arg(text)
+
+
 def version(text: str) -> int:
     from regtui.catalog.refs import MAX_VERSION, version_number
 

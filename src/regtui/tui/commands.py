@@ -11,18 +11,20 @@ from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING
 
+from rich.text import Text
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.fuzzy import Matcher
 
 from regtui.catalog.records import ModelInfo
+from regtui.catalog.refs import Ref, check_model_name
 from regtui.errors import RegtuiError
-from regtui.tui.safe import clean
+from regtui.tui.safe import text
 
 if TYPE_CHECKING:
     from regtui.tui.app import RegtuiApp
 
-REF = re.compile(
-    r"^\s*([a-z0-9][a-z0-9._-]{0,127})\s*[:#]\s*v?([0-9]{1,9})\s*$"
-)  # ASCII digits only
+# "NAME:3" or "NAME #3" typed into the palette opens that version (ASCII digits only)
+REF = re.compile(r"^\s*(.+?)\s*[:#]\s*[vV]?([0-9]{1,9})\s*$")
 VERSIONS_PER_MODEL = 20
 
 
@@ -103,7 +105,7 @@ class RegtuiCommands(Provider):
         for m in getattr(self, "models", []):
             out.append(
                 (
-                    f"model: {clean(m.name, 128)}",
+                    f"model: {m.name}",
                     partial(app.jump_to_model, m.name),
                     f"{m.versions} versions",
                 )
@@ -114,23 +116,51 @@ class RegtuiCommands(Provider):
 
     async def discover(self) -> Hits:
         for name, run, help_text in self._actions():
-            yield DiscoveryHit(name, run, help=help_text)
+            yield DiscoveryHit(text(name), run, help=help_text)
         for name, run, help_text in self._jumps()[:40]:
-            yield DiscoveryHit(name, run, help=help_text)
+            yield DiscoveryHit(text(name), run, help=help_text)
+
+    def _typed_ref(self, query: str) -> str:
+        """`NAME:3` (or `"NAME":3`, `NAME #3`) typed into the palette, as a ref; else ''."""
+        m = REF.match(query)
+        typed = m.group(1).strip('"') if m else ""
+        try:
+            return str(Ref(check_model_name(self._named(typed)), int(m.group(2)))) if m else ""
+        except RegtuiError:
+            return ""
+
+    def _named(self, typed: str) -> str:
+        """The model a typed name means: itself, or the one model it names but for case."""
+        names = [m.name for m in getattr(self, "models", [])]
+        if typed in names:
+            return typed
+        folded = [n for n in names if n.casefold() == typed.casefold()]
+        return folded[0] if len(folded) == 1 else typed
 
     async def search(self, query: str) -> Hits:
         app: RegtuiApp = self.app  # type: ignore[assignment]
         matcher = self.matcher(query)
-        m = REF.match(query.lower())
-        if m:
-            ref = f"{m.group(1)}:{int(m.group(2))}"
+        ref = self._typed_ref(query)
+        if ref:
             yield Hit(
                 1.0,
-                f"version: open {ref}",
+                text(f"version: open {ref}"),
                 partial(app.goto_version, ref),
                 help="Open this version",
             )
         for name, run, help_text in self._actions() + self._jumps():
             score = matcher.match(name)
             if score > 0:
-                yield Hit(score, matcher.highlight(name), run, text=name, help=help_text)
+                yield Hit(score, _highlighted(matcher, name), run, text=name, help=help_text)
+
+
+def _highlighted(matcher: Matcher, name: str) -> Text:
+    """The hit with its matched letters marked. Textual's own highlight reads the
+    name as markup, and a model may be named `[b]x` or `[@click=app.quit]`."""
+    shown = text(name)
+    if shown.plain == name:
+        _, offsets = matcher.fuzzy_search.match(matcher.query, name)
+        for offset in offsets:
+            if not name[offset].isspace():
+                shown.stylize("reverse", offset, offset + 1)
+    return shown

@@ -263,9 +263,9 @@ class VersionActions(Screen[Any]):
         m = self.current_model()
         prod = m.stages.get("production") if m is not None else None
         if prod is not None and prod != v.version:
-            self.rapp.open_diff(f"{v.model}:{prod}", v.ref)
+            self.rapp.open_diff(str(Ref(v.model, prod)), v.ref)
         elif v.version > 1:
-            self.rapp.open_diff(f"{v.model}:{v.version - 1}", v.ref)
+            self.rapp.open_diff(str(Ref(v.model, v.version - 1)), v.ref)
         else:
             self.notify(
                 "Nothing to compare with: no other version in production and no earlier "
