@@ -11,6 +11,7 @@ import functools
 import hashlib
 import json
 from collections.abc import Iterable
+from contextvars import ContextVar
 from datetime import datetime
 from typing import Any
 
@@ -22,6 +23,8 @@ from regtui.catalog.records import AuditEvent, ChainCheck
 from regtui.catalog.schema import AuditEventRow
 
 GENESIS = "0" * 64
+# Set while an import replays another registry's history: "imported from MLflow <uri>"
+imported_from: ContextVar[str | None] = ContextVar("regtui_imported_from", default=None)
 T = AuditEventRow.__table__
 
 
@@ -80,6 +83,9 @@ class Appender:
         reason: str | None,
     ) -> int:
         self.seq += 1
+        source = imported_from.get()
+        if source:  # an imported change says so, and from where, in its own event
+            reason = f"{reason} ({source})" if reason else source
         fields = dict(
             seq=self.seq,
             at=at,

@@ -6,12 +6,28 @@ test that needs steady times patches it here once (tests/ui/conftest.py).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
+# Set while changes replay a history kept elsewhere (an import): they keep its times.
+_replayed: ContextVar[datetime | None] = ContextVar("regtui_replayed_time", default=None)
+
 
 def now() -> datetime:
-    return datetime.now(UTC)
+    return _replayed.get() or datetime.now(UTC)
+
+
+@contextmanager
+def at(ts: datetime) -> Iterator[None]:
+    """Changes made inside are stamped `ts` (an imported change keeps its own time)."""
+    token = _replayed.set(ts.astimezone(UTC))
+    try:
+        yield
+    finally:
+        _replayed.reset(token)
 
 
 def iso(ts: datetime | None) -> str | None:

@@ -15,8 +15,11 @@ from sqlalchemy import Connection, update
 
 from regtui.catalog import audit, store
 from regtui.catalog.core import Core
+from regtui.catalog.db import read_txn, write_txn
 from regtui.catalog.records import VersionInfo
+from regtui.catalog.refs import Ref
 from regtui.catalog.schema import VersionRow
+from regtui.errors import Conflict
 
 V = VersionRow.__table__
 
@@ -56,3 +59,24 @@ def still_good(core: Core, conn: Connection, kept: CopyMade | None, vid: int) ->
 def record(conn: Connection, v: VersionInfo, kept: CopyMade) -> None:
     if kept.key != v.stored_path:
         conn.execute(update(V).where(V.c.id == v.id).values(stored_path=kept.key))
+
+
+def keep_now(core: Core, ref: Ref, reason: str | None = None) -> VersionInfo:
+    """Keep a copy of the version's bytes in the store now, whatever its stages (an
+    import asked for it); audited as `kept`. A version already kept is left alone."""
+    for _ in range(KEEP_ATTEMPTS):
+        with read_txn(core.engine) as conn:
+            v = core.version_by_id(conn, core.resolve_id(conn, ref))
+            where = core.store_location(conn).path
+            seen = audit.head(conn)
+        if v.stored_path and store.present_copy(v.stored_path, v.sha256, where):
+            return v
+        kept = CopyMade(v.id, where, make(v, where), seen)
+        with write_txn(core.engine) as conn:
+            if not still_good(core, conn, kept, v.id):
+                continue  # the store moved meanwhile: again
+            v = core.version_by_id(conn, v.id)
+            record(conn, v, kept)
+            core.event(conn, "kept", v.model, v.target, None, {"stored_path": kept.key}, reason)
+            return core.version_by_id(conn, v.id)
+    raise Conflict(f"{ref} kept changing while its kept copy was made; try again")

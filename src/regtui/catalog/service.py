@@ -18,12 +18,14 @@ records (regtui.catalog.records).
     store_settings  the store location and kept copies
     watch_roots     watched folders
     backup          backup, export, import
+    replay          changes that keep an imported history's times and actors
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -33,9 +35,11 @@ from regtui.catalog import (
     audit_replay,
     backup,
     edits,
+    kept_copies,
     new_versions,
     policy_settings,
     queries,
+    replay,
     review,
     serving,
     stages,
@@ -69,27 +73,16 @@ from regtui.catalog.records import (
     StageMove,
     VersionInfo,
 )
-from regtui.catalog.refs import Ref
+from regtui.catalog.refs import Ref, parse_ref
 from regtui.catalog.watch_roots import WatchRoot
 from regtui.hashing import Progress
 
 # What importers take from here; each is declared in the module named above.
 __all__ = [
-    "MAX_KEY",
-    "MAX_REASON",
-    "READ_ATTEMPTS",
-    "VERSION_COLUMNS",
-    "Backup",
-    "Candidate",
-    "Catalog",
-    "TagsEdit",
-    "WatchRoot",
-    "check_key",
-    "clean_metrics",
-    "clean_params",
-    "clean_reason",
-    "clean_tags",
-]
+    "MAX_KEY", "MAX_REASON", "READ_ATTEMPTS", "VERSION_COLUMNS", "Backup", "Candidate",
+    "Catalog", "TagsEdit", "WatchRoot", "check_key", "clean_metrics", "clean_params",
+    "clean_reason", "clean_tags",
+]  # fmt: skip
 
 
 class Catalog(Preparer):
@@ -477,7 +470,20 @@ class Catalog(Preparer):
     def remove_watch_root(self, path: str | os.PathLike[str]) -> None:
         watch_roots.remove_watch_root(self._core, path)
 
+    def keep_copy(self, ref: str | Ref, reason: str | None = None) -> VersionInfo:
+        """Keep a copy of the version's bytes in the store now, whatever its stages."""
+        return kept_copies.keep_now(
+            self._core, ref if isinstance(ref, Ref) else parse_ref(ref), reason
+        )
+
     # ------------------------------------------------------------ import/export
+
+    def replaying(
+        self, *, at: datetime | None, actor: str | None, source: str
+    ) -> AbstractContextManager[None]:
+        """Changes made inside keep the time (and actor) of the history they replay,
+        and their audit events say where they came from (regtui.catalog.replay)."""
+        return replay.replaying(self._core, at=at, actor=actor, source=source)
 
     def backup(self, target: str | os.PathLike[str]) -> Backup:
         """A consistent copy of a live SQLite catalog, with its kept copies."""

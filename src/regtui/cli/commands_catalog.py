@@ -51,7 +51,7 @@ def cmd_resolve(args: argparse.Namespace) -> int:
 
     def quick(q: QuickReader) -> tuple[Any, ...]:
         v = q.get(ref)
-        row = q.con.execute(REGISTRATION_SQL, (v.model, v.ref)).fetchone()
+        row = q.con.execute(REGISTRATION_SQL, (v.model, v.target)).fetchone()
         return v, q.store_location(), row[0] if row else None, q.policy()
 
     found = read_quickly(args, quick)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from regtui.catalog.refs import Ref
 from regtui.catalog.service import Catalog
 from tests.unit.cli.test_injection import assert_terminal_safe
 from tests.unit.helpers import model_bytes
@@ -38,16 +39,16 @@ def _env(db: Path) -> dict[str, str]:
     return {**os.environ, "REGTUI_DB": str(db), "REGTUI_USER": "alice"}
 
 
-def _catalog(tmp_path: Path, name: str) -> tuple[Path, Path]:
-    """A catalog whose model `m` has its one version in staging, at a file `name`."""
+def _catalog(tmp_path: Path, name: str, model: str = "m") -> tuple[Path, Path]:
+    """A catalog whose model `model` has its one version in staging, at a file `name`."""
     db = tmp_path / "cat.sqlite"
     folder = tmp_path / "out"
     folder.mkdir()
     path = folder / name
     path.write_bytes(model_bytes(name))
     with Catalog(db, user="alice") as cat:
-        cat.register(path, "m")
-        cat.promote("m:1", "staging")
+        cat.register(path, model)
+        cat.promote(str(Ref(model, 1)), "staging")
     return db, path
 
 
@@ -130,10 +131,14 @@ def test_show_escapes_catalog_text_a_table_edit_planted(
     assert "\\x1b" in shown or "\\u202e" in shown
 
 
-def test_resolve_refuses_a_file_swapped_in_the_table_and_audit_names_it(tmp_path: Path) -> None:
+@pytest.mark.parametrize("model", ["m", "Team Model", "team:m", "a@b"])
+def test_resolve_refuses_a_file_swapped_in_the_table_and_audit_names_it(
+    tmp_path: Path, model: str
+) -> None:
     """path and sha256 edited together to other real bytes: the re-hash would pass;
-    resolve refuses (exit 7, nothing on stdout) and `audit --verify` names the row."""
-    db, _ = _catalog(tmp_path, "m.safetensors")
+    resolve refuses (exit 7, nothing on stdout) and `audit --verify` names the row,
+    whatever the model is called (the registration event is found by name)."""
+    db, _ = _catalog(tmp_path, "m.safetensors", model)
     evil = tmp_path / "evil.safetensors"
     evil.write_bytes(model_bytes("evil"))
     sha = hashlib.sha256(evil.read_bytes()).hexdigest()
@@ -142,12 +147,12 @@ def test_resolve_refuses_a_file_swapped_in_the_table_and_audit_names_it(tmp_path
             "UPDATE version SET path = ?, sha256 = ?, size_bytes = ?",
             (str(evil), sha, evil.stat().st_size),
         )
-    served = _cli(db, "resolve", "m@staging")
+    served = _cli(db, "resolve", str(Ref(model, stage="staging")))
     assert served.returncode == 7 and served.stdout == b""
     assert b"audit log" in served.stderr
     audited = _cli(db, "audit", "--verify")
     assert audited.returncode == 8
-    assert b"m:1" in audited.stdout and b"sha256" in audited.stdout
+    assert f"{model}:1".encode() in audited.stdout and b"sha256" in audited.stdout
     as_json = json.loads(_cli(db, "audit", "--verify", "--json").stdout)
     assert as_json["ok"] is False and as_json["chain_ok"] is True
     assert {m["field"] for m in as_json["mismatches"]} >= {"path", "sha256"}
