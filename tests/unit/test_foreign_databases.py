@@ -59,6 +59,7 @@ def test_an_mlflow_database_is_named_and_left_as_it_was(
     before = _sqlite(path, tables, revision)
     message = _refused(str(path), read_only)
     assert message.startswith(f"{path} is an MLflow tracking database")
+    assert message.endswith(f"regtui import-mlflow sqlite:///{path}")
     assert hashlib.sha256(path.read_bytes()).hexdigest() == before
 
 

@@ -173,3 +173,30 @@ def test_harmless_imports_are_not_flagged() -> None:
     source = "import textwrap\nimport richer\nfrom regtui.catalog import tuition\n"
     names = set(imported_names(source, "regtui.watch.x", is_package=False))
     assert not any(_forbidden(n) for n in names)
+
+
+# `pip install 'regtui[mlflow]'` is optional: MLflow is imported by these modules only,
+# and only inside the functions that need it.
+MLFLOW_READERS = {"regtui.from_mlflow.reader"}
+
+
+def test_only_the_mlflow_reader_imports_mlflow_and_only_when_called() -> None:
+    importers = set()
+    for path in sorted(SRC.rglob("*.py")):
+        module = _module_of(path)
+        source = path.read_text(encoding="utf-8")
+        names = set(imported_names(source, module, path.name == "__init__.py"))
+        if any(n == "mlflow" or n.startswith("mlflow.") for n in names):
+            importers.add(module)
+            top_level = {
+                alias.name.split(".")[0]
+                for node in ast.parse(source).body
+                if isinstance(node, ast.Import | ast.ImportFrom)
+                for alias in (node.names if isinstance(node, ast.Import) else [])
+            } | {
+                (node.module or "").split(".")[0]
+                for node in ast.parse(source).body
+                if isinstance(node, ast.ImportFrom)
+            }
+            assert "mlflow" not in top_level, f"{module} imports mlflow at import time"
+    assert importers == MLFLOW_READERS

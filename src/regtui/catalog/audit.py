@@ -84,7 +84,9 @@ class Appender:
     ) -> int:
         self.seq += 1
         source = imported_from.get()
-        if source:  # an imported change says so, and from where, in its own event
+        # An imported change says so, and from where, in its own event. A reason the
+        # change also keeps in its row (an approval's) names the source itself.
+        if source and source not in (reason or ""):
             reason = f"{reason} ({source})" if reason else source
         fields = dict(
             seq=self.seq,

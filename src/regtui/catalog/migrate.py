@@ -55,6 +55,9 @@ def known_revisions() -> set[str]:
 MLFLOW_TABLES = {"registered_models", "model_versions", "experiments", "runs"}
 
 
+MLFLOW_KIND = "an MLflow tracking database"
+
+
 def foreign_kind(conn: Connection, rev: str | None) -> str | None:
     """What a database that is not a regtui catalog is, or None for a catalog (of any
     revision) or an empty database. A SQLite file holding other tables is someone
@@ -64,7 +67,7 @@ def foreign_kind(conn: Connection, rev: str | None) -> str | None:
     if tables & CATALOG_TABLES:
         return None
     if len(tables & MLFLOW_TABLES) >= 2:
-        return "an MLflow tracking database"
+        return MLFLOW_KIND
     if rev is not None and rev not in known_revisions():
         return f"a database another program's migrations manage (revision {rev})"
     if tables and conn.dialect.name == "sqlite":
@@ -84,7 +87,11 @@ def ensure_schema(engine: Engine, *, read_only: bool = False, name: str | None =
         return
     if foreign is not None:
         shown = name or engine.url.render_as_string(hide_password=True)
-        raise CatalogError(f"{shown} is {foreign}, not a regtui catalog")
+        hint = ""
+        if foreign == MLFLOW_KIND:
+            source = f"sqlite:///{name}" if name else shown
+            hint = f"; to bring its registry over: regtui import-mlflow {source}"
+        raise CatalogError(f"{shown} is {foreign}, not a regtui catalog{hint}")
     if rev is not None and rev not in known_revisions():
         raise CatalogError(
             f"catalog schema {rev} is newer than this regtui understands; upgrade regtui"

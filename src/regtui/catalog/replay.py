@@ -13,9 +13,7 @@ from regtui.catalog.core import Core
 
 
 @contextmanager
-def replaying(
-    core: Core, *, at: datetime | None, actor: str | None, source: str
-) -> Iterator[None]:
+def replaying(core: Core, *, at: datetime | None, actor: str | None, source: str) -> Iterator[None]:
     """`at` None stamps now; `actor` None keeps the catalog's own (the person importing)."""
     was = core.actor
     token = audit.imported_from.set(source)

@@ -142,3 +142,57 @@ def cmd_log(args: argparse.Namespace) -> int:
         f"{output.ref(v)}: {output.changes(changed) if changed else 'nothing changed'}",
     )
     return 0
+
+
+@command(
+    "import-mlflow",
+    "bring an MLflow model registry over: models, versions, aliases, run metrics",
+    arg("tracking_uri", metavar="TRACKING_URI", help="e.g. sqlite:///mlflow.db or ./mlruns"),
+    arg("--registry-uri", metavar="URI", help="the registry, when not the tracking store"),
+    arg(
+        "--model",
+        dest="models",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="only this registered model (repeatable); default: every one",
+    ),
+    arg(
+        "--copy-artifacts",
+        action="store_true",
+        help="keep a copy of each version's files in the catalog's store "
+        "(downloaded through MLflow when they are not on this machine)",
+    ),
+    arg("--dry-run", action="store_true", help="print what would come over; change nothing"),
+)
+def cmd_import_mlflow(args: argparse.Namespace) -> int:
+    import sys
+
+    from regtui.cli import output
+    from regtui.from_mlflow import reader
+    from regtui.from_mlflow.importer import Importer
+
+    shown = reader.shown(args.tracking_uri)
+    print(f"reading the MLflow registry at {output.safe(shown)}…", file=sys.stderr)
+    registry = reader.read(args.tracking_uri, args.registry_uri, args.models)
+    tty = sys.stderr.isatty()
+
+    def progress(done: int, total: int, what: str) -> None:
+        if tty:
+            sys.stderr.write(f"\r\x1b[K[{done}/{total}] {output.safe(what, 60)}")
+        elif done % 100 == 0 or done == total:
+            print(f"[{done}/{total}] {output.safe(what, 200)}", file=sys.stderr)
+
+    with open_catalog(args) as cat:
+        outcome = Importer(
+            cat,
+            registry,
+            dry_run=args.dry_run,
+            copy_artifacts=args.copy_artifacts,
+            on_progress=progress,
+        ).run()
+    if tty:
+        sys.stderr.write("\r\x1b[K")
+    output.emit(args, outcome.to_json, lambda: output.print_import(outcome))
+    problems = outcome.problems
+    return (problems[0].exit_code or 1) if problems else 0

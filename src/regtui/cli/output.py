@@ -26,6 +26,7 @@ from regtui.text import human_size, json_text, printable
 
 if TYPE_CHECKING:
     from regtui.catalog.audit_replay import StateCheck
+    from regtui.from_mlflow.importer import Outcome
 
 CELL_LIMIT = 60
 MAX_PATH_SHOWN = 10_000
@@ -379,3 +380,22 @@ def print_scan_summary(items: Sequence[ScanItem]) -> None:
         counts[i.outcome] = counts.get(i.outcome, 0) + 1
     parts = [f"{counts.get(k, 0)} {k}" for k in ("registered", "exists", "refused", "error")]
     print("scan: " + ", ".join(parts))
+
+
+def print_import(outcome: Outcome) -> None:
+    """One line per change (what would change, with --dry-run), then the counts."""
+    marks = {"problem": "!", "same-bytes": "="}
+    for s in outcome.steps:
+        where = f"{s.ref}" if s.ref else safe(s.model)
+        print(
+            f"{marks.get(s.action, '+')} {s.action:<11} {safe(where, 200)}: {safe(s.detail, 500)}"
+        )
+    counts: dict[str, int] = {}
+    for s in outcome.steps:
+        counts[s.action] = counts.get(s.action, 0) + 1
+    verb = "would import" if outcome.dry_run else "imported"
+    print(
+        f"{verb} {counts.get('version', 0)} versions, {counts.get('stage', 0)} stage moves, "
+        f"{counts.get('model', 0)} model edits from {safe(outcome.source, 300)}; "
+        f"{outcome.already} already imported, {counts.get('problem', 0)} problems"
+    )

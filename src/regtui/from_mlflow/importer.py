@@ -31,7 +31,7 @@ from urllib.parse import unquote, urlparse
 from regtui.catalog.records import Policy, VersionInfo
 from regtui.catalog.refs import stage_for_alias
 from regtui.catalog.service import Catalog
-from regtui.errors import NotFound, RegtuiError
+from regtui.errors import ArtifactError, NotFound, RegtuiError
 from regtui.from_mlflow.registry import MlflowModel, MlflowVersion, Registry
 
 LEGACY_STAGES = {"Production": "production", "Staging": "staging"}
@@ -46,6 +46,7 @@ class Step:
     detail: str
     mlflow_version: int | None = None
     ref: str | None = None
+    exit_code: int | None = None  # a problem's, as the CLI exits with it
 
     def to_json(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if v is not None}
@@ -72,7 +73,11 @@ class Outcome:
 
 
 def registry_identity(uri: str) -> str:
-    """The registry as lineage records it: a SQLite file or folder by absolute path."""
+    """The registry as lineage records it: a SQLite file or folder by absolute path,
+    a database without its password."""
+    from regtui.from_mlflow.reader import shown
+
+    uri = shown(uri)
     if uri.startswith("sqlite:///"):
         path = uri[len("sqlite:///") :]
         return "sqlite:///" + str(Path(path).absolute()) if not path.startswith("/") else uri
@@ -98,7 +103,7 @@ class Importer:
         *,
         dry_run: bool = False,
         copy_artifacts: bool = False,
-        on_progress: Callable[[str], None] | None = None,
+        on_progress: Callable[[int, int, str], None] | None = None,
     ) -> None:
         self.cat = cat
         self.registry = registry
@@ -106,7 +111,7 @@ class Importer:
         self.source = f"imported from MLflow {self.identity}"
         self.dry_run = dry_run
         self.copy_artifacts = copy_artifacts
-        self.progress = on_progress or (lambda _line: None)
+        self.progress = on_progress or (lambda _done, _total, _what: None)
         self.out = Outcome(dry_run, self.identity)
         self.policy: Policy = cat.policy()
 
@@ -118,7 +123,7 @@ class Importer:
             placed: dict[int, VersionInfo | None] = {}
             for mv in m.versions:
                 done += 1
-                self.progress(f"[{done}/{total}] {m.name} version {mv.number}")
+                self.progress(done, total, f"{m.name} version {mv.number}")
                 if mv.number in imported:
                     self.out.already += 1
                     placed[mv.number] = imported[mv.number]
@@ -194,6 +199,7 @@ class Importer:
                 f"MLflow version {mv.number}: its files at {mv.artifact_uri[:200]} are not on this "
                 "machine; --copy-artifacts downloads them",
                 mlflow_version=mv.number,
+                exit_code=ArtifactError.exit_code,
             )
             return None
         if self.dry_run:
@@ -208,7 +214,11 @@ class Importer:
             return self._register(mv, path, what)
         except RegtuiError as exc:
             self._say(
-                "problem", mv.model, f"MLflow version {mv.number}: {exc}", mlflow_version=mv.number
+                "problem",
+                mv.model,
+                f"MLflow version {mv.number}: {exc}",
+                mlflow_version=mv.number,
+                exit_code=exc.exit_code,
             )
             return None
 
@@ -242,7 +252,7 @@ class Importer:
                 v = self.cat.keep_copy(v.ref)
         if mv.legacy_stage == "Archived":
             with self.cat.replaying(at=mv.updated, actor=None, source=self.source):
-                v = self.cat.archive(v.ref, "Archived in MLflow")
+                v = self.cat.archive(v.ref, f"Archived in MLflow ({self.source})")
         self._say("version", mv.model, what, mlflow_version=mv.number, ref=v.ref)
         return v
 
@@ -260,7 +270,7 @@ class Importer:
         parts = [p for p, given in (("description", desc), ("tags", tags)) if given]
         self._say("model", m.name, " and ".join(parts))
         if not self.dry_run and have is not None:
-            with self.cat.replaying(at=m.created, actor=None, source=self.source):
+            with self.cat.replaying(at=m.updated, actor=None, source=self.source):
                 self.cat.edit(m.name, description=desc, tags=tags)
 
     def _stages(self, m: MlflowModel, placed: dict[int, VersionInfo | None]) -> None:
@@ -274,7 +284,13 @@ class Importer:
                 try:
                     wanted[stage_for_alias(alias)] = (mv, f"alias {alias}")
                 except RegtuiError as exc:
-                    self._say("problem", m.name, str(exc), mlflow_version=mv.number)
+                    self._say(
+                        "problem",
+                        m.name,
+                        str(exc),
+                        mlflow_version=mv.number,
+                        exit_code=exc.exit_code,
+                    )
         try:
             held = next(x for x in self.cat.models() if x.name == m.name).stages
         except StopIteration:
@@ -291,13 +307,18 @@ class Importer:
                 continue
             try:
                 with self.cat.replaying(at=mv.updated, actor=None, source=self.source):
-                    reason = f"held {why} in MLflow"
+                    reason = f"held {why} in MLflow ({self.source})"
                     if stage in self.policy.protected_stages and v.approval.status != "approved":
                         self.cat.approve(v.ref, reason)
                     self.cat.promote(v.ref, stage, reason)
             except RegtuiError as exc:
                 self._say(
-                    "problem", m.name, f"{detail}: {exc}", mlflow_version=mv.number, ref=v.ref
+                    "problem",
+                    m.name,
+                    f"{detail}: {exc}",
+                    mlflow_version=mv.number,
+                    ref=v.ref,
+                    exit_code=exc.exit_code,
                 )
                 continue
             self._say("stage", m.name, detail, mlflow_version=mv.number, ref=v.ref)

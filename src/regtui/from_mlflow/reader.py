@@ -6,12 +6,66 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlparse
 
 from regtui.errors import UsageError
 from regtui.from_mlflow.registry import MlflowModel, MlflowVersion, Registry, Run
 
 PAGE = 1000
+
+
+def _must_exist(uri: str) -> None:
+    """MLflow makes a new empty store where a SQLite file or folder is missing (folders
+    and all): reading must never do that, so a missing one is an error here."""
+    parsed = urlparse(uri)
+    if parsed.scheme == "sqlite":
+        path = Path(unquote(parsed.path[1:]))  # sqlite:///rel.db, sqlite:////abs.db
+        if not path.is_file():
+            raise UsageError(f"no MLflow database at {str(path)[:300]}")
+    elif parsed.scheme in ("", "file"):
+        path = Path(unquote(parsed.path) if parsed.scheme else uri)
+        if not path.is_dir():
+            raise UsageError(f"no MLflow tracking folder at {str(path)[:300]}")
+
+
+DATABASES = ("postgresql", "mysql", "mssql", "oracle")
+
+
+def shown(uri: str) -> str:
+    """The URI as it may be printed and recorded: a database password hidden."""
+    if urlparse(uri).scheme.split("+")[0] in DATABASES:
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            return make_url(uri).render_as_string(hide_password=True)
+        except ArgumentError:
+            return "<an unreadable database URL>"
+    return uri
+
+
+def _reachable(uri: str) -> None:
+    """A database store answers within seconds, or it is one clear error (MLflow
+    itself retries a refused connection for minutes)."""
+    scheme = urlparse(uri).scheme.split("+")[0]
+    if scheme not in DATABASES:
+        return
+    from sqlalchemy import create_engine
+    from sqlalchemy.exc import SQLAlchemyError
+
+    args = {"connect_timeout": 10} if scheme in ("postgresql", "mysql") else {}
+    try:
+        engine = create_engine(uri, connect_args=args)
+        try:
+            with engine.connect():
+                pass
+        finally:
+            engine.dispose()
+    except (SQLAlchemyError, ImportError, ValueError) as exc:
+        first = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:300]
+        raise UsageError(f"cannot reach the MLflow database {shown(uri)}: {first}") from None
 
 
 def _client(tracking_uri: str, registry_uri: str | None) -> Any:
@@ -24,6 +78,9 @@ def _client(tracking_uri: str, registry_uri: str | None) -> Any:
             "import-mlflow reads through MLflow's own client, which is not installed here: "
             "pip install 'regtui[mlflow]'"
         ) from None
+    for uri in dict.fromkeys((tracking_uri, registry_uri or tracking_uri)):
+        _must_exist(uri)
+        _reachable(uri)
     return MlflowClient(tracking_uri=tracking_uri, registry_uri=registry_uri or tracking_uri)
 
 
@@ -45,17 +102,16 @@ def read(
     tracking_uri: str,
     registry_uri: str | None = None,
     only: Sequence[str] = (),
-    on_progress: Callable[[str], None] | None = None,
 ) -> Registry:
     """Every registered model (or those named in `only`), every version, its run."""
+    client = _client(tracking_uri, registry_uri)
     from mlflow.exceptions import MlflowException
 
-    client = _client(tracking_uri, registry_uri)
     try:
-        return _read(client, tracking_uri, registry_uri, set(only), on_progress)
+        return _read(client, tracking_uri, registry_uri, set(only))
     except MlflowException as exc:
-        first = str(exc.message if hasattr(exc, "message") else exc).splitlines()[0][:300]
-        raise UsageError(f"MLflow at {tracking_uri}: {first}") from None
+        first = (str(getattr(exc, "message", exc)).strip().splitlines() or ["?"])[0][:300]
+        raise UsageError(f"MLflow at {shown(tracking_uri)}: {first}") from None
 
 
 def _read(
@@ -63,7 +119,6 @@ def _read(
     tracking_uri: str,
     registry_uri: str | None,
     only: set[str],
-    on_progress: Callable[[str], None] | None,
 ) -> Registry:
     models: dict[str, MlflowModel] = {}
     aliases: dict[tuple[str, int], list[str]] = {}
@@ -71,7 +126,11 @@ def _read(
         if only and rm.name not in only:
             continue
         models[rm.name] = MlflowModel(
-            rm.name, _time(rm.creation_timestamp), rm.description or None, dict(rm.tags or {})
+            rm.name,
+            _time(rm.creation_timestamp),
+            _time(rm.last_updated_timestamp),
+            rm.description or None,
+            dict(rm.tags or {}),
         )
         for alias, number in (rm.aliases or {}).items():
             aliases.setdefault((rm.name, int(number)), []).append(alias)
@@ -80,7 +139,6 @@ def _read(
         raise UsageError(f"no registered model named {missing[0]!r} in MLflow at {tracking_uri}")
     runs: dict[str, Run | None] = {}
     experiments: dict[str, str | None] = {}
-    seen = 0
     for mv in _pages(lambda **kw: client.search_model_versions(None, **kw)):
         if mv.name not in models:
             continue
@@ -107,9 +165,6 @@ def _read(
                 run=run,
             )
         )
-        seen += 1
-        if on_progress and seen % 100 == 0:
-            on_progress(f"read {seen} versions from MLflow")
     for m in models.values():
         m.versions.sort(key=lambda v: v.number)
     return Registry(

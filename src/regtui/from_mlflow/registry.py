@@ -44,6 +44,7 @@ class MlflowVersion:
 class MlflowModel:
     name: str
     created: datetime
+    updated: datetime
     description: str | None
     tags: dict[str, str]
     versions: list[MlflowVersion] = field(default_factory=list)

@@ -66,5 +66,8 @@ def test_an_mlflow_database_is_named_for_what_it_is(
     )
     assert proc.returncode != 0
     lines = proc.stderr.strip().splitlines()
-    assert lines == [f"regtui: error: {db} is an MLflow tracking database, not a regtui catalog"]
+    assert lines == [
+        f"regtui: error: {db} is an MLflow tracking database, not a regtui catalog; "
+        f"to bring its registry over: regtui import-mlflow sqlite:///{db}"
+    ]
     assert _state(folder) == before  # nothing written, no WAL or journal left beside it

@@ -1,0 +1,192 @@
+"""`regtui import-mlflow` against a real MLflow registry (SQLite tracking store, made
+by MLflow's own client): everything comes over with its times and authors, every
+change says it was imported and from where, a second run brings nothing, a new
+MLflow version comes alone, --dry-run changes nothing, --copy-artifacts keeps copies
+that outlive MLflow's folders."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from regtui.catalog.refs import Ref
+from regtui.catalog.service import Catalog
+from tests.support.mlflow_registry import CHURN, FRAUD, Made, add_version, make_registry
+
+pytest.importorskip("mlflow")
+pytest.importorskip("sklearn")
+
+
+@pytest.fixture(scope="module")
+def made_once(tmp_path_factory: pytest.TempPathFactory) -> Made:
+    return make_registry(tmp_path_factory.mktemp("mlflow"))
+
+
+@pytest.fixture
+def made(made_once: Made, tmp_path: Path) -> Made:
+    """A copy of the registry's database for one test (the model folders are shared)."""
+    shutil.copy(made_once.folder / "mlflow.db", tmp_path / "mlflow.db")
+    return Made(
+        f"sqlite:///{tmp_path / 'mlflow.db'}",
+        made_once.folder,
+        dict(made_once.versions),
+        dict(made_once.runs),
+    )
+
+
+def _cli(db: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "REGTUI_DB": str(db), "REGTUI_USER": "importer"}
+    cmd = [sys.executable, "-m", "regtui", *args]
+    return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+
+
+def _import(db: Path, made: Made, *more: str) -> subprocess.CompletedProcess[str]:
+    done = _cli(db, "import-mlflow", made.tracking_uri, *more)
+    assert done.returncode == 0, done.stderr
+    return done
+
+
+def _ms(ts: datetime) -> int:
+    return round(ts.astimezone(UTC).timestamp() * 1000)
+
+
+def test_everything_comes_over_with_its_times_and_authors(made: Made, tmp_path: Path) -> None:
+    db = tmp_path / "c.sqlite"
+    _import(db, made)
+    with Catalog(db) as cat:
+        models = {m.name: m for m in cat.models()}
+        assert set(models) == {CHURN, FRAUD}
+        assert models[CHURN].description == "Predicts churn."
+        assert models[CHURN].tags == {"team": "growth"}
+        assert models[FRAUD].description == "Flags fraud."
+        assert models[CHURN].stages == {"champion": 2, "staging": 3}
+        assert models[FRAUD].stages == {"production": 1}
+        for (model, n), mv in made.versions.items():
+            v = cat.get(_ref(model, n))
+            run = made.runs[(model, n)]
+            assert v.version == n
+            assert _ms(v.created_at) == mv.creation_timestamp
+            assert v.created_by == run.data.tags["mlflow.user"]
+            assert v.description == (mv.description or None)
+            assert v.tags == dict(mv.tags)
+            assert v.metrics == run.data.metrics  # the latest value of each
+            assert v.params == run.data.params
+            assert v.lineage["run_id"] == run.info.run_id
+            assert v.lineage["git_commit"] == "ab" * 20
+            assert v.lineage["experiment"] == "training"
+            assert v.lineage["mlflow"]["version"] == n
+            assert v.format == "mlflow" and v.framework == "sklearn"
+        assert cat.get(_ref(CHURN, 2)).metrics == {"auc": 0.86, "loss": 0.4}
+        assert cat.get(_ref(CHURN, 1)).archived
+        prod = cat.get(_ref(FRAUD, 1))
+        assert prod.approval.status == "approved" and prod.approval.by == "importer"
+        events = cat.audit_events()
+        assert events and all("imported from MLflow" in (e.reason or "") for e in events)
+        assert all(e.actor in {"alice", "bob", "carol", "importer"} for e in events)
+        assert cat.verify_audit().ok
+    assert _cli(db, "audit", "--verify").returncode == 0
+
+
+def _ref(model: str, n: int) -> str:
+    return str(Ref(model, n))
+
+
+def test_a_second_run_brings_nothing_and_a_new_version_comes_alone(
+    made: Made, tmp_path: Path
+) -> None:
+    db = tmp_path / "c.sqlite"
+    _import(db, made)
+    with Catalog(db) as cat:
+        before = len(cat.audit_events())
+    again = _import(db, made)
+    assert "imported 0 versions, 0 stage moves, 0 model edits" in again.stdout
+    assert "4 already imported" in again.stdout
+    with Catalog(db) as cat:
+        assert len(cat.audit_events()) == before
+    mv = add_version(made, CHURN, 4.0, user="dave", metrics={"auc": [0.9]})
+    third = _import(db, made)
+    assert "imported 1 versions" in third.stdout and "4 already imported" in third.stdout
+    with Catalog(db) as cat:
+        new = cat.get(_ref(CHURN, 4))
+        assert new.created_by == "dave" and _ms(new.created_at) == mv.creation_timestamp
+        assert len(cat.audit_events()) == before + 1  # its registration, nothing else
+        assert [v.version for v in cat.versions(CHURN)] == [1, 2, 3, 4]
+
+
+def test_a_dry_run_prints_the_plan_and_changes_nothing(made: Made, tmp_path: Path) -> None:
+    db = tmp_path / "c.sqlite"
+    plan = _import(db, made, "--dry-run")
+    assert "would import 4 versions, 3 stage moves, 2 model edits" in plan.stdout
+    assert "champion" in plan.stdout and "MLflow alias Champion" in plan.stdout
+    as_json = json.loads(_import(db, made, "--dry-run", "--json").stdout)
+    assert as_json["dry_run"] is True
+    assert {s["action"] for s in as_json["steps"]} == {"version", "stage", "model"}
+    with Catalog(db) as cat:
+        assert cat.models() == [] and cat.audit_events() == []
+
+
+def test_only_the_named_models_come_over(made: Made, tmp_path: Path) -> None:
+    db = tmp_path / "c.sqlite"
+    _import(db, made, "--model", FRAUD)
+    with Catalog(db) as cat:
+        assert [m.name for m in cat.models()] == [FRAUD]
+    missing = _cli(db, "import-mlflow", made.tracking_uri, "--model", "No Such")
+    assert missing.returncode == 2 and "No Such" in missing.stderr
+
+
+def test_copied_artifacts_outlive_mlflows_folders(made: Made, tmp_path: Path) -> None:
+    db = tmp_path / "c.sqlite"
+    _import(db, made, "--copy-artifacts", "--model", FRAUD)
+    with Catalog(db) as cat:
+        v = cat.get(_ref(FRAUD, 1))
+        assert v.stored_path and any(e.action == "kept" for e in cat.audit_events())
+    moved = tmp_path / "moved"
+    shutil.move(v.path, moved)  # MLflow's folder cleaned away
+    try:
+        served = _cli(db, "resolve", f"{FRAUD}@production")
+        assert served.returncode == 0, served.stderr
+        assert Path(served.stdout.strip()).is_dir()
+        assert (Path(served.stdout.strip()) / "MLmodel").is_file()
+    finally:
+        shutil.move(moved, v.path)
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "sqlite:///{tmp}/no/such/folder/mlflow.db",
+        "sqlite:///relative/none.db",
+        "{tmp}/no-mlruns",
+        "postgresql://user:s3cret@127.0.0.1:1/none",
+    ],
+)
+def test_an_unreadable_registry_is_one_line_and_makes_nothing(tmp_path: Path, uri: str) -> None:
+    """MLflow would make an empty store (folders and all) where none is: not here."""
+    uri = uri.format(tmp=tmp_path)
+    done = _cli(tmp_path / "c.sqlite", "import-mlflow", uri)
+    assert done.returncode == 2
+    errors = [line for line in done.stderr.splitlines() if line.startswith("regtui: error:")]
+    assert len(errors) == 1 and "Traceback" not in done.stderr, done.stderr
+    assert "s3cret" not in done.stderr
+    assert not (tmp_path / "no").exists() and not (tmp_path / "c.sqlite").exists()
+
+
+def test_without_mlflow_installed_the_error_says_how_to_get_it(tmp_path: Path) -> None:
+    code = (
+        "import sys; sys.modules['mlflow'] = None\n"
+        "from regtui.cli.main import main\n"
+        "sys.exit(main(['import-mlflow', 'sqlite:///x.db']))"
+    )
+    env = {**os.environ, "REGTUI_DB": str(tmp_path / "c.sqlite")}
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert done.returncode == 2
+    assert "pip install 'regtui[mlflow]'" in done.stderr
