@@ -182,7 +182,7 @@ def _copy_in(src: Path, target: Path, sha256: str) -> str:
     staging = Path(tempfile.mkdtemp(prefix=".incoming-", dir=target.parent))
     try:
         staged = staging / target.name
-        cloned = _copy_tree(src, staged) if src.is_dir() else clone_file(src, staged)
+        cloned = copy_tree(src, staged) if src.is_dir() else clone_file(src, staged)
         got = hash_path(staged).sha256
         if got != sha256:
             raise ArtifactError(
@@ -236,7 +236,7 @@ def clone_file(src: Path, dst: Path) -> bool:
     return False
 
 
-def _copy_tree(src: Path, dst: Path) -> bool:
+def copy_tree(src: Path, dst: Path) -> bool:
     """Copy exactly what the folder hash covers (hashing.tree_members: no
     `checkpoint-N/` folders of a Trainer run; a symlink becomes a file holding
     its target's bytes), so a verified copy holds nothing unchecked and no link.

@@ -37,6 +37,7 @@ from mlflow.store.entities.paged_list import PagedList
 from mlflow.store.model_registry.abstract_store import AbstractStore
 from mlflow.utils.search_utils import SearchModelUtils, SearchModelVersionUtils
 
+from regtui.catalog import store
 from regtui.catalog.records import ModelInfo, VersionInfo
 from regtui.catalog.refs import Ref, stage_for_alias
 from regtui.catalog.service import Catalog
@@ -267,10 +268,11 @@ def handed_copy(served: Path, sha256: str) -> Path:
     root.parent.mkdir(parents=True, exist_ok=True)
     partial = Path(tempfile.mkdtemp(prefix=".partial-", dir=root.parent))
     try:
+        # The store's copying: what the hash covers, through the non-blocking opener
         if served.is_dir():
-            shutil.copytree(served, partial / served.name, symlinks=False)
+            store.copy_tree(served, partial / served.name)
         else:
-            shutil.copy2(served, partial / served.name)
+            store.clone_file(served, partial / served.name)
         if hash_path(partial / served.name).sha256 != sha256:
             raise ArtifactError(f"{served} changed while it was copied for MLflow")
         try:
