@@ -65,6 +65,37 @@ def _big_db(cache: Path, n: int, version: str, log: dict[str, Any]) -> Path:
     return cached
 
 
+def _import_source(folder: Path, n: int) -> dict[str, Any]:
+    """A registry as training code makes one, for `regtui import-mlflow` to read: per
+    version a run (two metrics, a param) and a version whose source is a small MLflow
+    model folder of its own. Times what MLflow took to create them."""
+    folder.mkdir(parents=True, exist_ok=True)
+    db = folder / "mlflow.db"
+    client = _client(db)
+    client.create_registered_model("import-model")  # also runs the migrations (not timed)
+    experiment = client.create_experiment("bench")
+    runs_s = versions_s = 0.0
+    for i in range(n):
+        model = folder / "models" / f"m{i:05d}"
+        model.mkdir(parents=True)
+        (model / "MLmodel").write_text(
+            "artifact_path: model\nflavors:\n  python_function:\n    loader_module: x\n"
+            f"model_uuid: {i:032x}\n"
+        )
+        (model / "weights.bin").write_bytes(i.to_bytes(8, "little") * 64)
+        t0 = time.perf_counter()
+        run = client.create_run(experiment)
+        client.log_metric(run.info.run_id, "auc", 0.5 + i / (2 * n))
+        client.log_metric(run.info.run_id, "loss", 1.0 - i / (2 * n))
+        client.log_param(run.info.run_id, "lr", "0.01")
+        t1 = time.perf_counter()
+        client.create_model_version("import-model", source=str(model), run_id=run.info.run_id)
+        t2 = time.perf_counter()
+        runs_s += t1 - t0
+        versions_s += t2 - t1
+    return {"n": n, "db": str(db), "create_s": runs_s + versions_s, "versions_s": versions_s}
+
+
 def _median_of(fn: Any, reps: int) -> tuple[float, Any]:
     times, out = [], None
     for _ in range(reps):
@@ -80,6 +111,8 @@ def main() -> int:
     ap.add_argument("--big", type=int, default=10_000)
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--cache", type=Path, required=True)
+    ap.add_argument("--import-versions", type=int, default=0)
+    ap.add_argument("--import-dir", type=Path)
     args = ap.parse_args()
     warnings.filterwarnings("ignore")
     logging.disable(logging.WARNING)
@@ -130,6 +163,8 @@ def main() -> int:
             out["transition_stage"] = {"n": args.big, "median_s": s}
         except Exception as exc:  # deprecated in MLflow 3; may go away
             out["transition_stage"] = {"error": f"{type(exc).__name__}: {exc}"[:300]}
+        if args.import_versions and args.import_dir:
+            out["import_source"] = _import_source(args.import_dir, args.import_versions)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print(json.dumps(out))

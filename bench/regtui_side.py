@@ -29,6 +29,28 @@ def register_one_each(work: Path, n: int) -> dict[str, Any]:
     return {"n": n, "median_s": median(times), "per_s": n / sum(times)}
 
 
+def import_mlflow(mlflow_db: Path, work: Path) -> dict[str, Any]:
+    """`regtui import-mlflow` of the registry MLflow built, as a user runs it: one
+    command into a fresh catalog (process start and MLflow's import included)."""
+    import json
+    import subprocess
+
+    env = {**os.environ, "REGTUI_DB": str(work / "imported.db"), "REGTUI_USER": "bench"}
+    t0 = time.perf_counter()
+    done = subprocess.run(
+        [str(REGTUI_BIN), "import-mlflow", f"sqlite:///{mlflow_db}", "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=3600,
+    )
+    seconds = time.perf_counter() - t0
+    if done.returncode != 0:
+        raise RuntimeError(done.stderr.strip().splitlines()[-1][:300] if done.stderr else "failed")
+    steps = json.loads(done.stdout)["steps"]
+    return {"seconds": seconds, "versions": sum(s["action"] == "version" for s in steps)}
+
+
 def scan_small(work: Path, n: int) -> dict[str, Any]:
     """`regtui.catalog.scan.scan` over a fresh folder of n small artifacts, fresh catalog."""
     from regtui.catalog.service import Catalog

@@ -51,7 +51,7 @@ def step(results: Results, key: str, fn: Callable[[], Any]) -> None:
         results[key] = {"error": f"{type(exc).__name__}: {exc}"[:400]}
 
 
-def run_mlflow(sz: Sizes) -> Results:
+def run_mlflow(sz: Sizes, work: Path) -> Results:
     from bench.mlflow_env import mlflow_python
 
     py = mlflow_python()
@@ -66,6 +66,10 @@ def run_mlflow(sz: Sizes) -> Results:
         str(sz.mlflow_reps),
         "--cache",
         str(CACHE_DIR),
+        "--import-versions",
+        str(sz.register),
+        "--import-dir",
+        str(work / "mlflow-import"),
     ]
     return run_json(argv, timeout=1800)
 
@@ -89,7 +93,10 @@ def run_watch_proven(sz: Sizes) -> Results:
 def measure(sz: Sizes, work: Path, skip_mlflow: bool) -> Results:
     r: Results = {}
     if not skip_mlflow:
-        step(r, "mlflow", lambda: run_mlflow(sz))
+        step(r, "mlflow", lambda: run_mlflow(sz, work))
+        source = r["mlflow"].get("import_source") if isinstance(r["mlflow"], dict) else None
+        if source:
+            step(r, "import_mlflow", lambda: ours.import_mlflow(Path(source["db"]), work))
     step(r, "register", lambda: ours.register_one_each(work, sz.register))
     step(r, "scan", lambda: ours.scan_small(work, sz.scan))
 
@@ -186,6 +193,27 @@ def rows_from(r: Results, sz: Sizes, skip_mlflow: bool) -> list[Row]:
                 note="" if p else "MLflow " + str(ml.get("error", "not measured")),
             )
         )
+
+    # import-mlflow: one command against what MLflow took to create the same versions
+    if not skip_mlflow:
+        what, target = f"import-mlflow {sz.register:,} MLflow versions with runs (s)", "≥ 1×"
+        d, p = r.get("import_mlflow"), peer("import_source")
+        if _err(d) or p is None:
+            rows.append(failed(what, target, _err(d) or "MLflow did not build the registry"))
+        else:
+            ratio = p["create_s"] / d["seconds"]
+            rows.append(
+                Row(
+                    what,
+                    fmt_s(d["seconds"]),
+                    fmt_s(p["create_s"]),
+                    ratio,
+                    target,
+                    ratio >= 1,
+                    note=f"peer = MLflow creating them (runs, metrics, params, versions; "
+                    f"versions alone {fmt_s(p['versions_s'])}); {d['versions']:,} imported",
+                )
+            )
 
     # scan
     what, target = f"scan {sz.scan:,} small artifacts (versions/s)", "≥ 100×"

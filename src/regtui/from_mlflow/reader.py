@@ -137,16 +137,14 @@ def _read(
     missing = sorted(only - set(models))
     if missing:
         raise UsageError(f"no registered model named {missing[0]!r} in MLflow at {tracking_uri}")
-    runs: dict[str, Run | None] = {}
-    experiments: dict[str, str | None] = {}
-    for mv in _pages(lambda **kw: client.search_model_versions(None, **kw)):
-        if mv.name not in models:
-            continue
-        run = None
-        if mv.run_id:
-            if mv.run_id not in runs:
-                runs[mv.run_id] = _run(client, mv.run_id, experiments)
-            run = runs[mv.run_id]
+    found = [
+        mv
+        for mv in _pages(lambda **kw: client.search_model_versions(None, **kw))
+        if mv.name in models
+    ]
+    runs = _runs(client, {mv.run_id for mv in found if mv.run_id})
+    download_uri = _download_uri_reader(client)
+    for mv in found:
         number = int(mv.version)
         models[mv.name].versions.append(
             MlflowVersion(
@@ -161,8 +159,8 @@ def _read(
                 legacy_stage=str(mv.current_stage or "None"),
                 aliases=tuple(sorted(aliases.get((mv.name, number), []))),
                 source=str(mv.source or ""),
-                artifact_uri=str(client.get_model_version_download_uri(mv.name, mv.version)),
-                run=run,
+                artifact_uri=str(download_uri(mv.name, mv.version)),
+                run=runs.get(mv.run_id) if mv.run_id else None,
             )
         )
     for m in models.values():
@@ -172,24 +170,55 @@ def _read(
     )
 
 
-def _run(client: Any, run_id: str, experiments: dict[str, str | None]) -> Run | None:
-    from mlflow.exceptions import MlflowException
-
+def _download_uri_reader(client: Any) -> Callable[[str, Any], Any]:
+    """MlflowClient.get_model_version_download_uri first re-reads the whole model (to
+    refuse prompts), which makes a registry's versions cost their count squared; its
+    registry client answers the same question directly. The public call where that
+    is missing (another MLflow)."""
+    registry = getattr(client, "_get_registry_client", None)
     try:
-        r = client.get_run(run_id)
-    except MlflowException:
-        return None  # a version whose run was deleted, or lives in another tracking store
+        return registry().get_model_version_download_uri  # type: ignore[no-any-return]
+    except (TypeError, AttributeError):
+        return client.get_model_version_download_uri  # type: ignore[no-any-return]
+
+
+RUNS_PER_QUERY = 100
+
+
+def _runs(client: Any, run_ids: set[str]) -> dict[str, Run]:
+    """The runs, fetched a hundred to a query (one get_run each costs ms apiece); a run
+    deleted or kept in another tracking store is simply absent."""
+    from mlflow.entities import ViewType
+
+    experiments = {
+        e.experiment_id: e.name
+        for e in _pages(lambda **kw: client.search_experiments(view_type=ViewType.ALL, **kw))
+    }
+    wanted = sorted(run_ids)
+    out: dict[str, Run] = {}
+    for i in range(0, len(wanted), RUNS_PER_QUERY):
+        chunk = wanted[i : i + RUNS_PER_QUERY]
+        listed = ", ".join("'" + r.replace("'", "") + "'" for r in chunk)
+        found = _pages(
+            lambda listed=listed, **kw: client.search_runs(
+                list(experiments),
+                filter_string=f"attributes.run_id IN ({listed})",
+                run_view_type=ViewType.ALL,
+                **kw,
+            )
+        )
+        for r in found:
+            out[r.info.run_id] = _run_of(r, experiments)
+    return out
+
+
+def _run_of(r: Any, experiments: dict[str, str]) -> Run:
     eid = str(r.info.experiment_id)
-    if eid not in experiments:
-        try:
-            experiments[eid] = client.get_experiment(eid).name
-        except MlflowException:
-            experiments[eid] = None
     tags = r.data.tags or {}
     return Run(
-        run_id=run_id,
+        run_id=r.info.run_id,
         experiment_id=eid,
-        experiment=experiments[eid],
+        experiment=experiments.get(eid),
         metrics={k: float(v) for k, v in (r.data.metrics or {}).items()},
         params={k: str(v) for k, v in (r.data.params or {}).items()},
         user=tags.get("mlflow.user") or r.info.user_id or None,
