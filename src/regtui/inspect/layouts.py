@@ -10,13 +10,17 @@ units_for runs for every file-system event: names and a few stats only.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import stat
 from collections.abc import Iterator
 from pathlib import Path
 
+from regtui.catalog.refs import check_model_name
+from regtui.errors import RegtuiError, UsageError
 from regtui.hashing import CHECKPOINT_DIR, kind_of
+from regtui.inspect.bounds import BadContent, load_yaml
 from regtui.inspect.bundles import SHARD, WEIGHTS_INDEX, bundle_root, is_bundle_dir
 from regtui.inspect.detect import (
     MAYBE_EXTENSIONS,
@@ -54,18 +58,58 @@ def normalise_model_name(name: str) -> str:
 def model_for(root: Path, path: Path, fixed: str | None = None) -> str:
     """The model an artifact belongs to: `fixed`, else the first folder under the root
     that holds it; a file right in the root, or a `checkpoint-N/` folder right in it,
-    belongs to the root's own name."""
+    belongs to the root's own name. In an MLflow file store (`mlruns/`) that folder is
+    an experiment's number: the model is named after the experiment instead."""
     if fixed:
         return fixed
     try:
         parts = path.relative_to(root).parts
     except ValueError:
         return normalise_model_name(path.parent.name)
+    experiment = experiment_name(root / parts[0]) if len(parts) >= 2 else None
+    if experiment is None and len(parts) >= 1:
+        experiment = experiment_name(root)  # the root is the experiment's own folder
+    if experiment is not None:
+        return experiment
     if len(parts) >= 2:
         return normalise_model_name(parts[0])
     if path.is_dir() and not CHECKPOINT_DIR.fullmatch(path.name):
         return normalise_model_name(path.name)
     return normalise_model_name(root.resolve().name)
+
+
+_EXPERIMENT_ID = re.compile(r"[0-9]{1,20}")
+
+
+def experiment_name(folder: Path) -> str | None:
+    """The name of the experiment whose folder this is in an MLflow file store
+    (`mlruns/<id>/meta.yaml` names it), as a model name; None for any other folder."""
+    if not _EXPERIMENT_ID.fullmatch(folder.name):
+        return None
+    meta = folder / "meta.yaml"
+    try:
+        st = os.stat(meta)
+    except OSError:
+        return None
+    return _named_in(str(meta), st.st_mtime_ns, st.st_size)
+
+
+@functools.lru_cache(maxsize=256)
+def _named_in(meta: str, _mtime_ns: int, _size: int) -> str | None:
+    """Read once per version of the file (a scan asks for every artifact under it)."""
+    try:
+        data = load_yaml(Path(meta))
+    except (BadContent, RegtuiError, OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or str(data.get("experiment_id")) != Path(meta).parent.name:
+        return None
+    name = data.get("name")
+    if not isinstance(name, str) or not name.strip():
+        return None
+    try:
+        return check_model_name(name.strip())
+    except UsageError:
+        return normalise_model_name(name)
 
 
 def find_artifacts(root: Path) -> Iterator[Path | Skipped]:
