@@ -9,8 +9,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -44,7 +49,8 @@ def made(made_once: Made, tmp_path: Path) -> Made:
 def _cli(db: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "REGTUI_DB": str(db), "REGTUI_USER": "importer"}
     cmd = [sys.executable, "-m", "regtui", *args]
-    return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+    # run beside the catalog: a store MLflow made by default (./mlflow.db) would show there
+    return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300, cwd=db.parent)
 
 
 def _import(db: Path, made: Made, *more: str) -> subprocess.CompletedProcess[str]:
@@ -165,6 +171,7 @@ def test_copied_artifacts_outlive_mlflows_folders(made: Made, tmp_path: Path) ->
         "sqlite:///relative/none.db",
         "{tmp}/no-mlruns",
         "postgresql://user:s3cret@127.0.0.1:1/none",
+        "http://127.0.0.1:1",
     ],
 )
 def test_an_unreadable_registry_is_one_line_and_makes_nothing(tmp_path: Path, uri: str) -> None:
@@ -190,3 +197,77 @@ def test_without_mlflow_installed_the_error_says_how_to_get_it(tmp_path: Path) -
     )
     assert done.returncode == 2
     assert "pip install 'regtui[mlflow]'" in done.stderr
+
+
+SERVED_MODEL = """
+import sys
+import mlflow, numpy as np
+from sklearn.linear_model import LogisticRegression
+mlflow.set_tracking_uri(sys.argv[1])
+x, y = np.array([[0.0], [1.0], [2.0], [3.0]]), np.array([0, 0, 1, 1])
+with mlflow.start_run():
+    mlflow.log_metric("auc", 0.7)
+    mlflow.sklearn.log_model(
+        LogisticRegression().fit(x, y), name="model", registered_model_name="Remote Model",
+        pip_requirements=["scikit-learn"], serialization_format="skops",
+    )
+"""
+
+
+@pytest.fixture
+def tracking_server(tmp_path: Path) -> Iterator[str]:
+    """A real MLflow tracking server on 127.0.0.1 that proxies its artifacts
+    (`mlflow-artifacts:` URIs: the files are not where the client can open them)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen(
+        [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port),
+         "--backend-store-uri", f"sqlite:///{tmp_path / 'server.db'}",
+         "--artifacts-destination", str(tmp_path / "served"), "--workers", "1"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(url + "/health", timeout=2):
+                    break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            pytest.fail("the MLflow server did not start")
+        yield url
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=60)
+
+
+def test_files_behind_a_tracking_server_come_over_with_copy_artifacts(
+    tracking_server: str, tmp_path: Path
+) -> None:
+    logged = subprocess.run(
+        [sys.executable, "-c", SERVED_MODEL, tracking_server],
+        capture_output=True, text=True, timeout=300, cwd=tmp_path,
+    )  # fmt: skip
+    assert logged.returncode == 0, logged.stderr[-2000:]
+    db = tmp_path / "c.sqlite"
+    without = _cli(db, "import-mlflow", tracking_server)
+    assert without.returncode == 6 and "--copy-artifacts downloads them" in without.stdout
+    with Catalog(db) as cat:
+        assert cat.models() == []  # nothing half-imported
+    _import_uri(db, tracking_server, "--copy-artifacts")
+    with Catalog(db) as cat:
+        [v] = cat.versions("Remote Model")
+        assert v.metrics == {"auc": 0.7} and v.format == "mlflow" and v.stored_path
+        assert all(c.state == "ok" for c in cat.verify_artifacts())
+    again = _import_uri(db, tracking_server, "--copy-artifacts")
+    assert "1 already imported" in again.stdout
+    assert not (tmp_path / "mlflow.db").exists()  # MLflow's default store was never made
+
+
+def _import_uri(db: Path, uri: str, *more: str) -> subprocess.CompletedProcess[str]:
+    done = _cli(db, "import-mlflow", uri, *more)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done

@@ -21,7 +21,8 @@ was imported and from where.
 
 from __future__ import annotations
 
-import tempfile
+import hashlib
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -207,10 +208,7 @@ class Importer:
             return None
         try:
             if path is None:
-                with tempfile.TemporaryDirectory(prefix="regtui-mlflow-") as tmp:
-                    from regtui.from_mlflow.reader import download
-
-                    return self._register(mv, Path(download(mv.artifact_uri, tmp)), what)
+                path = self._downloaded(mv)
             return self._register(mv, path, what)
         except RegtuiError as exc:
             self._say(
@@ -221,6 +219,20 @@ class Importer:
                 exit_code=exc.exit_code,
             )
             return None
+
+    def _downloaded(self, mv: MlflowVersion) -> Path:
+        """Files from a remote artifact store, fetched through MLflow into a folder
+        beside the catalog's store that stays (the version's path; its kept copy is
+        made from it). A half-fetched folder from an earlier run is fetched again."""
+        from regtui.from_mlflow.reader import download
+
+        store = self.cat.store_location().path
+        key = hashlib.sha256(f"{self.identity}\0{mv.model}\0{mv.number}".encode()).hexdigest()
+        home = store.parent / f"{store.name}-mlflow-downloads" / key[:32]
+        if home.is_dir():
+            shutil.rmtree(home)
+        home.mkdir(parents=True)
+        return Path(download(mv.artifact_uri, str(home), self.registry.tracking_uri))
 
     def _register(self, mv: MlflowVersion, path: Path, what: str) -> VersionInfo:
         run = mv.run

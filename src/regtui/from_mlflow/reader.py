@@ -50,6 +50,9 @@ def _reachable(uri: str) -> None:
     """A database store answers within seconds, or it is one clear error (MLflow
     itself retries a refused connection for minutes)."""
     scheme = urlparse(uri).scheme.split("+")[0]
+    if scheme in ("http", "https"):
+        _server_answers(uri)
+        return
     if scheme not in DATABASES:
         return
     from sqlalchemy import create_engine
@@ -68,9 +71,26 @@ def _reachable(uri: str) -> None:
         raise UsageError(f"cannot reach the MLflow database {shown(uri)}: {first}") from None
 
 
+def _server_answers(uri: str) -> None:
+    """A tracking server answers at all (any HTTP status will do), or one clear error:
+    MLflow's client retries a refused connection for minutes."""
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(uri.rstrip("/") + "/health", timeout=10):
+            return
+    except urllib.error.HTTPError:
+        return  # it answered
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        why = getattr(exc, "reason", exc)
+        raise UsageError(f"cannot reach the MLflow server {uri[:300]}: {why}") from None
+
+
 def _client(tracking_uri: str, registry_uri: str | None) -> Any:
     # A plain folder store is refused by MLflow 3 unless allowed; reading one is fine.
     os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # ours is on stderr
     try:
         from mlflow import MlflowClient
     except ImportError:
@@ -228,13 +248,18 @@ def _run_of(r: Any, experiments: dict[str, str]) -> Run:
     )
 
 
-def download(artifact_uri: str, into: str) -> str:
-    """Fetch a version's files from a remote artifact store through MLflow; the
-    local folder (or file) they landed in."""
+def download(artifact_uri: str, into: str, tracking_uri: str) -> str:
+    """Fetch a version's files from a remote artifact store through MLflow (an
+    `mlflow-artifacts:` URI through the tracking server); the local folder (or file)
+    they landed in."""
     from mlflow.artifacts import download_artifacts
     from mlflow.exceptions import MlflowException
 
     try:
-        return str(download_artifacts(artifact_uri=artifact_uri, dst_path=into))
+        got = download_artifacts(
+            artifact_uri=artifact_uri, dst_path=into, tracking_uri=tracking_uri
+        )
+        return str(got)
     except (MlflowException, OSError) as exc:
-        raise UsageError(f"cannot download {artifact_uri[:300]}: {str(exc)[:300]}") from None
+        first = (str(getattr(exc, "message", exc)).strip().splitlines() or ["?"])[0][:300]
+        raise UsageError(f"cannot download {artifact_uri[:300]}: {first}") from None
