@@ -239,7 +239,7 @@ def test_version_and_help_are_quick_to_reach() -> None:
         (["frobnicate"], 2, "invalid choice"),
         (["register", "/no/such/file.bin", "--model", "churn"], 6, "no such file"),
         (["register", "{arts}/m1.bin"], 2, "--model"),
-        (["register", "{arts}/m1.bin", "--model", "Bad Name"], 2, "bad model name"),
+        (["register", "{arts}/m1.bin", "--model", "Bad\tName"], 2, "bad model name"),
         (["register", "{arts}/m1.bin", "--model", "m", "--metric", "auc"], 2, "KEY=VALUE"),
         (["register", "{arts}/m1.bin", "--model", "m", "--metric", "auc=hi"], 2, "number"),
         (["show", "churn:0"], 2, "bad version"),
