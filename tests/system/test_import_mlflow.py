@@ -23,6 +23,8 @@ import pytest
 
 from regtui.catalog.refs import Ref
 from regtui.catalog.service import Catalog
+from regtui.from_mlflow import reader
+from regtui.from_mlflow.importer import Importer
 from tests.support.mlflow_registry import CHURN, FRAUD, Made, add_version, make_registry
 
 pytest.importorskip("mlflow")
@@ -271,3 +273,22 @@ def _import_uri(db: Path, uri: str, *more: str) -> subprocess.CompletedProcess[s
     done = _cli(db, "import-mlflow", uri, *more)
     assert done.returncode == 0, done.stdout + done.stderr
     return done
+
+
+def test_the_import_lands_alike_on_both_backends(made: Made, db_url: str) -> None:
+    """In-process, through the API: the same catalog on SQLite and on PostgreSQL (as
+    a trusted session: writing other people's authorship needs one there)."""
+    user = None if db_url.startswith("postgresql") else "importer"  # PostgreSQL: the role
+    with Catalog(db_url, user=user) as cat:
+        outcome = Importer(cat, reader.read(made.tracking_uri)).run()
+        assert not outcome.problems, outcome.problems
+        for (model, n), mv in made.versions.items():
+            v = cat.get(_ref(model, n))
+            assert _ms(v.created_at) == mv.creation_timestamp
+            assert v.created_by == made.runs[(model, n)].data.tags["mlflow.user"]
+        assert {m.name: m.stages for m in cat.models()} == {
+            CHURN: {"champion": 2, "staging": 3},
+            FRAUD: {"production": 1},
+        }
+        assert cat.verify_audit().ok
+        assert not Importer(cat, reader.read(made.tracking_uri)).run().steps  # nothing twice
