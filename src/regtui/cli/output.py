@@ -384,12 +384,12 @@ def print_scan_summary(items: Sequence[ScanItem]) -> None:
 
 def print_import(outcome: Outcome) -> None:
     """One line per change (what would change, with --dry-run), then the counts."""
-    marks = {"problem": "!", "same-bytes": "="}
+    from regtui.catalog.refs import quote_model
+
+    marks = {"problem": "!", "same-bytes": "=", "kept-here": "=", "skipped": "-"}
     for s in outcome.steps:
-        where = f"{s.ref}" if s.ref else safe(s.model)
-        print(
-            f"{marks.get(s.action, '+')} {s.action:<11} {safe(where, 200)}: {safe(s.detail, 500)}"
-        )
+        where = safe(quote_model(s.model), 200)
+        print(f"{marks.get(s.action, '+')} {s.action:<11} {where}: {safe(s.detail, 500)}")
     counts: dict[str, int] = {}
     for s in outcome.steps:
         counts[s.action] = counts.get(s.action, 0) + 1

@@ -1,7 +1,5 @@
 """Bring an MLflow registry (read by `reader`) into a catalog, or say what would
-come (`dry_run`). Re-running brings only what is new: a version already imported
-(its lineage names the same registry, model and MLflow version) is left alone, and
-so is a stage that already holds what MLflow's alias points at.
+come (`dry_run`).
 
 What maps to what:
     registered model          model (description, tags)
@@ -15,13 +13,19 @@ What maps to what:
                               champion); a protected stage's version is approved
                               first, as MLflow had no such step
     legacy stage              Production/Staging -> stage; Archived -> archived
-Every change keeps MLflow's time where MLflow kept one, and its audit event says it
-was imported and from where.
+
+A registration keeps MLflow's time and author; every other change is stamped now
+(MLflow keeps no time for an alias), by the person importing. Each change's audit
+event says it was imported and from where, and that is how a re-run knows what an
+earlier one did: it brings only what is new, finishes what an interrupted run left
+(a description, an archive, a kept copy), and never undoes what was changed here
+since (an edited description or tag, a stage moved by hand).
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,20 +33,21 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
-from regtui.catalog.records import Policy, VersionInfo
-from regtui.catalog.refs import stage_for_alias
+from regtui.catalog.records import AuditEvent, ModelInfo, Policy, VersionInfo
+from regtui.catalog.refs import Ref, stage_for_alias
 from regtui.catalog.service import Catalog
 from regtui.errors import ArtifactError, NotFound, RegtuiError
 from regtui.from_mlflow.registry import MlflowModel, MlflowVersion, Registry
 
 LEGACY_STAGES = {"Production": "production", "Staging": "staging"}
+MAX_SOURCE_SHOWN = 300  # the registry as audit reasons name it: they hold 2,000 at most
 
 
 @dataclass
 class Step:
     """One line of the plan (or of what was done)."""
 
-    action: str  # model, version, same-bytes, description, stage, archive, problem
+    action: str  # version, same-bytes, model, stage, kept-here, skipped, problem
     model: str
     detail: str
     mlflow_version: int | None = None
@@ -74,26 +79,21 @@ class Outcome:
 
 
 def registry_identity(uri: str) -> str:
-    """The registry as lineage records it: a SQLite file or folder by absolute path,
-    a database without its password."""
+    """The registry as lineage records it: a SQLite file or folder by its real
+    absolute path (however it was spelled), a database or server without its password."""
     from regtui.from_mlflow.reader import shown
 
     uri = shown(uri)
-    if uri.startswith("sqlite:///"):
-        path = uri[len("sqlite:///") :]
-        return "sqlite:///" + str(Path(path).absolute()) if not path.startswith("/") else uri
+    parsed = urlparse(uri)
+    if parsed.scheme.split("+")[0] == "sqlite" and parsed.path not in ("", "/", "/:memory:"):
+        return "sqlite:///" + os.path.realpath(unquote(parsed.path[1:]))
     if "://" not in uri:
-        return str(Path(uri).absolute())
+        return os.path.realpath(uri)
     return uri
 
 
-def local_path(uri: str) -> Path | None:
-    """The local file or folder an artifact URI names, if it is on this machine."""
-    parsed = urlparse(uri)
-    if parsed.scheme in ("", "file") and not parsed.netloc:
-        path = Path(unquote(parsed.path) if parsed.scheme else uri)
-        return path if path.exists() else None
-    return None
+def _clipped(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 class Importer:
@@ -109,39 +109,55 @@ class Importer:
         self.cat = cat
         self.registry = registry
         self.identity = registry_identity(registry.registry_uri)
-        self.source = f"imported from MLflow {self.identity}"
+        self.source = f"imported from MLflow {_clipped(self.identity, MAX_SOURCE_SHOWN)}"
         self.dry_run = dry_run
         self.copy_artifacts = copy_artifacts
         self.progress = on_progress or (lambda _done, _total, _what: None)
         self.out = Outcome(dry_run, self.identity)
         self.policy: Policy = cat.policy()
+        self.total = sum(len(m.versions) for m in registry.models)
+        self.done = 0
 
     def run(self) -> Outcome:
-        total = sum(len(m.versions) for m in self.registry.models)
-        done = 0
         for m in self.registry.models:
-            imported = self._imported(m.name)
-            placed: dict[int, VersionInfo | None] = {}
-            for mv in m.versions:
-                done += 1
-                self.progress(done, total, f"{m.name} version {mv.number}")
-                if mv.number in imported:
-                    self.out.already += 1
-                    placed[mv.number] = imported[mv.number]
-                    continue
-                placed[mv.number] = self._version(mv)
-            self._model_facts(m)
-            self._stages(m, placed)
+            try:
+                self._model(m)
+            except RegtuiError as exc:  # this model stops here; the others still come
+                self._problem(m.name, str(exc), exc.exit_code)
         return self.out
 
-    # ----------------------------------------------------------------- reading
+    # ---------------------------------------------------------------- helpers
 
-    def _imported(self, model: str) -> dict[int, VersionInfo]:
-        """MLflow version number -> the version an earlier run made of it."""
+    def _say(self, action: str, model: str, detail: str, **more: Any) -> Step:
+        step = Step(action, model, detail, **more)
+        self.out.steps.append(step)
+        return step
+
+    def _problem(self, model: str, detail: str, code: int, **more: Any) -> None:
+        self._say("problem", model, detail, exit_code=code, **more)
+
+    def _model_info(self, name: str) -> ModelInfo | None:
+        return next((m for m in self.cat.models() if m.name == name), None)
+
+    def _history(self, model: str) -> dict[str, list[AuditEvent]]:
+        """What earlier imports from this registry did to the model, by target."""
+        try:
+            events = self.cat.audit_events(model)
+        except NotFound:
+            return {}
+        out: dict[str, list[AuditEvent]] = {}
+        for e in events:
+            if self.source in (e.reason or ""):
+                out.setdefault(e.target, []).append(e)
+        return out
+
+    def _imported(self, model: str) -> tuple[dict[int, VersionInfo], int]:
+        """MLflow version number -> the version an earlier run made of it; and the
+        model's highest version number here."""
         try:
             versions = self.cat.versions(model)
         except NotFound:
-            return {}
+            return {}, 0
         out = {}
         for v in versions:
             came = v.lineage.get("mlflow") if isinstance(v.lineage, dict) else None
@@ -152,7 +168,7 @@ class Importer:
                 and isinstance(came.get("version"), int)
             ):
                 out[came["version"]] = v
-        return out
+        return out, max((v.version for v in versions), default=0)
 
     def _lineage(self, mv: MlflowVersion) -> dict[str, Any]:
         came: dict[str, Any] = {
@@ -178,45 +194,98 @@ class Importer:
                     lineage[key] = value
         return lineage
 
-    # ----------------------------------------------------------------- writing
+    # ----------------------------------------------------------------- models
 
-    def _say(self, action: str, model: str, detail: str, **more: Any) -> Step:
-        step = Step(action, model, detail, **more)
-        self.out.steps.append(step)
-        return step
+    def _model(self, m: MlflowModel) -> None:
+        if not m.versions:
+            self._say("skipped", m.name, "no versions in MLflow: nothing to bring")
+            return
+        history = self._history(m.name)
+        imported, top = self._imported(m.name)
+        placed: dict[int, VersionInfo | None] = {}
+        for mv in m.versions:
+            self.done += 1
+            self.progress(self.done, self.total, f"{m.name} version {mv.number}")
+            v = imported.get(mv.number)
+            if v is not None:
+                self.out.already += 1
+            else:
+                top += 1
+                v = self._version(mv, Ref(m.name, top))
+            if v is not None and not self.dry_run:
+                v = self._complete(mv, v, history)
+            placed[mv.number] = v
+        self._model_facts(m, history)
+        self._stages(m, placed, history)
 
-    def _version(self, mv: MlflowVersion) -> VersionInfo | None:
+    def _model_facts(self, m: MlflowModel, history: dict[str, list[AuditEvent]]) -> None:
+        """Description and tags, the first time only: a later run never undoes an
+        edit made here (nor one MLflow made after the first import: say so in it)."""
+        if any(e.action == "edited" for e in history.get(m.name, [])):
+            return
+        have = self._model_info(m.name)
+        if have is None and not self.dry_run:
+            return  # none of its versions came over: nothing to describe
+        desc = m.description if m.description and not (have and have.description) else None
+        had = dict(have.tags) if have else {}
+        tags = {k: v for k, v in m.tags.items() if k not in had} or None
+        if desc is None and tags is None:
+            return
+        parts = [p for p, given in (("description", desc), ("tags", tags)) if given]
+        self._say("model", m.name, " and ".join(parts))
+        if not self.dry_run:
+            with self.cat.replaying(at=None, actor=None, source=self.source):
+                self.cat.edit(Ref(m.name), description=desc, tags=tags)
+
+    # --------------------------------------------------------------- versions
+
+    def _files(self, mv: MlflowVersion) -> Path | str:
+        """The version's files here, or why they cannot be had (a problem line)."""
+        parsed = urlparse(mv.artifact_uri)
+        if parsed.scheme in ("", "file") and not parsed.netloc:
+            path = Path(unquote(parsed.path) if parsed.scheme else mv.artifact_uri)
+            if path.exists():
+                return path
+            return f"its files at {mv.artifact_uri[:200]} are missing"
+        if not self.copy_artifacts:
+            return (
+                f"its files at {mv.artifact_uri[:200]} are not on this machine; "
+                "--copy-artifacts downloads them"
+            )
+        return self._downloaded(mv) if not self.dry_run else Path(".")
+
+    def _version(self, mv: MlflowVersion, next_ref: Ref) -> VersionInfo | None:
         run = mv.run
-        what = f"MLflow version {mv.number}" + (
+        about = (
             f", run {run.run_id[:12]}: {len(run.metrics)} metrics, {len(run.params)} params"
             if run
             else ""
         )
-        path = local_path(mv.artifact_uri)
-        if path is None and not self.copy_artifacts:
-            self._say(
-                "problem",
-                mv.model,
-                f"MLflow version {mv.number}: its files at {mv.artifact_uri[:200]} are not on this "
-                "machine; --copy-artifacts downloads them",
-                mlflow_version=mv.number,
-                exit_code=ArtifactError.exit_code,
-            )
-            return None
-        if self.dry_run:
-            self._say("version", mv.model, what, mlflow_version=mv.number)
-            return None
         try:
-            if path is None:
-                path = self._downloaded(mv)
-            return self._register(mv, path, what)
+            files = self._files(mv)
+            if isinstance(files, str):
+                self._problem(
+                    mv.model,
+                    f"MLflow version {mv.number}: {files}",
+                    ArtifactError.exit_code,
+                    mlflow_version=mv.number,
+                )
+                return None
+            if self.dry_run:
+                self._say(
+                    "version",
+                    mv.model,
+                    f"MLflow version {mv.number} -> {next_ref}{about}",
+                    mlflow_version=mv.number,
+                )
+                return None
+            return self._register(mv, files, about)
         except RegtuiError as exc:
-            self._say(
-                "problem",
+            self._problem(
                 mv.model,
                 f"MLflow version {mv.number}: {exc}",
+                exc.exit_code,
                 mlflow_version=mv.number,
-                exit_code=exc.exit_code,
             )
             return None
 
@@ -234,7 +303,7 @@ class Importer:
         home.mkdir(parents=True)
         return Path(download(mv.artifact_uri, str(home), self.registry.tracking_uri))
 
-    def _register(self, mv: MlflowVersion, path: Path, what: str) -> VersionInfo:
+    def _register(self, mv: MlflowVersion, path: Path, about: str) -> VersionInfo:
         run = mv.run
         cand = self.cat.prepare(
             path,
@@ -244,93 +313,126 @@ class Importer:
             tags=dict(mv.tags),
             lineage=self._lineage(mv),
         )
+        same = self.cat.version_by_sha(mv.model, cand.digest.sha256)
+        if same is not None:  # its metrics stay its own: nothing is merged into it
+            self._say(
+                "same-bytes",
+                mv.model,
+                f"MLflow version {mv.number} holds the same bytes as {same.ref}: no new version",
+                mlflow_version=mv.number,
+                ref=same.ref,
+            )
+            return same
         author = mv.author or (run.user if run else None)
         with self.cat.replaying(at=mv.created, actor=author, source=self.source):
-            result = self.cat.add_candidates([cand])[0]
-            v = result.version
-            if not result.created:
-                self._say(
-                    "same-bytes",
-                    mv.model,
-                    f"MLflow version {mv.number} holds the same bytes as {v.ref}: no new version",
-                    mlflow_version=mv.number,
-                    ref=v.ref,
-                )
-                return v
+            v = self.cat.add_candidates([cand])[0].version
             if mv.description:
                 v = self.cat.edit_version(v.ref, description=mv.description)
-        if self.copy_artifacts:
-            with self.cat.replaying(at=None, actor=None, source=self.source):
-                v = self.cat.keep_copy(v.ref)
-        if mv.legacy_stage == "Archived":
-            with self.cat.replaying(at=mv.updated, actor=None, source=self.source):
-                v = self.cat.archive(v.ref, f"Archived in MLflow ({self.source})")
-        self._say("version", mv.model, what, mlflow_version=mv.number, ref=v.ref)
+        self._say(
+            "version",
+            mv.model,
+            f"MLflow version {mv.number} -> {v.ref}{about}",
+            mlflow_version=mv.number,
+            ref=v.ref,
+        )
         return v
 
-    def _model_facts(self, m: MlflowModel) -> None:
-        try:
-            have = next(x for x in self.cat.models() if x.name == m.name)
-        except StopIteration:
-            have = None
-        # Fill in what the catalog lacks; never overwrite what someone edited here.
-        desc = m.description if m.description and not (have and have.description) else None
-        had = dict(have.tags) if have else {}
-        tags = {k: v for k, v in m.tags.items() if k not in had} or None
-        if desc is None and tags is None:
-            return
-        parts = [p for p, given in (("description", desc), ("tags", tags)) if given]
-        self._say("model", m.name, " and ".join(parts))
-        if not self.dry_run and have is not None:
-            with self.cat.replaying(at=m.updated, actor=None, source=self.source):
-                self.cat.edit(m.name, description=desc, tags=tags)
+    def _complete(
+        self, mv: MlflowVersion, v: VersionInfo, history: dict[str, list[AuditEvent]]
+    ) -> VersionInfo:
+        """What registering it was to be followed by, where it is still missing (a
+        run stopped in between, or an earlier one without --copy-artifacts)."""
+        came = v.lineage.get("mlflow") if isinstance(v.lineage, dict) else None
+        if not isinstance(came, dict) or came.get("version") != mv.number:
+            return v  # another MLflow version's bytes: its own facts stand
+        done = {e.action for e in history.get(v.target, [])}
+        with self.cat.replaying(at=None, actor=None, source=self.source):
+            if mv.description and not v.description and "edited" not in done:
+                v = self.cat.edit_version(v.ref, description=mv.description)
+            if mv.legacy_stage == "Archived" and not v.archived and "archived" not in done:
+                v = self.cat.archive(v.ref, f"Archived in MLflow ({self.source})")
+            if self.copy_artifacts and not v.stored_path:
+                v = self.cat.keep_copy(v.ref)
+        return v
 
-    def _stages(self, m: MlflowModel, placed: dict[int, VersionInfo | None]) -> None:
-        wanted: dict[str, tuple[MlflowVersion, str]] = {}
+    # ----------------------------------------------------------------- stages
+
+    def _stages(
+        self,
+        m: MlflowModel,
+        placed: dict[int, VersionInfo | None],
+        history: dict[str, list[AuditEvent]],
+    ) -> None:
+        wanted: dict[str, dict[int, str]] = {}  # stage -> MLflow version -> why
         for mv in m.versions:
             legacy = LEGACY_STAGES.get(mv.legacy_stage)
             if legacy:
-                wanted.setdefault(legacy, (mv, f"stage {mv.legacy_stage}"))
-        for mv in m.versions:
+                wanted.setdefault(legacy, {})[mv.number] = f"stage {mv.legacy_stage}"
             for alias in mv.aliases:
                 try:
-                    wanted[stage_for_alias(alias)] = (mv, f"alias {alias}")
+                    wanted.setdefault(stage_for_alias(alias), {})[mv.number] = f"alias {alias}"
                 except RegtuiError as exc:
-                    self._say(
-                        "problem",
-                        m.name,
-                        str(exc),
-                        mlflow_version=mv.number,
-                        exit_code=exc.exit_code,
-                    )
-        try:
-            held = next(x for x in self.cat.models() if x.name == m.name).stages
-        except StopIteration:
-            held = {}
-        for stage, (mv, why) in sorted(wanted.items()):
-            v = placed.get(mv.number)
-            ref = v.ref if v is not None else f"MLflow version {mv.number}"
-            if v is not None and held.get(stage) == v.version:
+                    self._problem(m.name, str(exc), exc.exit_code, mlflow_version=mv.number)
+        have = self._model_info(m.name)
+        held = dict(have.stages) if have else {}
+        for stage, by_version in sorted(wanted.items()):
+            if len(by_version) > 1:
+                named = ", ".join(f"{why} (version {n})" for n, why in sorted(by_version.items()))
+                self._problem(m.name, f"{named} all map to stage {stage}: left as it is", 2)
                 continue
-            detail = f"{stage} <- {ref} (MLflow {why})"
-            if self.dry_run or v is None:
-                if self.dry_run:
-                    self._say("stage", m.name, detail, mlflow_version=mv.number)
-                continue
-            try:
-                with self.cat.replaying(at=mv.updated, actor=None, source=self.source):
-                    reason = f"held {why} in MLflow ({self.source})"
-                    if stage in self.policy.protected_stages and v.approval.status != "approved":
-                        self.cat.approve(v.ref, reason)
-                    self.cat.promote(v.ref, stage, reason)
-            except RegtuiError as exc:
-                self._say(
-                    "problem",
-                    m.name,
-                    f"{detail}: {exc}",
-                    mlflow_version=mv.number,
-                    ref=v.ref,
-                    exit_code=exc.exit_code,
+            [(number, why)] = by_version.items()
+            self._stage(m.name, stage, number, why, placed.get(number), held, history)
+
+    def _stage(
+        self,
+        model: str,
+        stage: str,
+        number: int,
+        why: str,
+        v: VersionInfo | None,
+        held: dict[str, int],
+        history: dict[str, list[AuditEvent]],
+    ) -> None:
+        if v is None:
+            if self.dry_run:
+                self._say("stage", model, f"{stage} <- MLflow version {number} (MLflow {why})")
+            else:
+                self._problem(
+                    model,
+                    f"{stage} not set: MLflow version {number} ({why}) did not come over",
+                    ArtifactError.exit_code,
+                    mlflow_version=number,
                 )
-                continue
-            self._say("stage", m.name, detail, mlflow_version=mv.number, ref=v.ref)
+            return
+        now = held.get(stage)
+        if now == v.version:
+            return
+        # What an earlier import set it to: anything else there was decided here
+        earlier = history.get(f"{model}@{stage}", [])
+        after = earlier[-1].after if earlier else None
+        last = after.get("version") if isinstance(after, dict) else None
+        if now != last:
+            self._say(
+                "kept-here",
+                model,
+                f"{stage} holds {f'version {now}' if now else 'nothing'}, as set here: "
+                f"MLflow's {why} (version {number}) not applied",
+                mlflow_version=number,
+            )
+            return
+        detail = f"{stage} <- {v.ref} (MLflow {why})"
+        if self.dry_run:
+            self._say("stage", model, detail, mlflow_version=number)
+            return
+        try:
+            with self.cat.replaying(at=None, actor=None, source=self.source):
+                reason = f"held {why} in MLflow ({self.source})"
+                if stage in self.policy.protected_stages and v.approval.status != "approved":
+                    self.cat.approve(v.ref, reason)
+                self.cat.promote(v.ref, stage, reason)
+        except RegtuiError as exc:
+            self._problem(
+                model, f"{detail}: {exc}", exc.exit_code, mlflow_version=number, ref=v.ref
+            )
+            return
+        self._say("stage", model, detail, mlflow_version=number, ref=v.ref)

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlparse
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from regtui.errors import UsageError
 from regtui.from_mlflow.registry import MlflowModel, MlflowVersion, Registry, Run
@@ -16,54 +16,97 @@ from regtui.from_mlflow.registry import MlflowModel, MlflowVersion, Registry, Ru
 PAGE = 1000
 
 
-def _must_exist(uri: str) -> None:
-    """MLflow makes a new empty store where a SQLite file or folder is missing (folders
-    and all): reading must never do that, so a missing one is an error here."""
-    parsed = urlparse(uri)
-    if parsed.scheme == "sqlite":
-        path = Path(unquote(parsed.path[1:]))  # sqlite:///rel.db, sqlite:////abs.db
-        if not path.is_file():
-            raise UsageError(f"no MLflow database at {str(path)[:300]}")
-    elif parsed.scheme in ("", "file"):
-        path = Path(unquote(parsed.path) if parsed.scheme else uri)
-        if not path.is_dir():
-            raise UsageError(f"no MLflow tracking folder at {str(path)[:300]}")
-
-
 DATABASES = ("postgresql", "mysql", "mssql", "oracle")
+# What every MLflow tracking database holds (its registry and its runs)
+MLFLOW_TABLES = {"experiments", "runs", "registered_models", "model_versions"}
 
 
 def shown(uri: str) -> str:
-    """The URI as it may be printed and recorded: a database password hidden."""
-    if urlparse(uri).scheme.split("+")[0] in DATABASES:
-        from sqlalchemy.engine import make_url
-        from sqlalchemy.exc import ArgumentError
+    """The URI as it may be printed and recorded: any password in it hidden."""
+    try:
+        parsed = urlsplit(uri)
+        if parsed.password is None:
+            return uri
+    except ValueError:
+        return "<an unreadable URI>"
+    host = parsed.netloc.rpartition("@")[2]
+    return urlunsplit(parsed._replace(netloc=f"{parsed.username or ''}:***@{host}"))
 
-        try:
-            return make_url(uri).render_as_string(hide_password=True)
-        except ArgumentError:
-            return "<an unreadable database URL>"
-    return uri
 
-
-def _reachable(uri: str) -> None:
-    """A database store answers within seconds, or it is one clear error (MLflow
-    itself retries a refused connection for minutes)."""
-    scheme = urlparse(uri).scheme.split("+")[0]
+def _check_store(uri: str) -> None:
+    """Open only an MLflow store that is already there: pointed anywhere else, MLflow
+    makes one (its tables in any database, a SQLite file or folders wherever asked),
+    and a server that does not answer keeps its client retrying for minutes."""
+    try:
+        parsed = urlsplit(uri)
+    except ValueError as exc:
+        raise UsageError(f"not a tracking URI: {shown(uri)[:300]} ({exc})") from None
+    scheme = parsed.scheme.split("+")[0]
     if scheme in ("http", "https"):
         _server_answers(uri)
-        return
-    if scheme not in DATABASES:
-        return
-    from sqlalchemy import create_engine
+    elif scheme == "sqlite":
+        path = Path(unquote(parsed.path[1:]))  # sqlite:///rel.db, sqlite:////abs.db
+        if not path.is_file():
+            raise UsageError(f"no MLflow database at {str(path)[:300]}")
+        _has_mlflow_tables(str(path), _sqlite_tables(path))
+    elif scheme in ("", "file") and not parsed.netloc:
+        path = Path(unquote(parsed.path) if scheme else uri)
+        if not path.is_dir():
+            raise UsageError(f"no MLflow tracking folder at {str(path)[:300]}")
+        if not _is_file_store(path):
+            raise UsageError(
+                f"{str(path)[:300]} is not an MLflow tracking folder (no experiment in it)"
+            )
+    elif scheme in DATABASES:
+        _has_mlflow_tables(shown(uri), _database_tables(uri))
+
+
+def _has_mlflow_tables(where: str, tables: set[str]) -> None:
+    missing = sorted(MLFLOW_TABLES - tables)
+    if missing:
+        raise UsageError(f"{where[:300]} is not an MLflow database (no {missing[0]} table)")
+
+
+def _sqlite_tables(path: Path) -> set[str]:
+    import sqlite3
+    from urllib.request import pathname2url
+
+    try:
+        con = sqlite3.connect(f"file:{pathname2url(str(path.absolute()))}?mode=ro", uri=True)
+        try:
+            rows = con.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+        finally:
+            con.close()
+    except sqlite3.DatabaseError as exc:
+        raise UsageError(f"{str(path)[:300]} is not an MLflow database ({exc})") from None
+    return {str(r[0]) for r in rows}
+
+
+def _is_file_store(path: Path) -> bool:
+    """A folder MLflow's file store made: its trash, or an experiment's meta.yaml."""
+    if (path / ".trash").is_dir():
+        return True
+    for i, child in enumerate(path.iterdir()):
+        if i >= 1000:
+            break
+        if child.name.isdigit() and (child / "meta.yaml").is_file():
+            return True
+    return False
+
+
+def _database_tables(uri: str) -> set[str]:
+    """The tables of a database store, asked within seconds (MLflow itself retries a
+    refused connection for minutes)."""
+    from sqlalchemy import create_engine, inspect
     from sqlalchemy.exc import SQLAlchemyError
 
+    scheme = urlsplit(uri).scheme.split("+")[0]
     args = {"connect_timeout": 10} if scheme in ("postgresql", "mysql") else {}
     try:
         engine = create_engine(uri, connect_args=args)
         try:
-            with engine.connect():
-                pass
+            with engine.connect() as conn:
+                return set(inspect(conn).get_table_names())
         finally:
             engine.dispose()
     except (SQLAlchemyError, ImportError, ValueError) as exc:
@@ -84,7 +127,7 @@ def _server_answers(uri: str) -> None:
         return  # it answered
     except (urllib.error.URLError, OSError, ValueError) as exc:
         why = getattr(exc, "reason", exc)
-        raise UsageError(f"cannot reach the MLflow server {uri[:300]}: {why}") from None
+        raise UsageError(f"cannot reach the MLflow server {shown(uri)[:300]}: {why}") from None
 
 
 def _client(tracking_uri: str, registry_uri: str | None) -> Any:
@@ -99,8 +142,7 @@ def _client(tracking_uri: str, registry_uri: str | None) -> Any:
             "pip install 'regtui[mlflow]'"
         ) from None
     for uri in dict.fromkeys((tracking_uri, registry_uri or tracking_uri)):
-        _must_exist(uri)
-        _reachable(uri)
+        _check_store(uri)
     return MlflowClient(tracking_uri=tracking_uri, registry_uri=registry_uri or tracking_uri)
 
 
@@ -156,7 +198,9 @@ def _read(
             aliases.setdefault((rm.name, int(number)), []).append(alias)
     missing = sorted(only - set(models))
     if missing:
-        raise UsageError(f"no registered model named {missing[0]!r} in MLflow at {tracking_uri}")
+        raise UsageError(
+            f"no registered model named {missing[0]!r} in MLflow at {shown(tracking_uri)}"
+        )
     found = [
         mv
         for mv in _pages(lambda **kw: client.search_model_versions(None, **kw))

@@ -43,6 +43,7 @@ from regtui.catalog.refs import Ref, stage_for_alias
 from regtui.catalog.service import Catalog
 from regtui.catalog.stage_rules import check_holder
 from regtui.errors import ArtifactError, NotFound, PolicyRefused, RegtuiError, UsageError
+from regtui.from_mlflow.reader import shown
 from regtui.hashing import hash_path
 
 SCHEME = "regtui:"
@@ -78,7 +79,8 @@ class RegtuiRegistryStore(AbstractStore):  # type: ignore[misc]
         try:
             self.cat = Catalog(db or None, read_only=True)
         except RegtuiError as exc:
-            raise MlflowException(f"regtui catalog {db or '(default)'}: {exc}") from None
+            where = shown(db) if db else "(default)"
+            raise MlflowException(f"regtui catalog {where}: {exc}") from None
 
     # ------------------------------------------------------------- converting
 
@@ -143,7 +145,7 @@ class RegtuiRegistryStore(AbstractStore):  # type: ignore[misc]
         return PagedList(page, token)
 
     def get_model_version(self, name: str, version: str | int) -> ModelVersion:
-        return self._version(self._get(Ref(name, version=int(version))))
+        return self._version(self._get(Ref(name, version=_number(version))))
 
     def get_model_version_by_alias(self, name: str, alias: str) -> ModelVersion:
         try:
@@ -151,7 +153,14 @@ class RegtuiRegistryStore(AbstractStore):  # type: ignore[misc]
         except UsageError as exc:
             raise MlflowException(str(exc), error_code=INVALID_PARAMETER_VALUE) from None
         v = self._get(Ref(name, stage=stage))
-        try:  # as `regtui resolve MODEL@STAGE`: a pointer the policy forbids is not served
+        problem = self._not_allowed(v, stage)
+        if problem:
+            raise MlflowException(problem)
+        return self._version(v)
+
+    def _not_allowed(self, v: VersionInfo, stage: str) -> str | None:
+        """As `regtui resolve MODEL@STAGE`: a pointer the policy forbids is not served."""
+        try:
             check_holder(
                 self.cat.policy(),
                 stage,
@@ -161,11 +170,18 @@ class RegtuiRegistryStore(AbstractStore):  # type: ignore[misc]
                 damage=v.damage,
             )
         except PolicyRefused as exc:
-            raise MlflowException(f"{v.ref} is not served from {stage}: {exc.detail}") from None
-        return self._version(v)
+            return f"{v.ref} is not served from {stage}: {exc.detail}"
+        return None
 
     def get_latest_versions(self, name: str, stages: list[str] | None = None) -> list[ModelVersion]:
-        versions = self._all_versions(name)
+        if not self._models(name):
+            raise _not_found(f"Registered Model with name={name} not found")
+        versions = []
+        for v in self.cat.versions(name):
+            held = [s for s in LEGACY if s in v.stages]
+            if held and self._not_allowed(v, held[0]):
+                continue  # `models:/M/Production` serves what `resolve M@production` would
+            versions.append(self._version(v))
         latest: dict[str, ModelVersion] = {}
         for mv in versions:
             if mv.current_stage not in latest or int(mv.version) > int(
@@ -176,11 +192,6 @@ class RegtuiRegistryStore(AbstractStore):  # type: ignore[misc]
             return list(latest.values())
         wanted = {s.lower() for s in stages}
         return [mv for stage, mv in latest.items() if stage.lower() in wanted]
-
-    def _all_versions(self, name: str) -> list[ModelVersion]:
-        if not self._models(name):
-            raise _not_found(f"Registered Model with name={name} not found")
-        return [self._version(v) for v in self.cat.versions(name)]
 
     def search_model_versions(
         self,
@@ -198,7 +209,7 @@ class RegtuiRegistryStore(AbstractStore):  # type: ignore[misc]
         return PagedList(page, token)
 
     def get_model_version_download_uri(self, name: str, version: str | int) -> str:
-        v = self._get(Ref(name, version=int(version)))
+        v = self._get(Ref(name, version=_number(version)))
         try:
             return str(handed_copy(self.cat.artifact_path(v), v.sha256))
         except (RegtuiError, OSError) as exc:
@@ -247,6 +258,15 @@ class RegtuiRegistryStore(AbstractStore):  # type: ignore[misc]
 
     def delete_registered_model_alias(self, name: str, *args: Any, **kw: Any) -> NoReturn:
         _refused("delete an alias", "`regtui demote MODEL --stage STAGE`")
+
+
+def _number(version: str | int) -> int:
+    try:
+        return int(version)
+    except (TypeError, ValueError):
+        raise MlflowException(
+            f"version {str(version)[:40]!r} is not a number", error_code=INVALID_PARAMETER_VALUE
+        ) from None
 
 
 def handed_copy(served: Path, sha256: str) -> Path:

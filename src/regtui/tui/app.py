@@ -199,7 +199,9 @@ class RegtuiApp(App[int]):
 
     def goto_version(self, ref: str) -> None:
         """Select the version's model in the catalog, then open the version (palette)."""
-        self.jump_to_model(ref.split(":", 1)[0])
+        from regtui.catalog.refs import parse_ref
+
+        self.jump_to_model(parse_ref(ref).model)
         self.open_version(ref)
 
     def open_diff(self, left: str, right: str) -> None:

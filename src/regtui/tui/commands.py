@@ -16,7 +16,7 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.fuzzy import Matcher
 
 from regtui.catalog.records import ModelInfo
-from regtui.catalog.refs import Ref, check_model_name
+from regtui.catalog.refs import Ref, check_model_name, parse_ref
 from regtui.errors import RegtuiError
 from regtui.tui.safe import text
 
@@ -123,9 +123,13 @@ class RegtuiCommands(Provider):
     def _typed_ref(self, query: str) -> str:
         """`NAME:3` (or `"NAME":3`, `NAME #3`) typed into the palette, as a ref; else ''."""
         m = REF.match(query)
-        typed = m.group(1).strip('"') if m else ""
+        if not m:
+            return ""
+        typed, number = m.group(1), int(m.group(2))
         try:
-            return str(Ref(check_model_name(self._named(typed)), int(m.group(2)))) if m else ""
+            if typed.startswith('"'):  # a quoted name, as regtui prints it
+                return str(Ref(parse_ref(f"{typed}:{number}").model, number))
+            return str(Ref(check_model_name(self._named(typed)), number))
         except RegtuiError:
             return ""
 
