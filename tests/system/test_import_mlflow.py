@@ -136,6 +136,13 @@ def test_a_dry_run_prints_the_plan_and_changes_nothing(made: Made, tmp_path: Pat
     as_json = json.loads(_import(db, made, "--dry-run", "--json").stdout)
     assert as_json["dry_run"] is True
     assert {s["action"] for s in as_json["steps"]} == {"version", "stage", "model"}
+    assert not db.exists()  # a plan makes no catalog
+    _import(db, made, "--model", FRAUD)
+    plan = _import(db, made, "--dry-run")  # against what is there now, read-only
+    assert "would import 3 versions" in plan.stdout and "1 already imported" in plan.stdout
+    db.unlink()
+    for side in db.parent.glob(db.name + "*"):
+        shutil.rmtree(side) if side.is_dir() else side.unlink()
     with Catalog(db) as cat:
         assert cat.models() == [] and cat.audit_events() == []
 

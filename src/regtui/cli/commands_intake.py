@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from regtui.cli import values
 from regtui.cli.access import open_catalog
 from regtui.cli.command import arg, command, kv_list
 from regtui.errors import RegtuiError
+
+if TYPE_CHECKING:
+    from regtui.catalog.service import Catalog
 
 MODEL = arg("--model", type=values.model_name, help="register everything as this model")
 
@@ -183,7 +190,7 @@ def cmd_import_mlflow(args: argparse.Namespace) -> int:
         elif done % 100 == 0 or done == total:
             print(f"[{done}/{total}] {output.safe(what, 200)}", file=sys.stderr)
 
-    with open_catalog(args) as cat:
+    with _catalog_to_import_into(args) as cat:
         outcome = Importer(
             cat,
             registry,
@@ -196,3 +203,27 @@ def cmd_import_mlflow(args: argparse.Namespace) -> int:
     output.emit(args, outcome.to_json, lambda: output.print_import(outcome))
     problems = outcome.problems
     return (problems[0].exit_code or 1) if problems else 0
+
+
+@contextlib.contextmanager
+def _catalog_to_import_into(args: argparse.Namespace) -> Iterator[Catalog]:
+    """The catalog; for --dry-run opened read-only, and where there is none yet an
+    empty one in a temporary folder, so a plan makes no file."""
+    from regtui.catalog.service import Catalog
+    from regtui.errors import CatalogError
+
+    if not args.dry_run:
+        with open_catalog(args) as cat:
+            yield cat
+        return
+    try:
+        cat = open_catalog(args, read_only=True)
+    except CatalogError:
+        with (
+            tempfile.TemporaryDirectory(prefix="regtui-plan-") as tmp,
+            Catalog(Path(tmp) / "plan.sqlite", user=getattr(args, "user", None)) as empty,
+        ):
+            yield empty
+        return
+    with cat:
+        yield cat
