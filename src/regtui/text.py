@@ -77,3 +77,42 @@ def _finite(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_finite(v) for v in value]
     return value
+
+
+def elide_middle(value: str, width: int) -> str:
+    """`value` in at most `width` characters, cut in the middle: paths and hashes
+    differ at their ends, so both ends stay visible."""
+    if len(value) <= width:
+        return value
+    if width <= 1:
+        return "…"[:width]
+    head = (width - 1) // 2
+    tail = width - 1 - head
+    return value[:head] + "…" + (value[-tail:] if tail else "")
+
+
+def elide_pair(a: str, b: str, width: int) -> tuple[str, str]:
+    """Two values in at most `width` characters each, cut so that where they first
+    differ stays visible in both (what a reviewer compares), else in the middle."""
+    if len(a) <= width and len(b) <= width:
+        return a, b
+    common = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        common += 1
+    if a == b or common < (width - 1) // 2:
+        # the first difference falls in the head that elide_middle keeps
+        return elide_middle(a, width), elide_middle(b, width)
+
+    def around(s: str) -> str:
+        if len(s) <= width:
+            return s
+        # keep a little of the shared prefix for context, the rest from the difference on
+        start = max(0, common - width // 4)
+        window = s[start:]
+        if len(window) + 1 <= width:
+            return "…" + window
+        return "…" + elide_middle(window, width - 1)
+
+    return around(a), around(b)

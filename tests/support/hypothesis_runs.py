@@ -67,6 +67,9 @@ def load(*, fast_lane: bool = False, draws_here: bool = True) -> None:
         import_every_local_module()
 
 
+OPTIONAL_EXTRAS = {"mlflow"}
+
+
 def import_every_local_module() -> None:
     """Hypothesis also draws constants found in the project's own modules (not the
     tests) that are imported *at the time of the draw*: which ones those are depends
@@ -76,7 +79,12 @@ def import_every_local_module() -> None:
     for info in pkgutil.walk_packages(regtui.__path__, "regtui."):
         # __main__ runs the CLI; alembic loads the migrations by path, never as modules
         if not info.name.endswith("__main__") and not info.name.startswith("regtui.migrations."):
-            importlib.import_module(info.name)
+            try:
+                importlib.import_module(info.name)
+            except ModuleNotFoundError as exc:
+                # the MLflow plugin needs the optional `mlflow` extra (absent in the fast lane)
+                if exc.name not in OPTIONAL_EXTRAS:
+                    raise
     bench = Path(__file__).resolve().parents[2] / "bench"
     for path in sorted(bench.glob("[!_]*.py")):
         # the probes import their siblings as scripts do; they hold no constants a
