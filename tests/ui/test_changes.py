@@ -44,10 +44,11 @@ async def test_approve_asks_for_a_reason_and_reject_undoes_it(catalog: Catalog, 
         table = app.screen.query_one(VersionTable)
         assert table.version is not None and table.version.approval.status == "approved"
         assert app.screen.check_action("approve", ()) is None  # already approved
-        await pilot.press("x")  # v6 holds staging: the policy refuses
-        await give_reason(pilot, "changed my mind")
+        await pilot.press("x")  # v6 holds staging: the policy refuses before asking why
         await wait(pilot)
+        assert not isinstance(app.screen, ReasonModal)
         assert "rejected-no-stage" in notes(app)[-1]
+        assert "demote or roll back staging first" in notes(app)[-1]
         assert catalog.get("churn-xgb:6").approval.status == "approved"
         await pilot.press("down", "a")
         await give_reason(pilot, "ok")

@@ -12,8 +12,13 @@ from regtui.catalog.input_checks import clean_reason
 from regtui.catalog.records import ApprovalStatus, VersionInfo
 from regtui.catalog.refs import parse_ref
 from regtui.catalog.schema import ApprovalRow, VersionRow
-from regtui.catalog.stage_rules import check_approvable
-from regtui.errors import PolicyRefused, UsageError
+from regtui.catalog.stage_rules import (
+    check_approvable,
+    check_approver,
+    check_archivable,
+    check_rejectable,
+)
+from regtui.errors import UsageError
 
 V = VersionRow.__table__
 A = ApprovalRow.__table__
@@ -32,20 +37,10 @@ def decide(core: Core, ref: str, decision: ApprovalStatus, reason: str) -> Versi
         policy = core.policy(conn)
         if decision is ApprovalStatus.APPROVED:
             check_approvable(ref=v.ref, damage=v.damage)
-        if (
-            decision is ApprovalStatus.APPROVED
-            and policy.distinct_approver
-            and v.created_by == core.actor
-        ):
-            raise PolicyRefused(
-                "distinct-approver",
-                f"{core.actor} registered {v.ref} and cannot also approve it",
-            )
-        if decision is ApprovalStatus.REJECTED and v.stages:
-            raise PolicyRefused(
-                "rejected-no-stage",
-                f"{v.ref} holds {', '.join(v.stages)}; move or roll back the stage first",
-            )
+        if decision is ApprovalStatus.APPROVED:
+            check_approver(policy, ref=v.ref, actor=core.actor, created_by=v.created_by)
+        else:
+            check_rejectable(ref=v.ref, stages=v.stages)
         ts = clock.now()
         conn.execute(
             update(V)
@@ -80,11 +75,8 @@ def archive(core: Core, ref: str, reason: str | None = None, archived: bool = Tr
         v = core.version_by_id(conn, vid)
         if v.archived == archived:
             raise UsageError(f"{v.ref} is already {'archived' if archived else 'not archived'}")
-        if archived and v.stages:
-            raise PolicyRefused(
-                "archived-no-stage",
-                f"{v.ref} holds {', '.join(v.stages)}; move the stage first",
-            )
+        if archived:
+            check_archivable(ref=v.ref, stages=v.stages)
         conn.execute(update(V).where(V.c.id == vid).values(archived=archived))
         core.event(
             conn,

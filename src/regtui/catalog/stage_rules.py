@@ -3,6 +3,7 @@ a policy change and an import, so no path can put what the others refuse."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from regtui.catalog.records import ApprovalStatus, Policy
@@ -44,10 +45,7 @@ def check_holder(
 ) -> None:
     """Raise PolicyRefused (naming the rule, the stage and the version) unless
     version `ref` may hold `stage` under `policy`."""
-    if archived:
-        raise PolicyRefused("archived-no-stage", f"{ref} is archived; unarchive it first")
-    if approval == ApprovalStatus.REJECTED:
-        raise PolicyRefused("rejected-no-stage", f"{ref} is rejected and can go to no stage")
+    check_may_hold_stages(ref=ref, archived=archived, approval=approval)
     if stage in policy.protected_stages and damage:
         raise PolicyRefused(
             "artifact-damaged", f"{stage} is protected and {ref} is damaged ({damage})"
@@ -56,6 +54,46 @@ def check_holder(
         raise PolicyRefused(
             "protected-stage-needs-approval",
             f"{stage} is protected and {ref} is {approval}; approve it first",
+        )
+
+
+def check_may_hold_stages(*, ref: str, archived: bool, approval: str) -> None:
+    """Raise PolicyRefused if version `ref` may hold no stage at all, whatever the policy."""
+    if archived:
+        raise PolicyRefused("archived-no-stage", f"{ref} is archived; unarchive it first")
+    if approval == ApprovalStatus.REJECTED:
+        raise PolicyRefused(
+            "rejected-no-stage", f"{ref} is rejected and can go to no stage; approve it first"
+        )
+
+
+def _stages_hint(stages: Sequence[str]) -> str:
+    held = ", ".join(stages)
+    return f"demote or roll back {held} first" if len(stages) == 1 else f"demote {held} first"
+
+
+def check_rejectable(*, ref: str, stages: Sequence[str]) -> None:
+    """Raise PolicyRefused if version `ref` holds a stage: a rejected version can hold none."""
+    if stages:
+        raise PolicyRefused(
+            "rejected-no-stage", f"{ref} holds {', '.join(stages)}; {_stages_hint(stages)}"
+        )
+
+
+def check_archivable(*, ref: str, stages: Sequence[str]) -> None:
+    """Raise PolicyRefused if version `ref` holds a stage: an archived version can hold none."""
+    if stages:
+        raise PolicyRefused(
+            "archived-no-stage", f"{ref} holds {', '.join(stages)}; {_stages_hint(stages)}"
+        )
+
+
+def check_approver(policy: Policy, *, ref: str, actor: str, created_by: str | None) -> None:
+    """Raise PolicyRefused if the policy wants another person than the one who registered."""
+    if policy.distinct_approver and created_by == actor:
+        raise PolicyRefused(
+            "distinct-approver",
+            f"{actor} registered {ref} and cannot also approve it; another reviewer must",
         )
 
 

@@ -87,7 +87,17 @@ class RegtuiCommands(Provider):
             "edit_tags",
             "Edit this version's description and tags",
         )
+        v = getattr(screen, "current_version", lambda: None)()
+        archived = bool(v is not None and v.archived)
+        offer(
+            "version: Unarchive" if archived else "version: Archive",
+            "archive",
+            "Let it be promoted again (asks why)"
+            if archived
+            else "Keep it, but let it hold no stage (asks why)",
+        )
         offer("stage: Roll back", "rollback", "Move a stage back to the version before")
+        offer("stage: Demote (empty a stage)", "demote", "Point a stage at no version (asks why)")
         offer("model: Edit description and tags", "edit", "Edit the selected model")
         offer("catalog: Filter versions", "filter", "Filter with the filter language")
         offer("catalog: Next metric in sparkline", "next_metric", "Chart another metric")
@@ -107,7 +117,7 @@ class RegtuiCommands(Provider):
                 (
                     f"model: {m.name}",
                     partial(app.jump_to_model, m.name),
-                    f"{m.versions} versions",
+                    "1 version" if m.versions == 1 else f"{m.versions:,} versions",
                 )
             )
         for ref in getattr(self, "recent", []):
@@ -153,6 +163,8 @@ class RegtuiCommands(Provider):
                 help="Open this version",
             )
         for name, run, help_text in self._actions() + self._jumps():
+            if ref and name == f"version: {ref}":
+                continue  # offered above as "version: open …"
             score = matcher.match(name)
             if score > 0:
                 yield Hit(score, _highlighted(matcher, name), run, text=name, help=help_text)

@@ -1,6 +1,7 @@
-"""The changes a reviewer makes (approve, reject, promote, roll back, edit, diff),
-shared by the catalog and version screens. Each asks for a reason in a modal and
-runs on the app's change worker; refusals come back as plain notifications."""
+"""The changes a reviewer makes (approve, reject, promote, roll back, demote,
+archive, edit, diff), shared by the catalog and version screens. The policy is
+checked before a reason is asked; each change asks for one in a modal and runs on
+the app's change worker; refusals come back as plain notifications."""
 
 from __future__ import annotations
 
@@ -11,7 +12,14 @@ from textual.screen import Screen
 
 from regtui.catalog.records import ModelInfo, VersionInfo
 from regtui.catalog.refs import Ref
-from regtui.catalog.stage_rules import check_approvable, check_holder
+from regtui.catalog.stage_rules import (
+    check_approvable,
+    check_approver,
+    check_archivable,
+    check_holder,
+    check_may_hold_stages,
+    check_rejectable,
+)
 from regtui.errors import PolicyRefused, RegtuiError
 from regtui.tui.safe import clean
 from regtui.tui.screens.edit import EditModal, Edits
@@ -22,7 +30,31 @@ if TYPE_CHECKING:
     from regtui.catalog.service import Catalog
     from regtui.tui.app import RegtuiApp
 
-CHANGE_ACTIONS = {"approve", "reject", "promote", "promote_to", "rollback", "edit"}
+CHANGE_ACTIONS = {
+    "approve",
+    "reject",
+    "promote",
+    "promote_to",
+    "rollback",
+    "demote",
+    "archive",
+    "edit",
+    "edit_tags",
+}
+# What the footer shows depends on these (recomputed as the cursor moves).
+FOOTER_ACTIONS = (
+    "approve",
+    "reject",
+    "promote",
+    "rollback",
+    "demote",
+    "archive",
+    "edit",
+    "edit_tags",
+    "diff",
+    "open",
+    "mark",
+)
 
 
 class VersionActions(Screen[Any]):
@@ -51,10 +83,7 @@ class VersionActions(Screen[Any]):
 
     def update_bindings(self) -> None:
         """Refresh the footer only when what applies changed (a refresh recomposes it)."""
-        state = tuple(
-            self.check_action(a, ())
-            for a in ("approve", "reject", "promote", "rollback", "edit", "diff", "open", "mark")
-        )
+        state = tuple(self.check_action(a, ()) for a in FOOTER_ACTIONS)
         if state != self._binding_state:
             self._binding_state = state
             self.refresh_bindings()
@@ -68,15 +97,18 @@ class VersionActions(Screen[Any]):
         if action == "reject":
             return True if v is not None and v.approval.status != "rejected" else None
         if action in ("promote", "promote_to"):
-            ok = v is not None and v.approval.status != "rejected" and not v.archived
+            # Offered for a rejected or archived version too: the key then says why not.
+            ok = v is not None
             if ok and action == "promote_to" and parameters:
                 ok = parameters[0] not in v.stages  # type: ignore[union-attr]
             return True if ok else None
-        if action == "rollback":
+        if action in ("rollback", "demote"):
             m = self.current_model()
             return True if m is not None and any(x is not None for x in m.stages.values()) else None
         if action == "edit":
             return True if self.current_model() is not None else None
+        if action in ("archive", "edit_tags"):
+            return True if v is not None else None
         if action in ("diff", "open", "mark"):
             return True if v is not None else None
         return True
@@ -111,7 +143,7 @@ class VersionActions(Screen[Any]):
 
     def action_approve(self) -> None:
         v = self.current_version()
-        if v is None or self._refused(lambda: check_approvable(ref=v.ref, damage=v.damage)):
+        if v is None or self._refused(lambda: self._check_approve(v)):
             return
         ref = v.ref
         self._ask_why_then(
@@ -121,9 +153,15 @@ class VersionActions(Screen[Any]):
             lambda c, reason: c.approve(ref, reason),
         )
 
+    def _check_approve(self, v: VersionInfo) -> None:
+        check_approvable(ref=v.ref, damage=v.damage)
+        check_approver(
+            self.rapp.policy, ref=v.ref, actor=self.rapp.catalog.actor, created_by=v.created_by
+        )
+
     def action_reject(self) -> None:
         v = self.current_version()
-        if v is None:
+        if v is None or self._refused(lambda: check_rejectable(ref=v.ref, stages=v.stages)):
             return
         ref = v.ref
         detail = f"now {v.approval.status}; a rejected version can go to no stage"
@@ -136,7 +174,11 @@ class VersionActions(Screen[Any]):
 
     def action_promote(self) -> None:
         v, m = self.current_version(), self.current_model()
-        if v is None:
+        if v is None or self._refused(
+            lambda: check_may_hold_stages(
+                ref=v.ref, archived=v.archived, approval=v.approval.status
+            )
+        ):
             return
         stages = dict(m.stages) if m is not None else {}
 
@@ -211,7 +253,8 @@ class VersionActions(Screen[Any]):
             return
         if earlier is None:
             self.notify(
-                f"{clean(name)}@{clean(stage)} has no earlier version to roll back to.",
+                f"{clean(name)}@{clean(stage)} has no earlier version to roll back to; "
+                f"D empties {clean(stage)} (demote).",
                 severity="warning",
                 markup=False,
             )
@@ -227,6 +270,92 @@ class VersionActions(Screen[Any]):
             lambda c, reason: c.rollback(name, stage, reason=reason),
         )
 
+    def action_demote(self) -> None:
+        m = self.current_model()
+        if m is None:
+            return
+        held = [s for s, n in m.stages.items() if n is not None]
+        if len(held) == 1:
+            self._demote_stage(m, held[0])
+            return
+
+        def chosen(stage: str | None) -> None:
+            if stage:
+                self._demote_stage(m, stage)
+
+        self.app.push_screen(
+            StageChooser(
+                f"Demote which stage of {m.name}? (it will hold no version)",
+                m.stages,
+                self.rapp.protected_stages,
+                only_existing=True,
+            ),
+            chosen,
+        )
+
+    def _demote_stage(self, m: ModelInfo, stage: str) -> None:
+        name, now = m.name, m.stages.get(stage)
+        if now is None:
+            return
+        shown = str(Ref(name, stage=stage))
+        self._ask_why_then(
+            ReasonModal(
+                f"Demote {shown}",
+                f"{stage} holds v{now}; it will hold no version, and resolving "
+                f"{shown} fails until a version is promoted",
+                action_label="Demote",
+            ),
+            f"Demoted {shown} (was v{now}).",
+            f"p promotes v{now} again",
+            lambda c, reason: c.demote(name, stage, reason),
+        )
+
+    def action_archive(self) -> None:
+        v = self.current_version()
+        if v is None:
+            return
+        ref, archiving = v.ref, not v.archived
+        if archiving and self._refused(lambda: check_archivable(ref=ref, stages=v.stages)):
+            return
+        verb = "Archive" if archiving else "Unarchive"
+        detail = (
+            "an archived version keeps its record and history, and can go to no "
+            "stage until it is unarchived"
+            if archiving
+            else "it may be promoted again"
+        )
+        self._ask_why_then(
+            ReasonModal(f"{verb} {ref}", detail, action_label=verb),
+            f"{verb}d {ref}.",
+            "A unarchives it" if archiving else "A archives it again",
+            lambda c, reason: c.archive(ref, reason, archived=archiving),
+        )
+
+    def action_edit_tags(self) -> None:
+        v = self.current_version()
+        if v is None:
+            return
+        ref, before, before_desc = v.ref, dict(v.tags), v.description or ""
+        target = Ref(v.model, v.version)
+
+        def done(edits: Edits | None) -> None:
+            if edits is None:
+                return
+            desc = edits.description if edits.description != before_desc else None
+            self.rapp.apply_change(
+                f"Edited {ref}.",
+                "edit it again to undo",
+                lambda c: c.edit(
+                    target,
+                    description=desc,
+                    tags=edits.set_tags,
+                    untag=edits.unset_tags,
+                    reason=edits.reason,
+                ),
+            )
+
+        self.app.push_screen(EditModal(f"Edit {ref}", before_desc, before), done)
+
     def action_edit(self) -> None:
         m = self.current_model()
         if m is None:
@@ -240,7 +369,7 @@ class VersionActions(Screen[Any]):
             desc = edits.description if edits.description != before_desc else None
             self.rapp.apply_change(
                 f"Edited {name}.",
-                "e edits it back",
+                "edit it again to undo",
                 lambda c: c.edit(
                     Ref(name),
                     description=desc,

@@ -108,6 +108,30 @@ class CatalogScreen(VersionActions):
             tooltip="Edit the model's description and tags",
         ),
         Binding(
+            "E",
+            "edit_tags",
+            "Edit version",
+            show=False,
+            id="version.edit",
+            tooltip="Edit the selected version's description and tags",
+        ),
+        Binding(
+            "D",
+            "demote",
+            "Demote",
+            show=False,
+            id="stage.demote",
+            tooltip="Empty a stage of this model (asks which, then why)",
+        ),
+        Binding(
+            "A",
+            "archive",
+            "Archive",
+            show=False,
+            id="version.archive",
+            tooltip="Archive the selected version, or unarchive it (asks why)",
+        ),
+        Binding(
             "m",
             "next_metric",
             "Metric",
@@ -240,7 +264,7 @@ class CatalogScreen(VersionActions):
             return
         line = Text()
         line.append(clean(m.name, 128), "bold")
-        line.append(f"  {m.versions} versions", "dim")
+        line.append("  1 version" if m.versions == 1 else f"  {m.versions:,} versions", "dim")
         stages = stages_text(m.stages)
         if stages:
             line.append("  " + stages, "green")

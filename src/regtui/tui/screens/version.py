@@ -15,12 +15,10 @@ from textual.widgets import Header, Label, Markdown, Static
 
 from regtui.catalog.diff import flatten
 from regtui.catalog.records import ModelInfo, StageMove, VersionInfo
-from regtui.catalog.refs import Ref
 from regtui.errors import RegtuiError
 from regtui.tui.columns import DAMAGE_MARK
 from regtui.tui.safe import block, content, human_size, number, short_time, text, value_str
 from regtui.tui.screens.actions import VersionActions
-from regtui.tui.screens.edit import EditModal, Edits
 from regtui.tui.widgets.facts import kv_table
 from regtui.tui.widgets.footer import QuietFooter
 
@@ -98,6 +96,30 @@ class VersionScreen(VersionActions):
             show=False,
             id="version.edit",
             tooltip="Edit this version's description and tags",
+        ),
+        Binding(
+            "E",
+            "edit",
+            "Edit model",
+            show=False,
+            id="model.edit",
+            tooltip="Edit the model's description and tags",
+        ),
+        Binding(
+            "D",
+            "demote",
+            "Demote",
+            show=False,
+            id="stage.demote",
+            tooltip="Empty a stage of this model (asks which, then why)",
+        ),
+        Binding(
+            "A",
+            "archive",
+            "Archive",
+            show=False,
+            id="version.archive",
+            tooltip="Archive this version, or unarchive it (asks why)",
         ),
     ]
 
@@ -264,35 +286,3 @@ class VersionScreen(VersionActions):
 
     def current_model(self) -> ModelInfo | None:
         return self.model
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "edit_tags":
-            if self.rapp.read_only:
-                return None
-            return True if self.version is not None else None
-        return super().check_action(action, parameters)
-
-    def action_edit_tags(self) -> None:
-        v = self.version
-        if v is None:
-            return
-        ref, before, before_desc = v.ref, dict(v.tags), v.description or ""
-        target = Ref(v.model, v.version)
-
-        def done(edits: Edits | None) -> None:
-            if edits is None:
-                return
-            desc = edits.description if edits.description != before_desc else None
-            self.rapp.apply_change(
-                f"Edited {ref}.",
-                "e edits it back",
-                lambda c: c.edit(
-                    target,
-                    description=desc,
-                    tags=edits.set_tags,
-                    untag=edits.unset_tags,
-                    reason=edits.reason,
-                ),
-            )
-
-        self.app.push_screen(EditModal(f"Edit {ref}", before_desc, before), done)
