@@ -11,7 +11,7 @@ from regtui.tui.screens.edit import EditModal
 from regtui.tui.screens.reason import ReasonModal
 from regtui.tui.screens.stage import StageChooser
 from regtui.tui.screens.version import VersionScreen
-from regtui.tui.textual_compat import notifications
+from regtui.tui.textual_compat import FooterKey, notifications
 from regtui.tui.widgets.version_table import VersionTable
 
 SIZE = (120, 40)
@@ -204,12 +204,27 @@ async def test_read_only_disables_every_change(catalog: Catalog, wait) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await wait(pilot)
         screen = app.screen
-        for action in ("approve", "reject", "promote", "rollback", "edit"):
-            assert screen.check_action(action, ()) is None, action
-        await pilot.press("a", "x", "p", "r", "e")
+        changes = ("approve", "reject", "promote", "rollback", "demote", "archive", "edit")
+        for action in (*changes, "edit_tags"):
+            assert screen.check_action(action, ()) is False, action  # hidden, not greyed
+        await pilot.press("a", "x", "p", "r", "e", "D", "A", "E")
         assert isinstance(app.screen, CatalogScreen)
         assert "read-only" in app.sub_title
         assert screen.check_action("diff", ()) is True
+        # the footer and the palette offer no change at all
+        shown = {k.action for k in screen.query(FooterKey)}
+        assert shown and not shown & set(changes) and "diff" in shown
+        from regtui.tui.commands import RegtuiCommands
+
+        names = " ".join(n for n, _r, _h in RegtuiCommands(screen).offered_actions())
+        for word in ("Approve", "Reject", "Promote", "Roll back", "Demote", "Archive", "Edit"):
+            assert word not in names
+        # the version screen too
+        await pilot.press("enter")
+        await wait(pilot)
+        assert isinstance(app.screen, VersionScreen)
+        shown = {k.action for k in app.screen.query(FooterKey)}
+        assert shown and not shown & {*changes, "edit_tags"}
 
 
 async def test_version_description_is_shown_and_edited_on_the_version_screen(

@@ -185,5 +185,5 @@ async def test_palette_offers_every_change(catalog: Catalog, wait, label: str) -
     async with app.run_test(size=SIZE) as pilot:
         await wait(pilot)
         provider = RegtuiCommands(app.screen)
-        names = [name for name, _run, _help in provider._actions()]
+        names = [name for name, _run, _help in provider.offered_actions()]
         assert label in names

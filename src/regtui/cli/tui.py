@@ -25,7 +25,9 @@ def cmd_tui(args: argparse.Namespace) -> int:
 
     # A catalog we may not write (a copy for offline review, say) opens read-only
     # with actions disabled, instead of failing at the first change.
-    read_only = args.read_only or settings.sqlite_is_read_only(getattr(args, "db", None))
-    args.read_only = read_only
-    with open_catalog(args, read_only=read_only) as cat:
+    if args.read_only:
+        args.read_only = "--read-only"
+    elif settings.sqlite_is_read_only(getattr(args, "db", None)):
+        args.read_only = "you may not write the catalog file"
+    with open_catalog(args, read_only=bool(args.read_only)) as cat:
         return run_tui(args, cat)

@@ -19,7 +19,7 @@ from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.worker import Worker, WorkerState
 
-from regtui.catalog.records import Policy
+from regtui.catalog.records import Policy, VersionInfo
 from regtui.catalog.service import Catalog
 from regtui.errors import PolicyRefused, RegtuiError
 from regtui.tui.commands import RegtuiCommands
@@ -36,6 +36,10 @@ from regtui.tui.safe import clean, short_time
 
 POLL_SECONDS = 1.0
 WATCH_LOG_LINES = 500
+# The audit chain is re-checked after a change at most this often (a full pass).
+CHAIN_CHECK_SECONDS = 30.0
+# Registrations within this long become one notice (a training run writes many files).
+NOTICE_BURST_SECONDS = 1.0
 
 
 class RegtuiApp(App[int]):
@@ -76,12 +80,16 @@ class RegtuiApp(App[int]):
         catalog: Catalog,
         *,
         watch_dirs: list[Path] | None = None,
-        read_only: bool = False,
+        read_only: bool | str = False,
         poll_seconds: float = POLL_SECONDS,
     ) -> None:
         super().__init__()
         self.catalog = catalog
-        self.read_only = read_only or catalog.read_only
+        # A string says why (shown in the header); True alone: opened read-only.
+        self.read_only = bool(read_only or catalog.read_only)
+        self.read_only_why = (
+            read_only if isinstance(read_only, str) and read_only else "opened read-only"
+        )
         self.watch_dirs = [Path(d) for d in (watch_dirs or [])]
         self.poll_seconds = poll_seconds
         self.policy = Policy()
@@ -90,7 +98,22 @@ class RegtuiApp(App[int]):
         self.watch_log: deque[Text] = deque(maxlen=WATCH_LOG_LINES)
         self._counter: int | None = None
         self._watcher: Any = None
-        self.sub_title = f"{catalog.actor}{' · read-only' if self.read_only else ''}"
+        self.chain_problem: str | None = None  # the audit chain does not verify
+        self._chain_checked_at = -CHAIN_CHECK_SECONDS
+        self._registered: list[VersionInfo] = []  # since the last notice (a burst)
+        self._show_status()
+
+    def _show_status(self) -> None:
+        """The header's second part: who acts, what is watched, why nothing can change,
+        and a broken audit chain (else only visible on the audit screen)."""
+        parts = [self.catalog.actor]
+        if self.watching:
+            parts.append(f"watching {_folders(self.watch_dirs)}")
+        if self.read_only:
+            parts.append(f"read-only: {self.read_only_why}, no changes")
+        if self.chain_problem:
+            parts.append("⚠ AUDIT CHAIN BROKEN (l)")
+        self.sub_title = " · ".join(parts)
 
     @property
     def protected_stages(self) -> tuple[str, ...]:
@@ -109,6 +132,7 @@ class RegtuiApp(App[int]):
         # Building the filter language's parser takes ~60 ms: do it once the first
         # screen is up rather than when the first filter is applied.
         self.set_timer(0.5, self._warm_filter_parser)
+        self.set_timer(1.0, self._check_chain)
 
     @work(thread=True, group="warm", exit_on_error=False)
     def _warm_filter_parser(self) -> None:
@@ -134,11 +158,47 @@ class RegtuiApp(App[int]):
             self.policy = self.catalog.policy()
             self.post_message(CatalogChanged(counter))
 
+    @work(thread=True, exclusive=True, group="chain", exit_on_error=False)
+    def _check_chain(self) -> None:
+        import time
+
+        self._chain_checked_at = time.monotonic()
+        try:
+            check = self.catalog.verify_audit()
+        except RegtuiError as exc:
+            problem: str | None = str(exc)
+        else:
+            problem = None if check.ok else (check.problem or "the hash chain does not verify")
+        self.call_from_thread(self._chain_checked, problem)
+
+    def _chain_checked(self, problem: str | None) -> None:
+        if problem != self.chain_problem:
+            self.chain_problem = problem
+            self._show_status()
+            if problem:
+                self.notify(
+                    clean(problem, 300) + " — l opens the audit log",
+                    title="Audit chain broken",
+                    severity="error",
+                    markup=False,
+                    timeout=15,
+                )
+
+    def _maybe_check_chain(self) -> None:
+        import time
+
+        wait = self._chain_checked_at + CHAIN_CHECK_SECONDS - time.monotonic()
+        if wait <= 0:
+            self._check_chain()
+        else:
+            self.set_timer(wait, self._maybe_check_chain, name="chain")
+
     def refresh_catalog(self) -> None:
         self._poll()
 
     @on(CatalogChanged)
     def catalog_changed(self) -> None:
+        self._maybe_check_chain()
         for screen in self.screen_stack:
             handler = getattr(screen, "catalog_changed", None)
             if handler is not None:
@@ -295,6 +355,25 @@ class RegtuiApp(App[int]):
         line.append(f"  {clean(v.format, 40)}  {clean(v.path, 300)}", "dim")
         self._add_watch_line(line)
         self._poll()
+        if message.created:
+            if not self._registered:
+                self.set_timer(NOTICE_BURST_SECONDS, self._notify_registered)
+            self._registered.append(v)
+
+    def _notify_registered(self) -> None:
+        """One notice per burst of registrations: a run that writes twenty checkpoints
+        gets one line, not twenty toasts."""
+        burst, self._registered = self._registered, []
+        if not burst:
+            return
+        if len(burst) == 1:
+            v = burst[0]
+            note = f"Registered {v.ref} ({clean(v.format, 40)})."
+        else:
+            refs = ", ".join(v.ref for v in burst[:3])
+            more = f" and {len(burst) - 3} more" if len(burst) > 3 else ""
+            note = f"Registered {len(burst)} versions: {refs}{more}."
+        self.notify(note + " w shows the watch log.", title="Watcher", markup=False, timeout=6)
 
     @on(WatchReported)
     def watch_reported(self, message: WatchReported) -> None:
@@ -315,13 +394,21 @@ class RegtuiApp(App[int]):
     def watch_state_changed(self, message: WatchStateChanged) -> None:
         self.watching = message.watching
         self.watch_detail = message.detail
+        self._show_status()
         screen = self._watch_screen()
         if screen is not None:
             screen.show_state()
 
 
+def _folders(dirs: list[Path]) -> str:
+    if len(dirs) == 1:
+        return clean(str(dirs[0]), 60)
+    return f"{len(dirs)} folders"
+
+
 def make_app(
-    catalog: Catalog, *, watch_dirs: list[Path] | None = None, read_only: bool = False
+    catalog: Catalog, *, watch_dirs: list[Path] | None = None, read_only: bool | str = False
 ) -> RegtuiApp:
-    """The app on `catalog`: used by `regtui`, `regtui demo`, `regtui watch` and the tests."""
+    """The app on `catalog`: used by `regtui`, `regtui demo`, `regtui watch` and the tests.
+    `read_only` may say why (the header shows it)."""
     return RegtuiApp(catalog, watch_dirs=watch_dirs, read_only=read_only)

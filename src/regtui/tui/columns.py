@@ -29,8 +29,11 @@ class Column:
     style: Callable[[VersionInfo], str] | None = None  # a component class name, or ""
 
 
-def fit_columns(width: int, metric_names: list[str], total: int | None) -> list[Column]:
-    """Columns that fit `width`, chosen by priority, shown in a fixed order."""
+def fit_columns(
+    width: int, metric_names: list[str], total: int | None, *, with_model: bool = False
+) -> list[Column]:
+    """Columns that fit `width`, chosen by priority, shown in a fixed order;
+    `with_model` (a search across models) adds the model's name first."""
 
     def approval_style(v: VersionInfo) -> str:
         status = v.approval.status
@@ -76,6 +79,8 @@ def fit_columns(width: int, metric_names: list[str], total: int | None) -> list[
         ),
         (7, 22, Column("", 3, "<", flags, lambda v: "version-table--warning")),
     ]
+    if with_model:
+        candidates.append((0, -1, Column("model", 18, "<", lambda v: clean(v.model, 128))))
     for i, name in enumerate(metric_names):
         w = min(max(len(name), 7), 12)
         candidates.append(

@@ -55,7 +55,7 @@ class RegtuiCommands(Provider):
         except RegtuiError:
             self.recent = []
 
-    def _actions(self) -> list[tuple[str, Callable[[], object], str]]:
+    def offered_actions(self) -> list[tuple[str, Callable[[], object], str]]:
         app: RegtuiApp = self.app  # type: ignore[assignment]
         screen = self.screen
         out: list[tuple[str, Callable[[], object], str]] = []
@@ -100,6 +100,11 @@ class RegtuiCommands(Provider):
         offer("stage: Demote (empty a stage)", "demote", "Point a stage at no version (asks why)")
         offer("model: Edit description and tags", "edit", "Edit the selected model")
         offer("catalog: Filter versions", "filter", "Filter with the filter language")
+        offer(
+            "catalog: Find in all models",
+            "find",
+            "Filter the versions of every model: model:version rows",
+        )
         offer("catalog: Next metric in sparkline", "next_metric", "Chart another metric")
         offer("diff: Toggle all / differing fields", "toggle", "Show all or only differing")
         out.append(("catalog: Audit log", app.action_audit, "Every change, and the chain check"))
@@ -125,7 +130,7 @@ class RegtuiCommands(Provider):
         return out
 
     async def discover(self) -> Hits:
-        for name, run, help_text in self._actions():
+        for name, run, help_text in self.offered_actions():
             yield DiscoveryHit(text(name), run, help=help_text)
         for name, run, help_text in self._jumps()[:40]:
             yield DiscoveryHit(text(name), run, help=help_text)
@@ -162,7 +167,7 @@ class RegtuiCommands(Provider):
                 partial(app.goto_version, ref),
                 help="Open this version",
             )
-        for name, run, help_text in self._actions() + self._jumps():
+        for name, run, help_text in self.offered_actions() + self._jumps():
             if ref and name == f"version: {ref}":
                 continue  # offered above as "version: open …"
             score = matcher.match(name)

@@ -32,8 +32,22 @@ SMALL_RESULT = 10 * PAGE_SIZE
 
 @dataclass(frozen=True)
 class Query:
+    """What the table shows: the versions of `model` matching `where`, or with
+    `everywhere`, the matching versions of every model (then `model` is ignored)."""
+
     model: str | None
     where: str
+    everywhere: bool = False
+
+    @property
+    def scope(self) -> str | None:
+        """The model the catalog is asked about (None: all of them)."""
+        return None if self.everywhere else self.model
+
+    @property
+    def empty(self) -> bool:
+        """Nothing to ask: no model selected and not searching every model."""
+        return self.model is None and not self.everywhere
 
 
 class VersionSource(Protocol):
@@ -75,10 +89,10 @@ class Failed:
 
 
 def fetch_page(source: VersionSource, query: Query, page: int) -> list[VersionInfo]:
-    if query.model is None:
+    if query.empty:
         return []
     return source.versions(
-        query.model,
+        query.scope,
         where=query.where or None,
         newest_first=True,
         limit=PAGE_SIZE,
@@ -90,9 +104,9 @@ def count_and_pages(
     source: VersionSource, query: Query, visible: list[int]
 ) -> tuple[int, dict[int, list[VersionInfo]]]:
     """The row count and the first visible page (or all pages of a small filter result)."""
-    if query.model is not None and query.where:
+    if not query.empty and query.where:
         rows = source.versions(
-            query.model, where=query.where, newest_first=True, limit=SMALL_RESULT + 1
+            query.scope, where=query.where, newest_first=True, limit=SMALL_RESULT + 1
         )
         pages = {
             i // PAGE_SIZE: rows[i : i + PAGE_SIZE]
@@ -100,8 +114,10 @@ def count_and_pages(
         }
         if len(rows) <= SMALL_RESULT:
             return len(rows), pages or {0: []}
-        return source.count_versions(query.model, where=query.where), pages
-    total = source.count_versions(query.model, where=query.where or None)
+        return source.count_versions(query.scope, where=query.where), pages
+    if query.empty:
+        return 0, {0: []}
+    total = source.count_versions(query.scope, where=query.where or None)
     first = visible[0] if visible else 0
     return total, {first: fetch_page(source, query, first)}
 
@@ -171,17 +187,24 @@ class VersionPages:
         self._pages: OrderedDict[int, list[VersionInfo]] = OrderedDict()
         self._pending: set[int] = set()
         self._kept: _Kept | None = None
-        self._columns_for: tuple[tuple[int, tuple[str, ...], int], list[Column]] | None = None
+        self._columns_for: tuple[tuple[int, tuple[str, ...], int, bool], list[Column]] | None = None
 
     # ------------------------------------------------------------ queries
 
-    def show(self, model: str | None, where: str = "") -> int | None:
-        """Switch to `model`/`where`: the cursor goes to the top and the rows are
-        forgotten. Returns the row count when the rows were kept aside (clearing a
-        filter): then nothing needs fetching. Else `load` is due."""
-        query = Query(model, where)
+    def show(self, model: str | None, where: str = "", *, everywhere: bool = False) -> int | None:
+        """Switch to `model`/`where` (every model's versions with `everywhere`): the
+        cursor goes to the top and the rows are forgotten. Returns the row count when
+        the rows were kept aside (clearing a filter): then nothing needs fetching.
+        Else `load` is due."""
+        query = Query(model, where, everywhere)
         old = self.query
-        if where and not old.where and old.model == model and self.total is not None:
+        if (
+            (where or everywhere)
+            and not old.where
+            and not old.everywhere
+            and old.model == model
+            and self.total is not None
+        ):
             if self.error is None:
                 # Clearing the filter (esc) then shows these rows at once, with no
                 # query and no frame of "loading…" between.
@@ -206,7 +229,7 @@ class VersionPages:
     def reload(self) -> bool:
         """The catalog changed: True if the count and visible rows should be fetched again."""
         self._kept = None  # a kept view may be stale
-        return not (self.query.model is None and self.total is None)
+        return not (self.query.empty and self.total is None)
 
     def is_current(self, generation: int) -> bool:
         return generation == self.generation
@@ -315,7 +338,7 @@ class VersionPages:
     @property
     def fetching(self) -> bool:
         """True while the row under the cursor is being fetched (not when there is none)."""
-        if self.error is not None or self.query.model is None:
+        if self.error is not None or self.query.empty:
             return False
         if self.total is None:
             return True
@@ -350,7 +373,9 @@ class VersionPages:
     def columns(self, width: int) -> list[Column]:
         """The columns for `width`: the same list object until width, metric names or
         the number's width change (the widget keys its drawn lines on it)."""
-        key = (width, tuple(self.metric_names), len(str(self.total or 0)))
+        everywhere = self.query.everywhere
+        key = (width, tuple(self.metric_names), len(str(self.total or 0)), everywhere)
         if self._columns_for is None or self._columns_for[0] != key:
-            self._columns_for = (key, fit_columns(width, self.metric_names, self.total))
+            columns = fit_columns(width, self.metric_names, self.total, with_model=everywhere)
+            self._columns_for = (key, columns)
         return self._columns_for[1]

@@ -89,8 +89,10 @@ class VersionActions(Screen[Any]):
             self.refresh_bindings()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # Textual: False hides a key, None shows it greyed. A read-only catalog hides
+        # every change; a change that does not apply to this version is greyed.
         if action in CHANGE_ACTIONS and self.rapp.read_only:
-            return None
+            return False
         v = self.version_for_bindings()
         if action == "approve":
             return True if v is not None and v.approval.status != "approved" else None

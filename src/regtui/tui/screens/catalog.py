@@ -15,7 +15,8 @@ from textual.timer import Timer
 from textual.widgets import DataTable, Header, Input, Label, Static
 
 from regtui.catalog.records import ModelInfo, VersionInfo
-from regtui.errors import RegtuiError
+from regtui.errors import FilterError, RegtuiError
+from regtui.tui.filter_errors import filter_error_text, filter_problem
 from regtui.tui.messages import ModelsLoaded
 from regtui.tui.paging import Query
 from regtui.tui.safe import clean, content, text
@@ -25,6 +26,8 @@ from regtui.tui.widgets.trend import Trend
 from regtui.tui.widgets.version_table import VersionTable
 
 TREND_WINDOW = 200
+FILTER_HINT = "filter: metrics.auc > 0.9 and approval = 'approved'  (enter: apply, esc: clear)"
+FILTER_HINT_ALL = "all models: tags.team = 'growth' and stage = 'production'  (esc: back)"
 
 
 def stages_text(stages: dict[str, int | None], sep: str = " · ", arrow: str = "→v") -> str:
@@ -46,6 +49,13 @@ class CatalogScreen(VersionActions):
             "Filter",
             id="catalog.filter",
             tooltip="Filter versions: metrics.auc > 0.9 and approval = 'approved'",
+        ),
+        Binding(
+            "f",
+            "find",
+            "Find all",
+            id="catalog.find",
+            tooltip="Filter the versions of every model: model:version rows",
         ),
         Binding(
             "enter",
@@ -157,6 +167,8 @@ class CatalogScreen(VersionActions):
         self.metric_names: list[str] = []
         self._filter_timer: Timer | None = None
         self._applied_filter = ""
+        self._everywhere = False  # the filter searches every model
+        self._name_filter = ""  # the model list shows names containing this
         self._settled_version: VersionInfo | None = None
 
     # ------------------------------------------------------------------ layout
@@ -165,16 +177,13 @@ class CatalogScreen(VersionActions):
         yield Header(icon="▤")
         with Horizontal(id="catalog-body"):
             with Vertical(id="models-pane"):
-                yield Label("Models", classes="pane-title")
+                yield Label("Models", id="models-title", classes="pane-title")
+                yield Input(placeholder="model name…  (esc: clear)", id="model-filter")
                 yield DataTable(id="models", cursor_type="row", zebra_stripes=False)
             with Vertical(id="versions-pane"):
                 yield Static(id="model-head", markup=False)
                 yield Trend(id="trend")
-                yield Input(
-                    placeholder="filter: metrics.auc > 0.9 and approval = 'approved'  (enter: apply, esc: clear)",
-                    id="filter",
-                    max_length=4000,
-                )
+                yield Input(placeholder=FILTER_HINT, id="filter", max_length=4000)
                 yield Static("", id="filter-error", classes="inline-error", markup=False)
                 yield VersionTable(self.rapp.catalog, id="versions")
                 yield Static("", id="status-line", markup=False)
@@ -186,6 +195,7 @@ class CatalogScreen(VersionActions):
         table.add_column(Text("vers", justify="right"), key="n", width=5)
         table.add_column(Text("stages"), key="stages", width=24)
         self.query_one("#filter", Input).display = False
+        self.query_one("#model-filter", Input).display = False
         self.query_one("#filter-error").display = False
         self.load_models()
         self.query_one(VersionTable).focus()
@@ -199,17 +209,30 @@ class CatalogScreen(VersionActions):
 
     @on(ModelsLoaded)
     def models_loaded(self, message: ModelsLoaded) -> None:
+        self.models = {m.name: m for m in message.models}
+        self._show_models()
+
+    def _shown_models(self) -> list[ModelInfo]:
+        typed = self._name_filter.casefold()
+        return [m for m in self.models.values() if typed in m.name.casefold()]
+
+    def _show_models(self) -> None:
+        """Fill the model list with the models whose name holds what was typed."""
         table = self.query_one("#models", DataTable)
-        new = {m.name: m for m in message.models}
-        same_rows = list(new) == list(self.models) and table.row_count == len(new)
-        self.models = new
+        shown = self._shown_models()
+        new = {m.name: m for m in shown}
+        same_rows = [str(k.value) for k in table.rows] == list(new)
+        title = (
+            "Models" if not self._name_filter else f"Models · {len(shown)} of {len(self.models)}"
+        )
+        self.query_one("#models-title", Label).update(Text(title))
         if same_rows:
-            for m in message.models:
+            for m in shown:
                 table.update_cell(m.name, "n", Text(_count(m.versions), justify="right"))
                 table.update_cell(m.name, "stages", text(stages_text(m.stages, " ", ":"), "green"))
         else:
             table.clear()
-            for m in message.models:
+            for m in shown:
                 table.add_row(
                     text(m.name),
                     Text(_count(m.versions), justify="right"),
@@ -220,10 +243,19 @@ class CatalogScreen(VersionActions):
             table.move_cursor(row=table.get_row_index(self.model_name), animate=False)
         elif new:
             self.select_model(next(iter(new)))
-        else:
+        elif self.model_name not in self.models or not self._name_filter:
             self.select_model(None)
         self._show_head()
         self.update_bindings()
+
+    @on(Input.Changed, "#model-filter")
+    def model_name_typed(self, event: Input.Changed) -> None:
+        self._name_filter = event.value.strip()
+        self._show_models()
+
+    @on(Input.Submitted, "#model-filter")
+    def model_name_submitted(self) -> None:
+        self.query_one("#models", DataTable).focus()
 
     @on(DataTable.RowHighlighted, "#models")
     def model_highlighted(self, event: DataTable.RowHighlighted) -> None:
@@ -237,6 +269,9 @@ class CatalogScreen(VersionActions):
 
     def select_model(self, name: str | None) -> None:
         self.model_name = name
+        if self._everywhere:  # the results are every model's: they stay
+            self._show_head()
+            return
         table = self.query_one(VersionTable)
         table.marked_id = None
         table.show(name, self._applied_filter)
@@ -247,20 +282,41 @@ class CatalogScreen(VersionActions):
         """Select `name` in the models list (used by the command palette)."""
         table = self.query_one("#models", DataTable)
         if name in self.models:
+            if self._everywhere:
+                self._leave_everywhere()
+            if name not in {m.name for m in self._shown_models()}:
+                self._clear_name_filter()
             table.move_cursor(row=table.get_row_index(name), animate=False)
             self.select_model(name)
             self.query_one(VersionTable).focus()
 
     def _show_head(self) -> None:
         head = self.query_one("#model-head", Static)
-        m = self.current_model()
+        if self._everywhere:
+            line = Text("All models", "bold")
+            line.append("  versions of every model matching the filter (esc: back)", "dim")
+            head.update(line)
+            return
+        m = self.models.get(self.model_name) if self.model_name else None
         if m is None:
-            head.update(
-                content(
-                    "No models yet. Register one with `regtui register PATH --model NAME`, "
-                    "or watch a folder with `regtui watch DIR`."
+            dirs = self.rapp.watch_dirs
+            if dirs:
+                where = ", ".join(str(d) for d in dirs[:3]) + (" …" if len(dirs) > 3 else "")
+                head.update(
+                    content(
+                        f"No models yet. Watching {where}: model files finished there are "
+                        "registered and appear here (w shows what the watcher sees)."
+                    )
                 )
-            )
+            elif self.query_one(VersionTable).query_spec.where or self._name_filter:
+                head.update(content("No model matches."))
+            else:
+                head.update(
+                    content(
+                        "No models yet. Register one with `regtui register PATH --model NAME`, "
+                        "or watch a folder with `regtui watch DIR`."
+                    )
+                )
             return
         line = Text()
         line.append(clean(m.name, 128), "bold")
@@ -282,7 +338,6 @@ class CatalogScreen(VersionActions):
 
     @on(VersionTable.Loaded)
     def versions_loaded(self, event: VersionTable.Loaded) -> None:
-        self.query_one("#filter-error").display = False
         if event.metrics and event.metrics != self.metric_names:
             self.metric_names = event.metrics
             if self.metric not in event.metrics:
@@ -314,6 +369,8 @@ class CatalogScreen(VersionActions):
         parts = []
         if table.total is not None:
             parts.append(f"{table.total:,} versions" if table.total != 1 else "1 version")
+        if table.query_spec.everywhere:
+            parts.append("all models")
         if table.query_spec.where:
             parts.append(f"filter: {clean(table.query_spec.where, 80)}")
         marked = table.marked
@@ -360,6 +417,9 @@ class CatalogScreen(VersionActions):
         return self.query_one(VersionTable).version
 
     def current_model(self) -> ModelInfo | None:
+        if self._everywhere:  # the model of the row under the cursor
+            v = self.current_version()
+            return self.models.get(v.model) if v is not None else None
         return self.models.get(self.model_name) if self.model_name else None
 
     def version_for_bindings(self) -> VersionInfo | None:
@@ -379,19 +439,73 @@ class CatalogScreen(VersionActions):
         if action == "next_metric":
             return True if len(self.metric_names) > 1 else None
         if action == "clear_filter":
-            return bool(self._applied_filter or self.query_one("#filter", Input).display)
+            return bool(
+                self._applied_filter
+                or self._everywhere
+                or self._name_filter
+                or self.query_one("#filter", Input).display
+                or self.query_one("#model-filter", Input).display
+            )
         return super().check_action(action, parameters)
 
     def action_filter(self) -> None:
+        """`/` filters what has focus: model names in the model list, else versions."""
+        models = self.query_one("#models", DataTable)
+        name_box = self.query_one("#model-filter", Input)
+        if self.focused in (models, name_box):
+            name_box.display = True
+            name_box.focus()
+            return
         box = self.query_one("#filter", Input)
+        box.placeholder = FILTER_HINT_ALL if self._everywhere else FILTER_HINT
         box.display = True
         box.focus()
 
+    def action_find(self) -> None:
+        """Search every model's versions with the filter language."""
+        if not self._everywhere:
+            self._everywhere = True
+            table = self.query_one(VersionTable)
+            table.marked_id = None
+            table.show(self.model_name, self._applied_filter, everywhere=True)
+            self._show_head()
+        box = self.query_one("#filter", Input)
+        box.placeholder = FILTER_HINT_ALL
+        box.display = True
+        box.focus()
+        self._show_status()
+        self.update_bindings()
+
+    def _leave_everywhere(self) -> None:
+        self._everywhere = False
+        self.query_one(VersionTable).show(self.model_name, self._applied_filter)
+        self._show_head()
+        self.load_trend()
+
+    def _clear_name_filter(self) -> None:
+        name_box = self.query_one("#model-filter", Input)
+        name_box.value = ""
+        name_box.display = False
+        self._name_filter = ""
+        self._show_models()
+
     def action_clear_filter(self) -> None:
+        """esc: clear what the focus is in (the model names, or the versions filter and
+        the search across models)."""
+        models = self.query_one("#models", DataTable)
+        if self.focused in (models, self.query_one("#model-filter", Input)) and (
+            self._name_filter or self.query_one("#model-filter", Input).display
+        ):
+            self._clear_name_filter()
+            models.focus()
+            return
         box = self.query_one("#filter", Input)
         box.value = ""
         box.display = False
+        self._show_filter_error(None)
+        self._everywhere = False
         self._apply_filter("")
+        self._show_head()
         self.query_one(VersionTable).focus()
 
     @on(Input.Changed, "#filter")
@@ -420,11 +534,26 @@ class CatalogScreen(VersionActions):
         value = value.strip()
         table = self.query_one(VersionTable)
         # Shown or still loading (enter right after the type-ahead fired): don't re-run it.
-        if value == self._applied_filter and table.query_spec == Query(self.model_name, value):
+        wanted = Query(self.model_name, value, self._everywhere)
+        if value == self._applied_filter and table.query_spec == wanted:
+            self._show_filter_error(None)
+            return
+        # A filter that does not compile leaves the last good result on screen.
+        problem = filter_problem(value, self.rapp.catalog.dialect)
+        self._show_filter_error(problem, value)
+        if problem is not None:
             return
         self._applied_filter = value
-        table.show(self.model_name, value)
+        table.show(self.model_name, value, everywhere=self._everywhere)
         self.refresh_bindings()
+
+    def _show_filter_error(self, problem: FilterError | None, typed: str = "") -> None:
+        err = self.query_one("#filter-error", Static)
+        if problem is None:
+            err.display = False
+            return
+        err.update(filter_error_text(problem, typed))
+        err.display = True
 
     def action_open(self) -> None:
         if self.focused is self.query_one("#models", DataTable):

@@ -138,9 +138,10 @@ class VersionTable(ScrollView, can_focus=True):
 
     # ------------------------------------------------------------------ public
 
-    def show(self, model: str | None, where: str = "") -> None:
-        """Show the versions of `model` matching `where` (the core filter language)."""
-        kept_total = self.pages.show(model, where)
+    def show(self, model: str | None, where: str = "", *, everywhere: bool = False) -> None:
+        """Show the versions of `model` (of every model with `everywhere`) matching
+        `where` (the core filter language)."""
+        kept_total = self.pages.show(model, where, everywhere=everywhere)
         # The old height stays until the count arrives: collapsing it would hide the
         # scrollbar and relayout the screen now, and show it (and relayout) again then.
         self.scroll_to(y=0, animate=False, immediate=True)
@@ -382,7 +383,7 @@ class VersionTable(ScrollView, can_focus=True):
         index = int(self.scroll_y) + y - 1
         total = self.total
         if total is None:
-            msg = "loading…" if y == 1 and self.query_spec.model else ""
+            msg = "loading…" if y == 1 and not self.query_spec.empty else ""
             return self._plain(msg, width, "version-table--placeholder")
         if self.pages.error and y == 1:
             return self._plain("  no rows: the query failed", width, "version-table--placeholder")
