@@ -66,3 +66,21 @@ async def settle(pilot, rounds: int = 3) -> None:  # type: ignore[no-untyped-def
 @pytest.fixture
 def wait():  # type: ignore[no-untyped-def]
     return settle
+
+
+@pytest.fixture(autouse=True)
+def chain_check_in_process(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The header's chain check runs `regtui audit --verify` in a child process; a
+    few hundred app tests would each start one. Here the same check runs in-process,
+    except for tests marked `chain_process`, which try the real child."""
+    if request.node.get_closest_marker("chain_process"):
+        return
+    from regtui.catalog.service import Catalog as _Catalog
+    from regtui.tui.chain_check import ChainCheck
+
+    def run(self: ChainCheck) -> str | None:
+        with _Catalog(self.url, user="chain-check", read_only=True) as cat:
+            check = cat.verify_audit()
+        return None if check.ok else (check.problem or "the audit chain does not verify")
+
+    monkeypatch.setattr(ChainCheck, "run", run)
