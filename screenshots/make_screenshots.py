@@ -1,7 +1,8 @@
 """Make an SVG of each screen from the demo catalog: `python screenshots/make_screenshots.py`.
 
 Seeds a fresh temporary catalog with `regtui.demo.seed_demo` (sample_models/),
-drives the app with Pilot and saves screenshots/<screen>.svg.
+drives the app with Pilot and saves screenshots/<screen>.svg (130×40) and
+screenshots/<screen>-80x24.svg (the smallest terminal regtui is laid out for).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import tempfile
 from pathlib import Path
 
 OUT = Path(__file__).resolve().parent
-SIZE = (130, 40)
+SIZES = {"": (130, 40), "-80x24": (80, 24)}
 
 
 async def settle(pilot) -> None:  # type: ignore[no-untyped-def]
@@ -26,8 +27,8 @@ async def settle(pilot) -> None:  # type: ignore[no-untyped-def]
         await pilot.pause(0.05)
 
 
-async def shoot(app, name: str, *keys: str) -> None:  # type: ignore[no-untyped-def]
-    async with app.run_test(size=SIZE) as pilot:
+async def shoot(app, name: str, size: tuple[int, int], *keys: str) -> None:  # type: ignore[no-untyped-def]
+    async with app.run_test(size=size) as pilot:
         await settle(pilot)
         for key in keys:
             await pilot.press(key)
@@ -57,9 +58,13 @@ async def main() -> None:
                 "help": ("question_mark",),
                 "reason": ("a",),
                 "promote": ("p",),
+                "find": ("f", *"approval = 'approved'", "enter"),
+                "demote": ("D",),
             }
-            for name, keys in shots.items():
-                await shoot(RegtuiApp(catalog, poll_seconds=0), name, *keys)
+            for suffix, size in SIZES.items():
+                for name, keys in shots.items():
+                    app = RegtuiApp(catalog, poll_seconds=0)
+                    await shoot(app, name + suffix, size, *keys)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 

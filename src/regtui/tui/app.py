@@ -50,6 +50,12 @@ class RegtuiApp(App[int]):
     TITLE = "regtui"
     COMMANDS: ClassVar[set[Any]] = App.COMMANDS | {RegtuiCommands}
     COMMAND_PALETTE_BINDING = "ctrl+p"
+    # Screen classes by terminal width: the stylesheet lets panes give way (`-narrow`).
+    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [
+        (0, "-narrow"),
+        (110, "-normal"),
+        (150, "-wide"),
+    ]
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(
             "l",

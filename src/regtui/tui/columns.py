@@ -62,7 +62,7 @@ def fit_columns(
                 lambda v: "version-table--damaged" if v.damage else "",
             ),
         ),
-        (1, 1, Column("created", 16, "<", lambda v: short_time(v.created_at))),
+        (2, 1, Column("created", 16, "<", lambda v: short_time(v.created_at))),
         (5, 2, Column("format", 12, "<", lambda v: clean(v.format, 40))),
         (6, 3, Column("size", 8, ">", lambda v: human_size(v.size_bytes))),
         (0, 20, Column("approval", 8, "<", lambda v: v.approval.status, approval_style)),
@@ -85,7 +85,8 @@ def fit_columns(
         w = min(max(len(name), 7), 12)
         candidates.append(
             (
-                2 + min(i, 2),
+                # the first metric before the time: at 80 columns it is what ranks them
+                1 + min(i, 2),
                 4 + i,
                 Column(
                     clean(name, 40),

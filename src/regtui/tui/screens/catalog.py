@@ -54,6 +54,7 @@ class CatalogScreen(VersionActions):
             "f",
             "find",
             "Find all",
+            show=False,  # the footer keeps room for q at 80 columns; help and ^p list it
             id="catalog.find",
             tooltip="Filter the versions of every model: model:version rows",
         ),
@@ -169,6 +170,7 @@ class CatalogScreen(VersionActions):
         self._applied_filter = ""
         self._everywhere = False  # the filter searches every model
         self._name_filter = ""  # the model list shows names containing this
+        self._model_plan: tuple[int, bool] | None = None
         self._settled_version: VersionInfo | None = None
 
     # ------------------------------------------------------------------ layout
@@ -190,15 +192,33 @@ class CatalogScreen(VersionActions):
         yield QuietFooter()
 
     def on_mount(self) -> None:
-        table = self.query_one("#models", DataTable)
-        table.add_column(Text("model"), key="name", width=14)
-        table.add_column(Text("vers", justify="right"), key="n", width=5)
-        table.add_column(Text("stages"), key="stages", width=24)
+        self._model_columns(self.size.width)
         self.query_one("#filter", Input).display = False
         self.query_one("#model-filter", Input).display = False
         self.query_one("#filter-error").display = False
         self.load_models()
         self.query_one(VersionTable).focus()
+
+    def on_resize(self) -> None:
+        if self._model_columns(self.size.width):
+            self._show_models()
+
+    def _model_columns(self, width: int) -> bool:
+        """The model list's columns for a screen `width` (the pane's width follows the
+        stylesheet's breakpoints); True if they changed (the rows must be added again)."""
+        wide = width >= 110
+        name_width = 24 if width >= 150 else (18 if wide else 14)
+        plan = (name_width, wide)
+        if plan == self._model_plan:
+            return False
+        self._model_plan = plan
+        table = self.query_one("#models", DataTable)
+        table.clear(columns=True)
+        table.add_column(Text("model"), key="name", width=name_width)
+        table.add_column(Text("vers", justify="right"), key="n", width=5)
+        if wide:
+            table.add_column(Text("stages"), key="stages", width=14)
+        return True
 
     # -------------------------------------------------------------- data flow
 
@@ -226,19 +246,21 @@ class CatalogScreen(VersionActions):
             "Models" if not self._name_filter else f"Models · {len(shown)} of {len(self.models)}"
         )
         self.query_one("#models-title", Label).update(Text(title))
+        with_stages = self._model_plan is not None and self._model_plan[1]
         if same_rows:
             for m in shown:
                 table.update_cell(m.name, "n", Text(_count(m.versions), justify="right"))
-                table.update_cell(m.name, "stages", text(stages_text(m.stages, " ", ":"), "green"))
+                if with_stages:
+                    table.update_cell(
+                        m.name, "stages", text(stages_text(m.stages, " ", ":"), "green")
+                    )
         else:
             table.clear()
             for m in shown:
-                table.add_row(
-                    text(m.name),
-                    Text(_count(m.versions), justify="right"),
-                    text(stages_text(m.stages, " ", ":"), "green"),
-                    key=m.name,
-                )
+                cells = [text(m.name), Text(_count(m.versions), justify="right")]
+                if with_stages:
+                    cells.append(text(stages_text(m.stages, " ", ":"), "green"))
+                table.add_row(*cells, key=m.name)
         if self.model_name in new:
             table.move_cursor(row=table.get_row_index(self.model_name), animate=False)
         elif new:
@@ -292,6 +314,7 @@ class CatalogScreen(VersionActions):
 
     def _show_head(self) -> None:
         head = self.query_one("#model-head", Static)
+        self.query_one(Trend).display = not self._everywhere
         if self._everywhere:
             line = Text("All models", "bold")
             line.append("  versions of every model matching the filter (esc: back)", "dim")
@@ -520,7 +543,9 @@ class CatalogScreen(VersionActions):
         if self._filter_timer is not None:
             self._filter_timer.stop()
         self._apply_filter(event.value)
-        if not event.value.strip():
+        if self.query_one("#filter-error").display:
+            return  # stay in the box: the filter needs fixing
+        if not event.value.strip() and not self._everywhere:
             self.query_one("#filter", Input).display = False
         self.query_one(VersionTable).focus()
 

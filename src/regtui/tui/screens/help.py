@@ -42,7 +42,10 @@ class HelpScreen(ModalScreen[None]):
         table.add_column(no_wrap=True, width=18)
         table.add_column()
         seen: set[str] = set()
-        for key, active in self.bindings_in_force:
+        # regtui's own keys first: where Textual binds the same action too (ctrl+q
+        # quits), the key the footer shows is the one listed.
+        ordered = sorted(self.bindings_in_force, key=lambda ka: ka[1].binding.id is None)
+        for key, active in ordered:
             b = active.binding
             if not b.description or (b.action, b.description) in seen:
                 continue

@@ -11,6 +11,8 @@ from regtui.tui.textual_compat import (
     set_footer_key_enabled,
 )
 
+COMPACT_BELOW = 110
+
 # What one footer key shows: key, action, description, key display, tooltip.
 Shown = tuple[str, str, str, str, str]
 
@@ -24,6 +26,10 @@ class QuietFooter(Footer):
     the table) are toggled in place; anything else recomposes as before."""
 
     _plan: list[tuple[Shown, bool]] | None = None
+
+    def on_resize(self) -> None:
+        # Below 110 columns the keys drop their padding, so all of them still fit at 80.
+        self.compact = self.size.width < COMPACT_BELOW
 
     def bindings_changed(self, screen: Screen[object]) -> None:
         mark_footer_bindings_ready(self)
