@@ -31,7 +31,10 @@ async def shoot(app, name: str, size: tuple[int, int], *keys: str) -> None:  # t
     async with app.run_test(size=size) as pilot:
         await settle(pilot)
         for key in keys:
-            await pilot.press(key)
+            if key.startswith("type:"):  # text into the focused box
+                app.focused.value = key.removeprefix("type:")
+            else:
+                await pilot.press(key)
             await settle(pilot)
         app.clear_notifications()
         await pilot.pause(0.05)
@@ -58,7 +61,7 @@ async def main() -> None:
                 "help": ("question_mark",),
                 "reason": ("a",),
                 "promote": ("p",),
-                "find": ("f", *"approval = 'approved'", "enter"),
+                "find": ("f", "type:approval = 'approved'", "enter"),
                 "demote": ("D",),
             }
             for suffix, size in SIZES.items():

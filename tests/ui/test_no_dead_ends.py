@@ -176,7 +176,13 @@ async def test_edit_a_version_from_the_catalog(catalog: Catalog, wait) -> None:
 
 @pytest.mark.parametrize(
     "label",
-    ["stage: Demote (empty a stage)", "version: Archive", "version: Edit description and tags"],
+    [
+        "stage: Demote (empty a stage)",
+        "version: Archive",
+        "version: Edit description and tags",
+        "version: Log metrics",
+        "catalog: Find in all models",
+    ],
 )
 async def test_palette_offers_every_change(catalog: Catalog, wait, label: str) -> None:
     from regtui.tui.commands import RegtuiCommands
@@ -187,3 +193,27 @@ async def test_palette_offers_every_change(catalog: Catalog, wait, label: str) -
         provider = RegtuiCommands(app.screen)
         names = [name for name, _run, _help in provider.offered_actions()]
         assert label in names
+
+
+async def test_log_metrics_from_the_catalog(catalog: Catalog, wait) -> None:
+    from regtui.tui.screens.log_metrics import LogMetricsModal
+
+    app = make_app(catalog)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait(pilot)
+        await open_at(pilot, wait, "churn-xgb", 3)
+        await pilot.press("L")
+        modal = app.screen
+        assert isinstance(modal, LogMetricsModal)
+        modal.query_one("#metrics", Input).value = "test_auc=0.91, latency_ms=12"
+        await pilot.press("enter")  # on to the reason
+        assert modal.query_one("#reason", Input).has_focus
+        await pilot.press("enter")  # no reason: refused in place
+        assert isinstance(app.screen, LogMetricsModal)
+        modal.query_one("#reason", Input).value = "holdout evaluation"
+        await pilot.press("enter")
+        await wait(pilot)
+        v = catalog.get("churn-xgb:3")
+        assert v.metrics["test_auc"] == 0.91 and v.metrics["latency_ms"] == 12
+        event = catalog.audit_events("churn-xgb", newest_first=True, limit=1)[0]
+        assert event.reason == "holdout evaluation"

@@ -96,6 +96,7 @@ class RegtuiCommands(Provider):
             if archived
             else "Keep it, but let it hold no stage (asks why)",
         )
+        offer("version: Log metrics", "log_metrics", "Add metrics measured later (asks why)")
         offer("stage: Roll back", "rollback", "Move a stage back to the version before")
         offer("stage: Demote (empty a stage)", "demote", "Point a stage at no version (asks why)")
         offer("model: Edit description and tags", "edit", "Edit the selected model")

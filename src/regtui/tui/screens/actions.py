@@ -23,6 +23,7 @@ from regtui.catalog.stage_rules import (
 from regtui.errors import PolicyRefused, RegtuiError
 from regtui.tui.safe import clean
 from regtui.tui.screens.edit import EditModal, Edits
+from regtui.tui.screens.log_metrics import Logged, LogMetricsModal
 from regtui.tui.screens.reason import ReasonModal
 from regtui.tui.screens.stage import StageChooser
 
@@ -40,6 +41,7 @@ CHANGE_ACTIONS = {
     "archive",
     "edit",
     "edit_tags",
+    "log_metrics",
 }
 # What the footer shows depends on these (recomputed as the cursor moves).
 FOOTER_ACTIONS = (
@@ -51,6 +53,7 @@ FOOTER_ACTIONS = (
     "archive",
     "edit",
     "edit_tags",
+    "log_metrics",
     "diff",
     "open",
     "mark",
@@ -109,7 +112,7 @@ class VersionActions(Screen[Any]):
             return True if m is not None and any(x is not None for x in m.stages.values()) else None
         if action == "edit":
             return True if self.current_model() is not None else None
-        if action in ("archive", "edit_tags"):
+        if action in ("archive", "edit_tags", "log_metrics"):
             return True if v is not None else None
         if action in ("diff", "open", "mark"):
             return True if v is not None else None
@@ -357,6 +360,27 @@ class VersionActions(Screen[Any]):
             )
 
         self.app.push_screen(EditModal(f"Edit {ref}", before_desc, before), done)
+
+    def action_log_metrics(self) -> None:
+        v = self.current_version()
+        if v is None:
+            return
+        ref, target = v.ref, str(Ref(v.model, v.version))
+        shown = ", ".join(f"{k}={x}" for k, x in list(v.metrics.items())[:6]) or "none yet"
+
+        def done(logged: Logged | None) -> None:
+            if logged is None:
+                return
+            names = ", ".join(logged.metrics)
+            self.rapp.apply_change(
+                f"Logged {names} onto {ref}.",
+                "",
+                lambda c: c.log(target, metrics=logged.metrics, reason=logged.reason),
+            )
+
+        self.app.push_screen(
+            LogMetricsModal(f"Log metrics onto {ref}", f"metrics now: {shown}"), done
+        )
 
     def action_edit(self) -> None:
         m = self.current_model()

@@ -135,6 +135,14 @@ class CatalogScreen(VersionActions):
             tooltip="Empty a stage of this model (asks which, then why)",
         ),
         Binding(
+            "L",
+            "log_metrics",
+            "Log metrics",
+            show=False,
+            id="version.log",
+            tooltip="Log metrics onto the selected version (an evaluation done later; asks why)",
+        ),
+        Binding(
             "A",
             "archive",
             "Archive",

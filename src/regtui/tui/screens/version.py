@@ -114,6 +114,14 @@ class VersionScreen(VersionActions):
             tooltip="Empty a stage of this model (asks which, then why)",
         ),
         Binding(
+            "L",
+            "log_metrics",
+            "Log metrics",
+            show=False,
+            id="version.log",
+            tooltip="Log metrics onto the selected version (an evaluation done later; asks why)",
+        ),
+        Binding(
             "A",
             "archive",
             "Archive",
