@@ -123,7 +123,7 @@ async def test_footer_follows_focus_between_filter_box_and_table(big: Catalog, w
 
 def test_numbers_and_counts_fit_their_cells() -> None:
     from regtui.tui.safe import number
-    from regtui.tui.screens.catalog import _count
+    from regtui.tui.widgets.model_list import count_text as _count
 
     pages = VersionPages()
     pages.total = 123_456

@@ -19,19 +19,18 @@ from regtui.errors import FilterError, RegtuiError
 from regtui.tui.filter_errors import filter_error_text, filter_problem
 from regtui.tui.messages import ModelsLoaded
 from regtui.tui.paging import Query
-from regtui.tui.safe import clean, content, text
+from regtui.tui.safe import clean, content
 from regtui.tui.screens.actions import VersionActions
+from regtui.tui.screens.catalog_head import model_head
+from regtui.tui.screens.change_keys import change_keys
 from regtui.tui.widgets.footer import QuietFooter
+from regtui.tui.widgets.model_list import ModelList
 from regtui.tui.widgets.trend import Trend
 from regtui.tui.widgets.version_table import VersionTable
 
 TREND_WINDOW = 200
 FILTER_HINT = "filter: metrics.auc > 0.9 and approval = 'approved'  (enter: apply, esc: clear)"
 FILTER_HINT_ALL = "all models: tags.team = 'growth' and stage = 'production'  (esc: back)"
-
-
-def stages_text(stages: dict[str, int | None], sep: str = " · ", arrow: str = "→v") -> str:
-    return sep.join(f"{clean(s, 32)}{arrow}{n}" for s, n in stages.items() if n is not None)
 
 
 @dataclass
@@ -81,75 +80,7 @@ class CatalogScreen(VersionActions):
             id="catalog.diff",
             tooltip="Diff selected vs production (or marked vs selected)",
         ),
-        Binding(
-            "a",
-            "approve",
-            "Approve",
-            id="version.approve",
-            tooltip="Approve the selected version (asks why)",
-        ),
-        Binding(
-            "x",
-            "reject",
-            "Reject",
-            show=False,
-            id="version.reject",
-            tooltip="Reject the selected version (asks why)",
-        ),
-        Binding(
-            "p",
-            "promote",
-            "Promote",
-            id="version.promote",
-            tooltip="Point a stage (production, staging, …) at the selected version",
-        ),
-        Binding(
-            "r",
-            "rollback",
-            "Roll back",
-            id="stage.rollback",
-            tooltip="Move a stage back to the version it held before",
-        ),
-        Binding(
-            "e",
-            "edit",
-            "Edit",
-            show=False,
-            id="model.edit",
-            tooltip="Edit the model's description and tags",
-        ),
-        Binding(
-            "E",
-            "edit_tags",
-            "Edit version",
-            show=False,
-            id="version.edit",
-            tooltip="Edit the selected version's description and tags",
-        ),
-        Binding(
-            "D",
-            "demote",
-            "Demote",
-            show=False,
-            id="stage.demote",
-            tooltip="Empty a stage of this model (asks which, then why)",
-        ),
-        Binding(
-            "L",
-            "log_metrics",
-            "Log metrics",
-            show=False,
-            id="version.log",
-            tooltip="Log metrics onto the selected version (an evaluation done later; asks why)",
-        ),
-        Binding(
-            "A",
-            "archive",
-            "Archive",
-            show=False,
-            id="version.archive",
-            tooltip="Archive the selected version, or unarchive it (asks why)",
-        ),
+        *change_keys(version_edit_key="E", model_edit_key="e"),
         Binding(
             "m",
             "next_metric",
@@ -178,7 +109,6 @@ class CatalogScreen(VersionActions):
         self._applied_filter = ""
         self._everywhere = False  # the filter searches every model
         self._name_filter = ""  # the model list shows names containing this
-        self._model_plan: tuple[int, bool] | None = None
         self._settled_version: VersionInfo | None = None
 
     # ------------------------------------------------------------------ layout
@@ -189,7 +119,7 @@ class CatalogScreen(VersionActions):
             with Vertical(id="models-pane"):
                 yield Label("Models", id="models-title", classes="pane-title")
                 yield Input(placeholder="model name…  (esc: clear)", id="model-filter")
-                yield DataTable(id="models", cursor_type="row", zebra_stripes=False)
+                yield ModelList(id="models")
             with Vertical(id="versions-pane"):
                 yield Static(id="model-head", markup=False)
                 yield Trend(id="trend")
@@ -200,7 +130,7 @@ class CatalogScreen(VersionActions):
         yield QuietFooter()
 
     def on_mount(self) -> None:
-        self._model_columns(self.size.width)
+        self.query_one(ModelList).fit(self.size.width)
         self.query_one("#filter", Input).display = False
         self.query_one("#model-filter", Input).display = False
         self.query_one("#filter-error").display = False
@@ -208,25 +138,8 @@ class CatalogScreen(VersionActions):
         self.query_one(VersionTable).focus()
 
     def on_resize(self) -> None:
-        if self._model_columns(self.size.width):
+        if self.query_one(ModelList).fit(self.size.width):
             self._show_models()
-
-    def _model_columns(self, width: int) -> bool:
-        """The model list's columns for a screen `width` (the pane's width follows the
-        stylesheet's breakpoints); True if they changed (the rows must be added again)."""
-        wide = width >= 110
-        name_width = 24 if width >= 150 else (18 if wide else 14)
-        plan = (name_width, wide)
-        if plan == self._model_plan:
-            return False
-        self._model_plan = plan
-        table = self.query_one("#models", DataTable)
-        table.clear(columns=True)
-        table.add_column(Text("model"), key="name", width=name_width)
-        table.add_column(Text("vers", justify="right"), key="n", width=5)
-        if wide:
-            table.add_column(Text("stages"), key="stages", width=14)
-        return True
 
     # -------------------------------------------------------------- data flow
 
@@ -241,34 +154,14 @@ class CatalogScreen(VersionActions):
         self._show_models()
 
     def _shown_models(self) -> list[ModelInfo]:
-        typed = self._name_filter.casefold()
-        return [m for m in self.models.values() if typed in m.name.casefold()]
+        return self.query_one(ModelList).matching(list(self.models.values()))
 
     def _show_models(self) -> None:
         """Fill the model list with the models whose name holds what was typed."""
-        table = self.query_one("#models", DataTable)
-        shown = self._shown_models()
-        new = {m.name: m for m in shown}
-        same_rows = [str(k.value) for k in table.rows] == list(new)
-        title = (
-            "Models" if not self._name_filter else f"Models · {len(shown)} of {len(self.models)}"
-        )
+        table = self.query_one(ModelList)
+        new = {m.name: m for m in table.show(list(self.models.values()))}
+        title = "Models" if not self._name_filter else f"Models · {len(new)} of {len(self.models)}"
         self.query_one("#models-title", Label).update(Text(title))
-        with_stages = self._model_plan is not None and self._model_plan[1]
-        if same_rows:
-            for m in shown:
-                table.update_cell(m.name, "n", Text(_count(m.versions), justify="right"))
-                if with_stages:
-                    table.update_cell(
-                        m.name, "stages", text(stages_text(m.stages, " ", ":"), "green")
-                    )
-        else:
-            table.clear()
-            for m in shown:
-                cells = [text(m.name), Text(_count(m.versions), justify="right")]
-                if with_stages:
-                    cells.append(text(stages_text(m.stages, " ", ":"), "green"))
-                table.add_row(*cells, key=m.name)
         if self.model_name in new:
             table.move_cursor(row=table.get_row_index(self.model_name), animate=False)
         elif new:
@@ -281,6 +174,7 @@ class CatalogScreen(VersionActions):
     @on(Input.Changed, "#model-filter")
     def model_name_typed(self, event: Input.Changed) -> None:
         self._name_filter = event.value.strip()
+        self.query_one(ModelList).name_filter = self._name_filter
         self._show_models()
 
     @on(Input.Submitted, "#model-filter")
@@ -321,51 +215,11 @@ class CatalogScreen(VersionActions):
             self.query_one(VersionTable).focus()
 
     def _show_head(self) -> None:
-        head = self.query_one("#model-head", Static)
         self.query_one(Trend).display = not self._everywhere
-        if self._everywhere:
-            line = Text("All models", "bold")
-            line.append("  versions of every model matching the filter (esc: back)", "dim")
-            head.update(line)
-            return
         m = self.models.get(self.model_name) if self.model_name else None
-        if m is None:
-            dirs = self.rapp.watch_dirs
-            if dirs:
-                where = ", ".join(str(d) for d in dirs[:3]) + (" …" if len(dirs) > 3 else "")
-                head.update(
-                    content(
-                        f"No models yet. Watching {where}: model files finished there are "
-                        "registered and appear here (w shows what the watcher sees)."
-                    )
-                )
-            elif self.query_one(VersionTable).query_spec.where or self._name_filter:
-                head.update(content("No model matches."))
-            else:
-                head.update(
-                    content(
-                        "No models yet. Register one with `regtui register PATH --model NAME`, "
-                        "or watch a folder with `regtui watch DIR`."
-                    )
-                )
-            return
-        line = Text()
-        line.append(clean(m.name, 128), "bold")
-        line.append("  1 version" if m.versions == 1 else f"  {m.versions:,} versions", "dim")
-        stages = stages_text(m.stages)
-        if stages:
-            line.append("  " + stages, "green")
-        if m.tags:
-            line.append(
-                "  " + clean(", ".join(f"{k}={v}" for k, v in m.tags.items()), 200),
-                "italic",
-            )
-        desc = [x for x in (m.description or "").splitlines() if x.strip()]
-        desc = [x for x in desc if not x.lstrip().startswith("#")] or desc
-        if desc:
-            line.append("\n")
-            line.append(clean(desc[0], 200), "dim")
-        head.update(line)
+        filtering = bool(self.query_one(VersionTable).query_spec.where or self._name_filter)
+        head = model_head(m, self._everywhere, self.rapp.watch_dirs, filtering)
+        self.query_one("#model-head", Static).update(head)
 
     @on(VersionTable.Loaded)
     def versions_loaded(self, event: VersionTable.Loaded) -> None:
@@ -518,6 +372,7 @@ class CatalogScreen(VersionActions):
         name_box.value = ""
         name_box.display = False
         self._name_filter = ""
+        self.query_one(ModelList).name_filter = ""
         self._show_models()
 
     def action_clear_filter(self) -> None:
@@ -616,9 +471,3 @@ class CatalogScreen(VersionActions):
         i = self.metric_names.index(self.metric) if self.metric in self.metric_names else -1
         self.metric = self.metric_names[(i + 1) % len(self.metric_names)]
         self.load_trend()
-
-
-def _count(n: int) -> str:
-    """A version count for the 5-cell column: exact below 100,000, then in thousands
-    (the header and the status line give the exact figure)."""
-    return str(n) if n < 100_000 else f"{n // 1000}k"

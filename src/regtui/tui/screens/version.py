@@ -19,6 +19,7 @@ from regtui.errors import RegtuiError
 from regtui.tui.columns import DAMAGE_MARK
 from regtui.tui.safe import block, content, human_size, number, short_time, text, value_str
 from regtui.tui.screens.actions import VersionActions
+from regtui.tui.screens.change_keys import change_keys
 from regtui.tui.widgets.facts import kv_table
 from regtui.tui.widgets.footer import QuietFooter
 
@@ -77,58 +78,7 @@ class VersionScreen(VersionActions):
             id="catalog.diff",
             tooltip="Diff against production (or the previous version)",
         ),
-        Binding("a", "approve", "Approve", id="version.approve", tooltip="Approve (asks why)"),
-        Binding(
-            "x", "reject", "Reject", show=False, id="version.reject", tooltip="Reject (asks why)"
-        ),
-        Binding("p", "promote", "Promote", id="version.promote", tooltip="Promote to a stage"),
-        Binding(
-            "r",
-            "rollback",
-            "Roll back",
-            id="stage.rollback",
-            tooltip="Move a stage back to the version it held before",
-        ),
-        Binding(
-            "e",
-            "edit_tags",
-            "Edit",
-            show=False,
-            id="version.edit",
-            tooltip="Edit this version's description and tags",
-        ),
-        Binding(
-            "E",
-            "edit",
-            "Edit model",
-            show=False,
-            id="model.edit",
-            tooltip="Edit the model's description and tags",
-        ),
-        Binding(
-            "D",
-            "demote",
-            "Demote",
-            show=False,
-            id="stage.demote",
-            tooltip="Empty a stage of this model (asks which, then why)",
-        ),
-        Binding(
-            "L",
-            "log_metrics",
-            "Log metrics",
-            show=False,
-            id="version.log",
-            tooltip="Log metrics onto the selected version (an evaluation done later; asks why)",
-        ),
-        Binding(
-            "A",
-            "archive",
-            "Archive",
-            show=False,
-            id="version.archive",
-            tooltip="Archive this version, or unarchive it (asks why)",
-        ),
+        *change_keys(version_edit_key="e", model_edit_key="E"),
     ]
 
     def __init__(self, ref: str) -> None:
