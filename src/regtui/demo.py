@@ -24,6 +24,7 @@ from typing import TextIO
 from regtui.catalog.service import Candidate, Catalog
 from regtui.errors import RegtuiError
 from regtui.hashing import Digest
+from regtui.settings import sqlite_file
 
 REVIEWER = "reviewer"
 
@@ -250,4 +251,24 @@ def check_demo(out: TextIO | None = None) -> int:
             f"demo catalog: {len(models)} models, {len(versions)} versions, "
             f"{measured} with metrics, {catalog.audit_head()[0]} audit events\n"
         )
+        hostile = sample_models_dir() / "hostile"
+        if hostile.is_dir():
+            _show_hostile(catalog, hostile, out)
     return 0 if measured else 1
+
+
+def _show_hostile(beside: Catalog, hostile: Path, out: TextIO) -> None:
+    """What regtui makes of the hostile samples (zip bombs, lying headers, pickles
+    that would run a command), scanned into a second throwaway catalog."""
+    from regtui.catalog.scan import scan
+    from regtui.cli.output import safe
+
+    out.write("hostile samples (read, never loaded):\n")
+    with Catalog(Path(str(sqlite_file(beside.url))).with_name("hostile.sqlite")) as catalog:
+        for item in sorted(scan(catalog, [hostile]), key=lambda i: i.path):
+            name = Path(item.path).name
+            detail = item.detail.removeprefix(f"{item.path}: ").removeprefix("refused: ")
+            if item.version is not None:
+                warnings = item.version.warnings
+                detail = warnings[-1] if warnings else item.version.format
+            out.write(f"  {item.outcome}  {safe(name)}  {safe(detail, 120)}\n")
