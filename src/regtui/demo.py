@@ -1,4 +1,4 @@
-"""`regtui demo`: a fresh temporary catalog seeded from sample_models/, with history.
+"""`regtui demo`: a fresh temporary catalog seeded from the sample models, with history.
 
 `seed_demo` registers the sample artifacts and adds a little history (approvals by
 a second user, a promotion to production, a promotion rolled back, a rejection),
@@ -9,58 +9,47 @@ No Textual here except inside `run_demo`.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
 import os
 import shutil
+import sys
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import TextIO
 
 from regtui.catalog.service import Candidate, Catalog
 from regtui.errors import RegtuiError
 from regtui.hashing import Digest
+from regtui.settings import sqlite_file
 
 REVIEWER = "reviewer"
 
 
+class SamplesMissing(RegtuiError):
+    """This installation has no sample models (a wheel built without them)."""
+
+
 def sample_models_dir() -> Path:
-    """`sample_models/` of the source tree (also where an sdist unpacks it)."""
-    return Path(__file__).resolve().parents[2] / "sample_models"
+    """The sample models: inside the installed package (the wheel maps the top-level
+    sample_models/ to regtui/sample_models/, see setup.py), else the source tree's."""
+    here = Path(__file__).resolve().parent
+    for folder in (here / "sample_models", here.parent.parent / "sample_models"):
+        if (folder / "runs").is_dir():
+            return folder
+    raise SamplesMissing(
+        f"no sample models in this installation (looked in {here / 'sample_models'}); "
+        "reinstall regtui from its wheel or sdist"
+    )
 
 
 def _register_samples(catalog: Catalog, runs: Path) -> None:
-    try:
-        from regtui.catalog.scan import scan
-    except ImportError:  # pragma: no cover - scan ships with the core
-        scan = None
-    if scan is not None:
-        scan(catalog, [runs])
-        return
-    for model_dir in sorted(p for p in runs.iterdir() if p.is_dir()):  # pragma: no cover
-        for run in sorted(p for p in model_dir.iterdir() if p.is_dir()):
-            for f in sorted(run.iterdir()):
-                if f.is_file() and not f.name.endswith(".json"):
-                    catalog.register(f, model=model_dir.name)
+    from regtui.catalog.scan import scan
 
-
-def _make_tiny_runs(folder: Path) -> Path:
-    """Tiny stand-in artifacts when sample_models/ is missing (a bare checkout)."""
-    runs = folder / "runs"
-    specs = {
-        "churn-xgb": [(0.861, 0.41), (0.874, 0.38), (0.892, 0.35), (0.887, 0.36)],
-        "fraud-net": [(0.912, 0.22), (0.931, 0.19), (0.925, 0.2)],
-        "sentiment-bert": [(0.842, 0.48), (0.866, 0.44)],
-    }
-    for model, rows in specs.items():
-        for i, (auc, loss) in enumerate(rows, start=1):
-            run = runs / model / f"run-{i:03d}"
-            run.mkdir(parents=True, exist_ok=True)
-            (run / "model.onnx").write_bytes(f"{model} weights {i}".encode() * 64)
-            (run / "metrics.json").write_text(json.dumps({"auc": auc, "loss": loss}))
-            (run / "params.json").write_text(json.dumps({"lr": 0.1 / i, "depth": 4 + i}))
-    return runs
+    scan(catalog, [runs])
 
 
 def _sidecar(path: Path, name: str) -> dict[str, object]:
@@ -139,12 +128,9 @@ def add_history(catalog: Catalog, reviewer: Catalog) -> None:
 
 def seed_demo(catalog: Catalog, samples: Path | None = None) -> None:
     """Register the sample artifacts, then add a little history."""
-    samples = samples or sample_models_dir()
-    runs = samples / "runs"
-    tmp: Path | None = None
+    runs = (samples or sample_models_dir()) / "runs"
     if not runs.is_dir():
-        tmp = Path(tempfile.mkdtemp(prefix="regtui-samples-"))
-        runs = _make_tiny_runs(tmp)
+        raise SamplesMissing(f"{runs}: no such folder of sample runs")
     _register_samples(catalog, runs)
     if not any(v.metrics for m in catalog.models() for v in catalog.versions(m.name, limit=20)):
         _register_explicit_into_fresh(catalog, runs)
@@ -211,10 +197,9 @@ def _candidate(model: str, i: int) -> Candidate:
     )
 
 
-def run_demo() -> int:
-    """Open the TUI on a fresh temporary catalog seeded from sample_models/."""
-    from regtui.tui.app import make_app
-
+@contextlib.contextmanager
+def demo_catalog() -> Iterator[Catalog]:
+    """A fresh temporary catalog seeded from the sample models, removed afterwards."""
     folder = Path(tempfile.mkdtemp(prefix="regtui-demo-"))
     # The demo's kept copies (content store) go to the temporary folder, not the user's data.
     old_data = os.environ.get("REGTUI_DATA_DIR")
@@ -222,12 +207,68 @@ def run_demo() -> int:
     try:
         with Catalog(folder / "catalog.sqlite") as catalog:
             seed_demo(catalog)
-            app = make_app(catalog)
-            app.run()
-            return int(app.return_code or 0)
+            yield catalog
     finally:
         if old_data is None:
             os.environ.pop("REGTUI_DATA_DIR", None)
         else:
             os.environ["REGTUI_DATA_DIR"] = old_data
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def run_demo() -> int:
+    """Open the TUI on a fresh temporary catalog seeded from the sample models."""
+    from regtui.tui.app import make_app
+
+    with demo_catalog() as catalog:
+        app = make_app(catalog)
+        app.run()
+        return int(app.return_code or 0)
+
+
+def check_demo(out: TextIO | None = None) -> int:
+    """`regtui demo --headless-check`: seed the demo catalog as `regtui demo` does and
+    print what the TUI would open on, one line per version, with no terminal UI.
+    Exit code 1 when no version came with metrics (a broken installation)."""
+    from regtui.cli.output import headline_metrics, safe
+
+    out = out or sys.stdout
+    with demo_catalog() as catalog:
+        models = catalog.models()
+        versions = [v for m in models for v in catalog.versions(m.name)]
+        measured = sum(1 for v in versions if v.metrics)
+        out.write(f"samples: {safe(sample_models_dir())}\n")
+        for v in versions:
+            cells = [
+                safe(v.ref),
+                safe(v.format),
+                v.approval.status,
+                ",".join(safe(s) for s in v.stages) or "-",
+                safe(headline_metrics(v, 4)) or "-",
+            ]
+            out.write("  ".join(cells) + "\n")
+        out.write(
+            f"demo catalog: {len(models)} models, {len(versions)} versions, "
+            f"{measured} with metrics, {catalog.audit_head()[0]} audit events\n"
+        )
+        hostile = sample_models_dir() / "hostile"
+        if hostile.is_dir():
+            _show_hostile(catalog, hostile, out)
+    return 0 if measured else 1
+
+
+def _show_hostile(beside: Catalog, hostile: Path, out: TextIO) -> None:
+    """What regtui makes of the hostile samples (zip bombs, lying headers, pickles
+    that would run a command), scanned into a second throwaway catalog."""
+    from regtui.catalog.scan import scan
+    from regtui.cli.output import safe
+
+    out.write("hostile samples (read, never loaded):\n")
+    with Catalog(Path(str(sqlite_file(beside.url))).with_name("hostile.sqlite")) as catalog:
+        for item in sorted(scan(catalog, [hostile]), key=lambda i: i.path):
+            name = Path(item.path).name
+            detail = item.detail.removeprefix(f"{item.path}: ").removeprefix("refused: ")
+            if item.version is not None:
+                warnings = item.version.warnings
+                detail = warnings[-1] if warnings else item.version.format
+            out.write(f"  {item.outcome}  {safe(name)}  {safe(detail, 120)}\n")

@@ -1,7 +1,14 @@
-"""The whole catalog as JSON and back, exactly: export(import(x)) == x.
+"""The whole catalog as JSON and back, exactly: export(import(x)) == x, to the byte.
 
 Rows are written with natural keys (model name, version number) instead of
 database ids, so the file means the same in any catalog it is imported into.
+Every mapping has its keys in sorted order (a JSON column comes back from
+PostgreSQL's JSONB in its own key order, from SQLite in the order written), and
+every list of rows has one order that import keeps: models by name, versions by
+(model, number), stages by (model, name), watch roots by path, audit events by
+seq, and stage moves and approvals as they happened (import writes them in the
+file's order, so their ids keep it). Lists inside a value (warnings, datasets,
+protected stages) are data and keep their order.
 Index tables (metrics, tags, dataset identities) are not exported: import
 rebuilds them from the versions they index. One exception to "exactly": a
 "store" setting naming a folder that does not exist here is dropped (with a
@@ -12,7 +19,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import Connection, Insert, func, insert, select
 
@@ -40,6 +47,7 @@ SM, A, E = StageMoveRow.__table__, ApprovalRow.__table__, AuditEventRow.__table_
 ST, W = SettingRow.__table__, WatchRootRow.__table__
 
 TIME_FIELDS = {"created_at", "approval_at", "updated_at", "at"}
+T = TypeVar("T")
 
 
 def _by_name(row: dict[str, Any]) -> str:
@@ -48,6 +56,23 @@ def _by_name(row: dict[str, Any]) -> str:
 
 def _by_model_and_number(row: dict[str, Any]) -> tuple[str, int]:
     return str(row["model"]), int(row["number"])
+
+
+def _by_model_and_stage(row: dict[str, Any]) -> tuple[str, str]:
+    return str(row["model"]), str(row["name"])
+
+
+def _by_path(row: dict[str, Any]) -> str:
+    return str(row["path"])
+
+
+def canonical(value: T) -> T:
+    """`value` with every mapping's keys in sorted (code point) order, at any depth."""
+    if isinstance(value, dict):
+        return cast(T, {k: canonical(value[k]) for k in sorted(value)})
+    if isinstance(value, list):
+        return cast(T, [canonical(x) for x in value])
+    return value
 
 
 def _plain(row: Any, drop: set[str]) -> dict[str, Any]:
@@ -73,44 +98,51 @@ def export_catalog(conn: Connection) -> dict[str, Any]:
     def ref(vid: int | None) -> list[Any] | None:
         return list(vkey[vid]) if vid is not None else None
 
-    return {
-        "format": FORMAT,
-        "schema": HEAD_REVISION,
-        # Ordered by name in Python (code points), not by the database's collation or
-        # by ids, so an export, its import and the import's export list rows alike.
-        "models": sorted((_plain(r, {"id"}) for r in conn.execute(select(M))), key=_by_name),
-        "versions": sorted(
-            (
-                {"model": mname[r.model_id], **_plain(r, {"id", "model_id"})}
-                for r in conn.execute(select(V))
+    return canonical(
+        {
+            "format": FORMAT,
+            "schema": HEAD_REVISION,
+            # Ordered by name in Python (code points), not by the database's collation or
+            # by ids, so an export, its import and the import's export list rows alike.
+            "models": sorted((_plain(r, {"id"}) for r in conn.execute(select(M))), key=_by_name),
+            "versions": sorted(
+                (
+                    {"model": mname[r.model_id], **_plain(r, {"id", "model_id"})}
+                    for r in conn.execute(select(V))
+                ),
+                key=_by_model_and_number,
             ),
-            key=_by_model_and_number,
-        ),
-        "stages": [
-            {
-                "model": mname[r.model_id],
-                **_plain(r, {"id", "model_id", "version_id"}),
-                "version": ref(r.version_id),
-            }
-            for r in conn.execute(select(S).order_by(S.c.id))
-        ],
-        "stage_moves": [
-            {
-                "model": mname[r.model_id],
-                **_plain(r, {"id", "model_id", "from_version_id", "to_version_id"}),
-                "from_version": ref(r.from_version_id),
-                "to_version": ref(r.to_version_id),
-            }
-            for r in conn.execute(select(SM).order_by(SM.c.id))
-        ],
-        "approvals": [
-            {**_plain(r, {"id", "version_id"}), "version": ref(r.version_id)}
-            for r in conn.execute(select(A).order_by(A.c.id))
-        ],
-        "settings": {r.key: r.value for r in conn.execute(select(ST).order_by(ST.c.key))},
-        "watch_roots": [_plain(r, {"id"}) for r in conn.execute(select(W).order_by(W.c.id))],
-        "audit": [_plain(r, set()) for r in conn.execute(select(E).order_by(E.c.seq))],
-    }
+            "stages": sorted(
+                (
+                    {
+                        "model": mname[r.model_id],
+                        **_plain(r, {"id", "model_id", "version_id"}),
+                        "version": ref(r.version_id),
+                    }
+                    for r in conn.execute(select(S))
+                ),
+                key=_by_model_and_stage,
+            ),
+            "stage_moves": [
+                {
+                    "model": mname[r.model_id],
+                    **_plain(r, {"id", "model_id", "from_version_id", "to_version_id"}),
+                    "from_version": ref(r.from_version_id),
+                    "to_version": ref(r.to_version_id),
+                }
+                for r in conn.execute(select(SM).order_by(SM.c.id))
+            ],
+            "approvals": [
+                {**_plain(r, {"id", "version_id"}), "version": ref(r.version_id)}
+                for r in conn.execute(select(A).order_by(A.c.id))
+            ],
+            "settings": {r.key: r.value for r in conn.execute(select(ST).order_by(ST.c.key))},
+            "watch_roots": sorted(
+                (_plain(r, {"id"}) for r in conn.execute(select(W))), key=_by_path
+            ),
+            "audit": [_plain(r, set()) for r in conn.execute(select(E).order_by(E.c.seq))],
+        }
+    )
 
 
 def import_catalog(conn: Connection, data: dict[str, Any], notes: list[str] | None = None) -> int:

@@ -20,11 +20,20 @@ if TYPE_CHECKING:
 MODEL = arg("--model", type=values.model_name, help="register everything as this model")
 
 
-@command("demo", "open the TUI on a fresh catalog seeded from sample_models/", json=False)
+@command(
+    "demo",
+    "open the TUI on a fresh catalog seeded from sample_models/",
+    arg(
+        "--headless-check",
+        action="store_true",
+        help="no TUI: seed the demo catalog and print its versions and metrics, then exit",
+    ),
+    json=False,
+)
 def cmd_demo(args: argparse.Namespace) -> int:
-    from regtui.demo import run_demo
+    from regtui.demo import check_demo, run_demo
 
-    return run_demo()
+    return check_demo() if args.headless_check else run_demo()
 
 
 @command(

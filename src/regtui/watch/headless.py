@@ -8,6 +8,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
@@ -60,14 +61,22 @@ def resolve_roots(
     return out
 
 
+def local_time(at: datetime) -> str:
+    """When an event happened, in local time to the second: `2026-11-26 14:03:27`."""
+    return at.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+
+
 class Printer:
-    """One line per event: text for people, or one JSON object for programs."""
+    """One line per event: text for people (each led by its local time), or one JSON
+    object for programs (its `at` is UTC)."""
 
     def __init__(self, out: TextIO, json_lines: bool, roots: Sequence[WatchRoot]) -> None:
         self.out = out
         self.json_lines = json_lines
         self.roots = sorted((Path(r.path) for r in roots), key=lambda p: -len(p.parts))
         self.broken = threading.Event()
+        self.stopped_by: str | None = None  # the signal that stopped the watcher, if one did
+        self.on_terminal = _is_terminal(out)
 
     def _show(self, path: str) -> str:
         p = Path(path)
@@ -78,12 +87,20 @@ class Printer:
 
     def format(self, ev: WatchEvent) -> str | None:
         if self.json_lines:
-            return json_text(ev.to_json(), separators=(",", ":"))
+            data = ev.to_json()
+            if ev.kind is EventKind.STOPPED and self.stopped_by:
+                data["detail"] = self.stopped_by
+            return json_text(data, separators=(",", ":"))
+        text = self.describe(ev)
+        return None if text is None else f"{local_time(ev.at)} {text}"
+
+    def describe(self, ev: WatchEvent) -> str | None:
+        """The text of one line, without its time."""
         where = self._show(ev.path) if ev.path else ""
         v = ev.version
         if ev.kind is EventKind.REGISTERED and v is not None:
-            kind = v.framework or v.format
-            return f"registered {v.ref}  {where}  {human_size(v.size_bytes)}  {kind}"
+            # the format, as `versions` and `show` print it (the framework is in `show`)
+            return f"registered {v.ref}  {where}  {human_size(v.size_bytes)}  {v.format}"
         if ev.kind is EventKind.EXISTS:
             if ev.detail == "unchanged":
                 return None  # known from an earlier run: not news
@@ -102,19 +119,29 @@ class Printer:
         if ev.kind in (EventKind.READY, EventKind.RESCAN):
             return f"{ev.kind}: {ev.detail}"
         if ev.kind is EventKind.STOPPED:
-            return "stopped"
+            return f"stopped ({self.stopped_by})" if self.stopped_by else "stopped"
         return f"{ev.kind}  {where}  {ev.detail}".rstrip()
 
     def __call__(self, ev: WatchEvent) -> None:
         line = self.format(ev)
         if line is None or self.broken.is_set():
             return
+        # Ctrl-C leaves the terminal's "^C" echo where the cursor was: the stop line
+        # starts back at column 0 instead of after it.
+        lead = "\r" if ev.kind is EventKind.STOPPED and self.on_terminal else ""
         try:
             # Paths and details come from artifacts: no terminal escapes get through.
-            self.out.write(printable(line, one_line=True) + "\n")
+            self.out.write(lead + printable(line, one_line=True) + "\n")
             self.out.flush()
         except (BrokenPipeError, ValueError):
             self.broken.set()  # the reader went away: stop, as `| head` expects
+
+
+def _is_terminal(out: TextIO) -> bool:
+    try:
+        return out.isatty()
+    except (AttributeError, ValueError):
+        return False
 
 
 def run_headless(
@@ -128,14 +155,16 @@ def run_headless(
     out: TextIO | None = None,
     stop: threading.Event | None = None,
 ) -> int:
-    """Watch until SIGINT/SIGTERM (or `stop` is set), printing one line per event.
-    Returns the exit code: 0 after a clean stop."""
+    """Watch until SIGINT/SIGTERM (or `stop` is set), printing one line per event;
+    the last says "stopped" and by which signal. Returns the exit code: 0 after a
+    clean stop, whichever signal asked for it."""
     roots = resolve_roots(catalog, dirs, model, settle)
     printer = Printer(out or sys.stdout, json_lines, roots)
     stop = stop or threading.Event()
     watcher = Watcher(catalog, roots, poll=poll, on_event=printer)
 
-    def on_signal(_sig: int, _frame: FrameType | None) -> None:
+    def on_signal(sig: int, _frame: FrameType | None) -> None:
+        printer.stopped_by = signal.Signals(sig).name
         stop.set()
 
     saved: dict[signal.Signals, Callable[[int, FrameType | None], Any] | int | None] = {}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -17,6 +18,14 @@ import pytest
 from regtui.catalog.service import Catalog
 from regtui.watch import run_headless
 from tests.system.watch.conftest import PATIENCE, wait_for, weights
+
+STAMP = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d ")
+
+
+def untimed(line: str) -> str:
+    """A text line without its leading local time (which it must have)."""
+    assert STAMP.match(line), line
+    return line[STAMP.match(line).end() :]  # type: ignore[union-attr]
 
 
 def start_headless(catalog: Catalog, root: Path, json_lines: bool):  # type: ignore[no-untyped-def]
@@ -44,7 +53,7 @@ def test_text_lines(catalog: Catalog, root: Path) -> None:
         stop.set()
         t.join(10)
     assert rc == [0]
-    lines = out.getvalue().splitlines()
+    lines = [untimed(line) for line in out.getvalue().splitlines()]
     [reg] = [line for line in lines if line.startswith("registered")]
     assert (
         reg == "registered churn-xgb:1  churn-xgb/2026-11-26/model.safetensors  1.2 MB  safetensors"
@@ -171,7 +180,7 @@ def test_held_artifacts_are_said_in_text_and_json(
     )
     out = io.StringIO()
     Printer(out, False, [WatchRoot(str(root), None, 0.3)])(ev)
-    assert out.getvalue() == text + "\n"
+    assert untimed(out.getvalue()) == text + "\n"
     line = io.StringIO()
     Printer(line, True, [WatchRoot(str(root), None, 0.3)])(ev)
     got = json.loads(line.getvalue())
