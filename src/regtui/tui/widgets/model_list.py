@@ -26,22 +26,25 @@ class ModelList(DataTable[Text]):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=False)
         self.name_filter = ""
-        self._plan: tuple[int, bool] | None = None
+        self._plan: tuple[int, int] | None = None
 
     def fit(self, screen_width: int) -> bool:
         """Columns for a screen `screen_width` wide (the pane's own width follows the
         stylesheet's breakpoints); True if they changed (the rows must be shown again)."""
         wide = screen_width >= WIDE_SCREEN
-        name_width = 24 if screen_width >= 150 else (18 if wide else 14)
-        plan = (name_width, wide)
+        # (name, stages) widths that fill the pane at each breakpoint (app.tcss)
+        name_width, stages_width = (
+            (20, 18) if screen_width >= 150 else ((16, 14) if wide else (14, 0))
+        )
+        plan = (name_width, stages_width)
         if plan == self._plan:
             return False
         self._plan = plan
         self.clear(columns=True)
         self.add_column(Text("model"), key="name", width=name_width)
         self.add_column(Text("vers", justify="right"), key="n", width=5)
-        if wide:
-            self.add_column(Text("stages"), key="stages", width=14)
+        if stages_width:
+            self.add_column(Text("stages"), key="stages", width=stages_width)
         return True
 
     def matching(self, models: list[ModelInfo]) -> list[ModelInfo]:
@@ -52,7 +55,7 @@ class ModelList(DataTable[Text]):
         """Show the models that match the name filter (cells updated in place when the
         rows are the same ones); returns them."""
         shown = self.matching(models)
-        with_stages = self._plan is not None and self._plan[1]
+        with_stages = self._plan is not None and self._plan[1] > 0
         if [str(k.value) for k in self.rows] == [m.name for m in shown]:
             for m in shown:
                 self.update_cell(m.name, "n", Text(count_text(m.versions), justify="right"))
