@@ -116,3 +116,8 @@ def elide_pair(a: str, b: str, width: int) -> tuple[str, str]:
         return "…" + elide_middle(window, width - 1)
 
     return around(a), around(b)
+
+
+def counted(n: int, noun: str, plural: str | None = None) -> str:
+    """`n` and the noun agreeing with it: "1 version", "2 versions", "1,234 models"."""
+    return f"{n:,} {noun if n == 1 else (plural or noun + 's')}"

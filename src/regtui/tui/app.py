@@ -22,7 +22,7 @@ from textual.worker import Worker, WorkerState
 from regtui.catalog.records import Policy, VersionInfo
 from regtui.catalog.service import Catalog
 from regtui.errors import PolicyRefused, RegtuiError
-from regtui.text import elide_middle
+from regtui.text import counted, elide_middle
 from regtui.tui.chain_check import ChainCheck
 from regtui.tui.commands import RegtuiCommands
 from regtui.tui.messages import (
@@ -397,7 +397,7 @@ class RegtuiApp(App[int]):
         else:
             refs = ", ".join(v.ref for v in burst[:3])
             more = f" and {len(burst) - 3} more" if len(burst) > 3 else ""
-            note = f"Registered {len(burst)} versions: {refs}{more}."
+            note = f"Registered {counted(len(burst), 'version')}: {refs}{more}."
         self.notify(note + " w shows the watch log.", title="Watcher", markup=False, timeout=6)
 
     @on(WatchReported)

@@ -18,6 +18,7 @@ from textual.fuzzy import Matcher
 from regtui.catalog.records import ModelInfo
 from regtui.catalog.refs import Ref, check_model_name, parse_ref
 from regtui.errors import RegtuiError
+from regtui.text import counted
 from regtui.tui.safe import text
 
 if TYPE_CHECKING:
@@ -123,7 +124,7 @@ class RegtuiCommands(Provider):
                 (
                     f"model: {m.name}",
                     partial(app.jump_to_model, m.name),
-                    "1 version" if m.versions == 1 else f"{m.versions:,} versions",
+                    counted(m.versions, "version"),
                 )
             )
         for ref in getattr(self, "recent", []):

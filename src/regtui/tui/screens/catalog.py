@@ -16,6 +16,7 @@ from textual.widgets import DataTable, Header, Input, Label, Static
 
 from regtui.catalog.records import ModelInfo, VersionInfo
 from regtui.errors import FilterError, RegtuiError
+from regtui.text import counted
 from regtui.tui.filter_errors import filter_error_text, filter_problem
 from regtui.tui.messages import ModelsLoaded
 from regtui.tui.paging import Query
@@ -253,7 +254,7 @@ class CatalogScreen(VersionActions):
         table = self.query_one(VersionTable)
         parts = []
         if table.total is not None:
-            parts.append(f"{table.total:,} versions" if table.total != 1 else "1 version")
+            parts.append(counted(table.total, "version"))
         if table.query_spec.everywhere:
             parts.append("all models")
         if table.query_spec.where:

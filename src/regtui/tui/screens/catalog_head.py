@@ -10,6 +10,7 @@ from rich.text import Text
 from textual.content import Content
 
 from regtui.catalog.records import ModelInfo
+from regtui.text import counted
 from regtui.tui.safe import clean, content
 from regtui.tui.widgets.model_list import stages_text
 
@@ -25,7 +26,7 @@ def model_head(
         return _nothing_yet(watch_dirs, filtering)
     line = Text()
     line.append(clean(m.name, 128), "bold")
-    line.append("  1 version" if m.versions == 1 else f"  {m.versions:,} versions", "dim")
+    line.append("  " + counted(m.versions, "version"), "dim")
     stages = stages_text(m.stages)
     if stages:
         line.append("  " + stages, "green")

@@ -7,6 +7,7 @@ from textual.containers import Horizontal
 from textual.widgets import Label, Sparkline
 
 from regtui.catalog.diff import higher_is_better
+from regtui.text import counted
 from regtui.tui.safe import clean, content, number
 
 
@@ -29,7 +30,7 @@ class Trend(Horizontal):
         line.data = values
         arrow = "↑" if higher_is_better(metric) else "↓"
         caption = (
-            f"{clean(metric, 24)} {arrow} · {len(values)} versions · "
+            f"{clean(metric, 24)} {arrow} · {counted(len(values), 'version')} · "
             f"{number(min(values))}–{number(max(values))} · latest {number(values[-1])}"
         )
         label.update(content(caption))
