@@ -9,18 +9,31 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.events import Resize
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Header, Static
 
 from regtui.catalog.diff import Diff, DiffRow
 from regtui.errors import RegtuiError
+from regtui.text import elide_middle, elide_pair
 from regtui.tui.safe import clean, content, number, text, value_str
 from regtui.tui.screens.version import LATE_MARK
+from regtui.tui.table_fit import ColumnSpec, fit_widths
 from regtui.tui.widgets.footer import QuietFooter
 
 MARKS = {"same": " ", "changed": "~", "added": "+", "removed": "-"}
 ROW_STYLES = {"same": "", "changed": "bold", "added": "bold green", "removed": "bold red"}
+SCROLLBAR = 1  # #diff-table's vertical scrollbar (app.tcss)
+DELTA = "Δ right − left"
+# Every column stays (the delta says better or worse); the two sides share the room.
+COLUMNS = [
+    ColumnSpec("mark", "", 1, 1, 0),
+    ColumnSpec("field", "field", 22, 12, 0),
+    ColumnSpec("left", "left", 14, 14, 0, grow=1),
+    ColumnSpec("right", "right", 14, 14, 0, grow=1),
+    ColumnSpec("delta", DELTA, 16, 14, 0),
+]
 
 
 @dataclass
@@ -43,12 +56,25 @@ def delta_text(row: DiffRow) -> Text:
     return Text(label)
 
 
-def late_value(value: object, logged: str | None) -> str:
-    """A cell's value, marked with when it was logged if it came after registration."""
-    shown = value_str(value)
+def late_mark(logged: str | None, width: int) -> str:
+    """When a value logged after registration was logged, as room allows ('' if not late)."""
     if not logged:
-        return shown
-    return f"{shown} {LATE_MARK} {logged[:16].replace('T', ' ')}"
+        return ""
+    full = f" {LATE_MARK} {logged[:16].replace('T', ' ')}"
+    return full if len(full) <= width // 2 else f" {LATE_MARK}"
+
+
+def value_cells(row: DiffRow, width: int) -> tuple[str, str]:
+    """Both sides in `width` cells each: cut so that where they differ shows in both
+    (two paths that differ near the end keep their ends), the late mark kept whole."""
+    marks = late_mark(row.left_logged, width), late_mark(row.right_logged, width)
+    room = max(1, width - max(len(m) for m in marks))
+    left, right = (clean(value_str(v), 100_000) for v in (row.left, row.right))
+    if row.status == "changed":
+        left, right = elide_pair(left, right, room)
+    else:
+        left, right = elide_middle(left, room), elide_middle(right, room)
+    return left + marks[0], right + marks[1]
 
 
 class DiffScreen(Screen[None]):
@@ -69,6 +95,7 @@ class DiffScreen(Screen[None]):
         self.left, self.right = left, right
         self.only_differing = False
         self.diff: Diff | None = None
+        self.widths: dict[str, int] = {}
 
     def compose(self) -> ComposeResult:
         yield Header(icon="▤")
@@ -80,17 +107,27 @@ class DiffScreen(Screen[None]):
         yield QuietFooter()
 
     def on_mount(self) -> None:
-        self._columns()
+        self._columns(self.size.width)
         self.load()
 
-    def _columns(self) -> None:
+    def on_resize(self, event: Resize) -> None:
+        if self._columns(event.size.width):
+            self.render_diff()
+
+    def _columns(self, width: int | None = None) -> bool:
+        """Columns for `width` (None: the same width, new sides); True if rebuilt."""
+        widths = fit_widths(COLUMNS, width - SCROLLBAR) if width is not None else self.widths
+        if width is not None and widths == self.widths:
+            return False
+        self.widths = widths
+        titles = {"left": self.left, "right": self.right}
         table = self.query_one(DataTable)
         table.clear(columns=True)
-        table.add_column(Text(""), key="mark", width=1)
-        table.add_column(Text("field"), key="field", width=28)
-        table.add_column(Text(self.left), key="left", width=34)
-        table.add_column(Text(self.right), key="right", width=34)
-        table.add_column(Text("Δ right − left"), key="delta", width=18)
+        for spec in COLUMNS:
+            w = widths[spec.key]
+            title = elide_middle(clean(titles.get(spec.key, spec.title), 500), w)
+            table.add_column(Text(title), key=spec.key, width=w)
+        return True
 
     @work(thread=True, exclusive=True, group="diff", exit_on_error=False)
     def load(self) -> None:
@@ -139,17 +176,19 @@ class DiffScreen(Screen[None]):
         rows = list(d.rows)
         if self.only_differing:
             rows = [r for r in rows if r.differs]
+        w = self.widths
         for i, row in enumerate(rows):
             style = ROW_STYLES.get(row.status, "")
             if row.status == "changed":
                 style = "bold yellow"
+            field = f"{row.section}.{row.key}" if row.section != "version" else row.key
+            left, right = value_cells(row, w["left"])
+            side_style = style if row.status != "same" else ""
             table.add_row(
                 Text(MARKS.get(row.status, " "), style=style),
-                text(f"{row.section}.{row.key}" if row.section != "version" else row.key, style),
-                text(late_value(row.left, row.left_logged), style if row.status != "same" else ""),
-                text(
-                    late_value(row.right, row.right_logged), style if row.status != "same" else ""
-                ),
+                text(elide_middle(clean(field, 2000), w["field"]), style),
+                text(left, side_style, 100_000),
+                text(right, side_style, 100_000),
                 delta_text(row),
                 key=str(i),
             )
