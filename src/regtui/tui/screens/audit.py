@@ -91,7 +91,7 @@ class EventTable(DataTable[Text]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(
             "enter",
-            "select_cursor",
+            "screen.open_event",
             "Open event",
             id="audit.open",
             tooltip="The whole event: before and after, reason, hashes",
@@ -156,8 +156,9 @@ class AuditScreen(Screen[None]):
         self.query_one(DataTable).focus()
 
     def on_resize(self, event: Resize) -> None:
+        row = self.query_one(DataTable).cursor_row
         if self._fit(event.size.width):
-            self._fill()
+            self._fill(row)
 
     def _fit(self, width: int) -> bool:
         """Columns for `width` (True if they changed): the least important give way."""
@@ -212,10 +213,10 @@ class AuditScreen(Screen[None]):
         }
         return [cells[spec.key]() for spec in COLUMNS if spec.key in w]
 
-    def _fill(self) -> None:
+    def _fill(self, row: int | None = None) -> None:
         """The rows again (new events, or new column widths), keeping the cursor's row."""
         table = self.query_one(DataTable)
-        row = table.cursor_row
+        row = table.cursor_row if row is None else row
         table.clear()
         for e in self.events:
             table.add_row(*self._cells(e), key=str(e.seq))

@@ -82,7 +82,7 @@ class DiffScreen(Screen[None]):
         Binding("escape", "app.pop_screen", "Back", id="diff.back", tooltip="Back"),
         Binding(
             "t",
-            "toggle",
+            "toggle_differing",
             "All / differing",
             id="diff.toggle",
             tooltip="Show every field, or only the fields that differ",
@@ -203,7 +203,7 @@ class DiffScreen(Screen[None]):
         )
         self.query_one("#diff-summary", Static).update(content(summary))
 
-    def action_toggle(self) -> None:
+    def action_toggle_differing(self) -> None:
         self.only_differing = not self.only_differing
         self.render_diff()
 
