@@ -235,7 +235,7 @@ async def test_hostile_text_is_shown_as_characters(tmp_path: Path, fixed_clock, 
     )
     app = make_app(cat)
     async with app.run_test(size=(160, 50)) as pilot:
-        screen = await open_audit(app, pilot, wait)
+        await open_audit(app, pilot, wait)
         shown = screen_text(app)
         assert "[bold]why[/bold]" in shown and "[@click=app.quit]" in shown
         assert "\x1b" not in shown and "\x9b" not in shown and "\u202e" not in shown
