@@ -197,7 +197,9 @@ async def test_columns_by_priority_at_every_size(catalog: Catalog, wait, size) -
         assert "change" in header and "reason" in header
 
 
-async def test_a_resize_refits_the_columns(catalog: Catalog, wait) -> None:
+async def test_a_resize_or_a_new_event_keeps_the_cursor_on_its_event(
+    catalog: Catalog, wait
+) -> None:
     app = make_app(catalog)
     async with app.run_test(size=(160, 50)) as pilot:
         screen = await open_audit(app, pilot, wait)
@@ -209,6 +211,14 @@ async def test_a_resize_refits_the_columns(catalog: Catalog, wait) -> None:
         await wait(pilot)
         assert len(table.ordered_columns) < len(COLUMNS)
         assert table.row_count == rows and table.cursor_row == 5
+        # a change made elsewhere arrives above: the cursor stays on its event
+        seq = screen.events[5].seq
+        with Catalog(catalog.url, user="ci") as other:
+            other.edit_model("fraud-net", description="new", reason="from elsewhere")
+        screen.catalog_changed()
+        await wait(pilot)
+        assert table.row_count == rows + 1
+        assert screen.events[table.cursor_row].seq == seq
 
 
 @pytest.mark.parametrize("size", [(80, 24), (160, 50)])

@@ -133,6 +133,7 @@ class AuditScreen(Screen[None]):
         self.initial_model = model
         self._timer: Timer | None = None
         self.events: list[AuditEvent] = []
+        self.shown: list[int] = []  # the seq of each row, as the table holds them
         self.check: ChainCheck | None = None
         self.widths: dict[str, int] = {}
 
@@ -156,9 +157,9 @@ class AuditScreen(Screen[None]):
         self.query_one(DataTable).focus()
 
     def on_resize(self, event: Resize) -> None:
-        row = self.query_one(DataTable).cursor_row
+        seq = self._seq_at_cursor()
         if self._fit(event.size.width):
-            self._fill(row)
+            self._fill(seq)
 
     def _fit(self, width: int) -> bool:
         """Columns for `width` (True if they changed): the least important give way."""
@@ -213,20 +214,26 @@ class AuditScreen(Screen[None]):
         }
         return [cells[spec.key]() for spec in COLUMNS if spec.key in w]
 
-    def _fill(self, row: int | None = None) -> None:
-        """The rows again (new events, or new column widths), keeping the cursor's row."""
+    def _seq_at_cursor(self) -> int | None:
+        row = self.query_one(DataTable).cursor_row
+        return self.shown[row] if 0 <= row < len(self.shown) else None
+
+    def _fill(self, seq: int | None) -> None:
+        """The rows again (new events, or new column widths); the cursor stays on the
+        event it was on (new events arrive above it), else on the top row."""
         table = self.query_one(DataTable)
-        row = table.cursor_row if row is None else row
         table.clear()
         for e in self.events:
             table.add_row(*self._cells(e), key=str(e.seq))
-        if self.events:
-            table.move_cursor(row=min(row, len(self.events) - 1), animate=False)
+        self.shown = [e.seq for e in self.events]
+        if seq in self.shown:
+            table.move_cursor(row=self.shown.index(seq), animate=False)
 
     @on(EventsLoaded)
     def events_loaded(self, message: EventsLoaded) -> None:
+        seq = self._seq_at_cursor()
         self.events = message.events
-        self._fill()
+        self._fill(seq)
         model, actor, action = self._filters()
         shown = [f"{len(message.events):,} events, newest first"]
         if len(message.events) >= LIMIT:
