@@ -35,7 +35,10 @@ async def open_audit(app, pilot, wait) -> AuditScreen:  # type: ignore[no-untype
 
 def view_text(screen: AuditEventScreen) -> str:
     """The event view as the dialog lays it out (all of it, scrolled or not)."""
-    static = screen.query_one("#audit-event-view", Static)
+    return static_text(screen.query_one("#audit-event-view", Static))
+
+
+def static_text(static: Static) -> str:
     console = Console(width=static.content_size.width, record=True, file=io.StringIO())
     console.print(static.content)
     return console.export_text()

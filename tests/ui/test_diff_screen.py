@@ -7,14 +7,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests.ui.test_audit_screen import squeezed, static_text
 from tests.ui.test_untrusted_text import screen_text
-from textual.widgets import DataTable
+from textual.widgets import DataTable, Static
 
 from regtui.catalog.service import Candidate, Catalog
 from regtui.hashing import Digest
 from regtui.tui.app import make_app
 from regtui.tui.commands import RegtuiCommands
 from regtui.tui.screens.diff import COLUMNS, DELTA, DiffScreen
+from regtui.tui.screens.diff_row import DiffRowScreen
 from regtui.tui.screens.version import LATE_MARK
 from regtui.tui.table_fit import CELL_PADDING
 
@@ -156,11 +158,11 @@ async def test_every_diff_action_is_in_the_palette(paths_catalog: Catalog, wait)
             for name, run, _help in RegtuiCommands(screen)._actions()
         }
         shown = {
-            a.binding.action
+            a.binding.action.removeprefix("screen.")
             for key, a in screen.active_bindings.items()
             if a.binding.show and a.node is not app and key != "escape"
         }
-        assert shown == {"toggle_differing", "swap"}
+        assert shown == {"open_row", "toggle_differing", "swap"}
         assert shown <= set(offered)
         await pilot.press("ctrl+p")
         await pilot.press(*"diff: Swap sides")
@@ -168,3 +170,34 @@ async def test_every_diff_action_is_in_the_palette(paths_catalog: Catalog, wait)
         await pilot.press("enter")
         await wait(pilot)
         assert app.screen is screen and screen.left == "fraud:2"
+
+
+@pytest.mark.parametrize("field", ["path", "sha256", "lineage.run_dir", "tags.note"])
+async def test_enter_opens_a_field_with_both_values_whole(
+    paths_catalog: Catalog, wait, field: str
+) -> None:
+    app = make_app(paths_catalog)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_diff(app, pilot, wait)
+        table = screen.query_one(DataTable)
+        index = [r.key if r.section == "version" else f"{r.section}.{r.key}" for r in screen.shown]
+        table.move_cursor(row=index.index(field))
+        await pilot.press("enter")
+        await wait(pilot)
+        detail = app.screen
+        assert isinstance(detail, DiffRowScreen)
+        row = screen.shown[index.index(field)]
+        view = static_text(detail.query_one("#diff-row-view", Static))
+        for value in (row.left, row.right):
+            assert squeezed(str(value)) in squeezed(view)
+        assert "…" not in view
+        at = index.index(field)
+        if at + 1 < len(index):
+            await pilot.press("n")
+            assert detail.row == screen.shown[at + 1]
+        else:  # the last field: next is shown disabled and does nothing
+            assert not detail.active_bindings["n"].enabled
+            await pilot.press("n")
+            assert detail.row == row
+        await pilot.press("escape")
+        assert app.screen is screen

@@ -97,6 +97,7 @@ class RegtuiCommands(Provider):
             "Show all or only differing",
         )
         offer("diff: Swap sides", "swap", "Swap left and right")
+        offer("diff: Open field", "open_row", "Both values of the selected field, uncut")
         offer("audit: Open event", "open_event", "The whole event: before, after, hashes")
         offer("audit: Filter", "focus_filter", "Filter by model, actor or action")
         offer("audit: Verify chain", "verify", "Re-check the hash chain of every event")

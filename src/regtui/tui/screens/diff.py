@@ -17,7 +17,8 @@ from textual.widgets import DataTable, Header, Static
 from regtui.catalog.diff import Diff, DiffRow
 from regtui.errors import RegtuiError
 from regtui.text import elide_middle, elide_pair
-from regtui.tui.safe import clean, content, number, text, value_str
+from regtui.tui.safe import clean, content, text, value_str
+from regtui.tui.screens.diff_row import DiffRowScreen, delta_text
 from regtui.tui.screens.version import LATE_MARK
 from regtui.tui.table_fit import ColumnSpec, fit_widths
 from regtui.tui.widgets.footer import QuietFooter
@@ -42,20 +43,6 @@ class DiffLoaded(Message):
     error: str | None = None
 
 
-def delta_text(row: DiffRow) -> Text:
-    if row.section != "metrics" or row.delta is None:
-        return Text("")
-    if row.delta == 0:
-        return Text("±0", style="dim")
-    sign = "+" if row.delta > 0 else "−"
-    label = f"{sign}{number(abs(row.delta))}"
-    if row.better is True:
-        return Text(label + " better", style="bold green")
-    if row.better is False:
-        return Text(label + " worse", style="bold red")
-    return Text(label)
-
-
 def late_mark(logged: str | None, width: int) -> str:
     """When a value logged after registration was logged, as room allows ('' if not late)."""
     if not logged:
@@ -77,13 +64,27 @@ def value_cells(row: DiffRow, width: int) -> tuple[str, str]:
     return left + marks[0], right + marks[1]
 
 
+class RowTable(DataTable[Text]):
+    """The diff's rows; enter opens the one under the cursor whole."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(
+            "enter",
+            "screen.open_row",
+            "Open",
+            id="diff.open",
+            tooltip="Both values whole, uncut",
+        ),
+    ]
+
+
 class DiffScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "app.pop_screen", "Back", id="diff.back", tooltip="Back"),
         Binding(
             "t",
             "toggle_differing",
-            "All / differing",
+            "All/differing",
             id="diff.toggle",
             tooltip="Show every field, or only the fields that differ",
         ),
@@ -96,13 +97,14 @@ class DiffScreen(Screen[None]):
         self.only_differing = False
         self.diff: Diff | None = None
         self.widths: dict[str, int] = {}
+        self.shown: list[DiffRow] = []  # the rows the table holds, in order
 
     def compose(self) -> ComposeResult:
         yield Header(icon="▤")
         yield Static(
             content(f"comparing {self.left} with {self.right}…"), id="diff-head", markup=False
         )
-        yield DataTable(id="diff-table", cursor_type="row", zebra_stripes=True)
+        yield RowTable(id="diff-table", cursor_type="row", zebra_stripes=True)
         yield Static("", id="diff-summary", markup=False)
         yield QuietFooter()
 
@@ -176,6 +178,7 @@ class DiffScreen(Screen[None]):
         rows = list(d.rows)
         if self.only_differing:
             rows = [r for r in rows if r.differs]
+        self.shown = rows
         w = self.widths
         for i, row in enumerate(rows):
             style = ROW_STYLES.get(row.status, "")
@@ -202,6 +205,21 @@ class DiffScreen(Screen[None]):
             f" (right vs left) · showing {mode} (t toggles)"
         )
         self.query_one("#diff-summary", Static).update(content(summary))
+
+    @on(DataTable.RowSelected, "#diff-table")
+    def row_selected(self) -> None:
+        self.action_open_row()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "open_row":
+            return bool(self.shown)
+        return True
+
+    def action_open_row(self) -> None:
+        """The field under the cursor with both values whole (n and p step)."""
+        row = self.query_one(DataTable).cursor_row
+        if 0 <= row < len(self.shown):
+            self.app.push_screen(DiffRowScreen(self.shown, row, self.left, self.right))
 
     def action_toggle_differing(self) -> None:
         self.only_differing = not self.only_differing
