@@ -269,8 +269,8 @@ async def test_every_audit_action_is_in_the_palette(catalog: Catalog, wait) -> N
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_audit(app, pilot, wait)
         offered = {
-            getattr(run, "args", ("",))[0]: name
-            for name, run, _help in RegtuiCommands(screen)._actions()
+            getattr(hit.command, "args", ("",))[0]
+            async for hit in RegtuiCommands(screen).discover()
         }
         shown = {
             a.binding.action.removeprefix("screen.")

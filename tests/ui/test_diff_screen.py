@@ -154,8 +154,8 @@ async def test_every_diff_action_is_in_the_palette(paths_catalog: Catalog, wait)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await open_diff(app, pilot, wait)
         offered = {
-            getattr(run, "args", ("",))[0]: name
-            for name, run, _help in RegtuiCommands(screen)._actions()
+            getattr(hit.command, "args", ("",))[0]
+            async for hit in RegtuiCommands(screen).discover()
         }
         shown = {
             a.binding.action.removeprefix("screen.")

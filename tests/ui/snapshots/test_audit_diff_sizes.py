@@ -69,5 +69,7 @@ def test_diff_only_differences(snap_compare, snap_catalog: Catalog, size: tuple[
 @SIZES
 def test_diff_field(snap_compare, snap_catalog: Catalog, size: tuple[int, int]) -> None:
     """The path row opened: both paths whole."""
-    run = showing(lambda: DiffScreen("churn-xgb:1", "churn-xgb:2"), "t", "down", "down", "down", "enter")
+    run = showing(
+        lambda: DiffScreen("churn-xgb:1", "churn-xgb:2"), "t", "down", "down", "down", "enter"
+    )
     assert snap_compare(make(snap_catalog), terminal_size=size, run_before=run)
