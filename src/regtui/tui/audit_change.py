@@ -67,39 +67,64 @@ def change_cell(e: AuditEvent, width: int) -> str:
     if not shown:
         return ""
     texts = [(one_line(p.before), one_line(p.after)) for p in shown]
-    fits = [
-        _line(shown[:keep], texts[:keep], named, width, len(shown) - keep)
-        for named in (True, False)
-        for keep in range(len(shown), 0, -1)
-    ]
-    return min(fits, key=lambda f: (max(0, len(f[1]) - width), f[0]))[1]
+    names = [f"{clean(p.key, 60)}: " if p.key is not None else "" for p in shown]
+    blank = [""] * len(shown)
+    best: Fit | None = None
+    for keep in range(len(shown), 0, -1):
+        for labels in (names, blank):
+            fit = _fit(shown[:keep], texts[:keep], labels[:keep], width, len(shown) - keep)
+            best = fit if best is None or fit.rank < best.rank else best
+        if best is not None and best.rank[:2] == (0, False):
+            break  # it fits and starves nothing: leaving out more cannot do better
+    assert best is not None
+    return best.line()
 
 
-def _line(
-    shown: list[Part], texts: list[tuple[str, str]], named: bool, width: int, dropped: int
-) -> tuple[tuple[bool, int, int, bool], str]:
-    """One way to fit: ((starved, dropped, cut values, unnamed), the line)."""
-    labels = [f"{clean(p.key, 60)}: " if named and p.key is not None else "" for p in shown]
+@dataclass(frozen=True)
+class Fit:
+    """One way to fit a cell, ranked before any text is cut (a cell is drawn per
+    event, 2000 at a time): (overflow, starved, fields left out, values cut, unnamed)."""
+
+    rank: tuple[int, bool, int, int, bool]
+    shown: list[Part]
+    texts: list[tuple[str, str]]
+    labels: list[str]
+    widths: list[int]
+    more: str
+
+    def line(self) -> str:
+        out = []
+        for p, label, (b, a), w in zip(
+            self.shown, self.labels, self.texts, self.widths, strict=True
+        ):
+            if p.had_before and p.has_after:
+                b, a = elide_pair(b, a, w)
+                out.append(f"{label}{b} → {a}")
+            elif p.has_after:
+                out.append(label + elide_middle(a, w))
+            else:
+                out.append(f"{label}{elide_middle(b, w)} → {ABSENT}")
+        return ", ".join(out) + self.more
+
+
+def _fit(
+    shown: list[Part], texts: list[tuple[str, str]], labels: list[str], width: int, dropped: int
+) -> Fit:
     more = f", +{dropped} more" if dropped else ""
+    sides = [2 if p.had_before and p.has_after else 1 for p in shown]
     arrows = sum(3 if p.had_before and p.has_after else 4 if p.had_before else 0 for p in shown)
-    room = width - sum(map(len, labels)) - 2 * (len(shown) - 1) - arrows - len(more)
+    fixed = sum(map(len, labels)) + 2 * (len(shown) - 1) + arrows + len(more)
     needs = [
-        (max(len(b), len(a)), 2) if p.had_before and p.has_after else (len(a or b), 1)
-        for p, (b, a) in zip(shown, texts, strict=True)
+        max(len(b), len(a)) if n == 2 else len(a if p.has_after else b)
+        for p, (b, a), n in zip(shown, texts, sides, strict=True)
     ]
-    widths = share(needs, room)
-    starved = any(w < min(need, MIN_USEFUL) for w, (need, _) in zip(widths, needs, strict=True))
-    cuts = sum(w < need for w, (need, _) in zip(widths, needs, strict=True))
-    out = []
-    for p, label, (b, a), w in zip(shown, labels, texts, widths, strict=True):
-        if p.had_before and p.has_after:
-            b, a = elide_pair(b, a, w)
-            out.append(f"{label}{b} → {a}")
-        elif p.has_after:
-            out.append(label + elide_middle(a, w))
-        else:
-            out.append(f"{label}{elide_middle(b, w)} → {ABSENT}")
-    return (starved, dropped, cuts, not named), ", ".join(out) + more
+    widths = share(list(zip(needs, sides, strict=True)), width - fixed)
+    # a cut value is never longer than its width: this bounds the line's length
+    length = fixed + sum(min(n, w) * s for n, w, s in zip(needs, widths, sides, strict=True))
+    starved = any(w < min(n, MIN_USEFUL) for w, n in zip(widths, needs, strict=True))
+    cuts = sum(w < n for w, n in zip(widths, needs, strict=True))
+    rank = (max(0, length - width), starved, dropped, cuts, not any(labels))
+    return Fit(rank, shown, texts, labels, widths, more)
 
 
 def share(needs: list[tuple[int, int]], room: int) -> list[int]:

@@ -45,6 +45,10 @@ COLUMNS = [
 class EventsLoaded(Message):
     events: list[AuditEvent]
     error: str | None = None
+    # The rows' cells, drawn on the worker for these column widths (fitting 2000
+    # changes takes ~0.2 s, which the UI thread should not spend; a resize reloads).
+    widths: dict[str, int] | None = None
+    rows: list[list[Text]] | None = None
 
 
 @dataclass
@@ -109,6 +113,21 @@ def target_cell(value: str, width: int) -> Text:
     return text(elide_middle(shown[:at], width - len(suffix)) + suffix, limit=2000)
 
 
+def cells(e: AuditEvent, widths: dict[str, int]) -> list[Text]:
+    """The event's row for these column widths (no widget touched: a worker calls it)."""
+    w = widths
+    make = {
+        "seq": lambda: Text(str(e.seq), justify="right"),
+        "at": lambda: Text(short_time(e.at)),
+        "actor": lambda: text(e.actor, limit=64),
+        "action": lambda: text(e.action, ACTION_STYLES.get(e.action, ""), 64),
+        "target": lambda: target_cell(e.target, w["target"]),
+        "change": lambda: text(change_cell(e, w["change"]), limit=100_000),
+        "reason": lambda: text(e.reason or "", "italic", 500),
+    }
+    return [make[spec.key]() for spec in COLUMNS if spec.key in w]
+
+
 class AuditScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "app.pop_screen", "Back", id="audit.back", tooltip="Back"),
@@ -135,7 +154,8 @@ class AuditScreen(Screen[None]):
         self.events: list[AuditEvent] = []
         self.shown: list[int] = []  # the seq of each row, as the table holds them
         self.check: ChainCheck | None = None
-        self.widths: dict[str, int] = {}
+        self.widths: dict[str, int] = {}  # the table's columns
+        self.wanted: dict[str, int] = {}  # the columns the terminal's width asks for
 
     def compose(self) -> ComposeResult:
         yield Header(icon="▤")
@@ -151,28 +171,27 @@ class AuditScreen(Screen[None]):
         yield QuietFooter()
 
     def on_mount(self) -> None:
-        self._fit(self.size.width)
+        self.wanted = fit_widths(COLUMNS, self.size.width - SCROLLBAR)
+        self._columns(self.wanted)
         self.load()
         self.verify()
         self.query_one(DataTable).focus()
 
     def on_resize(self, event: Resize) -> None:
-        seq = self._seq_at_cursor()
-        if self._fit(event.size.width):
-            self._fill(seq)
+        """Columns for the new width come with the rows drawn for them (on a worker)."""
+        wanted = fit_widths(COLUMNS, event.size.width - SCROLLBAR)
+        if wanted != self.wanted:
+            self.wanted = wanted
+            self.load()
 
-    def _fit(self, width: int) -> bool:
-        """Columns for `width` (True if they changed): the least important give way."""
-        widths = fit_widths(COLUMNS, width - SCROLLBAR)
-        if widths == self.widths:
-            return False
+    def _columns(self, widths: dict[str, int]) -> None:
+        """The table's columns at these widths (the least important gave way)."""
         self.widths = widths
         table = self.query_one(DataTable)
         table.clear(columns=True)
         for spec in COLUMNS:
             if spec.key in widths:
                 table.add_column(Text(spec.title), key=spec.key, width=widths[spec.key])
-        return True
 
     def _filters(self) -> tuple[str | None, str | None, str | None]:
         def val(sel: str) -> str | None:
@@ -190,7 +209,9 @@ class AuditScreen(Screen[None]):
         except RegtuiError as exc:
             self.post_message(EventsLoaded([], str(exc)))
             return
-        self.post_message(EventsLoaded(events))
+        widths = dict(self.wanted)
+        rows = [cells(e, widths) for e in events]
+        self.post_message(EventsLoaded(events, widths=widths, rows=rows))
 
     @work(thread=True, exclusive=True, group="audit-verify", exit_on_error=False)
     def verify(self) -> None:
@@ -201,30 +222,17 @@ class AuditScreen(Screen[None]):
             return
         self.post_message(ChainChecked(check))
 
-    def _cells(self, e: AuditEvent) -> list[Text]:
-        w = self.widths
-        cells = {
-            "seq": lambda: Text(str(e.seq), justify="right"),
-            "at": lambda: Text(short_time(e.at)),
-            "actor": lambda: text(e.actor, limit=64),
-            "action": lambda: text(e.action, ACTION_STYLES.get(e.action, ""), 64),
-            "target": lambda: target_cell(e.target, w["target"]),
-            "change": lambda: text(change_cell(e, w["change"]), limit=100_000),
-            "reason": lambda: text(e.reason or "", "italic", 500),
-        }
-        return [cells[spec.key]() for spec in COLUMNS if spec.key in w]
-
     def _seq_at_cursor(self) -> int | None:
         row = self.query_one(DataTable).cursor_row
         return self.shown[row] if 0 <= row < len(self.shown) else None
 
-    def _fill(self, seq: int | None) -> None:
-        """The rows again (new events, or new column widths); the cursor stays on the
-        event it was on (new events arrive above it), else on the top row."""
+    def _fill(self, rows: list[list[Text]], seq: int | None) -> None:
+        """The rows again; the cursor stays on event `seq` (new events arrive above
+        it), else on the top row."""
         table = self.query_one(DataTable)
         table.clear()
-        for e in self.events:
-            table.add_row(*self._cells(e), key=str(e.seq))
+        for e, row in zip(self.events, rows, strict=True):
+            table.add_row(*row, key=str(e.seq))
         self.shown = [e.seq for e in self.events]
         if seq in self.shown:
             table.move_cursor(row=self.shown.index(seq), animate=False)
@@ -232,8 +240,10 @@ class AuditScreen(Screen[None]):
     @on(EventsLoaded)
     def events_loaded(self, message: EventsLoaded) -> None:
         seq = self._seq_at_cursor()
+        if message.widths is not None and message.widths != self.widths:
+            self._columns(message.widths)
         self.events = message.events
-        self._fill(seq)
+        self._fill(message.rows or [], seq)
         model, actor, action = self._filters()
         shown = [f"{len(message.events):,} events, newest first"]
         if len(message.events) >= LIMIT:
