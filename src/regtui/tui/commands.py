@@ -108,7 +108,16 @@ class RegtuiCommands(Provider):
             "Filter the versions of every model: model:version rows",
         )
         offer("catalog: Next metric in sparkline", "next_metric", "Chart another metric")
-        offer("diff: Toggle all / differing fields", "toggle", "Show all or only differing")
+        offer(
+            "diff: Toggle all / differing fields",
+            "toggle_differing",
+            "Show all or only differing",
+        )
+        offer("diff: Swap sides", "swap", "Swap left and right")
+        offer("diff: Open field", "open_row", "Both values of the selected field, uncut")
+        offer("audit: Open event", "open_event", "The whole event: before, after, hashes")
+        offer("audit: Filter", "focus_filter", "Filter by model, actor or action")
+        offer("audit: Verify chain", "verify", "Re-check the hash chain of every event")
         out.append(("catalog: Audit log", app.action_audit, "Every change, and the chain check"))
         out.append(("catalog: Watch panel", app.action_watch, "Watched roots and activity"))
         out.append(("catalog: Refresh", app.refresh_catalog, "Read the catalog again"))

@@ -10,6 +10,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
+from textual.events import Resize
 from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
@@ -17,16 +18,37 @@ from textual.widgets import DataTable, Header, Input, Static
 
 from regtui.catalog.records import AuditEvent, ChainCheck
 from regtui.errors import RegtuiError
-from regtui.tui.safe import clean, content, short_time, text, value_str
+from regtui.text import elide_middle
+from regtui.tui.audit_change import change_cell
+from regtui.tui.safe import clean, content, short_time, text
+from regtui.tui.screens.audit_event import ACTION_STYLES, AuditEventScreen
+from regtui.tui.table_fit import ColumnSpec, fit_widths
 from regtui.tui.widgets.footer import QuietFooter
 
 LIMIT = 2000
+SCROLLBAR = 1  # #events' vertical scrollbar (app.tcss)
+
+# By priority: what was done to what, what changed and why are never dropped; then
+# when, who, and the sequence number (the event detail shows them all).
+COLUMNS = [
+    ColumnSpec("seq", "seq", 5, 5, 3),
+    ColumnSpec("at", "time (UTC)", 16, 16, 1),
+    ColumnSpec("actor", "actor", 10, 8, 2),
+    ColumnSpec("action", "action", 13, 11, 0),
+    ColumnSpec("target", "target", 22, 18, 0),
+    ColumnSpec("change", "change", 30, 24, 0, grow=3),
+    ColumnSpec("reason", "reason", 24, 16, 0, grow=2),
+]
 
 
 @dataclass
 class EventsLoaded(Message):
     events: list[AuditEvent]
     error: str | None = None
+    # The rows' cells, drawn on the worker for these column widths (fitting 2000
+    # changes takes ~0.2 s, which the UI thread should not spend; a resize reloads).
+    widths: dict[str, int] | None = None
+    rows: list[list[Text]] | None = None
 
 
 @dataclass
@@ -35,15 +57,75 @@ class ChainChecked(Message):
     error: str | None = None
 
 
-def change_text(e: AuditEvent) -> str:
-    if isinstance(e.before, dict) and isinstance(e.after, dict):
-        keys = list(dict.fromkeys([*e.before, *e.after]))
-        return ", ".join(
-            f"{k}: {value_str(e.before.get(k))} → {value_str(e.after.get(k))}" for k in keys
-        )
-    if e.before is None and e.after is not None:
-        return value_str(e.after)
-    return f"{value_str(e.before)} → {value_str(e.after)}"
+class FilterInput(Input):
+    """A filter box: escape clears it, and in an empty box leaves it for the table."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "clear", "Clear filter", id="audit.clear", tooltip="Empty this box"),
+        Binding(
+            "escape",
+            "leave",
+            "Leave filter",
+            id="audit.leave",
+            tooltip="Back to the events (escape there leaves the log)",
+        ),
+    ]
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # Only one of the two escapes applies; the other passes the key on (and is not shown).
+        if action == "clear":
+            return bool(self.value)
+        if action == "leave":
+            return not self.value
+        return super().check_action(action, parameters)
+
+    def watch_value(self, value: str) -> None:
+        self.refresh_bindings()
+
+    def action_clear(self) -> None:
+        self.value = ""
+
+    def action_leave(self) -> None:
+        self.screen.query_one("#events", DataTable).focus()
+
+
+class EventTable(DataTable[Text]):
+    """The events; enter opens the one under the cursor (and the footer says so)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(
+            "enter",
+            "screen.open_event",
+            "Open event",
+            id="audit.open",
+            tooltip="The whole event: before and after, reason, hashes",
+        ),
+    ]
+
+
+def target_cell(value: str, width: int) -> Text:
+    """A ref or stage cut inside the model's name: its `:N` or `@stage` stays whole."""
+    shown = clean(value, 2000)
+    at = max(shown.rfind("@"), shown.rfind(":"))
+    suffix = shown[at:] if at > 0 else ""
+    if len(shown) <= width or not suffix or len(suffix) > width - 4:
+        return text(elide_middle(shown, width), limit=2000)
+    return text(elide_middle(shown[:at], width - len(suffix)) + suffix, limit=2000)
+
+
+def cells(e: AuditEvent, widths: dict[str, int]) -> list[Text]:
+    """The event's row for these column widths (no widget touched: a worker calls it)."""
+    w = widths
+    make = {
+        "seq": lambda: Text(str(e.seq), justify="right"),
+        "at": lambda: Text(short_time(e.at)),
+        "actor": lambda: text(e.actor, limit=64),
+        "action": lambda: text(e.action, ACTION_STYLES.get(e.action, ""), 64),
+        "target": lambda: target_cell(e.target, w["target"]),
+        "change": lambda: text(change_cell(e, w["change"]), limit=100_000),
+        "reason": lambda: text(e.reason or "", "italic", 500),
+    }
+    return [make[spec.key]() for spec in COLUMNS if spec.key in w]
 
 
 class AuditScreen(Screen[None]):
@@ -69,30 +151,47 @@ class AuditScreen(Screen[None]):
         super().__init__(classes="audit-screen")
         self.initial_model = model
         self._timer: Timer | None = None
+        self.events: list[AuditEvent] = []
+        self.shown: list[int] = []  # the seq of each row, as the table holds them
+        self.check: ChainCheck | None = None
+        self.widths: dict[str, int] = {}  # the table's columns
+        self.wanted: dict[str, int] = {}  # the columns the terminal's width asks for
 
     def compose(self) -> ComposeResult:
         yield Header(icon="▤")
         yield Static(content("checking the hash chain…"), id="chain", markup=False)
         with Horizontal(id="audit-filters"):
-            yield Input(self.initial_model or "", placeholder="model", id="f-model")
-            yield Input(placeholder="actor", id="f-actor")
-            yield Input(placeholder="action (approved, promoted, rolled_back…)", id="f-action")
-        yield DataTable(id="events", cursor_type="row", zebra_stripes=True)
+            yield FilterInput(self.initial_model or "", placeholder="model", id="f-model")
+            yield FilterInput(placeholder="actor", id="f-actor")
+            yield FilterInput(
+                placeholder="action (approved, promoted, rolled_back…)", id="f-action"
+            )
+        yield EventTable(id="events", cursor_type="row", zebra_stripes=True)
         yield Static("", id="audit-status", markup=False)
         yield QuietFooter()
 
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        table.add_column(Text("seq"), key="seq", width=5)
-        table.add_column(Text("time (UTC)"), key="at", width=16)
-        table.add_column(Text("actor"), key="actor", width=10)
-        table.add_column(Text("action"), key="action", width=13)
-        table.add_column(Text("target"), key="target", width=22)
-        table.add_column(Text("change"), key="change", width=30)
-        table.add_column(Text("reason"), key="reason", width=30)
+        self.wanted = fit_widths(COLUMNS, self.size.width - SCROLLBAR)
+        self._columns(self.wanted)
         self.load()
         self.verify()
-        table.focus()
+        self.query_one(DataTable).focus()
+
+    def on_resize(self, event: Resize) -> None:
+        """Columns for the new width come with the rows drawn for them (on a worker)."""
+        wanted = fit_widths(COLUMNS, event.size.width - SCROLLBAR)
+        if wanted != self.wanted:
+            self.wanted = wanted
+            self.load()
+
+    def _columns(self, widths: dict[str, int]) -> None:
+        """The table's columns at these widths (the least important gave way)."""
+        self.widths = widths
+        table = self.query_one(DataTable)
+        table.clear(columns=True)
+        for spec in COLUMNS:
+            if spec.key in widths:
+                table.add_column(Text(spec.title), key=spec.key, width=widths[spec.key])
 
     def _filters(self) -> tuple[str | None, str | None, str | None]:
         def val(sel: str) -> str | None:
@@ -110,7 +209,9 @@ class AuditScreen(Screen[None]):
         except RegtuiError as exc:
             self.post_message(EventsLoaded([], str(exc)))
             return
-        self.post_message(EventsLoaded(events))
+        widths = dict(self.wanted)
+        rows = [cells(e, widths) for e in events]
+        self.post_message(EventsLoaded(events, widths=widths, rows=rows))
 
     @work(thread=True, exclusive=True, group="audit-verify", exit_on_error=False)
     def verify(self) -> None:
@@ -121,27 +222,28 @@ class AuditScreen(Screen[None]):
             return
         self.post_message(ChainChecked(check))
 
-    @on(EventsLoaded)
-    def events_loaded(self, message: EventsLoaded) -> None:
+    def _seq_at_cursor(self) -> int | None:
+        row = self.query_one(DataTable).cursor_row
+        return self.shown[row] if 0 <= row < len(self.shown) else None
+
+    def _fill(self, rows: list[list[Text]], seq: int | None) -> None:
+        """The rows again; the cursor stays on event `seq` (new events arrive above
+        it), else on the top row."""
         table = self.query_one(DataTable)
         table.clear()
-        for e in message.events:
-            style = {
-                "approved": "green",
-                "rejected": "red",
-                "promoted": "bold green",
-                "rolled_back": "bold yellow",
-            }.get(e.action, "")
-            table.add_row(
-                Text(str(e.seq), justify="right"),
-                Text(short_time(e.at)),
-                text(e.actor, limit=64),
-                text(e.action, style, 64),
-                text(e.target, limit=200),
-                text(change_text(e), limit=300),
-                text(e.reason or "", "italic", 500),
-                key=str(e.seq),
-            )
+        for e, row in zip(self.events, rows, strict=True):
+            table.add_row(*row, key=str(e.seq))
+        self.shown = [e.seq for e in self.events]
+        if seq in self.shown:
+            table.move_cursor(row=self.shown.index(seq), animate=False)
+
+    @on(EventsLoaded)
+    def events_loaded(self, message: EventsLoaded) -> None:
+        seq = self._seq_at_cursor()
+        if message.widths is not None and message.widths != self.widths:
+            self._columns(message.widths)
+        self.events = message.events
+        self._fill(message.rows or [], seq)
         model, actor, action = self._filters()
         shown = [f"{len(message.events):,} events, newest first"]
         if len(message.events) >= LIMIT:
@@ -157,7 +259,7 @@ class AuditScreen(Screen[None]):
     def chain_checked(self, message: ChainChecked) -> None:
         chain = self.query_one("#chain", Static)
         chain.remove_class("chain-ok", "chain-bad")
-        c = message.check
+        c = self.check = message.check
         if c is None:
             chain.update(content(f"✗ could not check the chain: {message.error}"))
             chain.add_class("chain-bad")
@@ -185,6 +287,21 @@ class AuditScreen(Screen[None]):
     def filter_submitted(self) -> None:
         self.load()
         self.query_one(DataTable).focus()
+
+    @on(DataTable.RowSelected, "#events")
+    def row_selected(self) -> None:
+        self.action_open_event()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "open_event":
+            return bool(self.events)
+        return True
+
+    def action_open_event(self) -> None:
+        """The event under the cursor, whole (n and p step through the rest)."""
+        row = self.query_one(DataTable).cursor_row
+        if 0 <= row < len(self.events):
+            self.app.push_screen(AuditEventScreen(self.events, row, self.check))
 
     def action_focus_filter(self) -> None:
         self.query_one("#f-model", Input).focus()

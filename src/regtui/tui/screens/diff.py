@@ -9,18 +9,32 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.events import Resize
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Header, Static
 
 from regtui.catalog.diff import Diff, DiffRow
 from regtui.errors import RegtuiError
-from regtui.tui.safe import clean, content, number, text, value_str
+from regtui.text import elide_middle, elide_pair
+from regtui.tui.safe import clean, content, text, value_str
+from regtui.tui.screens.diff_row import DiffRowScreen, delta_text
 from regtui.tui.screens.version import LATE_MARK
+from regtui.tui.table_fit import ColumnSpec, fit_widths
 from regtui.tui.widgets.footer import QuietFooter
 
 MARKS = {"same": " ", "changed": "~", "added": "+", "removed": "-"}
 ROW_STYLES = {"same": "", "changed": "bold", "added": "bold green", "removed": "bold red"}
+SCROLLBAR = 1  # #diff-table's vertical scrollbar (app.tcss)
+DELTA = "Δ right − left"
+# Every column stays (the delta says better or worse); the two sides share the room.
+COLUMNS = [
+    ColumnSpec("mark", "", 1, 1, 0),
+    ColumnSpec("field", "field", 22, 12, 0),
+    ColumnSpec("left", "left", 14, 14, 0, grow=1),
+    ColumnSpec("right", "right", 14, 14, 0, grow=1),
+    ColumnSpec("delta", DELTA, 16, 14, 0),
+]
 
 
 @dataclass
@@ -29,26 +43,39 @@ class DiffLoaded(Message):
     error: str | None = None
 
 
-def delta_text(row: DiffRow) -> Text:
-    if row.section != "metrics" or row.delta is None:
-        return Text("")
-    if row.delta == 0:
-        return Text("±0", style="dim")
-    sign = "+" if row.delta > 0 else "−"
-    label = f"{sign}{number(abs(row.delta))}"
-    if row.better is True:
-        return Text(label + " better", style="bold green")
-    if row.better is False:
-        return Text(label + " worse", style="bold red")
-    return Text(label)
-
-
-def late_value(value: object, logged: str | None) -> str:
-    """A cell's value, marked with when it was logged if it came after registration."""
-    shown = value_str(value)
+def late_mark(logged: str | None, width: int) -> str:
+    """When a value logged after registration was logged, as room allows ('' if not late)."""
     if not logged:
-        return shown
-    return f"{shown} {LATE_MARK} {logged[:16].replace('T', ' ')}"
+        return ""
+    full = f" {LATE_MARK} {logged[:16].replace('T', ' ')}"
+    return full if len(full) <= width // 2 else f" {LATE_MARK}"
+
+
+def value_cells(row: DiffRow, width: int) -> tuple[str, str]:
+    """Both sides in `width` cells each: cut so that where they differ shows in both
+    (two paths that differ near the end keep their ends), the late mark kept whole."""
+    marks = late_mark(row.left_logged, width), late_mark(row.right_logged, width)
+    room = max(1, width - max(len(m) for m in marks))
+    left, right = (clean(value_str(v), 100_000) for v in (row.left, row.right))
+    if row.status == "changed":
+        left, right = elide_pair(left, right, room)
+    else:
+        left, right = elide_middle(left, room), elide_middle(right, room)
+    return left + marks[0], right + marks[1]
+
+
+class RowTable(DataTable[Text]):
+    """The diff's rows; enter opens the one under the cursor whole."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(
+            "enter",
+            "screen.open_row",
+            "Open",
+            id="diff.open",
+            tooltip="Both values whole, uncut",
+        ),
+    ]
 
 
 class DiffScreen(Screen[None]):
@@ -56,8 +83,8 @@ class DiffScreen(Screen[None]):
         Binding("escape", "app.pop_screen", "Back", id="diff.back", tooltip="Back"),
         Binding(
             "t",
-            "toggle",
-            "All / differing",
+            "toggle_differing",
+            "All/differing",
             id="diff.toggle",
             tooltip="Show every field, or only the fields that differ",
         ),
@@ -69,28 +96,40 @@ class DiffScreen(Screen[None]):
         self.left, self.right = left, right
         self.only_differing = False
         self.diff: Diff | None = None
+        self.widths: dict[str, int] = {}
+        self.shown: list[DiffRow] = []  # the rows the table holds, in order
 
     def compose(self) -> ComposeResult:
         yield Header(icon="▤")
         yield Static(
             content(f"comparing {self.left} with {self.right}…"), id="diff-head", markup=False
         )
-        yield DataTable(id="diff-table", cursor_type="row", zebra_stripes=True)
+        yield RowTable(id="diff-table", cursor_type="row", zebra_stripes=True)
         yield Static("", id="diff-summary", markup=False)
         yield QuietFooter()
 
     def on_mount(self) -> None:
-        self._columns()
+        self._columns(self.size.width)
         self.load()
 
-    def _columns(self) -> None:
+    def on_resize(self, event: Resize) -> None:
+        if self._columns(event.size.width):
+            self.render_diff()
+
+    def _columns(self, width: int | None = None) -> bool:
+        """Columns for `width` (None: the same width, new sides); True if rebuilt."""
+        widths = fit_widths(COLUMNS, width - SCROLLBAR) if width is not None else self.widths
+        if width is not None and widths == self.widths:
+            return False
+        self.widths = widths
+        titles = {"left": self.left, "right": self.right}
         table = self.query_one(DataTable)
         table.clear(columns=True)
-        table.add_column(Text(""), key="mark", width=1)
-        table.add_column(Text("field"), key="field", width=28)
-        table.add_column(Text(self.left), key="left", width=34)
-        table.add_column(Text(self.right), key="right", width=34)
-        table.add_column(Text("Δ right − left"), key="delta", width=18)
+        for spec in COLUMNS:
+            w = widths[spec.key]
+            title = elide_middle(clean(titles.get(spec.key, spec.title), 500), w)
+            table.add_column(Text(title), key=spec.key, width=w)
+        return True
 
     @work(thread=True, exclusive=True, group="diff", exit_on_error=False)
     def load(self) -> None:
@@ -139,17 +178,20 @@ class DiffScreen(Screen[None]):
         rows = list(d.rows)
         if self.only_differing:
             rows = [r for r in rows if r.differs]
+        self.shown = rows
+        w = self.widths
         for i, row in enumerate(rows):
             style = ROW_STYLES.get(row.status, "")
             if row.status == "changed":
                 style = "bold yellow"
+            field = f"{row.section}.{row.key}" if row.section != "version" else row.key
+            left, right = value_cells(row, w["left"])
+            side_style = style if row.status != "same" else ""
             table.add_row(
                 Text(MARKS.get(row.status, " "), style=style),
-                text(f"{row.section}.{row.key}" if row.section != "version" else row.key, style),
-                text(late_value(row.left, row.left_logged), style if row.status != "same" else ""),
-                text(
-                    late_value(row.right, row.right_logged), style if row.status != "same" else ""
-                ),
+                text(elide_middle(clean(field, 2000), w["field"]), style),
+                text(left, side_style, 100_000),
+                text(right, side_style, 100_000),
                 delta_text(row),
                 key=str(i),
             )
@@ -164,7 +206,22 @@ class DiffScreen(Screen[None]):
         )
         self.query_one("#diff-summary", Static).update(content(summary))
 
-    def action_toggle(self) -> None:
+    @on(DataTable.RowSelected, "#diff-table")
+    def row_selected(self) -> None:
+        self.action_open_row()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "open_row":
+            return bool(self.shown)
+        return True
+
+    def action_open_row(self) -> None:
+        """The field under the cursor with both values whole (n and p step)."""
+        row = self.query_one(DataTable).cursor_row
+        if 0 <= row < len(self.shown):
+            self.app.push_screen(DiffRowScreen(self.shown, row, self.left, self.right))
+
+    def action_toggle_differing(self) -> None:
         self.only_differing = not self.only_differing
         self.render_diff()
 
