@@ -217,3 +217,33 @@ async def test_log_metrics_from_the_catalog(catalog: Catalog, wait) -> None:
         assert v.metrics["test_auc"] == 0.91 and v.metrics["latency_ms"] == 12
         event = catalog.audit_events("churn-xgb", newest_first=True, limit=1)[0]
         assert event.reason == "holdout evaluation"
+
+
+async def test_review_from_the_diff(catalog: Catalog, wait) -> None:
+    """In the diff, the right-hand version is the one reviewed: approve and promote
+    act on it, and the policy answers first there too."""
+    from regtui.tui.screens.diff import DiffScreen
+
+    app = make_app(catalog)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait(pilot)
+        await open_at(pilot, wait, "sentiment-bert", 4)
+        await pilot.press("d")
+        await wait(pilot)
+        assert isinstance(app.screen, DiffScreen)
+        right = app.screen.current_version()
+        assert right is not None and right.ref == "sentiment-bert:4"
+        await pilot.press("p")  # pending: production refuses before anything is asked
+        if isinstance(app.screen, StageChooser):
+            ids = [o.id for o in app.screen.query_one(OptionList).options]
+            await pilot.press(*["down"] * ids.index("production"), "enter")
+            await wait(pilot)
+        assert not isinstance(app.screen, ReasonModal)
+        assert "approve it first" in notes(app)[-1]
+        await pilot.press("a")
+        await give_reason(pilot, "diff looks right")
+        await wait(pilot)
+        assert catalog.get("sentiment-bert:4").approval.status == "approved"
+        assert isinstance(app.screen, DiffScreen)
+        await wait(pilot)
+        assert app.screen.current_version().approval.status == "approved"

@@ -5,11 +5,16 @@ from __future__ import annotations
 
 from textual.binding import Binding
 
+SHOWN = ("approve", "promote", "rollback")
 
-def change_keys(*, version_edit_key: str, model_edit_key: str) -> list[Binding]:
+
+def change_keys(
+    *, version_edit_key: str, model_edit_key: str, shown: tuple[str, ...] = SHOWN
+) -> list[Binding]:
     """Approve, reject, promote, roll back, demote, archive, log metrics and the two
-    edits. Which edit takes `e` depends on what the screen is about."""
-    return [
+    edits. Which edit takes `e` depends on what the screen is about; `shown` are the
+    ones the footer lists (help and the palette list them all)."""
+    keys = [
         Binding("a", "approve", "Approve", id="version.approve", tooltip="Approve (asks why)"),
         Binding(
             "x", "reject", "Reject", show=False, id="version.reject", tooltip="Reject (asks why)"
@@ -68,4 +73,15 @@ def change_keys(*, version_edit_key: str, model_edit_key: str) -> list[Binding]:
             id="model.edit",
             tooltip="Edit the model's description and tags",
         ),
+    ]
+    return [
+        Binding(
+            k.key,
+            k.action,
+            k.description,
+            show=k.action in shown,
+            id=k.id,
+            tooltip=k.tooltip,
+        )
+        for k in keys
     ]

@@ -1,4 +1,5 @@
-"""Two versions side by side: changed rows highlighted, metric deltas coloured."""
+"""Two versions side by side: changed rows highlighted, metric deltas coloured.
+The right-hand version is the one under review: the change keys act on it."""
 
 from __future__ import annotations
 
@@ -11,13 +12,15 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.events import Resize
 from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import DataTable, Header, Static
 
 from regtui.catalog.diff import Diff, DiffRow
+from regtui.catalog.records import ModelInfo, VersionInfo
 from regtui.errors import RegtuiError
 from regtui.text import elide_middle, elide_pair
 from regtui.tui.safe import clean, content, text, value_str
+from regtui.tui.screens.actions import VersionActions
+from regtui.tui.screens.change_keys import change_keys
 from regtui.tui.screens.diff_row import DiffRowScreen, delta_text
 from regtui.tui.screens.version import LATE_MARK
 from regtui.tui.table_fit import ColumnSpec, fit_widths
@@ -41,6 +44,7 @@ COLUMNS = [
 class DiffLoaded(Message):
     diff: Diff | None
     error: str | None = None
+    model: ModelInfo | None = None
 
 
 def late_mark(logged: str | None, width: int) -> str:
@@ -78,7 +82,7 @@ class RowTable(DataTable[Text]):
     ]
 
 
-class DiffScreen(Screen[None]):
+class DiffScreen(VersionActions):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "app.pop_screen", "Back", id="diff.back", tooltip="Back"),
         Binding(
@@ -89,6 +93,8 @@ class DiffScreen(Screen[None]):
             tooltip="Show every field, or only the fields that differ",
         ),
         Binding("s", "swap", "Swap sides", id="diff.swap", tooltip="Swap left and right"),
+        # the right-hand version is the one reviewed (the footer keeps room at 80 columns)
+        *change_keys(version_edit_key="e", model_edit_key="E", shown=("approve", "promote")),
     ]
 
     def __init__(self, left: str, right: str) -> None:
@@ -96,6 +102,7 @@ class DiffScreen(Screen[None]):
         self.left, self.right = left, right
         self.only_differing = False
         self.diff: Diff | None = None
+        self.model: ModelInfo | None = None  # the right-hand version's model
         self.widths: dict[str, int] = {}
         self.shown: list[DiffRow] = []  # the rows the table holds, in order
 
@@ -134,11 +141,12 @@ class DiffScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="diff", exit_on_error=False)
     def load(self) -> None:
         try:
-            diff = self.app.catalog.diff(self.left, self.right)  # type: ignore[attr-defined]
+            diff = self.rapp.catalog.diff(self.left, self.right)
+            model = self.rapp.catalog.model(diff.right.model)
         except RegtuiError as exc:
             self.post_message(DiffLoaded(None, str(exc)))
             return
-        self.post_message(DiffLoaded(diff))
+        self.post_message(DiffLoaded(diff, model=model))
 
     @on(DiffLoaded)
     def loaded(self, message: DiffLoaded) -> None:
@@ -146,7 +154,9 @@ class DiffScreen(Screen[None]):
             self.query_one("#diff-head", Static).update(content(message.error or "no diff"))
             return
         self.diff = message.diff
+        self.model = message.model
         self.render_diff()
+        self.update_bindings()
 
     def render_diff(self) -> None:
         d = self.diff
@@ -159,6 +169,8 @@ class DiffScreen(Screen[None]):
             head.append(f"  {v.approval.status}")
             if v.stages:
                 head.append("  in " + clean(", ".join(v.stages), 80), "green")
+            if side == "right" and not self.rapp.read_only:
+                head.append("  ◂ a, x, p, A, L act on this one", "dim")
             head.append("\n")
         head.append(
             "same content (identical sha256)"
@@ -210,10 +222,18 @@ class DiffScreen(Screen[None]):
     def row_selected(self) -> None:
         self.action_open_row()
 
+    def current_version(self) -> VersionInfo | None:
+        return self.diff.right if self.diff is not None else None
+
+    def current_model(self) -> ModelInfo | None:
+        return self.model
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "open_row":
             return bool(self.shown)
-        return True
+        if action in ("toggle_differing", "swap"):
+            return True
+        return super().check_action(action, parameters)
 
     def action_open_row(self) -> None:
         """The field under the cursor with both values whole (n and p step)."""
