@@ -22,7 +22,7 @@ from regtui.catalog.records import Policy, VersionInfo
 from regtui.catalog.refs import Ref
 from regtui.catalog.schema import ModelRow, SettingRow, StageRow, VersionRow
 from regtui.catalog.version_fields import COLUMNS, INSERT_COLUMNS, RAW_COLUMNS
-from regtui.errors import NotFound, UsageError
+from regtui.errors import CatalogError, NotFound, UsageError
 from regtui.settings import current_user, locate
 
 M = ModelRow.__table__
@@ -81,7 +81,7 @@ class Core:
 
     def writable(self) -> None:
         if self.read_only:
-            raise UsageError("catalog is open read-only")
+            raise CatalogError("catalog is open read-only")
 
     def run(self, conn: Connection) -> reads.Run:
         """How the shared reads (catalog.reads) run here: on the driver, inside

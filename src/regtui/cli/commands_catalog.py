@@ -100,7 +100,7 @@ def cmd_resolve(args: argparse.Namespace) -> int:
 @command(
     "backup",
     "take a consistent copy of a live SQLite catalog",
-    arg("file", type=Path, metavar="FILE"),
+    arg("file", type=Path, metavar="FILE", help="the copy to write (a new file)"),
     json=False,
 )
 def cmd_backup(args: argparse.Namespace) -> int:
@@ -122,9 +122,19 @@ def cmd_backup(args: argparse.Namespace) -> int:
 @command(
     "audit",
     "the audit log",
-    arg("model", nargs="?", type=values.model_name, metavar="MODEL"),
-    arg("--actor"),
-    arg("--action"),
+    arg(
+        "model",
+        nargs="?",
+        type=values.model_name,
+        metavar="MODEL",
+        help="only this model's events (default: every event)",
+    ),
+    arg("--actor", metavar="NAME", help="only events by this user"),
+    arg(
+        "--action",
+        metavar="ACTION",
+        help="only events of this kind (registered, approved, promoted, edited, …)",
+    ),
     arg("--verify", action="store_true", help="check the hash chain"),
     arg(
         "--head",
@@ -170,7 +180,13 @@ def cmd_audit(args: argparse.Namespace) -> int:
 @command(
     "verify",
     "re-hash artifacts: report missing or changed ones",
-    arg("model", nargs="?", type=values.model_name, metavar="MODEL"),
+    arg(
+        "model",
+        nargs="?",
+        type=values.model_name,
+        metavar="MODEL",
+        help="only this model's versions (default: every version)",
+    ),
 )
 def cmd_verify(args: argparse.Namespace) -> int:
     from regtui.cli import output
@@ -185,7 +201,11 @@ def cmd_verify(args: argparse.Namespace) -> int:
     "policy",
     "show or change the approval policy",
     arg("--protect", metavar="STAGES", help="comma-separated protected stages"),
-    arg("--distinct-approver", choices=["on", "off"]),
+    arg(
+        "--distinct-approver",
+        choices=["on", "off"],
+        help="on: whoever registered a version may not approve it",
+    ),
     arg("--reason", help="why (required when --protect '' removes every protection)"),
 )
 def cmd_policy(args: argparse.Namespace) -> int:
@@ -251,7 +271,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 @command(
     "import",
     "load a catalog export into an empty catalog",
-    arg("file", type=Path, metavar="FILE"),
+    arg("file", type=Path, metavar="FILE", help="a file `regtui export` wrote"),
 )
 def cmd_import(args: argparse.Namespace) -> int:
     try:
@@ -327,7 +347,7 @@ def _store_location(args: argparse.Namespace) -> StoreLocation:
         metavar="LOCATION",
         help="keep copies in this folder from now on (existing ones are copied there)",
     ),
-    arg("--reason"),
+    arg("--reason", help="why the store moves (with --set), kept in the audit log"),
 )
 def cmd_store(args: argparse.Namespace) -> int:
     from regtui.catalog import store

@@ -21,7 +21,7 @@ def _released(db: str, tmp_path: Path) -> Path:
     model.write_bytes(safetensors_bytes({"w": ("F32", [8])}, {"run": "1"}))
     run("register", str(model), "--model", "churn", db=db)
     run("approve", "churn:1", "--reason", "ok", db=db)
-    run("promote", "churn:1", "--to", "production", db=db)
+    run("promote", "churn:1", "--reason", "r", "--to", "production", db=db)
     return model
 
 
@@ -92,7 +92,7 @@ def test_store_errors_are_one_line(sqlite_path: str, tmp_path: Path) -> None:
     assert "cannot use" in line
     fail("store", "--reason", "why", db=sqlite_path, code=2)
     where = js("store", db=sqlite_path)["location"]  # type: ignore[index]
-    assert "already at" in fail("store", "--set", where, db=sqlite_path, code=2)  # type: ignore[arg-type]
+    assert "already at" in fail("store", "--set", where, db=sqlite_path, code=5)  # type: ignore[arg-type]
     # A kept copy that matches nowhere: the move is refused and nothing changes.
     (tmp_path / "out" / "model.safetensors").write_bytes(b"overwritten by run 2")
     kept = Path(run("resolve", "churn@production", db=sqlite_path).stdout.strip())
@@ -136,7 +136,7 @@ def test_two_hosts_resolve_the_same_copy_through_a_set_store(pg_server, tmp_path
     for args in (
         ("register", str(model), "--model", "churn"),
         ("approve", "churn:1", "--reason", "ok"),
-        ("promote", "churn:1", "--to", "production"),
+        ("promote", "churn:1", "--reason", "r", "--to", "production"),
     ):
         proc = on("host-a", *args)
         assert proc.returncode == 0, proc.stderr
