@@ -56,7 +56,7 @@ def run(parser: argparse.ArgumentParser) -> None:
         import argcomplete
     except ImportError:
         return
-    argcomplete.autocomplete(parser, always_complete_options="long")
+    argcomplete.autocomplete(parser, always_complete_options=False)
 
 
 @contextlib.contextmanager
