@@ -50,7 +50,9 @@ def _check_catalog_path(file: Path, read_only: bool) -> None:
             raise CatalogError(f"cannot read the catalog {file}: permission denied")
         return
     if read_only:
-        raise CatalogError(f"no catalog at {file} (read-only: none is made)")
+        raise CatalogError(
+            f"cannot open the catalog {file}: no such file (read-only: none is made)"
+        )
     problem = folder_problem(file)
     if problem is None and not os.access(file.parent, os.W_OK):
         problem = f"its folder {file.parent} is not writable"

@@ -101,7 +101,7 @@ class Command:
             action = p.add_argument(*a.flags, **options)
             completer = _completer(action)
             if completer is not None:
-                action.completer = completer  # type: ignore[attr-defined]  # argcomplete reads it
+                action.completer = completer  # type: ignore[attr-defined,unused-ignore]  # argcomplete
 
 
 # In the order `regtui --help` lists them: main imports the command modules in

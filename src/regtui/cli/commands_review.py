@@ -263,6 +263,8 @@ def cmd_edit(args: argparse.Namespace) -> int:
     from regtui.catalog.refs import parse_ref
     from regtui.cli import output
 
+    if args.description is None and not args.tag and not args.untag:
+        raise UsageError("name what to change: --description, --tag or --untag")
     ref = parse_ref(args.target)
     with open_catalog(args) as cat:
         # The tags are merged inside the write transaction: a concurrent edit is

@@ -44,9 +44,9 @@ def completer_for(metavar: Any, dest: str) -> Completer | None:
 
 def script(shell: str) -> str:
     """The script that makes `shell` complete `regtui`."""
-    import argcomplete
+    from argcomplete.shell_integration import shellcode
 
-    return str(argcomplete.shellcode(["regtui"], shell=shell))
+    return str(shellcode(["regtui"], shell=shell))
 
 
 def run(parser: argparse.ArgumentParser) -> None:

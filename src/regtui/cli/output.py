@@ -349,9 +349,9 @@ def print_diff(diff: Diff, show_all: bool = False) -> None:
         c[3], c[4] = elide_pair(c[3], c[4], value)
     headers = elide_pair(left, right, value)
     table(["", "SECTION", "FIELD", *headers, "CHANGE"], cells, limit=None)
-    note = diff.data_note()
-    if note:
-        print(note)
+    data_note = diff.data_note()
+    if data_note:
+        print(data_note)
 
 
 def _width() -> int:

@@ -61,6 +61,7 @@ KINDS = {
         ["versions", "churn", "--filter", "metrics.auc >"],
         ["stages", "churn", "--stage", "production", "--at", "yesterday"],
         ["approve", "churn:2", "churn:2", "--reason", "twice"],
+        ["edit", "churn:2", "--reason", "nothing named"],
     ],
     3: [
         ["show", "churn:99"],
@@ -74,6 +75,7 @@ KINDS = {
         ["promote", "churn:1", "--to", "production", "--reason", "r"],
         ["archive", "churn:2", "--undo", "--reason", "never archived"],
         ["promote", "churn:2", "--to", "staging", "--expect", "1", "--reason", "r"],
+        ["edit", "churn:2", "--untag", "no-such-tag", "--reason", "already so"],
     ],
     6: [["register", "no-such-model.onnx", "--model", "churn"]],
     7: [["--db", "/no/such/dir/x.sqlite", "models"]],
