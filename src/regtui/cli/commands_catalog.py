@@ -328,7 +328,7 @@ def cmd_locate(args: argparse.Namespace) -> int:
 
     def text() -> None:
         for k, v in info.items():
-            print(f"{k}: {output.safe(str(v), 500)}")
+            print(f"{k}: {output.safe(output.human(v), 500)}")
 
     output.emit(args, lambda: info, text)
     return 0

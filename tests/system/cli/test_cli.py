@@ -264,7 +264,11 @@ def test_version_and_help_are_quick_to_reach() -> None:
         (["diff", "churn:1", "churn:7"], 3, "no version 7"),
         (["import", "{arts}/m1.bin"], 2, "not readable JSON"),
         (["watch", "--settle", "abc"], 2, "expected seconds"),
-        (["--db", "/no/such/dir/cat.sqlite", "models"], 7, "cannot open"),
+        (
+            ["--db", "/no/such/dir/cat.sqlite", "models"],
+            7,
+            "its folder /no/such/dir does not exist",
+        ),
         (["--db", "{arts}/m1.bin", "models"], 7, "not an SQLite database"),
         (["--db", "postgresql://nobody@/x?host=/no/such/dir", "models"], 7, "database error"),
     ],

@@ -81,7 +81,7 @@ def test_store_set_moves_copies_and_is_audited(db_url: str, tmp_path: Path) -> N
         "churn:1 (kept copy)": ("ok", str(served)),
     }
     text = run("store", "--set", str(tmp_path / "again"), db=db_url).stdout
-    assert text.startswith(f"moved the store to {tmp_path / 'again'} (1 kept copies copied")
+    assert text.startswith(f"moved the store to {tmp_path / 'again'} (1 kept copy copied")
 
 
 def test_store_errors_are_one_line(sqlite_path: str, tmp_path: Path) -> None:
@@ -174,7 +174,7 @@ def test_backup_takes_production_along(sqlite_path: str, tmp_path: Path) -> None
     backup = tmp_path / "b" / "copy.sqlite"
     backup.parent.mkdir()
     proc = run("backup", str(backup), db=sqlite_path)
-    assert f"copied 1 kept copies into {backup}.store" in proc.stderr
+    assert f"copied 1 kept copy into {backup}.store" in proc.stderr
     model.write_bytes(b"retrained")  # the training output no longer matches
     served = Path(run("resolve", "churn@production", db=str(backup)).stdout.strip())
     assert served.is_relative_to(Path(f"{backup}.store"))
@@ -221,7 +221,7 @@ def test_import_says_what_it_did_with_the_exports_store_setting(
         export.write_text(json.dumps(data))
     target = str(tmp_path / "new.sqlite")
     proc = run("import", str(export), db=target)
-    assert proc.stdout == "imported 1 versions\n"
+    assert proc.stdout == "imported 1 version\n"
     notes = proc.stderr.strip().splitlines()
     assert len(notes) == 1 and notes[0].startswith("regtui: note: ")
     shown = js("store", db=target)
