@@ -44,8 +44,12 @@ def completer_for(metavar: Any, dest: str) -> Completer | None:
 
 def script(shell: str) -> str:
     """The script that makes `shell` complete `regtui`."""
-    from argcomplete.shell_integration import shellcode
+    try:
+        from argcomplete.shell_integration import shellcode
+    except ImportError:  # a dependency; only an install that left it out lacks it
+        from regtui.errors import RegtuiError
 
+        raise RegtuiError("shell completion needs argcomplete: pip install argcomplete") from None
     return str(shellcode(["regtui"], shell=shell))
 
 
