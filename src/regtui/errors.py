@@ -31,7 +31,10 @@ class PolicyRefused(RegtuiError):
 
 
 class Conflict(RegtuiError):
-    """Someone else changed what this action expected; nothing was written."""
+    """The catalog's state does not allow the action as asked: someone else changed
+    what it expected, or it is already so (already approved, already in the stage,
+    nothing earlier to roll back to). Nothing was written. Bad arguments are a
+    UsageError; a state that could change is a Conflict."""
 
     exit_code = 5
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import getpass
 import os
 import stat
@@ -89,8 +90,13 @@ def check_catalog_file(path: Path, given: str) -> Path:
     except FileNotFoundError:
         return path
     except (OSError, RuntimeError) as exc:  # RuntimeError: a symlink loop (3.11)
-        reason = "a symlink loop" if "loop" in str(exc).lower() else "not readable"
-        raise UsageError(f"catalog {given!r}: {reason}, not a catalog file") from None
+        from regtui.path_problems import folder_problem
+
+        if isinstance(exc, RuntimeError) or getattr(exc, "errno", None) == errno.ELOOP:
+            reason = "a symlink loop, not a catalog file"
+        else:
+            reason = folder_problem(path) or "not readable, not a catalog file"
+        raise UsageError(f"catalog {given!r}: {reason}") from None
     if not stat.S_ISREG(mode):
         raise UsageError(f"catalog {given!r}: is {kind_of(mode)}, not a catalog file")
     return path

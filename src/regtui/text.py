@@ -52,6 +52,11 @@ def human_size(n: int) -> str:
     return f"{n} B"  # pragma: no cover
 
 
+def counted(n: int, noun: str, nouns: str | None = None) -> str:
+    """`n` with its noun in the right number: 1 version, 2 versions, 0 versions."""
+    return f"{n} {noun if n == 1 else (nouns or noun + 's')}"
+
+
 _STRICT = json.JSONEncoder(ensure_ascii=True, allow_nan=False)
 
 

@@ -120,7 +120,7 @@ def test_a_second_run_brings_nothing_and_a_new_version_comes_alone(
         assert len(cat.audit_events()) == before
     mv = add_version(made, CHURN, 4.0, user="dave", metrics={"auc": [0.9]})
     third = _import(db, made)
-    assert "imported 1 versions" in third.stdout and "4 already imported" in third.stdout
+    assert "imported 1 version," in third.stdout and "4 already imported" in third.stdout
     with Catalog(db) as cat:
         new = cat.get(_ref(CHURN, 4))
         assert new.created_by == "dave" and _ms(new.created_at) == mv.creation_timestamp

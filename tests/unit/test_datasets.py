@@ -287,7 +287,7 @@ def test_diff_says_when_two_versions_were_trained_on_different_data(
     assert changed.same_data is False
     (row,) = changed.section("datasets")
     assert row.status == "changed" and row.key == str(train)
-    assert changed.data_note() == "different data: 1 dataset(s) differ"
+    assert changed.data_note() == "different data: 1 dataset differs"
     assert changed.to_json()["same_data"] is False
     assert "none on the right" in (cat.diff("churn:3", "churn:4").data_note() or "")
     assert cat.diff("churn:4", "churn:4").same_data is None

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from regtui import Registry
 from regtui.catalog.service import Catalog
-from regtui.errors import UsageError
+from regtui.errors import CatalogError, UsageError
 from tests.support.hypothesis_runs import examples
 from tests.unit.helpers import artifact
 
@@ -72,7 +72,7 @@ def test_log_is_idempotent_and_refuses_bad_input(db_url: str, tmp_path: Path) ->
 def test_log_refused_on_a_read_only_catalog(sqlite_path: str, tmp_path: Path) -> None:
     Catalog(sqlite_path).register(artifact(tmp_path, "m.bin", "M"), "churn")
     ro = Catalog(sqlite_path, read_only=True)
-    with pytest.raises(UsageError, match="read-only"):
+    with pytest.raises(CatalogError, match="read-only"):
         ro.log("churn:1", metrics={"auc": 0.9})
     assert Catalog(sqlite_path).get("churn:1").metrics == {}
 

@@ -76,9 +76,9 @@ def test_approval_policy_and_promotion_flow(db_url: str, tmp_path: Path) -> None
     assert bob.resolve("churn@production").version == 2
     assert bob.get("churn:2").stages == ("production",)
     assert bob.model("churn").stages == {"production": 2, "staging": 1}
-    with pytest.raises(UsageError, match="already in production"):
+    with pytest.raises(Conflict, match="already in production"):
         bob.promote("churn:2", "production")
-    with pytest.raises(UsageError, match="already approved"):
+    with pytest.raises(Conflict, match="already approved"):
         bob.approve("churn:2", "again")
     bob.reject("churn:3", "overfits")
     with pytest.raises(PolicyRefused) as r2:
@@ -114,11 +114,11 @@ def test_rollback_walks_back_and_is_recorded(db_url: str, tmp_path: Path) -> Non
     move = cat.rollback("churn", reason="v3 is slow")
     assert (move.from_version, move.to_version, move.action) == (3, 2, "rollback")
     assert cat.rollback("churn").to_version == 1
-    with pytest.raises(UsageError, match="no earlier version"):
+    with pytest.raises(Conflict, match="no earlier version"):
         cat.rollback("churn")
     # Named target: any version that held the stage before.
     assert cat.rollback("churn", to=3).to_version == 3
-    with pytest.raises(UsageError, match="already in production"):
+    with pytest.raises(Conflict, match="already in production"):
         cat.rollback("churn", to=3)
     assert cat.stage_history("churn", "production")[-1].action == "rollback"
     with pytest.raises(NotFound):
@@ -164,7 +164,7 @@ def test_archive_edit_and_demote(db_url: str, tmp_path: Path) -> None:
     assert not cat.archive("churn:2", archived=False).archived
     info = cat.edit_model("churn", description="# Churn\nmodel", tags={"owner": "ml"})
     assert (info.description, info.tags) == ("# Churn\nmodel", {"owner": "ml"})
-    with pytest.raises(UsageError, match="nothing to change"):
+    with pytest.raises(Conflict, match="nothing to change"):
         cat.edit_model("churn", description="# Churn\nmodel")
     assert cat.edit_version("churn:1", tags={"a": "b"}).tags == {"a": "b"}
     assert cat.demote("churn", "staging").to_version is None
@@ -289,7 +289,7 @@ def test_export_import_round_trip_is_exact(db_url: str, tmp_path: Path) -> None:
     assert other.export_data() == data
     assert other.verify_audit().head == cat.verify_audit().head
     assert other.get("churn@production").version == 1
-    with pytest.raises(UsageError, match="empty catalog"):
+    with pytest.raises(Conflict, match="empty catalog"):
         other.import_data(data)
 
 

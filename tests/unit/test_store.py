@@ -28,7 +28,7 @@ from regtui.catalog.quickread import QuickReader
 from regtui.catalog.records import Policy
 from regtui.catalog.refs import parse_ref
 from regtui.catalog.service import Catalog
-from regtui.errors import ArtifactError, PolicyRefused, UsageError
+from regtui.errors import ArtifactError, Conflict, PolicyRefused, UsageError
 from regtui.hashing import hash_path, iter_tree
 from tests.support.hypothesis_runs import examples
 from tests.unit.inspect.helpers import safetensors_bytes
@@ -429,7 +429,7 @@ def test_moving_the_store_copies_every_kept_copy_and_is_audited(
     assert event.after == {"location": str(moved.path)}
     assert cat.verify_audit().ok
     assert {c.state for c in cat.verify_artifacts() if "kept" in c.ref} == {"ok"}
-    with pytest.raises(UsageError, match="already at"):
+    with pytest.raises(Conflict, match="already at"):
         cat.set_store_location(moved.path)
 
 

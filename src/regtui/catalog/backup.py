@@ -13,6 +13,7 @@ from regtui.catalog import store, store_settings
 from regtui.catalog.core import Core
 from regtui.catalog.db import read_txn, write_txn
 from regtui.errors import ArtifactError, UsageError
+from regtui.path_problems import describe, folder_problem
 from regtui.settings import sqlite_file, sqlite_uri, sqlite_url
 
 
@@ -40,6 +41,9 @@ def backup(core: Core, target: str | os.PathLike[str]) -> Backup:
     dest = Path(target).expanduser().absolute()
     if dest.exists():
         raise UsageError(f"{dest} exists; choose a new file")
+    problem = folder_problem(dest)
+    if problem is not None:
+        raise UsageError(f"cannot back up to {dest}: {problem}")
     source = sqlite_file(core.url) or ""
     tmp = dest.with_name(dest.name + ".partial")
     try:
@@ -59,7 +63,8 @@ def backup(core: Core, target: str | os.PathLike[str]) -> Backup:
         tmp.replace(dest)
     except (sqlite3.Error, OSError) as exc:
         tmp.unlink(missing_ok=True)
-        raise UsageError(f"backup to {dest} failed: {exc}") from None
+        why = describe(dest, exc) if isinstance(exc, OSError) else f"{dest}: {exc}"
+        raise UsageError(f"backup failed: {why}") from None
     here = store_settings.store_location(core)
     if here.source != "default":
         return Backup(dest, pages, None, 0, [])

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Dialect, Text, insert, select, text, type_coerce, update
@@ -22,7 +23,8 @@ from regtui.catalog.records import Policy, VersionInfo
 from regtui.catalog.refs import Ref
 from regtui.catalog.schema import ModelRow, SettingRow, StageRow, VersionRow
 from regtui.catalog.version_fields import COLUMNS, INSERT_COLUMNS, RAW_COLUMNS
-from regtui.errors import NotFound, UsageError
+from regtui.errors import CatalogError, NotFound, UsageError
+from regtui.path_problems import folder_problem
 from regtui.settings import current_user, locate
 
 M = ModelRow.__table__
@@ -40,6 +42,24 @@ VERSION_COLUMNS = [type_coerce(V.c[c], Text) if c in RAW_COLUMNS else V.c[c] for
 _IN_CHUNK = 256  # sha256 values per IN list when looking up bytes already held
 
 
+def _check_catalog_path(file: Path, read_only: bool) -> None:
+    """Refuse, naming the path, a catalog file SQLite could only call "unable to
+    open database file": its folder missing, or no catalog where one must be read."""
+    if file.exists():
+        if not os.access(file, os.R_OK):
+            raise CatalogError(f"cannot read the catalog {file}: permission denied")
+        return
+    if read_only:
+        raise CatalogError(
+            f"cannot open the catalog {file}: no such file (read-only: none is made)"
+        )
+    problem = folder_problem(file)
+    if problem is None and not os.access(file.parent, os.W_OK):
+        problem = f"its folder {file.parent} is not writable"
+    if problem is not None:
+        raise CatalogError(f"cannot create the catalog {file}: {problem}")
+
+
 class Core:
     """One open catalog: its engine, the actor, and the shared steps of its operations."""
 
@@ -53,6 +73,8 @@ class Core:
         where = locate(db)
         if where.default and where.file is not None and not read_only:
             where.file.parent.mkdir(parents=True, exist_ok=True)  # the data dir, made on first use
+        if where.file is not None:
+            _check_catalog_path(where.file, read_only)
         self.url = where.url
         self.read_only = read_only
         self.engine = make_engine(self.url, read_only=read_only)
@@ -81,7 +103,7 @@ class Core:
 
     def writable(self) -> None:
         if self.read_only:
-            raise UsageError("catalog is open read-only")
+            raise CatalogError("catalog is open read-only")
 
     def run(self, conn: Connection) -> reads.Run:
         """How the shared reads (catalog.reads) run here: on the driver, inside

@@ -84,7 +84,8 @@ class Diff:
         if not self.left.datasets or not self.right.datasets:
             side = "left" if not self.left.datasets else "right"
             return f"different data: only one side records its datasets (none on the {side})"
-        return f"different data: {len(rows)} dataset(s) differ"
+        n = len(rows)
+        return f"different data: {n} {'dataset differs' if n == 1 else 'datasets differ'}"
 
     def to_json(self) -> dict[str, Any]:
         return {

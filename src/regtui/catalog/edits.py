@@ -26,7 +26,7 @@ from regtui.catalog.schema import (
     VersionRow,
     VersionTagRow,
 )
-from regtui.errors import UsageError
+from regtui.errors import Conflict, UsageError
 
 M = ModelRow.__table__
 V = VersionRow.__table__
@@ -90,7 +90,7 @@ def edit_model(
         if new is not None and clean_tags(new) != (row.tags or {}):
             values["tags"] = clean_tags(new)
         if not values:
-            raise UsageError(f"nothing to change on {model}")
+            raise Conflict(f"nothing to change on {model}: it is already so")
         before = {k: getattr(row, k) for k in values}
         conn.execute(update(M).where(M.c.id == mid).values(**values))
         core.event(conn, "edited", model, model, before, values, reason)
@@ -213,7 +213,7 @@ def edit_version(
             if new != v.tags:
                 values["tags"] = new
         if not values:
-            raise UsageError(f"nothing to change on {v.ref}")
+            raise Conflict(f"nothing to change on {v.ref}: it is already so")
         conn.execute(update(V).where(V.c.id == vid).values(**values))
         if "tags" in values:
             conn.execute(VT.delete().where(VT.c.version_id == vid))

@@ -39,7 +39,7 @@ from regtui.catalog.schema import (
     VersionRow,
     WatchRootRow,
 )
-from regtui.errors import UsageError
+from regtui.errors import Conflict, UsageError
 
 FORMAT = "regtui-catalog"
 M, V, S = ModelRow.__table__, VersionRow.__table__, StageRow.__table__
@@ -154,7 +154,7 @@ def import_catalog(conn: Connection, data: dict[str, Any], notes: list[str] | No
         conn.execute(select(func.count()).select_from(M)).scalar_one()
         or conn.execute(select(func.count()).select_from(E)).scalar_one()
     ):
-        raise UsageError("import needs an empty catalog; this one already has models or events")
+        raise Conflict("import needs an empty catalog; this one already has models or events")
     try:
         check_export(data)
         return _load(conn, data, notes if notes is not None else [])

@@ -262,6 +262,20 @@ class Catalog(Preparer):
     def archive(self, ref: str, reason: str | None = None, archived: bool = True) -> VersionInfo:
         return review.archive(self._core, ref, reason, archived)
 
+    def approve_many(self, refs: Sequence[str], reason: str) -> list[VersionInfo]:
+        """Approve every version `refs` name in one transaction: all or none."""
+        return review.decide_many(self._core, refs, ApprovalStatus.APPROVED, reason)
+
+    def reject_many(self, refs: Sequence[str], reason: str) -> list[VersionInfo]:
+        """Reject every version `refs` name in one transaction: all or none."""
+        return review.decide_many(self._core, refs, ApprovalStatus.REJECTED, reason)
+
+    def archive_many(
+        self, refs: Sequence[str], reason: str | None = None, archived: bool = True
+    ) -> list[VersionInfo]:
+        """Archive (or unarchive) every version `refs` name in one transaction."""
+        return review.archive_many(self._core, refs, reason, archived)
+
     # ------------------------------------------------------------------ stages
 
     def promote(

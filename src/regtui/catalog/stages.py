@@ -115,7 +115,7 @@ def _apply_moves(
         check_may_hold(policy, v, stage)
         row = conn.execute(select(S).where(S.c.model_id == mid, S.c.name == stage)).first()
         if row is not None and row.version_id == v.id:
-            raise UsageError(f"{v.ref} is already in {stage}")
+            raise Conflict(f"{v.ref} is already in {stage}")
         _check_expected(conn, v.model, stage, row, expect_version, expect_revision)
         moves.append(_move(core, conn, mid, v.model, stage, row, v.id, "promote", reason))
     for stage in demote:
@@ -282,14 +282,14 @@ def _rollback_plan(
     if to is None:
         target_n = _rollback_target(history)
         if target_n is None:
-            raise UsageError(f"{model}@{stage} has no earlier version to roll back to")
+            raise Conflict(f"{model}@{stage} has no earlier version to roll back to")
     else:
         if to not in {m.to_version for m in history}:
-            raise UsageError(f"{model}:{to} never held {stage}; use promote to put it there")
+            raise Conflict(f"{model}:{to} never held {stage}; use promote to put it there")
         target_n = to
     vid = core.resolve_id(conn, Ref(model, version=target_n))
     if vid == row.version_id:
-        raise UsageError(f"{model}:{target_n} is already in {stage}")
+        raise Conflict(f"{model}:{target_n} is already in {stage}")
     return mid, row, core.version_by_id(conn, vid)
 
 

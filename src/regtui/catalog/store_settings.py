@@ -75,7 +75,7 @@ def set_store_location(
             before = core.store_location(conn)
             kept = _kept_versions(core, conn)
         if new == before.path:
-            raise UsageError(f"the store is already at {new}")
+            raise Conflict(f"the store is already at {new}")
         problems = []
         for v in kept:
             if v.id in copied:

@@ -25,8 +25,38 @@ Handler = Callable[[argparse.Namespace], int]
 class Parser(argparse.ArgumentParser):
     """argparse with one-line errors, as the command-line contract promises."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        super().__init__(*args, **kwargs)
+
     def error(self, message: str) -> NoReturn:
         raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Help as written: the examples' lines stay as they are (Raw…), and an option
+    with a default worth saying shows it, unless its help already says it."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        default = action.default
+        if (
+            not action.option_strings
+            or "default" in text
+            or default in (None, False, True, argparse.SUPPRESS)
+            or default == []
+        ):
+            return text
+        return text + " (default: %(default)s)"
+
+
+# A positional argument's help, by its metavar: the same words wherever it appears.
+POSITIONAL_HELP = {
+    "REF": "a version: MODEL:N, MODEL@STAGE or MODEL (its latest); also models:/MODEL/N",
+    "MODEL": "a model name (one holding ':' or '@' in double quotes)",
+    "MODEL@STAGE": "the stage to serve from (any REF works)",
+    "MODEL|REF": "a model (edits the model) or a version REF (edits the version)",
+}
 
 
 @dataclass(frozen=True)
@@ -51,11 +81,27 @@ class Command:
 
     def add_to(self, sub: Any, common: Parser, js: Parser) -> None:
         """Add this command's parser to `sub`, the top parser's subparsers:
-        the global options (`common`), `--json` (`js`) if it takes it, then its own."""
+        the global options (`common`), `--json` (`js`) if it takes it, then its own,
+        with its examples (cli.examples) after the options."""
+        from regtui.cli.examples import epilog
+
         parents = [common, js] if self.json else [common]
-        p = sub.add_parser(self.name, help=self.help, description=self.help, parents=parents)
+        p = sub.add_parser(
+            self.name,
+            help=self.help,
+            description=self.help,
+            parents=parents,
+            epilog=epilog(self.name),
+            formatter_class=HelpFormatter,
+        )
         for a in self.args:
-            p.add_argument(*a.flags, **a.options)
+            options = dict(a.options)
+            if not a.flags[0].startswith("-") and not options.get("help"):
+                options["help"] = POSITIONAL_HELP.get(options.get("metavar", ""))
+            action = p.add_argument(*a.flags, **options)
+            completer = _completer(action)
+            if completer is not None:
+                action.completer = completer  # type: ignore[attr-defined,unused-ignore]  # argcomplete
 
 
 # In the order `regtui --help` lists them: main imports the command modules in
@@ -76,9 +122,21 @@ def command(name: str, help: str, *args: Arg, json: bool = True) -> Callable[[Ha
 
 
 # Options several commands share.
-def kv_list(flag: str) -> Arg:
+def kv_list(flag: str, help: str) -> Arg:
     """A repeatable KEY=VALUE option (`--metric auc=0.9 --metric f1=0.8`)."""
-    return arg(flag, type=kv, action="append", default=[], metavar="K=V")
+    return arg(flag, type=kv, action="append", default=[], metavar="K=V", help=help)
 
 
-REASON = arg("--reason")
+def _completer(action: argparse.Action) -> Any:
+    """What completes this argument's value from the catalog (argcomplete's hook,
+    read only while completing): model names for a MODEL, refs for a REF."""
+    from regtui.cli import completion
+
+    return completion.completer_for(action.metavar, action.dest)
+
+
+REASON = arg(
+    "--reason",
+    required=True,
+    help="why: kept with who and when in the audit log (required, as the TUI asks)",
+)

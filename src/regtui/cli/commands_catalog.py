@@ -17,6 +17,7 @@ from regtui.cli import values
 from regtui.cli.access import open_catalog, read_quickly
 from regtui.cli.command import arg, command
 from regtui.errors import RegtuiError, UsageError
+from regtui.text import counted
 
 if TYPE_CHECKING:
     from regtui.catalog.quickread import QuickReader
@@ -100,7 +101,7 @@ def cmd_resolve(args: argparse.Namespace) -> int:
 @command(
     "backup",
     "take a consistent copy of a live SQLite catalog",
-    arg("file", type=Path, metavar="FILE"),
+    arg("file", type=Path, metavar="FILE", help="the copy to write (a new file)"),
     json=False,
 )
 def cmd_backup(args: argparse.Namespace) -> int:
@@ -108,10 +109,15 @@ def cmd_backup(args: argparse.Namespace) -> int:
 
     with open_catalog(args) as cat:
         done = cat.backup(args.file)
-    print(f"backed up the catalog to {args.file} ({done.pages} pages)", file=sys.stderr)
+    print(
+        f"backed up the catalog to {output.safe(str(args.file), 500)} "
+        f"({counted(done.pages, 'page')})",
+        file=sys.stderr,
+    )
     if done.store is not None:
         print(
-            f"copied {done.copies} kept copies into {output.safe(str(done.store), 500)}",
+            f"copied {counted(done.copies, 'kept copy', 'kept copies')} into "
+            f"{output.safe(str(done.store), 500)}",
             file=sys.stderr,
         )
     for problem in done.problems:
@@ -122,9 +128,19 @@ def cmd_backup(args: argparse.Namespace) -> int:
 @command(
     "audit",
     "the audit log",
-    arg("model", nargs="?", type=values.model_name, metavar="MODEL"),
-    arg("--actor"),
-    arg("--action"),
+    arg(
+        "model",
+        nargs="?",
+        type=values.model_name,
+        metavar="MODEL",
+        help="only this model's events (default: every event)",
+    ),
+    arg("--actor", metavar="NAME", help="only events by this user"),
+    arg(
+        "--action",
+        metavar="ACTION",
+        help="only events of this kind (registered, approved, promoted, edited, …)",
+    ),
     arg("--verify", action="store_true", help="check the hash chain"),
     arg(
         "--head",
@@ -170,7 +186,13 @@ def cmd_audit(args: argparse.Namespace) -> int:
 @command(
     "verify",
     "re-hash artifacts: report missing or changed ones",
-    arg("model", nargs="?", type=values.model_name, metavar="MODEL"),
+    arg(
+        "model",
+        nargs="?",
+        type=values.model_name,
+        metavar="MODEL",
+        help="only this model's versions (default: every version)",
+    ),
 )
 def cmd_verify(args: argparse.Namespace) -> int:
     from regtui.cli import output
@@ -185,7 +207,11 @@ def cmd_verify(args: argparse.Namespace) -> int:
     "policy",
     "show or change the approval policy",
     arg("--protect", metavar="STAGES", help="comma-separated protected stages"),
-    arg("--distinct-approver", choices=["on", "off"]),
+    arg(
+        "--distinct-approver",
+        choices=["on", "off"],
+        help="on: whoever registered a version may not approve it",
+    ),
     arg("--reason", help="why (required when --protect '' removes every protection)"),
 )
 def cmd_policy(args: argparse.Namespace) -> int:
@@ -222,6 +248,9 @@ def cmd_policy(args: argparse.Namespace) -> int:
     json=False,
 )
 def cmd_export(args: argparse.Namespace) -> int:
+    from regtui.cli import output
+    from regtui.path_problems import describe
+
     with open_catalog(args) as cat:
         data = cat.export_data()
     from regtui.text import json_text
@@ -239,10 +268,11 @@ def cmd_export(args: argparse.Namespace) -> int:
         tmp.replace(args.file)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
-        raise UsageError(f"cannot write {args.file}: {exc.strerror}") from None
+        raise UsageError(f"cannot write {describe(args.file, exc)}") from None
     print(
-        f"exported {len(data['models'])} models, {len(data['versions'])} versions, "
-        f"{len(data['audit'])} events to {args.file}",
+        f"exported {counted(len(data['models']), 'model')}, "
+        f"{counted(len(data['versions']), 'version')}, "
+        f"{counted(len(data['audit']), 'event')} to {output.safe(str(args.file), 500)}",
         file=sys.stderr,
     )
     return 0
@@ -251,14 +281,16 @@ def cmd_export(args: argparse.Namespace) -> int:
 @command(
     "import",
     "load a catalog export into an empty catalog",
-    arg("file", type=Path, metavar="FILE"),
+    arg("file", type=Path, metavar="FILE", help="a file `regtui export` wrote"),
 )
 def cmd_import(args: argparse.Namespace) -> int:
+    from regtui.path_problems import describe
+
     try:
         data = json.loads(args.file.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UsageError(f"{args.file}: no such file") from None
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
+    except OSError as exc:
+        raise UsageError(f"cannot read {describe(args.file, exc)}") from None
+    except (UnicodeDecodeError, ValueError) as exc:
         raise UsageError(f"{args.file}: not readable JSON: {exc}") from None
     except RecursionError:  # json's decoder recurses once per nesting level
         raise UsageError(f"{args.file}: not a catalog export: JSON nested too deeply") from None
@@ -272,7 +304,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     output.emit(
         args,
         lambda: {"versions": n, **({"notes": notes} if notes else {})},
-        f"imported {n} versions",
+        f"imported {counted(n, 'version')}",
     )
     return 0
 
@@ -296,7 +328,7 @@ def cmd_locate(args: argparse.Namespace) -> int:
 
     def text() -> None:
         for k, v in info.items():
-            print(f"{k}: {output.safe(str(v), 500)}")
+            print(f"{k}: {output.safe(output.human(v), 500)}")
 
     output.emit(args, lambda: info, text)
     return 0
@@ -327,7 +359,7 @@ def _store_location(args: argparse.Namespace) -> StoreLocation:
         metavar="LOCATION",
         help="keep copies in this folder from now on (existing ones are copied there)",
     ),
-    arg("--reason"),
+    arg("--reason", help="why the store moves (with --set), kept in the audit log"),
 )
 def cmd_store(args: argparse.Namespace) -> int:
     from regtui.catalog import store
@@ -358,8 +390,9 @@ def cmd_store(args: argparse.Namespace) -> int:
     def text() -> None:
         if before is not None:
             print(
-                f"moved the store to {output.safe(str(where.path), 500)} ({kept.present} kept "
-                f"copies copied; the old ones stay in {output.safe(str(before.path), 500)})"
+                f"moved the store to {output.safe(str(where.path), 500)} "
+                f"({counted(kept.present, 'kept copy', 'kept copies')} copied; the old ones "
+                f"stay in {output.safe(str(before.path), 500)})"
             )
             return
         print(f"store: {output.safe(str(where.path), 500)}")

@@ -17,7 +17,11 @@ from regtui.errors import RegtuiError
 if TYPE_CHECKING:
     from regtui.catalog.service import Catalog
 
-MODEL = arg("--model", type=values.model_name, help="register everything as this model")
+MODEL = arg(
+    "--model",
+    type=values.model_name,
+    help="register everything as this model (default: named by the folder layout)",
+)
 
 
 @command(
@@ -51,10 +55,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
         "--settle",
         type=values.settle,
         default=None,
-        help="seconds a file must be quiet before it counts as finished",
+        metavar="SECONDS",
+        help="seconds (0 to 3600) a file must be quiet before it counts as finished "
+        "(default: the folder's saved time, else 2)",
     ),
     arg("--headless", action="store_true", help="no TUI: print one line per event"),
-    arg("--poll", action="store_true", help="poll instead of OS events (network FS)"),
+    arg(
+        "--poll",
+        action="store_true",
+        help="poll instead of OS events (network file systems, where events do not arrive)",
+    ),
 )
 def cmd_watch(args: argparse.Namespace) -> int:
     try:
@@ -73,7 +83,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
 @command(
     "scan",
     "one pass over folders: register what is new, then exit",
-    arg("dirs", nargs="+", type=Path, metavar="DIR"),
+    arg("dirs", nargs="+", type=Path, metavar="DIR", help="folders to look through"),
     MODEL,
 )
 def cmd_scan(args: argparse.Namespace) -> int:
@@ -93,11 +103,16 @@ def cmd_scan(args: argparse.Namespace) -> int:
 @command(
     "register",
     "register one file or bundle folder as a new version",
-    arg("path", type=Path, metavar="PATH"),
-    arg("--model", type=values.model_name, required=True),
-    kv_list("--metric"),
-    kv_list("--param"),
-    kv_list("--tag"),
+    arg("path", type=Path, metavar="PATH", help="the model file or bundle folder"),
+    arg(
+        "--model",
+        type=values.model_name,
+        required=True,
+        help="the model it is a version of (made if new)",
+    ),
+    kv_list("--metric", "a metric, a number (repeatable): --metric auc=0.91"),
+    kv_list("--param", "a parameter (repeatable); numbers and true/false keep their type"),
+    kv_list("--tag", "a tag, text (repeatable): --tag team=growth"),
     arg(
         "--dataset",
         action="append",
@@ -137,9 +152,9 @@ def cmd_register(args: argparse.Namespace) -> int:
     "log",
     "attach metrics/params to a version after registration",
     arg("ref", metavar="REF"),
-    kv_list("--metric"),
-    kv_list("--param"),
-    arg("--reason"),
+    kv_list("--metric", "a metric to set, a number (repeatable)"),
+    kv_list("--param", "a parameter to set (repeatable)"),
+    arg("--reason", help="why, kept in the audit log"),
 )
 def cmd_log(args: argparse.Namespace) -> int:
     from regtui.cli import output

@@ -4,39 +4,73 @@ rollback, demote, stages, archive, edit."""
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from regtui.catalog.clock import iso
 from regtui.cli import values
 from regtui.cli.access import open_catalog
 from regtui.cli.command import REASON, arg, command, kv_list
-from regtui.errors import UsageError
+from regtui.errors import RegtuiError, UsageError
 
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from regtui.catalog.records import StageMove
+    from regtui.catalog.records import StageMove, VersionInfo
+    from regtui.catalog.service import Catalog
 
 REF = arg("ref", metavar="REF")
+REFS = arg(
+    "refs",
+    nargs="+",
+    metavar="REF",
+    help="one or more versions: MODEL:N, MODEL@STAGE or MODEL; all are checked "
+    "first and all change, or none does",
+)
+MODEL = arg("model", type=values.model_name, metavar="MODEL")
 
 
-def _decide(args: argparse.Namespace, approve: bool) -> int:
+def _each(
+    args: argparse.Namespace,
+    change: Callable[[Catalog], list[VersionInfo]],
+    line: Callable[[VersionInfo], str],
+) -> None:
+    """Run a change over several refs (one transaction in the catalog) and print
+    one line per version; as JSON one object for one ref, a list for several."""
     from regtui.cli import output
 
     with open_catalog(args) as cat:
-        v = (cat.approve if approve else cat.reject)(args.ref, args.reason)
-    line = f"{output.ref(v)} {v.approval.status} by {output.safe(v.approval.by)}"
-    output.emit(args, v.to_json, line)
+        try:
+            changed = change(cat)
+        except RegtuiError as exc:
+            if len(args.refs) > 1:  # the message names the ref; say the rest stayed
+                exc.args = (f"{exc}; none of the {len(args.refs)} versions was changed",)
+            raise
+
+    def text() -> None:
+        for v in changed:
+            print(line(v))
+
+    data = changed[0].to_json if len(changed) == 1 else lambda: [v.to_json() for v in changed]
+    output.emit(args, data, text)
+
+
+def _decided(v: VersionInfo) -> str:
+    from regtui.cli import output
+
+    return f"{output.ref(v)} {v.approval.status} by {output.safe(v.approval.by)}"
+
+
+@command("approve", "approve one or more versions", REFS, REASON)
+def cmd_approve(args: argparse.Namespace) -> int:
+    _each(args, lambda cat: cat.approve_many(args.refs, args.reason), _decided)
     return 0
 
 
-@command("approve", "approve a version", REF, arg("--reason", required=True))
-def cmd_approve(args: argparse.Namespace) -> int:
-    return _decide(args, approve=True)
-
-
-@command("reject", "reject a version", REF, arg("--reason", required=True))
+@command("reject", "reject one or more versions", REFS, REASON)
 def cmd_reject(args: argparse.Namespace) -> int:
-    return _decide(args, approve=False)
+    _each(args, lambda cat: cat.reject_many(args.refs, args.reason), _decided)
+    return 0
 
 
 def _emit_moves(args: argparse.Namespace, moves: list[StageMove]) -> None:
@@ -61,7 +95,7 @@ def _emit_moves(args: argparse.Namespace, moves: list[StageMove]) -> None:
         metavar="STAGE",
         dest="stages",
         action="append",
-        help="repeat to move several stages at once (one transaction)",
+        help="the stage to point at REF; repeat to move several at once (one transaction)",
     ),
     arg(
         "--demote",
@@ -74,7 +108,8 @@ def _emit_moves(args: argparse.Namespace, moves: list[StageMove]) -> None:
     arg(
         "--expect",
         metavar="VERSION|none",
-        help="only if the stage still holds this version (else: conflict)",
+        help="only if the stage still holds this version ('none': is empty); "
+        "else a conflict (exit 5) and nothing moves",
     ),
 )
 def cmd_promote(args: argparse.Namespace) -> int:
@@ -92,9 +127,14 @@ def cmd_promote(args: argparse.Namespace) -> int:
 @command(
     "rollback",
     "move a stage back to the version it held before",
-    arg("model", type=values.model_name, metavar="MODEL"),
-    arg("--stage", default="production"),
-    arg("--to", type=values.version, metavar="VERSION"),
+    MODEL,
+    arg("--stage", default="production", help="the stage to move back"),
+    arg(
+        "--to",
+        type=values.version,
+        metavar="VERSION",
+        help="a version the stage held before (default: the one before the current)",
+    ),
     REASON,
 )
 def cmd_rollback(args: argparse.Namespace) -> int:
@@ -107,8 +147,8 @@ def cmd_rollback(args: argparse.Namespace) -> int:
 @command(
     "demote",
     "empty a stage",
-    arg("model", type=values.model_name, metavar="MODEL"),
-    arg("--stage", required=True),
+    MODEL,
+    arg("--stage", required=True, help="the stage to empty"),
     REASON,
 )
 def cmd_demote(args: argparse.Namespace) -> int:
@@ -121,21 +161,32 @@ def cmd_demote(args: argparse.Namespace) -> int:
 @command(
     "stages",
     "stage history of a model (or what a stage held at a time)",
-    arg("model", type=values.model_name, metavar="MODEL"),
-    arg("--stage"),
-    arg("--at", metavar="WHEN", help="ISO date/time: which version the stage held then"),
+    MODEL,
+    arg("--stage", help="only this stage's history (needed with --at)"),
+    arg(
+        "--at",
+        metavar="WHEN",
+        help="which version the stage held then: an ISO time (UTC unless it says), "
+        "or a date, meaning the end of that day in UTC, as times are shown",
+    ),
 )
 def cmd_stages(args: argparse.Namespace) -> int:
     from regtui.cli import output
 
     with open_catalog(args) as cat:
         if args.at:
-            held = cat.stage_at(args.model, args.stage, _when(args))
+            when, whole_day = _when(args)
+            held = cat.stage_at(args.model, args.stage, when)
             output.emit(
                 args,
-                lambda: {"model": args.model, "stage": args.stage, "at": args.at, "version": held},
-                f"{args.model}@{args.stage} at {args.at}: "
-                + (f"version {held}" if held is not None else "nothing"),
+                lambda: {
+                    "model": args.model,
+                    "stage": args.stage,
+                    "at": args.at,
+                    "as_of": iso(when),
+                    "version": held,
+                },
+                lambda: print(_held_line(args, when, whole_day, held)),
             )
             return 0
         moves = cat.stage_history(args.model, args.stage)
@@ -148,32 +199,54 @@ def cmd_stages(args: argparse.Namespace) -> int:
     return 0
 
 
-def _when(args: argparse.Namespace) -> datetime:
-    """`--at` as a time (UTC unless it says otherwise); it needs `--stage`."""
-    from datetime import UTC, datetime
+def _held_line(args: argparse.Namespace, when: datetime, whole_day: bool, held: int | None) -> str:
+    from regtui.catalog.refs import quote_model
+    from regtui.cli import output
+
+    at = f"at the end of {when.date()} (UTC)" if whole_day else f"at {iso(when)}"
+    holds = f"version {held}" if held is not None else "nothing"
+    return f"{output.safe(quote_model(args.model))}@{output.safe(args.stage)} {at}: {holds}"
+
+
+def _when(args: argparse.Namespace) -> tuple[datetime, bool]:
+    """`--at` as a time, and whether it was a date alone. A time is UTC unless it
+    says otherwise; a date means the end of that day in UTC (the zone every time
+    is shown in), so a move made at 23:59 that day counts. It needs `--stage`."""
+    from datetime import UTC, date, datetime, time
 
     if not args.stage:
         raise UsageError("--at needs --stage")
+    text = args.at.strip()
     try:
-        when = datetime.fromisoformat(args.at)
+        day = date.fromisoformat(text)
     except ValueError:
-        raise UsageError(f"--at: {args.at!r} is not an ISO date or time") from None
-    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+        pass
+    else:
+        return datetime.combine(day, time.max, tzinfo=UTC), True
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise UsageError(
+            f"--at: {args.at[:80]!r} is not an ISO date (2026-03-03) or time (2026-03-03T12:00Z)"
+        ) from None
+    return (when if when.tzinfo is not None else when.replace(tzinfo=UTC)), False
 
 
 @command(
     "archive",
-    "archive a version (or --undo)",
-    REF,
+    "archive one or more versions (or --undo)",
+    REFS,
     REASON,
-    arg("--undo", action="store_true"),
+    arg("--undo", action="store_true", help="unarchive them instead"),
 )
 def cmd_archive(args: argparse.Namespace) -> int:
     from regtui.cli import output
 
-    with open_catalog(args) as cat:
-        v = cat.archive(args.ref, args.reason, archived=not args.undo)
-    output.emit(args, v.to_json, f"{output.ref(v)} {'archived' if v.archived else 'unarchived'}")
+    _each(
+        args,
+        lambda cat: cat.archive_many(args.refs, args.reason, archived=not args.undo),
+        lambda v: f"{output.ref(v)} {'archived' if v.archived else 'unarchived'}",
+    )
     return 0
 
 
@@ -182,14 +255,16 @@ def cmd_archive(args: argparse.Namespace) -> int:
     "edit the description and tags of a model, or of a version",
     arg("target", metavar="MODEL|REF"),
     arg("--description", help="the new description ('' clears a version's)"),
-    kv_list("--tag"),
-    arg("--untag", action="append", default=[], metavar="K"),
+    kv_list("--tag", "set a tag (repeatable): --tag owner=ml"),
+    arg("--untag", action="append", default=[], metavar="K", help="remove a tag (repeatable)"),
     REASON,
 )
 def cmd_edit(args: argparse.Namespace) -> int:
     from regtui.catalog.refs import parse_ref
     from regtui.cli import output
 
+    if args.description is None and not args.tag and not args.untag:
+        raise UsageError("name what to change: --description, --tag or --untag")
     ref = parse_ref(args.target)
     with open_catalog(args) as cat:
         # The tags are merged inside the write transaction: a concurrent edit is

@@ -17,10 +17,17 @@ from collections.abc import Sequence
 
 from regtui import __version__
 from regtui.cli.command import REGISTRY, Handler, Parser
+from regtui.cli.examples import epilog
 from regtui.errors import RegtuiError
 
 # Each registers its commands on import; `regtui --help` lists them in this order.
-COMMAND_MODULES = ("commands_intake", "commands_read", "commands_review", "commands_catalog")
+COMMAND_MODULES = (
+    "commands_intake",
+    "commands_read",
+    "commands_review",
+    "commands_catalog",
+    "commands_shell",
+)
 
 
 def build_parser() -> Parser:
@@ -30,12 +37,14 @@ def build_parser() -> Parser:
     common.add_argument(
         "--db",
         default=argparse.SUPPRESS,
+        metavar="PATH|URL",
         help="catalog: SQLite path or postgresql:// URL (default: REGTUI_DB, "
         "else the user data directory)",
     )
     common.add_argument(
         "--user",
         default=argparse.SUPPRESS,
+        metavar="NAME",
         help="who is acting (default: REGTUI_USER, else the login name)",
     )
     common.add_argument(
@@ -48,6 +57,7 @@ def build_parser() -> Parser:
         prog="regtui",
         parents=[common],
         description="A local-first model registry. With no command, opens the TUI.",
+        epilog=epilog(None),
     )
     p.add_argument("--version", action="version", version=f"regtui {__version__}")
     p.add_argument("--read-only", action="store_true", help="open the TUI without actions")
@@ -68,6 +78,11 @@ def _handler(name: str | None) -> Handler:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
+    if "_ARGCOMPLETE" in os.environ:  # a shell asks for completions (cli.completion)
+        from regtui.cli.completion import run
+
+        run(build_parser())
+        return 0  # without argcomplete: complete nothing, never run the command
     try:
         args = build_parser().parse_args(argv)
         code = _handler(args.command)(args)

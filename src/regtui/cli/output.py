@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +23,7 @@ from regtui.catalog.records import (
     VersionInfo,
     iso,
 )
-from regtui.text import human_size, json_text, printable
+from regtui.text import counted, elide_middle, elide_pair, human_size, json_text, printable
 
 if TYPE_CHECKING:
     from regtui.catalog.audit_replay import StateCheck
@@ -56,6 +57,33 @@ def safe(value: object, limit: int = 10_000) -> str:
     return printable("" if value is None else value, limit, one_line=True)
 
 
+def human(value: Any) -> str:
+    """A value from the catalog as a person reads it, never a Python repr: lists
+    as `a, b`, mappings as `k=v, k2=v2`, nested ones in parentheses, booleans as
+    true/false, nothing as `-`. Not yet made safe: pass the result to `safe`."""
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    if isinstance(value, Mapping):
+        return ", ".join(f"{k}={_nested(v)}" for k, v in value.items()) or "(empty)"
+    if isinstance(value, list | tuple):
+        if not value:
+            return "(none)"
+        joiner = "; " if any(isinstance(v, Mapping | list | tuple) for v in value) else ", "
+        return joiner.join(_nested(v) for v in value)
+    return str(value)
+
+
+def _nested(value: Any) -> str:
+    """A value inside a list or mapping: a container in parentheses, so where it
+    ends stays visible."""
+    text = human(value)
+    return f"({text})" if isinstance(value, Mapping | list | tuple) and value else text
+
+
 def ref(v: VersionInfo) -> str:
     return safe(v.ref)  # as a ref is typed: a name holding ':' or '@' is quoted
 
@@ -65,8 +93,12 @@ def short_time(v: Any) -> str:
     return text[:16].replace("T", " ")
 
 
-def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
-    cells = [[safe(c, CELL_LIMIT) for c in row] for row in rows]
+def table(
+    headers: Sequence[str], rows: Sequence[Sequence[str]], limit: int | None = CELL_LIMIT
+) -> None:
+    """Rows under headers in aligned columns; each cell made safe and cut at `limit`
+    (None: the cells are safe and cut already)."""
+    cells = [[c if limit is None else safe(c, limit) for c in row] for row in rows]
     widths = [len(h) for h in headers]
     for row in cells:
         for i, c in enumerate(row):
@@ -143,7 +175,10 @@ def _section(title: str, items: dict[str, Any]) -> None:
     print(f"{title}:")
     width = min(max(len(safe(k, 40)) for k in items), 40)
     for k in sorted(items):
-        print(f"  {safe(k, 40).ljust(width)}  {safe(items[k], 200)}")
+        value = items[k]
+        print(
+            f"  {safe(k, 40).ljust(width)}  {safe(value if isinstance(value, str) else human(value), 300)}"
+        )
 
 
 DESCRIPTION_LINES = 12  # a version's description in `show`; --json has the rest
@@ -183,9 +218,9 @@ def print_version(v: VersionInfo, history: Sequence[StageMove] = ()) -> None:
     _section("params", _late_marked(v, "params", v.params))
     print_datasets(v)
     _section("tags", v.tags)
-    _section("lineage", v.lineage)
     from regtui.catalog.diff import flatten
 
+    _section("lineage", flatten(v.lineage))
     _section("metadata", flatten(v.metadata))
     _print_warning_lines(v)
     moves = [m for m in history if v.version in (m.to_version, m.from_version)]
@@ -229,7 +264,7 @@ def changes(changed: dict[str, Any]) -> str:
             pairs = ", ".join(f"{safe(k, 60)}={_fmt(x)}" for k, x in changed[kind].items())
             parts.append(f"{kind} {pairs}")
     if changed.get("datasets"):
-        parts.append(f"{len(changed['datasets'])} dataset(s)")
+        parts.append(counted(len(changed["datasets"]), "dataset"))
     return "; ".join(parts)
 
 
@@ -274,36 +309,54 @@ def move_line(m: StageMove) -> str:
     return text
 
 
-def _fmt(value: Any) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return f"{value:.6g}"
-    return safe(value, CELL_LIMIT)
+def _fmt(value: Any, limit: int = CELL_LIMIT) -> str:
+    return safe(human(value), limit)
+
+
+DIFF_WIDTH = 100  # when the terminal's width is unknown (a pipe with no COLUMNS)
+MIN_VALUE = 12
 
 
 def print_diff(diff: Diff, show_all: bool = False) -> None:
-    left, right = diff.left.ref, diff.right.ref
+    """The rows that differ (all with `show_all`), fitted to the terminal's width:
+    two long values are cut where they differ (text.elide_pair), so two paths or
+    hashes that part near their end still show where."""
+    left, right = safe(diff.left.ref), safe(diff.right.ref)
     rows = diff.rows if show_all else diff.changed()
     if not rows:
-        print(f"{safe(left)} and {safe(right)} do not differ")
+        print(f"{left} and {right} do not differ")
         return
-    out = []
+    marks = {"same": " ", "added": "+", "removed": "-", "changed": "~"}
+    cells = []
     for r in rows:
-        mark = {"same": " ", "added": "+", "removed": "-", "changed": "~"}[r.status]
         note = ""
         if r.section == "metrics" and r.delta is not None and r.status == "changed":
             note = f"{r.delta:+.6g}" + {True: " better", False: " worse", None: ""}[r.better]
-        lv, rv = _fmt(r.left), _fmt(r.right)
+        lv, rv = _fmt(r.left, MAX_PATH_SHOWN), _fmt(r.right, MAX_PATH_SHOWN)
         if r.left_logged:
             lv += f" (logged {short_time(r.left_logged)})"
         if r.right_logged:
             rv += f" (logged {short_time(r.right_logged)})"
-        out.append([mark, r.section, r.key, lv, rv, note])
-    table(["", "SECTION", "FIELD", safe(left), safe(right), "CHANGE"], out)
-    note = diff.data_note()
-    if note:
-        print(note)
+        cells.append(
+            [marks[r.status], safe(r.section), elide_middle(safe(r.key), 40), lv, rv, note]
+        )
+    fixed = [max(len(h), *(len(c[i]) for c in cells)) for i, h in ((1, "SECTION"), (2, "FIELD"))]
+    change = max(len("CHANGE"), *(len(c[5]) for c in cells))
+    # six columns, five gaps of two: what is left goes to the two values, half each
+    room = _width() - (1 + sum(fixed) + change + 5 * 2)
+    value = max(MIN_VALUE, room // 2)
+    for c in cells:
+        c[3], c[4] = elide_pair(c[3], c[4], value)
+    headers = elide_pair(left, right, value)
+    table(["", "SECTION", "FIELD", *headers, "CHANGE"], cells, limit=None)
+    data_note = diff.data_note()
+    if data_note:
+        print(data_note)
+
+
+def _width() -> int:
+    """The terminal's columns (COLUMNS first, as shutil reads it), else DIFF_WIDTH."""
+    return shutil.get_terminal_size((DIFF_WIDTH, 24)).columns
 
 
 def print_events(events: Sequence[AuditEvent]) -> None:
@@ -336,7 +389,7 @@ def _change(before: Any, after: Any) -> str:
 
 def chain_line(check: ChainCheck) -> str:
     if check.ok:
-        return f"audit chain verifies: {check.events} events, head {check.head}"
+        return f"audit chain verifies: {counted(check.events, 'event')}, head {check.head}"
     where = f"at event {check.first_bad}" if check.first_bad is not None else "at the head"
     return f"audit chain BROKEN {where}: {safe(check.problem, 2000)}"
 
@@ -351,9 +404,12 @@ def print_state(state: StateCheck) -> None:
     if state.ok:
         line = "catalog state matches the log"
     else:
-        line = f"catalog state DISAGREES with the log in {len(state.mismatches)} values"
+        line = f"catalog state DISAGREES with the log in {counted(len(state.mismatches), 'value')}"
     if state.unverifiable:
-        line += f" ({len(state.unverifiable)} rows older than what the log records: not checked)"
+        line += (
+            f" ({counted(len(state.unverifiable), 'row')} older than what the log records: "
+            "not checked)"
+        )
     print(line)
 
 
@@ -361,7 +417,11 @@ def print_checks(checks: Sequence[ArtifactCheck]) -> None:
     bad = [c for c in checks if c.state != "ok"]
     for c in bad:
         print(f"{c.state:10}  {safe(c.ref)}  {safe(c.path)}  {safe(c.detail, 200)}")
-    print(f"{len(checks) - len(bad)} of {len(checks)} artifacts match their hash")
+    good, total = len(checks) - len(bad), len(checks)
+    if total == 1:
+        print("the artifact matches its hash" if good else "the artifact does not match its hash")
+    else:
+        print(f"{good} of {total} artifacts match their hash")
 
 
 def print_scan_item(item: ScanItem) -> None:
@@ -371,14 +431,29 @@ def print_scan_item(item: ScanItem) -> None:
         for w in v.warnings:
             print(f"  warning: {safe(w, 300)}")
     elif item.outcome in ("refused", "error"):
-        print(f"{item.outcome:10}  {safe(item.path)}  {safe(item.detail, 300)}")
+        print(f"{item.outcome:10}  {safe(item.path)}  {safe(_without_path(item), 300)}")
+
+
+def _without_path(item: ScanItem) -> str:
+    """The reason a scan gives for a path, without the path it already printed
+    (an artifact error's message begins with it: `PATH: refused: why`)."""
+    detail = item.detail or ""
+    for lead in (f"{item.path}: refused: ", f"{item.path}: "):
+        if detail.startswith(lead):
+            return detail[len(lead) :]
+    return detail
 
 
 def print_scan_summary(items: Sequence[ScanItem]) -> None:
     counts: dict[str, int] = {}
     for i in items:
         counts[i.outcome] = counts.get(i.outcome, 0) + 1
-    parts = [f"{counts.get(k, 0)} {k}" for k in ("registered", "exists", "refused", "error")]
+    parts = [
+        f"{counts.get('registered', 0)} registered",
+        f"{counts.get('exists', 0)} already registered",
+        f"{counts.get('refused', 0)} refused",
+        counted(counts.get("error", 0), "error"),
+    ]
     print("scan: " + ", ".join(parts))
 
 
@@ -395,7 +470,8 @@ def print_import(outcome: Outcome) -> None:
         counts[s.action] = counts.get(s.action, 0) + 1
     verb = "would import" if outcome.dry_run else "imported"
     print(
-        f"{verb} {counts.get('version', 0)} versions, {counts.get('stage', 0)} stage moves, "
-        f"{counts.get('model', 0)} model edits from {safe(outcome.source, 300)}; "
-        f"{outcome.already} already imported, {counts.get('problem', 0)} problems"
+        f"{verb} {counted(counts.get('version', 0), 'version')}, "
+        f"{counted(counts.get('stage', 0), 'stage move')}, "
+        f"{counted(counts.get('model', 0), 'model edit')} from {safe(outcome.source, 300)}; "
+        f"{outcome.already} already imported, {counted(counts.get('problem', 0), 'problem')}"
     )

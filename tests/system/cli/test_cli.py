@@ -106,7 +106,7 @@ def test_full_review_flow_with_json(db_url: str, arts: Path) -> None:
         user="alice",
     )
     assert v2["version"] == 2
-    refused = fail("promote", "churn:2", "--to", "production", db=db, code=4)
+    refused = fail("promote", "churn:2", "--reason", "r", "--to", "production", db=db, code=4)
     assert "protected-stage-needs-approval" in refused
     approved = js("approve", "churn:2", "--reason", "better auc", db=db, user="bob")
     assert approved["approval"] == {
@@ -116,7 +116,7 @@ def test_full_review_flow_with_json(db_url: str, arts: Path) -> None:
         "reason": "better auc",
     }
     js("approve", "churn:1", "--reason", "baseline", db=db, user="bob")
-    js("promote", "churn:1", "--to", "production", db=db, user="bob")
+    js("promote", "churn:1", "--reason", "r", "--to", "production", db=db, user="bob")
     move = js("promote", "churn:2", "--to", "production", "--reason", "ship", db=db, user="bob")
     assert (move["from_version"], move["to_version"]) == (1, 2)
     served = Path(run("resolve", "churn@production", db=db).stdout.strip())
@@ -197,14 +197,24 @@ def test_edit_archive_stages_policy_verify_locate(sqlite_path: str, arts: Path) 
     db = sqlite_path
     run("register", str(arts / "m1.bin"), "--model", "churn", db=db)
     run("register", str(arts / "m2.bin"), "--model", "churn", db=db)
-    edited = js("edit", "churn", "--description", "Predicts churn", "--tag", "owner=ml", db=db)
+    edited = js(
+        "edit",
+        "churn",
+        "--reason",
+        "r",
+        "--description",
+        "Predicts churn",
+        "--tag",
+        "owner=ml",
+        db=db,
+    )
     assert edited["description"] == "Predicts churn" and edited["tags"] == {"owner": "ml"}
-    assert js("edit", "churn:1", "--tag", "k=v", db=db)["tags"] == {"k": "v"}
+    assert js("edit", "churn:1", "--reason", "r", "--tag", "k=v", db=db)["tags"] == {"k": "v"}
     assert js("archive", "churn:1", "--reason", "old", db=db)["archived"] is True
-    assert js("archive", "churn:1", "--undo", db=db)["archived"] is False
+    assert js("archive", "churn:1", "--reason", "r", "--undo", db=db)["archived"] is False
     policy = js("policy", "--protect", "production,canary", "--distinct-approver", "on", db=db)
     assert policy == {"protected_stages": ["production", "canary"], "distinct_approver": True}
-    js("promote", "churn:1", "--to", "staging", db=db)
+    js("promote", "churn:1", "--reason", "r", "--to", "staging", db=db)
     history = js("stages", "churn", db=db)
     assert history[0]["stage"] == "staging" and history[0]["to_version"] == 1
     at = js("stages", "churn", "--stage", "staging", "--at", "2000-01-01", db=db)
@@ -218,7 +228,7 @@ def test_edit_archive_stages_policy_verify_locate(sqlite_path: str, arts: Path) 
     }
     located = js("locate", db=db)
     assert located["catalog"].endswith(Path(db).name)
-    js("demote", "churn", "--stage", "staging", db=db)
+    js("demote", "churn", "--reason", "r", "--stage", "staging", db=db)
 
 
 def test_default_catalog_lives_in_the_data_dir(tmp_path: Path, arts: Path) -> None:
@@ -248,13 +258,17 @@ def test_version_and_help_are_quick_to_reach() -> None:
         (["versions", "churn", "--filter", "metrics.auc >"], 2, "ends too early"),
         (["approve", "churn:1"], 2, "--reason"),
         (["approve", "churn:1", "--reason", " "], 2, "reason is required"),
-        (["promote", "churn:1", "--to", "Prod!"], 2, "bad stage name"),
-        (["rollback", "churn"], 3, "nothing in stage"),
+        (["promote", "churn:1", "--reason", "r", "--to", "Prod!"], 2, "bad stage name"),
+        (["rollback", "churn", "--reason", "r"], 3, "nothing in stage"),
         (["resolve", "churn@production"], 3, "nothing in stage"),
         (["diff", "churn:1", "churn:7"], 3, "no version 7"),
         (["import", "{arts}/m1.bin"], 2, "not readable JSON"),
         (["watch", "--settle", "abc"], 2, "expected seconds"),
-        (["--db", "/no/such/dir/cat.sqlite", "models"], 7, "cannot open"),
+        (
+            ["--db", "/no/such/dir/cat.sqlite", "models"],
+            7,
+            "its folder /no/such/dir does not exist",
+        ),
         (["--db", "{arts}/m1.bin", "models"], 7, "not an SQLite database"),
         (["--db", "postgresql://nobody@/x?host=/no/such/dir", "models"], 7, "database error"),
     ],
@@ -305,10 +319,22 @@ def test_reject_backup_head_and_multi_stage_promote(
         run("register", str(arts / f"m{i}.bin"), "--model", "churn", db=db)
     rejected = js("reject", "churn:1", "--reason", "leaks the label", db=db)
     assert rejected["approval"]["status"] == "rejected"
-    refused = fail("promote", "churn:1", "--to", "staging", db=db, code=4)
+    refused = fail("promote", "churn:1", "--reason", "r", "--to", "staging", db=db, code=4)
     assert "rejected-no-stage" in refused
-    js("promote", "churn:2", "--to", "qa", db=db)
-    moves = js("promote", "churn:2", "--to", "staging", "--to", "canary", "--demote", "qa", db=db)
+    js("promote", "churn:2", "--reason", "r", "--to", "qa", db=db)
+    moves = js(
+        "promote",
+        "churn:2",
+        "--reason",
+        "r",
+        "--to",
+        "staging",
+        "--to",
+        "canary",
+        "--demote",
+        "qa",
+        db=db,
+    )
     assert [(m["stage"], m["to_version"]) for m in moves] == [
         ("staging", 2),
         ("canary", 2),

@@ -27,7 +27,7 @@ def test_scan_refuses_every_damaged_kind(db_url: str, tmp_path: Path) -> None:
         assert "version" not in item
     assert items[root / "sound" / "model.safetensors"]["outcome"] == "registered"
     text = run("scan", str(root), db=db_url).stdout
-    assert f"scan: 0 registered, 1 exists, {len(KINDS)} refused, 0 error" in text
+    assert f"scan: 0 registered, 1 already registered, {len(KINDS)} refused, 0 errors" in text
     assert text.count("refused     ") == len(KINDS)
 
 

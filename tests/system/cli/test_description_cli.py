@@ -25,7 +25,7 @@ def test_a_description_written_from_the_cli_shows_everywhere(tmp_path: Path) -> 
     note = "Retrained on March data.\n\x1b[31mred\x1b[0m stays text\n" + "\n".join(
         f"line {i}" for i in range(20)
     )
-    done = _cli(db, "edit", "churn:2", "--description", note)
+    done = _cli(db, "edit", "churn:2", "--reason", "r", "--description", note)
     assert done.returncode == 0, done.stderr
     shown = _cli(db, "show", "churn:2")
     assert shown.returncode == 0, shown.stderr
@@ -38,6 +38,6 @@ def test_a_description_written_from_the_cli_shows_everywhere(tmp_path: Path) -> 
     assert as_json["description"] == note
     diff = _cli(db, "diff", "churn:1", "churn:2")
     assert "description" in diff.stdout
-    assert _cli(db, "edit", "churn:2", "--description", "").returncode == 0
+    assert _cli(db, "edit", "churn:2", "--reason", "r", "--description", "").returncode == 0
     assert json.loads(_cli(db, "show", "churn:2", "--json").stdout)["description"] is None
     assert "description:" not in _cli(db, "show", "churn:2").stdout

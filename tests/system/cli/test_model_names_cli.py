@@ -66,7 +66,7 @@ def test_a_name_as_written_works_in_every_command(tmp_path: Path, name: str, ref
         )
     )
     assert [v["version"] for v in found] == [2]
-    _ok(db, "promote", f"{ref}:2", "--to", "staging")
+    _ok(db, "promote", f"{ref}:2", "--reason", "r", "--to", "staging")
     _ok(db, "demote", ref, "--stage", "staging", "--reason", "done")
     assert "promoted" in _ok(db, "audit", ref)
     _ok(db, "audit", "--verify")

@@ -30,7 +30,7 @@ def test_protecting_a_stage_with_a_bad_holder_exits_4(
     db_url: str, tmp_path: Path, n: int, rule: str
 ) -> None:
     _two(db_url, tmp_path)
-    run("promote", f"churn:{n}", "--to", "staging", db=db_url, user="bob")
+    run("promote", f"churn:{n}", "--reason", "r", "--to", "staging", db=db_url, user="bob")
     proc = run("policy", "--protect", "production,staging", "--reason", "x", db=db_url, ok=False)
     assert proc.returncode == 4, proc.stderr
     assert rule in proc.stderr and "staging" in proc.stderr and f"churn:{n}" in proc.stderr
@@ -50,7 +50,7 @@ def test_import_of_an_export_with_a_damaged_production_refuses_whole(
     db_url: str, tmp_path: Path
 ) -> None:
     _two(db_url, tmp_path)
-    run("promote", "churn:1", "--to", "staging", db=db_url, user="bob")
+    run("promote", "churn:1", "--reason", "r", "--to", "staging", db=db_url, user="bob")
     export = tmp_path / "x.json"
     run("export", str(export), db=db_url)
     data = json.loads(export.read_text())

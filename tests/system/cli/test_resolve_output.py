@@ -205,7 +205,11 @@ def test_a_policy_setting_regtui_did_not_write_is_one_clear_error(
     with sqlite3.connect(db) as con:
         con.execute("DELETE FROM setting WHERE key = 'policy'")
         con.execute("INSERT INTO setting (key, value) VALUES ('policy', ?)", (value,))
-    for args in (("policy",), ("resolve", "m@staging"), ("promote", "m:1", "--to", "production")):
+    for args in (
+        ("policy",),
+        ("resolve", "m@staging"),
+        ("promote", "m:1", "--reason", "r", "--to", "production"),
+    ):
         proc = _cli(db, *args)
         assert proc.returncode == 7, (args, proc.stderr)
         assert proc.stderr.decode().startswith("regtui: error: the catalog's policy setting")
@@ -238,7 +242,12 @@ def test_clearing_damage_beside_the_log_shows_and_is_not_served(tmp_path: Path) 
     with sqlite3.connect(db) as con:
         con.execute("UPDATE version SET damage = NULL")
     assert _cli(db, "--user", "bob", "approve", "m:1", "--reason", "looks fine").returncode == 0
-    assert _cli(db, "--user", "bob", "promote", "m:1", "--to", "production").returncode == 0
+    assert (
+        _cli(
+            db, "--user", "bob", "promote", "m:1", "--reason", "r", "--to", "production"
+        ).returncode
+        == 0
+    )
     proc = _cli(db, "resolve", "m@production")
     assert proc.returncode == 7 and proc.stdout == b"", proc.stderr
     assert b"damage" in proc.stderr

@@ -21,7 +21,7 @@ def _released(db: str, tmp_path: Path) -> Path:
     model.write_bytes(safetensors_bytes({"w": ("F32", [8])}, {"run": "1"}))
     run("register", str(model), "--model", "churn", db=db)
     run("approve", "churn:1", "--reason", "ok", db=db)
-    run("promote", "churn:1", "--to", "production", db=db)
+    run("promote", "churn:1", "--reason", "r", "--to", "production", db=db)
     return model
 
 
@@ -81,7 +81,7 @@ def test_store_set_moves_copies_and_is_audited(db_url: str, tmp_path: Path) -> N
         "churn:1 (kept copy)": ("ok", str(served)),
     }
     text = run("store", "--set", str(tmp_path / "again"), db=db_url).stdout
-    assert text.startswith(f"moved the store to {tmp_path / 'again'} (1 kept copies copied")
+    assert text.startswith(f"moved the store to {tmp_path / 'again'} (1 kept copy copied")
 
 
 def test_store_errors_are_one_line(sqlite_path: str, tmp_path: Path) -> None:
@@ -92,7 +92,7 @@ def test_store_errors_are_one_line(sqlite_path: str, tmp_path: Path) -> None:
     assert "cannot use" in line
     fail("store", "--reason", "why", db=sqlite_path, code=2)
     where = js("store", db=sqlite_path)["location"]  # type: ignore[index]
-    assert "already at" in fail("store", "--set", where, db=sqlite_path, code=2)  # type: ignore[arg-type]
+    assert "already at" in fail("store", "--set", where, db=sqlite_path, code=5)  # type: ignore[arg-type]
     # A kept copy that matches nowhere: the move is refused and nothing changes.
     (tmp_path / "out" / "model.safetensors").write_bytes(b"overwritten by run 2")
     kept = Path(run("resolve", "churn@production", db=sqlite_path).stdout.strip())
@@ -136,7 +136,7 @@ def test_two_hosts_resolve_the_same_copy_through_a_set_store(pg_server, tmp_path
     for args in (
         ("register", str(model), "--model", "churn"),
         ("approve", "churn:1", "--reason", "ok"),
-        ("promote", "churn:1", "--to", "production"),
+        ("promote", "churn:1", "--reason", "r", "--to", "production"),
     ):
         proc = on("host-a", *args)
         assert proc.returncode == 0, proc.stderr
@@ -174,7 +174,7 @@ def test_backup_takes_production_along(sqlite_path: str, tmp_path: Path) -> None
     backup = tmp_path / "b" / "copy.sqlite"
     backup.parent.mkdir()
     proc = run("backup", str(backup), db=sqlite_path)
-    assert f"copied 1 kept copies into {backup}.store" in proc.stderr
+    assert f"copied 1 kept copy into {backup}.store" in proc.stderr
     model.write_bytes(b"retrained")  # the training output no longer matches
     served = Path(run("resolve", "churn@production", db=str(backup)).stdout.strip())
     assert served.is_relative_to(Path(f"{backup}.store"))
@@ -221,7 +221,7 @@ def test_import_says_what_it_did_with_the_exports_store_setting(
         export.write_text(json.dumps(data))
     target = str(tmp_path / "new.sqlite")
     proc = run("import", str(export), db=target)
-    assert proc.stdout == "imported 1 versions\n"
+    assert proc.stdout == "imported 1 version\n"
     notes = proc.stderr.strip().splitlines()
     assert len(notes) == 1 and notes[0].startswith("regtui: note: ")
     shown = js("store", db=target)

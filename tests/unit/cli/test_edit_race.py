@@ -62,9 +62,9 @@ def test_concurrent_edits_of_different_tags_both_land(
     target: str,
 ) -> None:
     _register(db_url, tmp_path, "one")
-    ran = _race(monkeypatch, lambda: _cli(db_url, "edit", target, "--tag", "b=2"))
+    ran = _race(monkeypatch, lambda: _cli(db_url, "edit", target, "--reason", "r", "--tag", "b=2"))
     capsys.readouterr()
-    _cli(db_url, "edit", target, "--tag", "a=1", "--json")
+    _cli(db_url, "edit", target, "--reason", "r", "--tag", "a=1", "--json")
     assert ran
     assert json.loads(capsys.readouterr().out)["tags"] == {"a": "1", "b": "2"}
     with Catalog(db_url) as cat:
@@ -76,8 +76,10 @@ def test_untag_drops_only_its_key_from_what_is_held_at_write(
     db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     _register(db_url, tmp_path, "one", a="1", b="2")
-    ran = _race(monkeypatch, lambda: _cli(db_url, "edit", "churn:1", "--tag", "c=3"))
-    _cli(db_url, "edit", "churn:1", "--untag", "a")
+    ran = _race(
+        monkeypatch, lambda: _cli(db_url, "edit", "churn:1", "--reason", "r", "--tag", "c=3")
+    )
+    _cli(db_url, "edit", "churn:1", "--reason", "r", "--untag", "a")
     assert ran
     with Catalog(db_url) as cat:
         assert cat.get("churn:1").tags == {"b": "2", "c": "3"}
@@ -88,9 +90,11 @@ def test_edit_at_a_stage_edits_the_version_the_stage_holds_when_written(
 ) -> None:
     _register(db_url, tmp_path, "one", who="one")
     _register(db_url, tmp_path, "two", who="two")
-    _cli(db_url, "promote", "churn:1", "--to", "staging")
-    ran = _race(monkeypatch, lambda: _cli(db_url, "promote", "churn:2", "--to", "staging"))
-    _cli(db_url, "edit", "churn@staging", "--tag", "a=1")
+    _cli(db_url, "promote", "churn:1", "--reason", "r", "--to", "staging")
+    ran = _race(
+        monkeypatch, lambda: _cli(db_url, "promote", "churn:2", "--reason", "r", "--to", "staging")
+    )
+    _cli(db_url, "edit", "churn@staging", "--reason", "r", "--tag", "a=1")
     assert ran
     with Catalog(db_url) as cat:
         assert cat.get("churn@staging").version == 2
