@@ -53,8 +53,8 @@ def human_size(n: int) -> str:
 
 
 def counted(n: int, noun: str, nouns: str | None = None) -> str:
-    """`n` with its noun in the right number: 1 version, 2 versions, 0 versions."""
-    return f"{n} {noun if n == 1 else (nouns or noun + 's')}"
+    """`n` with its noun in the right number: 1 version, 2 versions, 1,234 versions."""
+    return f"{n:,} {noun if n == 1 else (nouns or noun + 's')}"
 
 
 _STRICT = json.JSONEncoder(ensure_ascii=True, allow_nan=False)
@@ -121,8 +121,3 @@ def elide_pair(a: str, b: str, width: int) -> tuple[str, str]:
         return "…" + elide_middle(window, width - 1)
 
     return around(a), around(b)
-
-
-def counted(n: int, noun: str, plural: str | None = None) -> str:
-    """`n` and the noun agreeing with it: "1 version", "2 versions", "1,234 models"."""
-    return f"{n:,} {noun if n == 1 else (plural or noun + 's')}"

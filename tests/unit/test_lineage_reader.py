@@ -49,6 +49,11 @@ STARTER = re.compile(
 )
 # module path -> why it must start a process (a new entry needs a reason)
 JUSTIFIED: dict[str, str] = {
+    "tui/chain_check.py": (
+        "runs regtui's own `audit --verify` in this interpreter, isolated (-I: no current"
+        " folder on the path, no PYTHON* variables) from the temp folder: nothing an"
+        " artifact's folder holds can change what runs (tests/ui/test_chain_check.py)"
+    ),
     "catalog/scan_processes.py": (
         "os.fork only: copies of a scan share its work; no program is started, nothing is"
         " imported, and they die with the scan"

@@ -85,14 +85,12 @@ __all__ = [
 ]  # fmt: skip
 
 
-class Catalog(Preparer):
+class Catalog(Preparer):  # prepare (inspect and hash, no database): candidates.Preparer
     """The registry. `Catalog()` finds the catalog like the CLI: REGTUI_DB, then the default.
 
     >>> reg = Catalog()                      # doctest: +SKIP
     >>> reg.register("out/model.onnx", model="churn", metrics={"auc": 0.91})  # doctest: +SKIP
     >>> reg.log("churn:1", metrics={"test_auc": 0.89}, reason="holdout eval")  # doctest: +SKIP
-
-    `prepare` (inspect and hash, no database) comes from candidates.Preparer.
     """
 
     def __init__(
@@ -145,10 +143,7 @@ class Catalog(Preparer):
         """Register an artifact as the next version of `model` (created if new).
 
         The same bytes already registered under the model return that version,
-        with new metrics/params merged in (see `log`).
-
-        >>> reg.register("out/model.onnx", model="churn",
-        ...              datasets=["data/train.parquet", "s3://b/eval.csv?versionId=3"])  # doctest: +SKIP
+        with new metrics/params merged in (see `log`). `datasets`: paths or URIs.
         """
         cand = self.prepare(
             path,
@@ -262,18 +257,16 @@ class Catalog(Preparer):
     def archive(self, ref: str, reason: str | None = None, archived: bool = True) -> VersionInfo:
         return review.archive(self._core, ref, reason, archived)
 
+    # Several versions in one transaction: all change, or (at the first that may not) none.
     def approve_many(self, refs: Sequence[str], reason: str) -> list[VersionInfo]:
-        """Approve every version `refs` name in one transaction: all or none."""
         return review.decide_many(self._core, refs, ApprovalStatus.APPROVED, reason)
 
     def reject_many(self, refs: Sequence[str], reason: str) -> list[VersionInfo]:
-        """Reject every version `refs` name in one transaction: all or none."""
         return review.decide_many(self._core, refs, ApprovalStatus.REJECTED, reason)
 
     def archive_many(
         self, refs: Sequence[str], reason: str | None = None, archived: bool = True
     ) -> list[VersionInfo]:
-        """Archive (or unarchive) every version `refs` name in one transaction."""
         return review.archive_many(self._core, refs, reason, archived)
 
     # ------------------------------------------------------------------ stages
@@ -393,10 +386,6 @@ class Catalog(Preparer):
         evaluation that finished later, a sidecar written after the model). Each
         change is one audit event with before and after; values that are already
         there unchanged change nothing. `version.logged` keeps when each arrived.
-
-        >>> from regtui import Registry
-        >>> Registry().log("churn:3", metrics={"test_auc": 0.91}, params={"eval_set": "q4"},
-        ...                reason="holdout evaluation finished")  # doctest: +SKIP
         """
         return self.log_changes(ref, metrics=metrics, params=params, reason=reason)[0]
 
