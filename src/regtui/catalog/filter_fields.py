@@ -74,7 +74,7 @@ def field_hint(field: str, plain: tuple[str, ...] = PLAIN_FIELDS) -> str:
     return "fields are " + ", ".join([*plain, *keyed])
 
 
-def order_field(text: str) -> tuple[str, str]:
+def order_field(text: str, label: str = "order by") -> tuple[str, str]:
     """The (head, key) an order-by names: a field of ORDER_PLAIN or a keyed field
     with its key. Anything else is a FilterError naming the nearest field."""
     field = text.strip()
@@ -84,10 +84,10 @@ def order_field(text: str) -> tuple[str, str]:
     if head in ("stage", "dataset") and "." not in field:
         raise FilterError(
             f"cannot order by {head}",
-            hint=f"a version may hold several values of {head}; order by one of "
-            + ", ".join(ORDER_PLAIN),
-            label="order by",
+            hint="a version may hold several of them; order by created, version, "
+            "metrics.NAME or another field with one value",
+            label=label,
         )
     raise FilterError(
-        f"unknown field {field!r}", hint=field_hint(field, ORDER_PLAIN), label="order by"
+        f"unknown field {field[:80]!r}", hint=field_hint(field, ORDER_PLAIN), label=label
     )

@@ -41,7 +41,7 @@ def parse_error(text: str, exc: Any, parser: Any) -> FilterError:
 
     expected = set(getattr(exc, "expected", None) or getattr(exc, "allowed", None) or ())
     if isinstance(exc, UnexpectedCharacters):
-        pos = exc.pos_in_stream
+        pos = min(exc.pos_in_stream or 0, len(text) - 1)
         char = text[pos]
         before = _tokens(parser, text[:pos])
         hint = CHARACTER_HINTS.get(char)
