@@ -117,8 +117,10 @@ def _parser() -> Any:
     return Lark(GRAMMAR, parser="lalr", maybe_placeholders=False)
 
 
-def compile_filter(text: str, dialect: str) -> ColumnElement[bool]:
-    """SQL condition on the version (joined with model) for a filter expression."""
+def compile_filter(text: str, dialect: str, *, probes: bool = False) -> ColumnElement[bool]:
+    """SQL condition on the version (joined with model) for a filter expression.
+    `probes`: test each version by the index tables' primary keys, never list
+    their matches (for a few versions already chosen, as a first page walks)."""
     if not text.strip():
         return true()
     if len(text) > MAX_FILTER_LEN:
@@ -132,7 +134,7 @@ def compile_filter(text: str, dialect: str) -> ColumnElement[bool]:
 
         raise parse_error(text, exc, _parser()) from None
     _check_nesting(tree)
-    return _Compiler(dialect).expr(tree)
+    return _Compiler(dialect, probes).expr(tree)
 
 
 MAX_NESTING = 32  # levels of `not` and parentheses: far past any real filter
@@ -172,8 +174,9 @@ def _unquote(token: str) -> str:
 
 
 class _Compiler:
-    def __init__(self, dialect: str) -> None:
+    def __init__(self, dialect: str, probes: bool = False) -> None:
         self.pg = dialect == "postgresql"
+        self.probes = probes
         # Conditions answered from an index table: id(condition) -> its id query,
         # whether it is an equality (likely few ids), and the same test as a
         # probe of one version (its index table's primary key finds the row).
@@ -182,6 +185,8 @@ class _Compiler:
     def indexed(
         self, ids: Ids, probe: ColumnElement[bool], *, equality: bool
     ) -> ColumnElement[bool]:
+        if self.probes:
+            return probe
         cond = V.c.id.in_(ids)
         self.index_selects[id(cond)] = (ids, equality, probe)
         return cond

@@ -83,6 +83,23 @@ def versions(
             # number range (an index seek), not an OFFSET walk over the rows before it.
             top = core.top_number(conn, core.model_id(conn, model))
             q = q.where(V.c.number <= top - offset if desc else V.c.number > offset)
+        elif (
+            where
+            and limit is not None
+            and order_by is None
+            and (
+                page := _walked_page(
+                    core, conn, model, where, include_archived, desc, offset, limit
+                )
+            )
+            is not None
+        ):
+            q = (
+                select(*VERSION_COLUMNS)
+                .select_from(V.join(M, M.c.id == V.c.model_id))
+                .where(V.c.id.in_(page))
+                .order_by(*order)
+            )
         elif (where or order_by is not None) and limit is not None:
             # A page of a broad match (half of 100k versions) would sort every
             # matching full row to keep 100: sort and cut the ids alone, then
@@ -112,6 +129,50 @@ def versions(
             rows = result.cursor.fetchall() if result.cursor is not None else []
             result.close()
             return core.to_infos(conn, rows)
+
+
+# A first page of a filter walks this many versions in order before it sorts
+# every match instead; a page deeper than WALK_UP_TO rows always sorts.
+WALK_MIN, WALK_FACTOR, WALK_UP_TO = 2000, 20, 1000
+
+
+def _walked_page(
+    core: Core,
+    conn: Connection,
+    model: str | None,
+    where: str,
+    include_archived: bool,
+    desc: bool,
+    offset: int,
+    limit: int,
+) -> list[int] | None:
+    """The ids of a filtered page in the default order, found by walking the
+    versions in that order (an index walk) and testing each against the filter
+    by primary key, when enough of the first WALK_FACTOR x page versions match;
+    None: too few did, so matches are rare and sorting them all is cheap.
+
+    A broad filter (half of 100k versions) then costs about a page's worth of
+    probes instead of sorting 50k matching ids (~140 ms at 100k)."""
+    want = offset + limit
+    if want > WALK_UP_TO:
+        return None
+    head = select(V.c.id).select_from(V.join(M, M.c.id == V.c.model_id))
+    if model is not None:
+        head = head.where(V.c.model_id == core.model_id(conn, model))
+    walked = max(WALK_MIN, WALK_FACTOR * want)
+    head = head.order_by(
+        *_order(core.dialect, None, desc, across=model is None, filtered=False)
+    ).limit(walked)
+    matches = (
+        select(V.c.id)
+        .select_from(V.join(M, M.c.id == V.c.model_id))
+        .where(V.c.id.in_(head), compile_filter(where, core.dialect, probes=True))
+    )
+    if not include_archived:
+        matches = matches.where(V.c.archived.is_(False))
+    order = _order(core.dialect, None, desc, across=model is None, filtered=True)
+    ids = [r[0] for r in conn.execute(matches.order_by(*order).limit(want))]
+    return ids[offset:] if len(ids) == want else None
 
 
 def _order(
