@@ -45,8 +45,13 @@ def parse_error(text: str, exc: Any, parser: Any) -> FilterError:
         char = text[pos]
         before = _tokens(parser, text[:pos])
         hint = CHARACTER_HINTS.get(char)
-        if hint is None and expected & VALUE_TERMINALS:
-            hint = _value_hint(before, _word(text, pos))
+        if hint is None and expected & VALUE_TERMINALS and _WORD.match(text, pos):
+            # A bare word that starts with a letter no token takes (é): all of it.
+            word = _word(text, pos)
+            shown = word[:SHOWN]
+            return FilterError(
+                f"unexpected {shown!r}", pos + 1, pos + 1 + len(word), _value_hint(before, word)
+            )
         return FilterError(f"unexpected character {char!r}", pos + 1, pos + 2, hint)
     if isinstance(exc, UnexpectedEOF) or (
         isinstance(exc, UnexpectedToken) and exc.token.type == "$END"
