@@ -215,7 +215,7 @@ def growing(db_url: str) -> tuple[Catalog, str]:
     batch=st.lists(new_version(), min_size=1, max_size=8),
     archive=st.lists(st.integers(0, 7), max_size=2),
     questions=st.lists(query(), min_size=1, max_size=6),
-    walk=st.sampled_from([(2000, 20), (1, 1), (3, 2)]),
+    walk=st.sampled_from([(500, 10), (1, 1), (3, 2)]),
 )
 def test_versions_across_models_match_a_brute_force_search(
     growing: tuple[Catalog, str],
