@@ -95,3 +95,20 @@ def test_the_unfiltered_first_page_walks_the_indexes_in_order(cat: Catalog, desc
     assert not any(FULL_SCAN.match(line) for line in lines), lines
     # Read in index order: nothing to sort.
     assert not any("TEMP B-TREE" in line for line in lines), lines
+
+
+@pytest.mark.parametrize("order_by", ["metrics.auc", "tags.team"])
+@pytest.mark.parametrize("where", [None, "metrics.auc > 0.3"])
+@pytest.mark.parametrize("desc", [False, True])
+def test_a_page_ordered_by_a_metric_or_tag_reads_its_index_by_value(
+    cat: Catalog, order_by: str, where: str | None, desc: bool
+) -> None:
+    seen = plans(cat, where=where, order_by=order_by, desc=desc, limit=5)
+    for statement, lines in seen:
+        assert not any(FULL_SCAN.match(line) for line in lines), (statement, lines)
+    index = (
+        "ix_version_metric_name_value"
+        if order_by.startswith("metrics")
+        else "ix_version_tag_key_value"
+    )
+    assert any(index in line for _, lines in seen for line in lines)
