@@ -102,3 +102,25 @@ def _keyed(field: str, key: str, pg: bool, params: dict[str, str]) -> list[str]:
         f"CASE {kind} WHEN 'text' THEN json_extract({col}, :order_path) "
         "WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' END",
     ]
+
+
+INDEXED = {"metrics": ("version_metric", "name"), "tags": ("version_tag", "key")}
+
+
+def top_by_index(order_by: str | None, desc: bool, mid: int | None) -> str | None:
+    """SQLite: the ids of the first `:limit` versions holding the metric or tag
+    `order_by` names, in order, read down its (name, value, version_id) index, so
+    a first page needs no sort of every version (queries._walk is the same for
+    the full path). None: `order_by` is no metric or tag."""
+    if order_by is None:
+        return None
+    field, _ = order_field(order_by)
+    if field not in INDEXED:
+        return None
+    table, name = INDEXED[field]
+    return (
+        f"SELECT t.version_id FROM {table} AS t JOIN version ON version.id = t.version_id "
+        f"JOIN model ON model.id = version.model_id WHERE t.{name} = :order_key "
+        + ("AND version.model_id = :mid " if mid is not None else "")
+        + f"ORDER BY t.value{' DESC' if desc else ''}, model.name, version.number LIMIT :limit"
+    )

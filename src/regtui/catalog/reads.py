@@ -17,7 +17,7 @@ from typing import Any
 
 from regtui.catalog import store
 from regtui.catalog.clock import utc
-from regtui.catalog.ordering import order_terms
+from regtui.catalog.ordering import order_terms, top_by_index
 from regtui.catalog.records import ModelInfo, Policy, StageMove, VersionInfo
 from regtui.catalog.refs import Ref
 from regtui.catalog.stage_rules import bad_policy, policy_from_json
@@ -118,9 +118,19 @@ def versions(
     if mid is not None and order_by is None and not desc and limit is None:
         return records(run(VERSIONS_OF_MODEL, {"mid": mid}), stages_held(run, mid))
     terms, params = order_terms(order_by, desc, "sqlite", across=mid is None)
-    sql = SELECT_VERSIONS + ("WHERE version.model_id = :mid " if mid is not None else "")
-    sql += "ORDER BY " + ", ".join(terms) + (" LIMIT :limit" if limit is not None else "")
-    rows = run(sql, {**params, "mid": mid, "limit": limit})
+    bound: dict[str, Any] = {**params, "mid": mid, "limit": limit}
+    rows: Sequence[Sequence[Any]] = []
+    top = top_by_index(order_by, desc, mid) if limit is not None else None
+    if top is not None:
+        # The first `limit` by a metric or tag, read down its index by value, when
+        # that many versions hold it (those that lack it come after them all).
+        rows = run(
+            SELECT_VERSIONS + f"WHERE version.id IN ({top}) ORDER BY " + ", ".join(terms), bound
+        )
+    if top is None or len(rows) < (limit or 0):
+        sql = SELECT_VERSIONS + ("WHERE version.model_id = :mid " if mid is not None else "")
+        sql += "ORDER BY " + ", ".join(terms) + (" LIMIT :limit" if limit is not None else "")
+        rows = run(sql, bound)
     if mid is not None:
         return records(rows, stages_held(run, mid))
     held: dict[int, list[str]] = {}
