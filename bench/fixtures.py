@@ -67,14 +67,19 @@ def _src_fingerprint() -> str:
     return h.hexdigest()[:12]
 
 
-def candidates(start: int, stop: int, total: int) -> list:  # list[Candidate]
+def model_name(i: int, models: int) -> str:
+    """The model of the i-th generated version: MODEL, or one of `models` in turn."""
+    return MODEL if models == 1 else f"{MODEL}-{i % models:03d}"
+
+
+def candidates(start: int, stop: int, total: int, models: int = 1) -> list:  # list[Candidate]
     from regtui.catalog.service import Candidate
     from regtui.hashing import Digest
 
     return [
         Candidate(
-            path=Path(f"/bench/runs/{MODEL}/model-{i:06d}.safetensors"),
-            model=MODEL,
+            path=Path(f"/bench/runs/{model_name(i, models)}/model-{i:06d}.safetensors"),
+            model=model_name(i, models),
             digest=Digest(hashlib.sha256(i.to_bytes(8, "little")).hexdigest(), 1_000_000 + i),
             format="safetensors",
             framework="pytorch",
@@ -86,32 +91,35 @@ def candidates(start: int, stop: int, total: int) -> list:  # list[Candidate]
     ]
 
 
-def generate_catalog(db: Path, n: int, *, batch: int = 5000) -> float:
-    """Write n versions of MODEL into a new catalog through the service; returns versions/s."""
+def generate_catalog(db: Path, n: int, *, batch: int = 5000, models: int = 1) -> float:
+    """Write n versions (of MODEL, or spread over `models` models) into a new catalog
+    through the service; returns versions/s."""
     from regtui.catalog.service import Catalog
 
     t0 = time.perf_counter()
     with Catalog(db, user="bench-gen") as cat:
         for s in range(0, n, batch):
-            cat.add_candidates(candidates(s, min(n, s + batch), n))
+            cat.add_candidates(candidates(s, min(n, s + batch), n, models))
     return n / (time.perf_counter() - t0)
 
 
-def cached_catalog(n: int, dest: Path) -> tuple[Path, float | None]:
-    """A catalog with n versions copied to dest; generated once per code fingerprint.
+def cached_catalog(n: int, dest: Path, models: int = 1) -> tuple[Path, float | None]:
+    """A catalog with n versions (spread over `models` models) copied to dest;
+    generated once per code fingerprint.
 
     Returns (path, generation rate in versions/s or None when the cache was reused).
     """
     CACHE_DIR.mkdir(parents=True, exist_ok=True)
-    cached = CACHE_DIR / f"regtui-{n}-{_src_fingerprint()}.db"
+    stem = f"regtui-{n}" if models == 1 else f"regtui-{n}x{models}"
+    cached = CACHE_DIR / f"{stem}-{_src_fingerprint()}.db"
     rate = None
     if not cached.exists():
-        for old in CACHE_DIR.glob(f"regtui-{n}-*.db*"):
+        for old in CACHE_DIR.glob(f"{stem}-*.db*"):
             old.unlink()
         tmp = cached.with_suffix(".gen")
         for p in tmp.parent.glob(tmp.name + "*"):
             p.unlink()
-        rate = generate_catalog(tmp, n)
+        rate = generate_catalog(tmp, n, models=models)
         _checkpoint(tmp)
         tmp.rename(cached)
     dest.parent.mkdir(parents=True, exist_ok=True)

@@ -144,6 +144,27 @@ def filter_api(db: Path, where: str) -> dict[str, Any]:
     return {"median_s": median(times), "count": count, "where": where}
 
 
+def filter_page_api(db: Path, where: str, *, limit: int = 50) -> dict[str, Any]:
+    """`Catalog.versions(None, where=..., limit=...)`: the first page of a filter
+    across every model, as `regtui versions --filter EXPR --limit N` and a results
+    view ask it."""
+    from regtui.catalog.service import Catalog
+
+    with Catalog(db, user="bench") as cat:
+        page = len(cat.versions(None, where=where, limit=limit))  # warm, as filter_api
+        times = repeat(lambda: cat.versions(None, where=where, limit=limit), reps=7, budget_s=5)
+        count = cat.count_versions(where=where)
+        models = len(cat.models())
+    return {
+        "median_s": median(times),
+        "page": page,
+        "count": count,
+        "models": models,
+        "where": where,
+        "limit": limit,
+    }
+
+
 def stage_moves(db: Path, work: Path, reps: int = 5) -> dict[str, Any]:
     """approve, promote (to protected `production`) and rollback on a model with many versions.
 

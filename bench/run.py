@@ -115,6 +115,10 @@ def measure(sz: Sizes, work: Path, skip_mlflow: bool) -> Results:
     step(
         r, "filter_both", lambda: ours.filter_api(big, "metrics.auc > 0.9 and tags.team = 'team-7'")
     )
+    # The same number of versions spread over ACROSS_MODELS models, searched across all.
+    across, _ = cached_catalog(sz.big, work / "across.db", models=ACROSS_MODELS)
+    for key, where in ACROSS_FILTERS.items():
+        step(r, key, lambda where=where: ours.filter_page_api(across, where))
     step(r, "cold", lambda: ours.cold_start(big, reps=sz.cold_reps))
     step(
         r,
@@ -162,6 +166,15 @@ def _err(d: Any) -> str | None:
     if not isinstance(d, dict):
         return "not measured"
     return d.get("error") or d.get("pending")
+
+
+ACROSS_MODELS = 100
+# A first page of a filter across every model: a broad filter (about half of all
+# versions match, so sorting every match would be the cost) and a narrow one.
+ACROSS_FILTERS = {
+    "across_broad": "metrics.auc > 0.5",
+    "across_narrow": "tags.team = 'team-7' and metrics.auc > 0.9",
+}
 
 
 def rows_from(r: Results, sz: Sizes, skip_mlflow: bool) -> list[Row]:
@@ -289,6 +302,27 @@ def rows_from(r: Results, sz: Sizes, skip_mlflow: bool) -> list[Row]:
                 "≤ 50 ms",
                 s <= 0.05,
                 note=f"`{d['where']}` → {d['count']:,} rows; peer = MLflow tag search @{n_ml}",
+            )
+        )
+
+    # filters across every model, first page
+    for key, name in (("across_broad", "broad"), ("across_narrow", "narrow")):
+        what = f"filter across all models @{n_big}, first page ({name}, API)"
+        d = r.get(key)
+        if _err(d):
+            rows.append(failed(what, "≤ 50 ms", _err(d)))
+            continue
+        s = d["median_s"]
+        rows.append(
+            Row(
+                what,
+                fmt_s(s),
+                "-",
+                None,
+                "≤ 50 ms",
+                s <= 0.05,
+                note=f"`{d['where']}`: first {d['page']} of {d['count']:,} matches "
+                f"in {d['models']} models",
             )
         )
 

@@ -70,4 +70,29 @@ class CatalogError(RegtuiError):
 
 
 class FilterError(UsageError):
-    """A --filter expression that does not parse; says where."""
+    """A --filter expression (or an order-by field) regtui cannot use.
+
+    For a face to show: `message` says what is wrong, `column` where (1-based, in
+    the text as given; None: the text as a whole), `end` the column just past the
+    offending token, `hint` the likely fix (None: no guess). `str()` joins them
+    on one line: `filter: unknown field 'creatd' at column 1; did you mean created?`.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        column: int | None = None,
+        end: int | None = None,
+        hint: str | None = None,
+        label: str = "filter",
+    ) -> None:
+        self.message = message
+        self.column = column
+        self.end = end if end is not None or column is None else column + 1
+        self.hint = hint
+        self.label = label
+        where = f" at column {column}" if column is not None else ""
+        super().__init__(f"{label}: {message}{where}" + (f"; {hint}" if hint else ""))
+
+    def __reduce__(self) -> tuple[type[FilterError], tuple[object, ...]]:
+        return type(self), (self.message, self.column, self.end, self.hint, self.label)

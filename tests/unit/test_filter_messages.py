@@ -20,4 +20,4 @@ def test_an_unexpected_character_is_quoted_with_its_column(expr: str, message: s
     for dialect in ("sqlite", "postgresql"):
         with pytest.raises(FilterError) as caught:
             compile_filter(expr, dialect)
-        assert str(caught.value) == message
+        assert str(caught.value).startswith(message)  # then the hint, if any

@@ -14,6 +14,7 @@ MAX_NESTING deep. Every error is a FilterError (a usage error) naming the column
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from typing import Any
 
@@ -33,6 +34,7 @@ from sqlalchemy import (
 from sqlalchemy import cast as sa_cast
 from sqlalchemy.types import Float, Text
 
+from regtui.catalog.filter_fields import PLAIN_FIELDS, field_hint
 from regtui.catalog.schema import (
     ModelRow,
     StageRow,
@@ -58,16 +60,16 @@ comparison: FIELD OP value                          -> compare
           | FIELD _IN "(" value ("," value)* ")"    -> within
 ?value: NUMBER -> number
       | STRING -> string
-      | _TRUE  -> true_
-      | _FALSE -> false_
+      | TRUE  -> true_
+      | FALSE -> false_
 
 _OR.2: /or\b/i
 _AND.2: /and\b/i
 _NOT.2: /not\b/i
 _LIKE.2: /like\b/i
 _IN.2: /in\b/i
-_TRUE.2: /true\b/i
-_FALSE.2: /false\b/i
+TRUE.2: /true\b/i
+FALSE.2: /false\b/i
 FIELD: /[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_\-\/.:]+|\."[^"\n]{1,128}")?/
 OP: "==" | "!=" | "<>" | "<=" | ">=" | "=" | "<" | ">"
 NUMBER: /[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?/
@@ -76,6 +78,7 @@ STRING: /'([^'\\]|\\.)*'/ | /"([^"\\]|\\.)*"/
 """
 
 MAX_FILTER_LEN = 4000
+_NUMBER_RE = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
 
 # A query of version ids from an index table. Typed, not Any: mypy (2.4) crashes
 # inferring SQLAlchemy 2.1's TypeVarTuple `intersect(*ids)` when the ids are Any
@@ -114,35 +117,24 @@ def _parser() -> Any:
     return Lark(GRAMMAR, parser="lalr", maybe_placeholders=False)
 
 
-def compile_filter(text: str, dialect: str) -> ColumnElement[bool]:
-    """SQL condition on the version (joined with model) for a filter expression."""
+def compile_filter(text: str, dialect: str, *, probes: bool = False) -> ColumnElement[bool]:
+    """SQL condition on the version (joined with model) for a filter expression.
+    `probes`: test each version by the index tables' primary keys, never list
+    their matches (for a few versions already chosen, as a first page walks)."""
     if not text.strip():
         return true()
     if len(text) > MAX_FILTER_LEN:
-        raise FilterError(f"filter is longer than {MAX_FILTER_LEN} characters")
-    from lark.exceptions import (
-        UnexpectedCharacters,
-        UnexpectedEOF,
-        UnexpectedInput,
-        UnexpectedToken,
-    )
+        raise FilterError(f"longer than {MAX_FILTER_LEN} characters")
+    from lark.exceptions import UnexpectedInput
 
     try:
         tree = _parser().parse(text)
-    except UnexpectedEOF:
-        raise FilterError("filter ends too early: a value or ')' is missing") from None
-    except UnexpectedToken as exc:
-        if exc.token.type == "$END":
-            raise FilterError("filter ends too early: a value or ')' is missing") from None
-        raise FilterError(f"filter: unexpected {str(exc.token)!r} at column {exc.column}") from None
-    except UnexpectedCharacters as exc:
-        raise FilterError(
-            f"filter: unexpected character {exc.char!r} at column {exc.column}"
-        ) from None
-    except UnexpectedInput as exc:  # pragma: no cover - other lark errors
-        raise FilterError(f"filter: cannot parse at column {getattr(exc, 'column', '?')}") from None
+    except UnexpectedInput as exc:
+        from regtui.catalog.filter_hints import parse_error
+
+        raise parse_error(text, exc, _parser()) from None
     _check_nesting(tree)
-    return _Compiler(dialect).expr(tree)
+    return _Compiler(dialect, probes).expr(tree)
 
 
 MAX_NESTING = 32  # levels of `not` and parentheses: far past any real filter
@@ -158,10 +150,10 @@ def _check_nesting(tree: Any) -> None:
         node, depth = stack.pop()
         if depth > MAX_NESTING:
             tokens = node.scan_values(lambda v: isinstance(v, Token))
-            column = next((t.column for t in tokens), "?")
+            first = next(iter(tokens), None)
             raise FilterError(
-                f"filter nests deeper than {MAX_NESTING} levels of 'not' and parentheses "
-                f"(at column {column})"
+                f"nests deeper than {MAX_NESTING} levels of 'not' and parentheses",
+                *(_span(first) if first is not None else ()),
             )
         if node.data in ("negate", "and_expr", "or_expr"):
             depth += 1
@@ -182,8 +174,9 @@ def _unquote(token: str) -> str:
 
 
 class _Compiler:
-    def __init__(self, dialect: str) -> None:
+    def __init__(self, dialect: str, probes: bool = False) -> None:
         self.pg = dialect == "postgresql"
+        self.probes = probes
         # Conditions answered from an index table: id(condition) -> its id query,
         # whether it is an equality (likely few ids), and the same test as a
         # probe of one version (its index table's primary key finds the row).
@@ -192,6 +185,8 @@ class _Compiler:
     def indexed(
         self, ids: Ids, probe: ColumnElement[bool], *, equality: bool
     ) -> ColumnElement[bool]:
+        if self.probes:
+            return probe
         cond = V.c.id.in_(ids)
         self.index_selects[id(cond)] = (ids, equality, probe)
         return cond
@@ -222,7 +217,7 @@ class _Compiler:
             return not_(self.expr(tree.children[0]))
         if kind == "compare":
             field, op, value = tree.children
-            return self.compare(str(field), str(op), self.value(value), field)
+            return self.compare(field, op, value)
         if kind in ("like", "unlike"):
             field, pattern = tree.children
             head, _, key = str(field).partition(".")
@@ -240,8 +235,8 @@ class _Compiler:
             return not_(cond) if kind == "unlike" else cond
         if kind == "within":
             field, *values = tree.children
-            return or_(*(self.compare(str(field), "=", self.value(v), field) for v in values))
-        raise FilterError(f"filter: unsupported construct {kind}")  # pragma: no cover
+            return or_(*(self.compare(field, None, v) for v in values))
+        raise FilterError(f"unsupported construct {kind}")  # pragma: no cover
 
     def value(self, node: Any) -> Any:
         kind = node.data
@@ -251,30 +246,44 @@ class _Compiler:
             return _unquote(str(node.children[0]))
         return kind == "true_"
 
-    def compare(self, field: str, op: str, value: Any, tok: Any) -> ColumnElement[bool]:
-        op = {"==": "=", "<>": "!="}.get(op, op)
+    def compare(self, field_tok: Any, op_tok: Any, node: Any) -> ColumnElement[bool]:
+        """`field op value` (op_tok None: one value of `field in (...)`, an =)."""
+        field = str(field_tok)
+        op = {"==": "=", "<>": "!="}.get(str(op_tok), str(op_tok)) if op_tok else "="
+        value = self.value(node)
         head, _, key = field.partition(".")
         head = head.lower()
-        if head == "stage":
-            if op not in ("=", "!=") or not isinstance(value, str):
-                raise FilterError(f"filter: stage takes = or != and a name (column {tok.column})")
-            held = exists(select(S.c.id).where(S.c.version_id == V.c.id, S.c.name == value))
-            return held if op == "=" else not_(held)
-        if head == "dataset" and not key:
-            if op not in ("=", "!=") or not isinstance(value, str):
+        at_op = _span(op_tok) if op_tok is not None else _span(field_tok)
+        at_value = _span(node.children[0])
+        if head in ("stage", "dataset") and not key:
+            if op not in ("=", "!="):
                 raise FilterError(
-                    f"filter: dataset takes = or != and a hash, path or URI (column {tok.column})"
+                    f"{head} takes = or !=", *at_op, hint=f"{head} = '…' or {head} != '…'"
                 )
+            if not isinstance(value, str):
+                example = "'production'" if head == "stage" else "'<sha256>', a path or a URI"
+                raise FilterError(
+                    f"{head} compares with text", *at_value, hint=f"{head} = {example}"
+                )
+            if head == "stage":
+                held = exists(select(S.c.id).where(S.c.version_id == V.c.id, S.c.name == value))
+                return held if op == "=" else not_(held)
             found = self.indexed(*_with_dataset(VD.c.ident == value), equality=True)
             return found if op == "=" else not_(found)
-        if head == "archived":
-            if op not in ("=", "!=") or not isinstance(value, bool):
-                raise FilterError(f"filter: archived takes = true or = false (column {tok.column})")
+        if head == "archived" and not key:
+            if op not in ("=", "!="):
+                raise FilterError("archived takes = or !=", *at_op, hint="archived = true")
+            if not isinstance(value, bool):
+                raise FilterError(
+                    "archived is true or false",
+                    *at_value,
+                    hint="archived = true or archived = false",
+                )
             return _apply(V.c.archived, op, value)
-        if head == "created":
+        if head == "created" and not key:
             if not isinstance(value, str):
                 raise FilterError(
-                    f"filter: created compares with a date like '2026-11-01' (column {tok.column})"
+                    "created compares with a date", *at_value, hint="created > '2026-11-01'"
                 )
             from datetime import UTC, datetime
 
@@ -282,14 +291,16 @@ class _Compiler:
                 when = datetime.fromisoformat(value)
             except ValueError:
                 raise FilterError(
-                    f"filter: {value!r} is not an ISO date (column {tok.column})"
+                    f"{value[:40]!r} is not an ISO date", *at_value, hint="created > '2026-11-01'"
                 ) from None
             if when.tzinfo is None:
                 when = when.replace(tzinfo=UTC)
             return _apply(V.c.created_at, op, when)
         if head in NUMBER_COLUMNS and not key:
             if isinstance(value, bool) or not isinstance(value, int | float):
-                raise FilterError(f"filter: {head} compares with a number (column {tok.column})")
+                raise FilterError(
+                    f"{head} compares with a number", *at_value, hint=_number_hint(field, op, node)
+                )
             return _apply(NUMBER_COLUMNS[head], op, value)
         if head in TEXT_COLUMNS and not key:
             return _apply(TEXT_COLUMNS[head], op, _as_text(value))
@@ -314,10 +325,14 @@ class _Compiler:
                 return _apply(self.json_number(col, key), op, value)
             if head == "metrics":
                 raise FilterError(
-                    f"filter: metrics are numbers; compare with a number (column {tok.column})"
+                    "metrics are numbers",
+                    *at_value,
+                    hint=_number_hint(field, op, node),
                 )
             return _apply(self.json_text(col, key), op, value)
-        raise FilterError(f"filter: unknown field {field!r} at column {tok.column}")
+        raise FilterError(
+            f"unknown field {field[:80]!r}", *_span(field_tok), hint=field_hint(field)
+        )
 
     def text_of(self, field: str, tok: Any) -> ColumnElement[Any]:
         head, _, key = field.partition(".")
@@ -326,7 +341,18 @@ class _Compiler:
             return TEXT_COLUMNS[head]
         if head in JSON_COLUMNS and key:
             return self.json_text(JSON_COLUMNS[head], _strip_quotes(key))
-        raise FilterError(f"filter: 'like' needs a text field, not {field!r} (column {tok.column})")
+        known = head in TEXT_COLUMNS or head in JSON_COLUMNS or head in PLAIN_FIELDS
+        raise FilterError(
+            f"'like' needs a text field, not {field[:80]!r}",
+            *_span(tok),
+            hint=(
+                "like takes "
+                + ", ".join(TEXT_COLUMNS)
+                + ", tags.NAME, params.NAME or metadata.NAME"
+                if known
+                else field_hint(field)
+            ),
+        )
 
     def json_number(self, col: Any, key: str) -> ColumnElement[Any]:
         """The key's value when it is a JSON number, else NULL (never a cast error)."""
@@ -370,8 +396,24 @@ def _number(tok: Any) -> int | float:
         return int(raw)
     value = float(raw)
     if not is_finite_number(value):
-        raise FilterError(f"filter: number {raw[:40]!r} is out of range at column {tok.column}")
+        raise FilterError(f"number {raw[:40]!r} is out of range", *_span(tok))
     return value
+
+
+def _span(tok: Any) -> tuple[int, int]:
+    """(column, end column) of a token in the whole filter text, 1-based: the
+    position in the text as typed, even when it spans lines."""
+    return tok.start_pos + 1, tok.end_pos + 1
+
+
+def _number_hint(field: str, op: str, node: Any) -> str:
+    """The fix for text given where a number belongs: its quotes dropped when it
+    holds a number, else an example."""
+    if node.data == "string":
+        inner = _unquote(str(node.children[0])).strip()
+        if _NUMBER_RE.fullmatch(inner):
+            return f"drop the quotes: {field} {op} {inner}"
+    return f"e.g. {field} {op} " + ("3" if field.lower() in NUMBER_COLUMNS else "0.9")
 
 
 def _strip_quotes(key: str) -> str:

@@ -99,13 +99,21 @@ class QuickReader:
         with self._snapshot() as con:
             return reads.models(self._run(con))
 
-    def versions(self, model: str) -> list[VersionInfo]:
-        """As Catalog.versions(model): all of one model's versions, oldest first."""
+    def versions(
+        self,
+        model: str | None,
+        *,
+        order_by: str | None = None,
+        desc: bool = False,
+        limit: int | None = None,
+    ) -> list[VersionInfo]:
+        """As Catalog.versions(model, order_by=, desc=, limit=): one model's
+        versions, or every model's (`model` None), in ordering.order_terms' order."""
         with self._snapshot() as con:
             run = self._run(con)
-            mid = self._model_id(run, model)
+            mid = None if model is None else self._model_id(run, model)
             with collector_paused():
-                return reads.versions(run, mid)
+                return reads.versions(run, mid, order_by=order_by, desc=desc, limit=limit)
 
     def get(self, ref: Ref) -> VersionInfo:
         """As Catalog.get(ref): MODEL:N, MODEL@STAGE or MODEL (latest unarchived)."""

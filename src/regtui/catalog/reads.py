@@ -17,6 +17,7 @@ from typing import Any
 
 from regtui.catalog import store
 from regtui.catalog.clock import utc
+from regtui.catalog.ordering import order_terms, top_by_index
 from regtui.catalog.records import ModelInfo, Policy, StageMove, VersionInfo
 from regtui.catalog.refs import Ref
 from regtui.catalog.stage_rules import bad_policy, policy_from_json
@@ -42,6 +43,7 @@ STAGES_HELD = (
     "SELECT version_id, name FROM stage WHERE model_id = :mid AND version_id IS NOT NULL "
     "ORDER BY name"
 )
+ALL_STAGES_HELD = "SELECT version_id, name FROM stage WHERE version_id IS NOT NULL ORDER BY name"
 # Numbers run 1..n without gaps, so a model's count is its top number: one
 # index seek per model instead of counting every version.
 MODELS = (
@@ -102,9 +104,39 @@ def stages_held(run: Run, mid: int) -> dict[int, list[str]]:
     return held
 
 
-def versions(run: Run, mid: int) -> list[VersionInfo]:
-    """All of one model's versions, oldest first."""
-    return records(run(VERSIONS_OF_MODEL, {"mid": mid}), stages_held(run, mid))
+def versions(
+    run: Run,
+    mid: int | None,
+    *,
+    order_by: str | None = None,
+    desc: bool = False,
+    limit: int | None = None,
+) -> list[VersionInfo]:
+    """Model `mid`'s versions (None: every model's), in ordering.order_terms'
+    order (by default oldest first, models by name), the first `limit` of them.
+    SQLite's SQL: the quick path is this function's only caller."""
+    if mid is not None and order_by is None and not desc and limit is None:
+        return records(run(VERSIONS_OF_MODEL, {"mid": mid}), stages_held(run, mid))
+    terms, params = order_terms(order_by, desc, "sqlite", across=mid is None)
+    bound: dict[str, Any] = {**params, "mid": mid, "limit": limit}
+    rows: Sequence[Sequence[Any]] = []
+    top = top_by_index(order_by, desc, mid) if limit is not None else None
+    if top is not None:
+        # The first `limit` by a metric or tag, read down its index by value, when
+        # that many versions hold it (those that lack it come after them all).
+        rows = run(
+            SELECT_VERSIONS + f"WHERE version.id IN ({top}) ORDER BY " + ", ".join(terms), bound
+        )
+    if top is None or len(rows) < (limit or 0):
+        sql = SELECT_VERSIONS + ("WHERE version.model_id = :mid " if mid is not None else "")
+        sql += "ORDER BY " + ", ".join(terms) + (" LIMIT :limit" if limit is not None else "")
+        rows = run(sql, bound)
+    if mid is not None:
+        return records(rows, stages_held(run, mid))
+    held: dict[int, list[str]] = {}
+    for vid, name in run(ALL_STAGES_HELD, {}):
+        held.setdefault(vid, []).append(name)
+    return records(rows, held)
 
 
 def version(run: Run, vid: int) -> VersionInfo:

@@ -181,16 +181,25 @@ class Catalog(Preparer):  # prepare (inspect and hash, no database): candidates.
         model: str | None = None,
         *,
         where: str | None = None,
+        order_by: str | None = None,
+        desc: bool = False,
         newest_first: bool = False,
         include_archived: bool = True,
         limit: int | None = None,
         offset: int = 0,
     ) -> list[VersionInfo]:
-        """Versions of one model (or all), filtered by the filter language."""
+        """Versions of one model, or of every model (`model=None`), that match the
+        filter `where`; ordered by `order_by` (a filter field with one value per
+        version: `metrics.auc`, `created`, `model`, …; default: model, then
+        version), `desc` reversing it (without `order_by`: each model's newest
+        first, as `newest_first`); versions lacking the value last; ties by
+        model, then version. A bad field or filter is a FilterError."""
         return queries.versions(
             self._core,
             model,
             where=where,
+            order_by=order_by,
+            desc=desc,
             newest_first=newest_first,
             include_archived=include_archived,
             limit=limit,

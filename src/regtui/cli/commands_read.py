@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import argparse
 
-from regtui.cli import values
+from regtui.cli import values, version_list
 from regtui.cli.access import open_catalog, read_quickly
 from regtui.cli.command import arg, command
 
@@ -26,22 +26,50 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 @command(
     "versions",
-    "list the versions of a model",
-    arg("model", type=values.model_name, metavar="MODEL"),
+    "list versions: of MODEL, or of every model when MODEL is left out",
+    arg(
+        "model",
+        nargs="?",
+        type=values.model_name,
+        metavar="MODEL",
+        help="one model (default: every model; each row then shows MODEL:N)",
+    ),
     arg(
         "--filter",
         dest="where",
         metavar="EXPR",
-        help="e.g. \"metrics.auc > 0.9 and tags.team = 'growth'\"",
+        help="e.g. \"metrics.auc > 0.9 and tags.team = 'growth'\" (the filter language)",
+    ),
+    arg(
+        "--order-by",
+        metavar="FIELD",
+        help="sort by a filter field with one value per version: metrics.NAME, params.NAME, "
+        "tags.NAME, created, version, model, size, format, approval, … "
+        "(default: model, then version); versions without the value come last",
+    ),
+    arg(
+        "--desc",
+        action="store_true",
+        help="largest first (without --order-by: each model's newest first)",
+    ),
+    arg(
+        "--limit",
+        type=version_list.limit,
+        metavar="N",
+        help="at most N versions: the first N in this order (default: all)",
     ),
 )
 def cmd_versions(args: argparse.Namespace) -> int:
+    from regtui.catalog.filter_fields import order_field
     from regtui.cli import output
 
-    versions = None if args.where else read_quickly(args, lambda q: q.versions(args.model))
+    if args.order_by is not None:
+        order_field(args.order_by, label="--order-by")  # a usage error before any read
+    order = {"order_by": args.order_by, "desc": args.desc, "limit": args.limit}
+    versions = None if args.where else read_quickly(args, lambda q: q.versions(args.model, **order))
     if versions is None:
         with open_catalog(args) as cat:
-            versions = cat.versions(args.model, where=args.where)
+            versions = cat.versions(args.model, where=args.where, **order)
 
     def data() -> output.JsonText:
         from regtui.catalog.version_json import versions_json_text
@@ -49,7 +77,10 @@ def cmd_versions(args: argparse.Namespace) -> int:
         # Spliced, not re-encoded: 100,000 versions must list in well under a second.
         return output.JsonText(versions_json_text(versions))
 
-    output.emit(args, data, lambda: output.print_versions(versions))
+    if args.model is None:
+        output.emit(args, data, lambda: version_list.print_found_versions(versions))
+    else:
+        output.emit(args, data, lambda: output.print_versions(versions))
     return 0
 
 
