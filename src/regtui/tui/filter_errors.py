@@ -1,5 +1,5 @@
 """A filter that does not compile, checked before it replaces what the table shows,
-and its error as the line under the filter box."""
+and its error as the lines under the filter box."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from rich.text import Text
 
 from regtui.errors import FilterError
 from regtui.tui.safe import clean
+
+SHOWN_TEXT = 200  # a longer filter is not drawn again under the box
 
 
 def filter_problem(value: str, dialect: str) -> FilterError | None:
@@ -23,15 +25,18 @@ def filter_problem(value: str, dialect: str) -> FilterError | None:
 
 
 def filter_error_text(problem: FilterError, typed: str) -> Text:
-    """The message, a caret under the column it names (when it names one), and a hint;
-    the rows stay as they were, which the line says."""
-    out = Text(clean(str(problem), 500))
-    column = getattr(problem, "column", None)
-    if isinstance(column, int) and 1 <= column <= len(typed) + 1 and len(typed) <= 200:
-        out.append("\n" + clean(typed, 200) + "\n", "dim")
-        out.append(" " * (column - 1) + "^")
-    hint = getattr(problem, "hint", None)
-    if hint:
-        out.append("\n" + clean(str(hint), 300), "italic")
+    """What is wrong, the filter with the offending token underlined (when the error
+    names one), and the likely fix; the rows stay as they were, which it says."""
+    out = Text("filter: ")
+    out.append(clean(problem.message, 300), "bold")
+    column, end = problem.column, problem.end
+    shown = clean(typed, SHOWN_TEXT)
+    if column is not None and shown == typed and 1 <= column <= len(typed) + 1:
+        stop = max(column + 1, min(end or column + 1, len(typed) + 1))
+        out.append("\n" + typed + "\n", "dim")
+        out.append(" " * (column - 1) + "^" * (stop - column), "bold")
+        out.append(f" column {column}")
+    if problem.hint:
+        out.append("\n" + clean(problem.hint, 300), "italic")
     out.append("  (still showing the last result)", "dim")
     return out
