@@ -74,7 +74,10 @@ def versions(
     offset: int = 0,
 ) -> list[VersionInfo]:
     """Versions of one model (or of all), filtered by the filter language and
-    ordered as ordering.order_terms says (`newest_first` is `desc` without a field)."""
+    ordered as ordering.order_terms says: by `order_by` (a filter field with one
+    value per version: `metrics.auc`, `created`, `model`, …; default: model, then
+    version), `desc` reversing it (`newest_first` is `desc` without a field);
+    versions lacking the value last; ties by model, then version."""
     desc = desc or newest_first
     with read_txn(core.engine) as conn:
         q = _versions_query(core, conn, model, where, include_archived)

@@ -16,16 +16,14 @@ records (regtui.catalog.records).
     audit_reads     audit events, chain and table checks, head
     serving         where a version is served from; re-hashing artifacts
     store_settings  the store location and kept copies
-    watch_roots     watched folders
-    backup          backup, export, import
-    replay          changes that keep an imported history's times and actors
+    housekeeping    (a base of Catalog) watched folders, kept copies now, replay,
+                    backup, export, import
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from contextlib import AbstractContextManager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -33,19 +31,15 @@ from typing import Any
 from regtui.catalog import (
     audit_reads,
     audit_replay,
-    backup,
     edits,
-    kept_copies,
     new_versions,
     policy_settings,
     queries,
-    replay,
     review,
     serving,
     stages,
     store,
     store_settings,
-    watch_roots,
 )
 from regtui.catalog.backup import Backup
 from regtui.catalog.candidates import READ_ATTEMPTS, Candidate, Preparer
@@ -53,6 +47,7 @@ from regtui.catalog.core import VERSION_COLUMNS, Core
 from regtui.catalog.db import close_engine
 from regtui.catalog.diff import Diff
 from regtui.catalog.edits import TagsEdit
+from regtui.catalog.housekeeping import Housekeeping
 from regtui.catalog.input_checks import (
     MAX_KEY,
     MAX_REASON,
@@ -73,7 +68,7 @@ from regtui.catalog.records import (
     StageMove,
     VersionInfo,
 )
-from regtui.catalog.refs import Ref, parse_ref
+from regtui.catalog.refs import Ref
 from regtui.catalog.watch_roots import WatchRoot
 from regtui.hashing import Progress
 
@@ -85,7 +80,9 @@ __all__ = [
 ]  # fmt: skip
 
 
-class Catalog(Preparer):  # prepare (inspect and hash, no database): candidates.Preparer
+class Catalog(
+    Housekeeping, Preparer
+):  # prepare (inspect and hash, no database): candidates.Preparer
     """The registry. `Catalog()` finds the catalog like the CLI: REGTUI_DB, then the default.
 
     >>> reg = Catalog()                      # doctest: +SKIP
@@ -188,12 +185,8 @@ class Catalog(Preparer):  # prepare (inspect and hash, no database): candidates.
         limit: int | None = None,
         offset: int = 0,
     ) -> list[VersionInfo]:
-        """Versions of one model, or of every model (`model=None`), that match the
-        filter `where`; ordered by `order_by` (a filter field with one value per
-        version: `metrics.auc`, `created`, `model`, …; default: model, then
-        version), `desc` reversing it (without `order_by`: each model's newest
-        first, as `newest_first`); versions lacking the value last; ties by
-        model, then version. A bad field or filter is a FilterError."""
+        """Versions of `model` (None: every model) matching `where`, in `order_by`
+        order (see queries.versions); a bad field or filter is a FilterError."""
         return queries.versions(
             self._core,
             model,
@@ -394,8 +387,7 @@ class Catalog(Preparer):  # prepare (inspect and hash, no database): candidates.
         """Add or update a version's metrics and params after registration (an
         evaluation that finished later, a sidecar written after the model). Each
         change is one audit event with before and after; values that are already
-        there unchanged change nothing. `version.logged` keeps when each arrived.
-        """
+        there unchanged change nothing. `version.logged` keeps when each arrived."""
         return self.log_changes(ref, metrics=metrics, params=params, reason=reason)[0]
 
     def log_changes(
@@ -468,42 +460,3 @@ class Catalog(Preparer):  # prepare (inspect and hash, no database): candidates.
     ) -> store.StoreLocation:
         """Point the catalog's store at `path`, every kept copy copied there first."""
         return store_settings.set_store_location(self._core, path, reason)
-
-    # ------------------------------------------------------------- watch roots
-
-    def add_watch_root(
-        self, path: str | os.PathLike[str], model: str | None = None, settle_seconds: float = 2.0
-    ) -> WatchRoot:
-        return watch_roots.add_watch_root(self._core, path, model, settle_seconds)
-
-    def watch_roots(self) -> list[WatchRoot]:
-        return watch_roots.watch_roots(self._core)
-
-    def remove_watch_root(self, path: str | os.PathLike[str]) -> None:
-        watch_roots.remove_watch_root(self._core, path)
-
-    def keep_copy(self, ref: str | Ref, reason: str | None = None) -> VersionInfo:
-        """Keep a copy of the version's bytes in the store now, whatever its stages."""
-        return kept_copies.keep_now(
-            self._core, ref if isinstance(ref, Ref) else parse_ref(ref), reason
-        )
-
-    # ------------------------------------------------------------ import/export
-
-    def replaying(
-        self, *, at: datetime | None, actor: str | None, source: str
-    ) -> AbstractContextManager[None]:
-        """Changes made inside keep the time (and actor) of the history they replay,
-        and their audit events say where they came from (regtui.catalog.replay)."""
-        return replay.replaying(self._core, at=at, actor=actor, source=source)
-
-    def backup(self, target: str | os.PathLike[str]) -> Backup:
-        """A consistent copy of a live SQLite catalog, with its kept copies."""
-        return backup.backup(self._core, target)
-
-    def export_data(self) -> dict[str, Any]:
-        return backup.export_data(self._core)
-
-    def import_data(self, data: dict[str, Any], notes: list[str] | None = None) -> int:
-        """Load an export into this empty catalog; notes for a person go to `notes`."""
-        return backup.import_data(self._core, data, notes)
