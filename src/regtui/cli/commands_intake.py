@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from regtui.cli import values
 from regtui.cli.access import open_catalog
 from regtui.cli.command import arg, command, kv_list
-from regtui.errors import RegtuiError
+from regtui.errors import RegtuiError, UsageError
 
 if TYPE_CHECKING:
     from regtui.catalog.service import Catalog
@@ -37,6 +37,11 @@ MODEL = arg(
 def cmd_demo(args: argparse.Namespace) -> int:
     from regtui.demo import check_demo, run_demo
 
+    if getattr(args, "db", None):  # accepted by every command, but the demo's is its own
+        raise UsageError(
+            "regtui demo always opens a fresh temporary catalog: leave out --db "
+            "(`regtui --db PATH` opens that catalog)"
+        )
     return check_demo() if args.headless_check else run_demo()
 
 

@@ -278,3 +278,21 @@ def test_a_file_name_that_is_not_utf8_is_refused_in_one_line(
     proc = regtui("register", os.fsdecode(path), "--model", "x", db=db, timeout=30)
     assert_answered(proc, (6,))
     assert "not valid UTF-8" in proc.stderr
+
+
+@pytest.mark.parametrize(
+    "where", ["missing.sqlite", "sub/x.sqlite", "postgresql://nobody@127.0.0.1:1/x"]
+)
+def test_demo_refuses_a_catalog_it_would_not_use(tmp_path: Path, where: str) -> None:
+    """The demo always seeds a fresh temporary catalog: a --db is refused, not ignored,
+    and nothing is created there."""
+    target = where if "://" in where else str(tmp_path / where)
+    done = subprocess.run(
+        [sys.executable, "-m", "regtui", "demo", "--db", target],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "demo always opens a fresh temporary catalog" in done.stderr
+    assert not list(tmp_path.iterdir())
