@@ -162,7 +162,7 @@ async def test_every_diff_action_is_in_the_palette(paths_catalog: Catalog, wait)
             for key, a in screen.active_bindings.items()
             if a.binding.show and a.node is not app and key != "escape"
         }
-        assert shown == {"open_row", "toggle_differing", "swap", "approve", "promote"}
+        assert shown == {"open_row", "toggle_differing", "swap"}
         assert shown <= set(offered)
         await pilot.press("ctrl+p")
         await pilot.press(*"diff: Swap sides")

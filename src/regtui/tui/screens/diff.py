@@ -93,8 +93,9 @@ class DiffScreen(VersionActions):
             tooltip="Show every field, or only the fields that differ",
         ),
         Binding("s", "swap", "Swap sides", id="diff.swap", tooltip="Swap left and right"),
-        # the right-hand version is the one reviewed (the footer keeps room at 80 columns)
-        *change_keys(version_edit_key="e", model_edit_key="E", shown=("approve", "promote")),
+        # the right-hand version is the one reviewed; the head line names the keys (the
+        # footer keeps its room at 80 columns for the diff's own)
+        *change_keys(version_edit_key="e", model_edit_key="E", shown=()),
     ]
 
     def __init__(self, left: str, right: str) -> None:
