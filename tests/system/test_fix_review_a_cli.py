@@ -48,7 +48,7 @@ def test_scan_and_register_on_the_command_line_never_block(tmp_path: Path) -> No
 def test_the_command_line_refuses_bad_names_in_one_line(tmp_path: Path, arg: str, key: str) -> None:
     artifact(tmp_path, "m.safetensors", "m")
     assert _cli("register", "m.safetensors", "--model", "m", cwd=tmp_path).returncode == 0
-    out = _cli("log", "m:1", arg, f"{key}=1", cwd=tmp_path)
+    out = _cli("log", "m:1", arg, f"{key}=1", "--reason", "r", cwd=tmp_path)
     assert out.returncode != 0
     assert len(out.stderr.strip().splitlines()) == 1 and len(out.stderr) < 300
 

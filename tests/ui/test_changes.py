@@ -159,7 +159,7 @@ async def test_edit_model_description_and_tags(catalog: Catalog, wait) -> None:
     app = make_app(catalog)
     async with app.run_test(size=SIZE) as pilot:
         await wait(pilot)
-        await pilot.press("e")
+        await pilot.press("E")
         modal = app.screen
         assert isinstance(modal, EditModal)
         modal.query_one("#description", TextArea).text = "Churn model.\n\nOwned by growth."

@@ -30,7 +30,7 @@ async def test_model_edit_keeps_a_tag_added_while_the_dialog_was_open(
     app = make_app(catalog)
     async with app.run_test(size=SIZE) as pilot:
         await wait(pilot)
-        await pilot.press("e")
+        await pilot.press("E")
         modal = app.screen
         assert isinstance(modal, EditModal)
         box = modal.query_one("#tags", Input)

@@ -169,9 +169,13 @@ async def test_edit_a_version_from_the_catalog(catalog: Catalog, wait) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await wait(pilot)
         await open_at(pilot, wait, "churn-xgb", 2)
-        await pilot.press("E")
+        await pilot.press("e")  # e: the version, on every screen
         assert isinstance(app.screen, EditModal)
         assert "churn-xgb:2" in str(app.screen.title_text)
+        await pilot.press("escape")
+        await pilot.press("E")  # E: its model
+        assert isinstance(app.screen, EditModal)
+        assert str(app.screen.title_text) == "Edit churn-xgb"
 
 
 @pytest.mark.parametrize(

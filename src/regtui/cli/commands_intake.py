@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from regtui.cli import values
 from regtui.cli.access import open_catalog
-from regtui.cli.command import arg, command, kv_list
+from regtui.cli.command import REASON, arg, command, kv_list
 from regtui.errors import RegtuiError, UsageError
 
 if TYPE_CHECKING:
@@ -159,7 +159,7 @@ def cmd_register(args: argparse.Namespace) -> int:
     arg("ref", metavar="REF"),
     kv_list("--metric", "a metric to set, a number (repeatable)"),
     kv_list("--param", "a parameter to set (repeatable)"),
-    arg("--reason", help="why, kept in the audit log"),
+    REASON,
 )
 def cmd_log(args: argparse.Namespace) -> int:
     from regtui.cli import output

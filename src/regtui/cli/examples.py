@@ -23,7 +23,7 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     ),
     "log": (
         'regtui log churn:3 --metric test_auc=0.89 --reason "holdout finished"',
-        "regtui log churn@staging --param threshold=0.4",
+        'regtui log churn@staging --param threshold=0.4 --reason "tuned on q4"',
     ),
     "import-mlflow": (
         "regtui import-mlflow sqlite:///mlflow.db --dry-run",

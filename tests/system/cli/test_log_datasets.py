@@ -58,15 +58,17 @@ def test_log_and_merge_say_what_changed(db_url: str, tmp_path: Path) -> None:
         "log", "churn:1", "--metric", "auc=0.9", "--param", "eval=q4", "--reason", "holdout", db=db
     )
     assert out.stdout.strip().splitlines() == ["churn:1: metrics auc=0.9; params eval=q4"]
-    again = run("log", "churn:1", "--metric", "auc=0.9", db=db)
+    again = run("log", "churn:1", "--metric", "auc=0.9", "--reason", "eval", db=db)
     assert again.stdout.strip() == "churn:1: nothing changed"
     for bad in ("nan", "inf", "-inf", "high"):
-        line = fail("log", "churn:1", "--metric", f"auc={bad}", db=db, code=2)
+        line = fail("log", "churn:1", "--metric", f"auc={bad}", "--reason", "eval", db=db, code=2)
         assert "auc" in line
-    assert fail("log", "churn:1", db=db, code=2).endswith(
+    assert fail("log", "churn:1", "--reason", "eval", db=db, code=2).endswith(
         "name at least one metric or param to log"
     )
-    assert "no version 9" in fail("log", "churn:9", "--metric", "a=1", db=db, code=3)
+    assert "no version 9" in fail(
+        "log", "churn:9", "--metric", "a=1", "--reason", "eval", db=db, code=3
+    )
     shown = run("show", "churn:1", db=db).stdout
     assert "0.9  (logged " in shown and "q4  (logged " in shown
     assert refs(db, "metrics.auc > 0.85") == [1]
@@ -79,6 +81,6 @@ def test_log_and_merge_say_what_changed(db_url: str, tmp_path: Path) -> None:
     assert events[0]["before"] == {"metrics": {"auc": 0.8}, "params": {"eval": None}}  # type: ignore[index]
     assert events[0]["reason"] == "holdout"  # type: ignore[index]
     assert "verifies" in run("audit", "--verify", db=db).stdout
-    logged = js("log", "churn:1", "--metric", "f1=0.6", db=db)
+    logged = js("log", "churn:1", "--metric", "f1=0.6", "--reason", "eval", db=db)
     assert logged["changed"] == {"metrics": {"f1": 0.6}}  # type: ignore[index]
     assert set(logged["logged"]) == {"metrics.auc", "metrics.f1", "params.eval"}  # type: ignore[index]

@@ -81,7 +81,7 @@ class CatalogScreen(VersionActions):
             id="catalog.diff",
             tooltip="Diff selected vs production (or marked vs selected)",
         ),
-        *change_keys(version_edit_key="E", model_edit_key="e"),
+        *change_keys(version_edit_key="e", model_edit_key="E"),
         Binding(
             "m",
             "next_metric",

@@ -8,7 +8,7 @@ from typing import ClassVar
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static, TextArea
 
@@ -66,7 +66,7 @@ class EditModal(ModalScreen[Edits | None]):
         self.tags = tags
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="dialog", classes="dialog wide"):
+        with VerticalScroll(id="dialog", classes="dialog wide"):
             yield Label(content(self.title_text, 300), classes="dialog-title", markup=False)
             if self.description is not None:
                 yield Label("Description (Markdown)", classes="field-label")

@@ -10,7 +10,7 @@ from typing import ClassVar
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
@@ -55,7 +55,7 @@ class LogMetricsModal(ModalScreen[Logged | None]):
         self.detail = detail
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="dialog", classes="dialog"):
+        with VerticalScroll(id="dialog", classes="dialog"):
             yield Label(content(self.title_text, 300), classes="dialog-title", markup=False)
             if self.detail:
                 yield Static(content(self.detail, 2000), classes="dialog-detail", markup=False)

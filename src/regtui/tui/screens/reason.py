@@ -7,7 +7,7 @@ from typing import ClassVar
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
@@ -30,7 +30,7 @@ class ReasonModal(ModalScreen[str | None]):
         self.action_label = action_label
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="dialog", classes="dialog"):
+        with VerticalScroll(id="dialog", classes="dialog"):
             yield Label(content(self.title_text, 300), classes="dialog-title", markup=False)
             if self.detail:
                 yield Static(content(self.detail, 2000), classes="dialog-detail", markup=False)
