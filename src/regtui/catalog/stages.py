@@ -282,7 +282,9 @@ def _rollback_plan(
     if to is None:
         target_n = _rollback_target(history)
         if target_n is None:
-            raise Conflict(f"{model}@{stage} has no earlier version to roll back to")
+            raise Conflict(
+                f"{model}@{stage} has no earlier version to roll back to; demote empties {stage}"
+            )
     else:
         if to not in {m.to_version for m in history}:
             raise Conflict(f"{model}:{to} never held {stage}; use promote to put it there")

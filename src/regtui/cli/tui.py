@@ -28,6 +28,6 @@ def cmd_tui(args: argparse.Namespace) -> int:
     if args.read_only:
         args.read_only = "--read-only"
     elif settings.sqlite_is_read_only(getattr(args, "db", None)):
-        args.read_only = "you may not write the catalog file"
+        args.read_only = "catalog file not writable"
     with open_catalog(args, read_only=bool(args.read_only)) as cat:
         return run_tui(args, cat)

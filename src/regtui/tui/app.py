@@ -118,13 +118,14 @@ class RegtuiApp(App[int]):
     def _show_status(self) -> None:
         """The header's second part: who acts, what is watched, why nothing can change,
         and a broken audit chain (else only visible on the audit screen)."""
+        # Most important first: at 80 columns the end may be cut.
         parts = [self.catalog.actor]
-        if self.watching:
-            parts.append(f"watching {_folders(self.watch_dirs)}")
-        if self.read_only:
-            parts.append(f"read-only: {self.read_only_why}, no changes")
         if self.chain_problem:
             parts.append("⚠ AUDIT CHAIN BROKEN (l)")
+        if self.read_only:
+            parts.append(f"read-only ({self.read_only_why})")
+        if self.watching:
+            parts.append(f"watching {_folders(self.watch_dirs)}")
         self.sub_title = " · ".join(parts)
 
     @property
@@ -145,6 +146,8 @@ class RegtuiApp(App[int]):
         # screen is up rather than when the first filter is applied.
         self.set_timer(0.5, self._warm_filter_parser)
         self.set_timer(1.0, self._check_chain)
+        # An edit that bypasses regtui changes no counter: look again now and then too.
+        self.set_interval(CHAIN_CHECK_SECONDS, self._check_chain, name="chain-every")
 
     @work(thread=True, group="warm", exit_on_error=False)
     def _warm_filter_parser(self) -> None:

@@ -80,7 +80,8 @@ def fit_columns(
         (7, 22, Column("", 3, "<", flags, lambda v: "version-table--warning")),
     ]
     if with_model:
-        candidates.append((0, -1, Column("model", 18, "<", lambda v: clean(v.model, 128))))
+        # narrow enough that the first metric still fits beside it at 80 columns
+        candidates.append((0, -1, Column("model", 14, "<", lambda v: clean(v.model, 128))))
     for i, name in enumerate(metric_names):
         w = min(max(len(name), 7), 12)
         candidates.append(

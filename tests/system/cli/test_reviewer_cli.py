@@ -93,7 +93,7 @@ def test_each_kind_of_error_has_its_exit_code(db: Path, code: int, args: list[st
 def test_nothing_to_roll_back_to_is_a_conflict_not_bad_usage(db: Path) -> None:
     proc = cli("rollback", "churn", "--reason", "r", db=db)
     assert proc.returncode == 5
-    assert "no earlier version to roll back to" in one_error(proc)
+    assert "no earlier version to roll back to; demote empties" in one_error(proc)
 
 
 def test_the_readme_documents_every_exit_code() -> None:

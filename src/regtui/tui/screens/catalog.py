@@ -167,7 +167,7 @@ class CatalogScreen(VersionActions):
             table.move_cursor(row=table.get_row_index(self.model_name), animate=False)
         elif new:
             self.select_model(next(iter(new)))
-        elif self.model_name not in self.models or not self._name_filter:
+        else:  # no model matches the typed name: show none rather than a hidden one
             self.select_model(None)
         self._show_head()
         self.update_bindings()

@@ -34,7 +34,7 @@ class ModelList(DataTable[Text]):
         wide = screen_width >= WIDE_SCREEN
         # (name, stages) widths that fill the pane at each breakpoint (app.tcss)
         name_width, stages_width = (
-            (20, 18) if screen_width >= 150 else ((16, 14) if wide else (14, 0))
+            (20, 26) if screen_width >= 150 else ((16, 14) if wide else (14, 0))
         )
         plan = (name_width, stages_width)
         if plan == self._plan:
