@@ -108,12 +108,22 @@ def sqlite_url(path: Path) -> str:
     return "sqlite:///" + str(path).replace("%", "%25").replace("?", "%3F")
 
 
-def sqlite_uri(path: str | os.PathLike[str], mode: str) -> str:
+def sqlite_uri(path: str | os.PathLike[str], mode: str, *, immutable: bool = False) -> str:
     """The SQLite URI (`file:…?mode=ro`) opening `path` in `mode` ("ro", or "rw":
-    never create). The path is %-encoded: '?' or '#' in it would end it."""
+    never create); `immutable` reads it without the WAL's shared-memory file. The
+    path is %-encoded: '?' or '#' in it would end it."""
     from urllib.parse import quote
 
-    return f"file:{quote(os.fspath(path))}?mode={mode}"
+    return f"file:{quote(os.fspath(path))}?mode={mode}" + ("&immutable=1" if immutable else "")
+
+
+def sqlite_needs_immutable(path: str | os.PathLike[str]) -> bool:
+    """True when a read-only open of this WAL catalog could not make its `-shm` file
+    (a folder nobody here may write, a read-only mount) and none exists: SQLite then
+    opens it only as immutable. No writer is running then (a running one keeps the
+    `-shm` there), so the catalog reads as it was last closed."""
+    file = Path(path)
+    return not os.access(file.parent, os.W_OK) and not Path(f"{file}-shm").exists()
 
 
 def sqlite_file(url: str) -> str | None:

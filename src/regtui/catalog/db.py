@@ -76,12 +76,13 @@ def _ours_or_empty(cur: Any) -> bool:
 def _sqlite_engine(url: str, *, read_only: bool) -> Engine:
     from sqlalchemy.engine import URL
 
-    from regtui.settings import sqlite_file, sqlite_uri
+    from regtui.settings import sqlite_file, sqlite_needs_immutable, sqlite_uri
 
     target: str | URL = url
     path = sqlite_file(url)
     if read_only and path:
-        target = URL.create("sqlite", database=sqlite_uri(path, "ro"), query={"uri": "true"})
+        uri = sqlite_uri(path, "ro", immutable=sqlite_needs_immutable(path))
+        target = URL.create("sqlite", database=uri, query={"uri": "true"})
     engine = create_engine(
         target,
         connect_args={"timeout": BUSY_TIMEOUT_S, "check_same_thread": False},

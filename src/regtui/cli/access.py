@@ -15,9 +15,14 @@ T = TypeVar("T")
 
 
 def open_catalog(args: argparse.Namespace, read_only: bool = False) -> Catalog:
+    """The catalog `--db` names; read-only when asked, or when it is an SQLite file
+    this process may not write (reads then work, and a change is a catalog error)."""
+    from regtui import settings
     from regtui.catalog.service import Catalog
 
-    return Catalog(getattr(args, "db", None), user=getattr(args, "user", None), read_only=read_only)
+    db = getattr(args, "db", None)
+    read_only = read_only or settings.sqlite_is_read_only(db)
+    return Catalog(db, user=getattr(args, "user", None), read_only=read_only)
 
 
 def read_quickly(args: argparse.Namespace, fn: Callable[[QuickReader], T]) -> T | None:
