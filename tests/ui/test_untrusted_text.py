@@ -135,7 +135,8 @@ async def test_a_model_named_in_markup_is_found_and_shown_literally_in_the_palet
         typed = f"{HOSTILE_NAME.upper()}:2"  # a name typed but for case, with a version
         await pilot.press(*typed)
         await wait(pilot)
-        assert "version: open" in screen_text(app)
+        hits = [line for line in screen_text(app).splitlines() if "version: " in line]
+        assert any('version: "[@click=app.quit]evil' in line for line in hits), hits
         await pilot.press("enter")
         await wait(pilot)
         shown = screen_text(app)

@@ -137,7 +137,7 @@ class RegtuiCommands(Provider):
                 )
             )
         for ref in getattr(self, "recent", []):
-            out.append((f"version: {ref}", partial(app.goto_version, ref), "Open this version"))
+            out.append((f"version: {ref}", partial(app.goto_version, ref), "Open"))
         return out
 
     async def discover(self) -> Hits:
@@ -172,15 +172,11 @@ class RegtuiCommands(Provider):
         matcher = self.matcher(query)
         ref = self._typed_ref(query)
         if ref:
-            yield Hit(
-                1.0,
-                text(f"version: open {ref}"),
-                partial(app.goto_version, ref),
-                help="Open this version",
-            )
+            # Labelled as the list labels versions, so one version reads one way.
+            yield Hit(1.0, text(f"version: {ref}"), partial(app.goto_version, ref), help="Open")
         for name, run, help_text in self.offered_actions() + self._jumps():
             if ref and name == f"version: {ref}":
-                continue  # offered above as "version: open …"
+                continue  # offered above, first
             score = matcher.match(name)
             if score > 0:
                 yield Hit(score, _highlighted(matcher, name), run, text=name, help=help_text)

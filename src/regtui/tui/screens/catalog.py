@@ -119,7 +119,7 @@ class CatalogScreen(VersionActions):
         with Horizontal(id="catalog-body"):
             with Vertical(id="models-pane"):
                 yield Label("Models", id="models-title", classes="pane-title")
-                yield Input(placeholder="model name…  (esc: clear)", id="model-filter")
+                yield Input(placeholder="name…", id="model-filter")
                 yield ModelList(id="models")
             with Vertical(id="versions-pane"):
                 yield Static(id="model-head", markup=False)
