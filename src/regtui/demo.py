@@ -262,12 +262,13 @@ def _show_hostile(beside: Catalog, hostile: Path, out: TextIO) -> None:
     that would run a command), scanned into a second throwaway catalog."""
     from regtui.catalog.scan import scan
     from regtui.cli.output import safe
+    from regtui.errors import reason_for
 
     out.write("hostile samples (read, never loaded):\n")
     with Catalog(Path(str(sqlite_file(beside.url))).with_name("hostile.sqlite")) as catalog:
         for item in sorted(scan(catalog, [hostile]), key=lambda i: i.path):
             name = Path(item.path).name
-            detail = item.detail.removeprefix(f"{item.path}: ").removeprefix("refused: ")
+            detail = reason_for(str(item.path), item.detail)
             if item.version is not None:
                 warnings = item.version.warnings
                 detail = warnings[-1] if warnings else item.version.format

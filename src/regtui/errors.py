@@ -50,6 +50,15 @@ class ArtifactError(RegtuiError):
 # the words of the message, which hold the path.
 
 
+def reason_for(path: str, detail: str) -> str:
+    """An artifact error's message without the path it begins with (`PATH: refused:
+    why` → `why`), for a line that already names the path."""
+    for lead in (f"{path}: refused: ", f"{path}: "):
+        if detail.startswith(lead):
+            return detail[len(lead) :]
+    return detail
+
+
 class ArtifactRefused(ArtifactError):
     """The entry itself will not do (a broken link, a name that is not UTF-8, an
     inspector's refusal); reading it again changes nothing. Says ": refused:"."""

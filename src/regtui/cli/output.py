@@ -435,13 +435,10 @@ def print_scan_item(item: ScanItem) -> None:
 
 
 def _without_path(item: ScanItem) -> str:
-    """The reason a scan gives for a path, without the path it already printed
-    (an artifact error's message begins with it: `PATH: refused: why`)."""
-    detail = item.detail or ""
-    for lead in (f"{item.path}: refused: ", f"{item.path}: "):
-        if detail.startswith(lead):
-            return detail[len(lead) :]
-    return detail
+    """The reason a scan gives for a path, without the path it already printed."""
+    from regtui.errors import reason_for
+
+    return reason_for(str(item.path), item.detail or "")
 
 
 def print_scan_summary(items: Sequence[ScanItem]) -> None:

@@ -21,7 +21,7 @@ from textual.worker import Worker, WorkerState
 
 from regtui.catalog.records import Policy, VersionInfo
 from regtui.catalog.service import Catalog
-from regtui.errors import PolicyRefused, RegtuiError
+from regtui.errors import PolicyRefused, RegtuiError, reason_for
 from regtui.text import counted, elide_middle
 from regtui.tui.chain_check import ChainCheck
 from regtui.tui.commands import RegtuiCommands
@@ -408,8 +408,8 @@ class RegtuiApp(App[int]):
         style = "red" if message.outcome in ("error", "refused") else "yellow"
         line = Text(f"{message.outcome} ", style)
         line.append(clean(message.path, 300))
-        if message.detail:
-            line.append(f"  {clean(message.detail, 500)}", "dim")
+        if message.detail:  # a refusal's detail begins with the path just shown
+            line.append(f"  {clean(reason_for(message.path, message.detail), 500)}", "dim")
         self._add_watch_line(line)
 
     @on(HashingProgressed)

@@ -14,7 +14,7 @@ from types import FrameType
 from typing import Any, TextIO
 
 from regtui.catalog.service import Catalog, WatchRoot
-from regtui.errors import UsageError
+from regtui.errors import UsageError, reason_for
 from regtui.text import human_size, json_text, printable
 from regtui.watch.events import EventKind, WatchEvent
 from regtui.watch.watcher import Watcher
@@ -120,7 +120,9 @@ class Printer:
             return f"{ev.kind}: {ev.detail}"
         if ev.kind is EventKind.STOPPED:
             return f"stopped ({self.stopped_by})" if self.stopped_by else "stopped"
-        return f"{ev.kind}  {where}  {ev.detail}".rstrip()
+        # a refusal's detail begins with the path this line already shows
+        detail = reason_for(str(ev.path), ev.detail or "") if ev.path else ev.detail
+        return f"{ev.kind}  {where}  {detail}".rstrip()
 
     def __call__(self, ev: WatchEvent) -> None:
         line = self.format(ev)

@@ -163,9 +163,7 @@ class AuditScreen(Screen[None]):
         with Horizontal(id="audit-filters"):
             yield FilterInput(self.initial_model or "", placeholder="model", id="f-model")
             yield FilterInput(placeholder="actor", id="f-actor")
-            yield FilterInput(
-                placeholder="action: approved…", id="f-action"
-            )
+            yield FilterInput(placeholder="action: approved…", id="f-action")
         yield EventTable(id="events", cursor_type="row", zebra_stripes=True)
         yield Static("", id="audit-status", markup=False)
         yield QuietFooter()
