@@ -88,9 +88,11 @@ def ref(v: VersionInfo) -> str:
     return safe(v.ref)  # as a ref is typed: a name holding ':' or '@' is quoted
 
 
-def short_time(v: Any) -> str:
+def short_time(v: Any, *, seconds: bool = False) -> str:
+    """A time as every table shows it (`2026-03-01 09:00`, UTC), to the second for
+    one version's detail; --json keeps the full ISO text."""
     text = v if isinstance(v, str) else iso(v) or ""  # ISO text as stored, or a datetime
-    return text[:16].replace("T", " ")
+    return text[: 19 if seconds else 16].replace("T", " ")
 
 
 def table(
@@ -191,7 +193,7 @@ def print_version(v: VersionInfo, history: Sequence[StageMove] = ()) -> None:
     )
     print(f"  path      {safe(v.path)}")
     print(f"  sha256    {safe(v.sha256)}")
-    print(f"  created   {iso(v.created_at)} by {safe(v.created_by)}")
+    print(f"  created   {short_time(v.created_at, seconds=True)} by {safe(v.created_by)}")
     if v.description:
         lines = v.description.splitlines() or [""]
         print("description:")
@@ -202,7 +204,7 @@ def print_version(v: VersionInfo, history: Sequence[StageMove] = ()) -> None:
     approval = v.approval
     line = f"  approval  {safe(approval.status)}"
     if approval.by:
-        line += f" by {safe(approval.by)} at {iso(approval.at)}"
+        line += f" by {safe(approval.by)} at {short_time(approval.at, seconds=True)}"
     if approval.reason:
         line += f": {safe(approval.reason, 200)}"
     print(line)
@@ -359,7 +361,14 @@ def _width() -> int:
     return shutil.get_terminal_size((DIFF_WIDTH, 24)).columns
 
 
+CHANGE_WIDTH = 48  # an event's change in the audit table: what changed, cut where it differs
+
+
 def print_events(events: Sequence[AuditEvent]) -> None:
+    # One rendering of a change for the TUI's audit table and this one (plain text,
+    # no Textual: tui/audit_change.py names only the fields that changed).
+    from regtui.tui.audit_change import change_cell
+
     if not events:
         print("no events")
         return
@@ -372,19 +381,12 @@ def print_events(events: Sequence[AuditEvent]) -> None:
                 e.actor,
                 e.action,
                 e.target,
-                _change(e.before, e.after),
+                change_cell(e, CHANGE_WIDTH),
                 e.reason or "",
             ]
             for e in events
         ],
     )
-
-
-def _change(before: Any, after: Any) -> str:
-    if isinstance(before, dict) and isinstance(after, dict) and len(after) == 1:
-        ((k, v),) = after.items()
-        return f"{k}: {_fmt(before.get(k))} -> {_fmt(v)}"
-    return ""
 
 
 def chain_line(check: ChainCheck) -> str:
