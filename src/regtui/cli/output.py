@@ -329,6 +329,8 @@ def print_diff(diff: Diff, show_all: bool = False) -> None:
         print(f"{left} and {right} do not differ")
         return
     marks = {"same": " ", "added": "+", "removed": "-", "changed": "~"}
+    # a narrow terminal gives the values the room: long field names are cut in the middle
+    field_width = 40 if _width() >= 140 else max(14, _width() // 5)
     cells = []
     for r in rows:
         note = ""
@@ -340,7 +342,7 @@ def print_diff(diff: Diff, show_all: bool = False) -> None:
         if r.right_logged:
             rv += f" (logged {short_time(r.right_logged)})"
         cells.append(
-            [marks[r.status], safe(r.section), elide_middle(safe(r.key), 40), lv, rv, note]
+            [marks[r.status], safe(r.section), elide_middle(safe(r.key), field_width), lv, rv, note]
         )
     fixed = [max(len(h), *(len(c[i]) for c in cells)) for i, h in ((1, "SECTION"), (2, "FIELD"))]
     change = max(len("CHANGE"), *(len(c[5]) for c in cells))
