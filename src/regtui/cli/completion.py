@@ -39,6 +39,8 @@ def completer_for(metavar: Any, dest: str) -> Completer | None:
         return models
     if metavar == "STAGE" or dest in ("stage", "stages", "demote"):
         return stages
+    if dest == "order_by":
+        return order_fields
     return None
 
 
@@ -175,6 +177,35 @@ def _stages(reader: QuickReader, prefix: str) -> list[str]:
     found = reader.con.execute("SELECT DISTINCT name FROM stage ORDER BY name").fetchall()
     names = [str(r[0]) for r in found]
     return names + [s for s in ("production", "staging") if s not in names]
+
+
+# JSON columns of the version table behind `metrics.K`, `params.K`, `tags.K`, `metadata.K`
+KEYED_COLUMNS = {"metrics": "metrics", "params": "params", "tags": "tags", "metadata": "meta"}
+KEYS_FROM_NEWEST = 500  # the keys of the newest versions: what a reviewer sorts by
+
+
+def _keys(reader: QuickReader, prefix: str) -> list[str]:
+    """`metrics.auc`, … for a prefix naming a keyed field, from the newest versions."""
+    kind, dot, _ = prefix.partition(".")
+    column = KEYED_COLUMNS.get(kind)
+    if not dot or column is None:
+        return []
+    found = reader.con.execute(  # `column` is one of KEYED_COLUMNS' fixed names
+        f"SELECT DISTINCT j.key FROM (SELECT {column} AS doc FROM version "
+        "ORDER BY id DESC LIMIT ?) AS v, json_each(v.doc) AS j ORDER BY j.key",
+        (KEYS_FROM_NEWEST,),
+    ).fetchall()
+    return [f"{kind}.{r[0]}" for r in found]
+
+
+def order_fields(prefix: str = "", parsed_args: Any = None, **_: Any) -> list[str]:
+    """`--order-by` values: the plain fields and `metrics.` & co (no catalog needed),
+    then, after a dot, the keys the newest versions hold."""
+    from regtui.catalog.filter_fields import KEYED_FIELDS, ORDER_PLAIN
+
+    plain = [*ORDER_PLAIN, *(f"{k}." for k in KEYED_FIELDS)]
+    keyed = _quiet(_keys)(prefix, parsed_args) if "." in prefix else []
+    return [c for c in (*plain, *keyed) if c.startswith(prefix)][:MAX_CANDIDATES]
 
 
 models = _quiet(_models)

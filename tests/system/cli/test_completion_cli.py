@@ -121,6 +121,9 @@ def test_a_model_typed_to_its_colon_completes_every_version(catalog: Path, tmp_p
         ("regtui rollback ch", {"churn"}),
         ("regtui demote churn --stage ", {"production"}),
         ("regtui completion ", {"bash", "zsh", "fish"}),
+        # --order-by completes fields, never file names
+        ("regtui versions --order-by ", {"created", "version", "model", "metrics."}),
+        ("regtui versions --order-by met", {"metrics.", "metadata."}),
     ],
 )
 def test_commands_options_models_and_stages(
@@ -279,3 +282,16 @@ def test_a_real_fish_completes_refs(tmp_path: Path, catalog: Path, script_dir: P
     )
     words = [w.split("\t")[0] for w in proc.stdout.splitlines()]
     assert {"churn", "churn@production", "churn:1"} <= set(words), (words, proc.stderr)
+
+
+def test_order_by_completes_the_keys_versions_hold(tmp_path: Path) -> None:
+    db = tmp_path / "m.sqlite"
+    with Catalog(db, user="alice") as cat:
+        path = tmp_path / "m.safetensors"
+        path.write_bytes(model_bytes("w"))
+        cat.register(path, "churn", metrics={"auc": 0.9, "val_loss": 0.2}, tags={"team": "x"})
+    words, _ = protocol("regtui versions --order-by metrics.", db, tmp_path)
+    assert {"metrics.auc", "metrics.val_loss"} <= set(words)
+    assert not any(Path(w).exists() for w in words if "/" in w)
+    words, _ = protocol("regtui versions --order-by tags.", db, tmp_path)
+    assert "tags.team" in words
