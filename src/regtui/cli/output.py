@@ -436,6 +436,11 @@ def print_scan_item(item: ScanItem) -> None:
             print(f"  warning: {safe(w, 300)}")
     elif item.outcome in ("refused", "error"):
         print(f"{item.outcome:10}  {safe(item.path)}  {safe(_without_path(item), 300)}")
+    elif item.outcome == "exists" and item.version is not None:
+        v = item.version
+        # the same path again is a re-scan (not news); other bytes' twins are named
+        if os.path.abspath(item.path) != os.path.abspath(v.path):
+            print(f"{'same bytes':10}  {safe(item.path)}  as {ref(v)} ({safe(v.path)})")
 
 
 def _without_path(item: ScanItem) -> str:
