@@ -224,26 +224,26 @@ class VersionActions(Screen[Any]):
 
     def action_rollback(self) -> None:
         m = self.current_model()
-        if m is None:
-            return
-        held = {s: n for s, n in m.stages.items() if n is not None}
-        if not held:
-            return
-        if len(held) == 1:
-            self._rollback_stage(m, next(iter(held)))
+        if m is not None:
+            self._on_a_held_stage(m, f"Roll back which stage of {m.name}?", self._rollback_stage)
+
+    def _on_a_held_stage(
+        self, m: ModelInfo, question: str, then: Callable[[ModelInfo, str], None]
+    ) -> None:
+        """`then(m, stage)` for the one stage of `m` that holds a version, or for the
+        one chosen when several do (none: nothing)."""
+        held = [s for s, n in m.stages.items() if n is not None]
+        if len(held) <= 1:
+            if held:
+                then(m, held[0])
             return
 
         def chosen(stage: str | None) -> None:
             if stage:
-                self._rollback_stage(m, stage)
+                then(m, stage)
 
         self.app.push_screen(
-            StageChooser(
-                f"Roll back which stage of {m.name}?",
-                m.stages,
-                self.rapp.protected_stages,
-                only_existing=True,
-            ),
+            StageChooser(question, m.stages, self.rapp.protected_stages, only_existing=True),
             chosen,
         )
 
@@ -277,26 +277,9 @@ class VersionActions(Screen[Any]):
 
     def action_demote(self) -> None:
         m = self.current_model()
-        if m is None:
-            return
-        held = [s for s, n in m.stages.items() if n is not None]
-        if len(held) == 1:
-            self._demote_stage(m, held[0])
-            return
-
-        def chosen(stage: str | None) -> None:
-            if stage:
-                self._demote_stage(m, stage)
-
-        self.app.push_screen(
-            StageChooser(
-                f"Demote which stage of {m.name}? (it will hold no version)",
-                m.stages,
-                self.rapp.protected_stages,
-                only_existing=True,
-            ),
-            chosen,
-        )
+        if m is not None:
+            question = f"Demote which stage of {m.name}? (it will hold no version)"
+            self._on_a_held_stage(m, question, self._demote_stage)
 
     def _demote_stage(self, m: ModelInfo, stage: str) -> None:
         name, now = m.name, m.stages.get(stage)
@@ -338,17 +321,20 @@ class VersionActions(Screen[Any]):
 
     def action_edit_tags(self) -> None:
         v = self.current_version()
-        if v is None:
-            return
-        ref, before, before_desc = v.ref, dict(v.tags), v.description or ""
-        target = Ref(v.model, v.version)
+        if v is not None:
+            target = Ref(v.model, v.version)
+            self._edit(target, v.ref, v.description or "", dict(v.tags))
+
+    def _edit(self, target: Ref, shown: str, description: str, tags: dict[str, str]) -> None:
+        """The edit dialog for a model or a version; only a description that changed
+        is written, with the tags set and removed."""
 
         def done(edits: Edits | None) -> None:
             if edits is None:
                 return
-            desc = edits.description if edits.description != before_desc else None
+            desc = edits.description if edits.description != description else None
             self.rapp.apply_change(
-                f"Edited {ref}.",
+                f"Edited {shown}.",
                 "edit it again to undo",
                 lambda c: c.edit(
                     target,
@@ -359,7 +345,7 @@ class VersionActions(Screen[Any]):
                 ),
             )
 
-        self.app.push_screen(EditModal(f"Edit {ref}", before_desc, before), done)
+        self.app.push_screen(EditModal(f"Edit {shown}", description, tags), done)
 
     def action_log_metrics(self) -> None:
         v = self.current_version()
@@ -384,28 +370,8 @@ class VersionActions(Screen[Any]):
 
     def action_edit(self) -> None:
         m = self.current_model()
-        if m is None:
-            return
-        name = m.name
-        before_desc = m.description
-
-        def done(edits: Edits | None) -> None:
-            if edits is None:
-                return
-            desc = edits.description if edits.description != before_desc else None
-            self.rapp.apply_change(
-                f"Edited {name}.",
-                "edit it again to undo",
-                lambda c: c.edit(
-                    Ref(name),
-                    description=desc,
-                    tags=edits.set_tags,
-                    untag=edits.unset_tags,
-                    reason=edits.reason,
-                ),
-            )
-
-        self.app.push_screen(EditModal(f"Edit {name}", m.description, dict(m.tags)), done)
+        if m is not None:
+            self._edit(Ref(m.name), m.name, m.description, dict(m.tags))
 
     def action_diff(self) -> None:
         v = self.current_version()
