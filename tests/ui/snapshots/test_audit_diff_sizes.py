@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 import pytest
-from tests.ui.snapshots.test_screens import make, settle
+from tests.ui.snapshots.test_screens import keys, make
 from textual.pilot import Pilot
 from textual.screen import Screen
 
@@ -22,17 +22,7 @@ SIZES = pytest.mark.parametrize("size", [(80, 24), (160, 50)], ids=["80x24", "16
 def showing(
     screen: Callable[[], Screen[None]], *pressed: str
 ) -> Callable[[Pilot], Awaitable[None]]:
-    async def run(pilot: Pilot) -> None:
-        await settle(pilot)
-        pilot.app.push_screen(screen())
-        await settle(pilot)
-        for key in pressed:
-            await pilot.press(key)
-            await settle(pilot)
-        pilot.app.clear_notifications()
-        await pilot.pause(0.02)
-
-    return run
+    return keys(*pressed, push=screen)
 
 
 @SIZES

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 from textual.pilot import Pilot
+from textual.screen import Screen
 from textual.widgets import Input
 from textual.worker import WorkerCancelled, WorkerFailed
 
@@ -29,9 +30,17 @@ async def settle(pilot: Pilot) -> None:
         await pilot.pause(0.02)
 
 
-def keys(*pressed: str) -> Callable[[Pilot], Awaitable[None]]:
+def keys(
+    *pressed: str, push: Callable[[], Screen[None]] | None = None
+) -> Callable[[Pilot], Awaitable[None]]:
+    """Settle, push the screen `push` makes (if any), press each key, then clear
+    the notices so the picture holds only the screen."""
+
     async def run(pilot: Pilot) -> None:
         await settle(pilot)
+        if push is not None:
+            pilot.app.push_screen(push())
+            await settle(pilot)
         for key in pressed:
             await pilot.press(key)
             await settle(pilot)
