@@ -109,7 +109,6 @@ class CatalogScreen(VersionActions):
         self._filter_timer: Timer | None = None
         self._applied_filter = ""
         self._everywhere = False  # the filter searches every model
-        self._name_filter = ""  # the model list shows names containing this
         self._settled_version: VersionInfo | None = None
 
     # ------------------------------------------------------------------ layout
@@ -161,7 +160,11 @@ class CatalogScreen(VersionActions):
         """Fill the model list with the models whose name holds what was typed."""
         table = self.query_one(ModelList)
         new = {m.name: m for m in table.show(list(self.models.values()))}
-        title = "Models" if not self._name_filter else f"Models · {len(new)} of {len(self.models)}"
+        title = (
+            "Models"
+            if not self._name_filter_typed
+            else f"Models · {len(new)} of {len(self.models)}"
+        )
         self.query_one("#models-title", Label).update(Text(title))
         if self.model_name in new:
             table.move_cursor(row=table.get_row_index(self.model_name), animate=False)
@@ -174,8 +177,7 @@ class CatalogScreen(VersionActions):
 
     @on(Input.Changed, "#model-filter")
     def model_name_typed(self, event: Input.Changed) -> None:
-        self._name_filter = event.value.strip()
-        self.query_one(ModelList).name_filter = self._name_filter
+        self.query_one(ModelList).name_filter = event.value.strip()
         self._show_models()
 
     @on(Input.Submitted, "#model-filter")
@@ -218,7 +220,7 @@ class CatalogScreen(VersionActions):
     def _show_head(self) -> None:
         self.query_one(Trend).display = not self._everywhere
         m = self.models.get(self.model_name) if self.model_name else None
-        filtering = bool(self.query_one(VersionTable).query_spec.where or self._name_filter)
+        filtering = bool(self.query_one(VersionTable).query_spec.where or self._name_filter_typed)
         head = model_head(m, self._everywhere, self.rapp.watch_dirs, filtering)
         self.query_one("#model-head", Static).update(head)
 
@@ -328,7 +330,7 @@ class CatalogScreen(VersionActions):
             return bool(
                 self._applied_filter
                 or self._everywhere
-                or self._name_filter
+                or self._name_filter_typed
                 or self.query_one("#filter", Input).display
                 or self.query_one("#model-filter", Input).display
             )
@@ -368,11 +370,15 @@ class CatalogScreen(VersionActions):
         self._show_head()
         self.load_trend()
 
+    @property
+    def _name_filter_typed(self) -> str:
+        """What the model list filters names by (the list keeps it)."""
+        return self.query_one(ModelList).name_filter
+
     def _clear_name_filter(self) -> None:
         name_box = self.query_one("#model-filter", Input)
         name_box.value = ""
         name_box.display = False
-        self._name_filter = ""
         self.query_one(ModelList).name_filter = ""
         self._show_models()
 
@@ -381,7 +387,7 @@ class CatalogScreen(VersionActions):
         the search across models)."""
         models = self.query_one("#models", DataTable)
         if self.focused in (models, self.query_one("#model-filter", Input)) and (
-            self._name_filter or self.query_one("#model-filter", Input).display
+            self._name_filter_typed or self.query_one("#model-filter", Input).display
         ):
             self._clear_name_filter()
             models.focus()
