@@ -41,7 +41,9 @@ def read_only_catalog(tmp_path: Path) -> Iterator[Path]:
         assert not os.access(mounted, os.W_OK)
         yield mounted / "c.sqlite"
     finally:
-        subprocess.run(["umount", str(mounted)], check=False)
+        # Lazily: a file the test's app still holds open would keep the mount busy
+        # and leave it behind under /tmp for every later run.
+        subprocess.run(["umount", "--lazy", str(mounted)], check=False)
 
 
 def regtui(*args: str, db: Path) -> subprocess.CompletedProcess[str]:
