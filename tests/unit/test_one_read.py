@@ -371,7 +371,16 @@ def test_scan_and_watch_record_one_file_under_a_swap(
     if face == "scan":
         scan_mod.scan(cat, [root], "m")
     else:
-        w = Watcher(cat, [root], model="m", settle=0.2, cache=HashCache(tmp_path / "c.sqlite"))
+        # model.pkl is also the name of a part of an MLflow model folder: alone, it
+        # waits the bundle wait (30 s by default) for an MLmodel; this is not about that.
+        w = Watcher(
+            cat,
+            [root],
+            model="m",
+            settle=0.2,
+            bundle_wait=0.3,
+            cache=HashCache(tmp_path / "c.sqlite"),
+        )
         w.start()
         try:
             assert w.wait_idle(patient(60))
