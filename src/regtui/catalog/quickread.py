@@ -12,7 +12,7 @@ that is not there (so error messages have one source), any database error.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from contextlib import contextmanager
 
 from regtui.catalog import reads
@@ -114,6 +114,56 @@ class QuickReader:
             mid = None if model is None else self._model_id(run, model)
             with collector_paused():
                 return reads.versions(run, mid, order_by=order_by, desc=desc, limit=limit)
+
+    def versions_json(
+        self,
+        model: str | None,
+        *,
+        order_by: str | None = None,
+        desc: bool = False,
+        limit: int | None = None,
+    ) -> Generator[str, None, None]:
+        """`versions_json_text(self.versions(...))` in pieces, the rows' text built
+        by SQLite (version_json_sql) and written as they are fetched. A model that
+        is not there raises NotHere here, before any piece."""
+        self.con.execute("BEGIN")
+        try:
+            run = self._run(self.con)
+            mid = None if model is None else self._model_id(run, model)
+        except BaseException:
+            self.con.execute("COMMIT")
+            raise
+        return self._json_pieces(run, mid, order_by, desc, limit)
+
+    def _json_pieces(
+        self, run: reads.Run, mid: int | None, order_by: str | None, desc: bool, limit: int | None
+    ) -> Generator[str, None, None]:
+        from regtui.catalog.version_json import ascii_json
+        from regtui.catalog.version_json_sql import SELECT_JSON
+        from regtui.text import json_text
+
+        try:
+            held = reads.stages_held(run, mid) if mid is not None else reads.all_stages_held(run)
+            rows = reads.version_rows(
+                run,
+                SELECT_JSON,
+                mid,
+                order_by=order_by,
+                desc=desc,
+                limit=limit,
+                stream=lambda sql, params: self.con.execute(sql, params),
+            )
+            sep = "[\n"
+            for vid, before, after in rows:
+                if before is None or after is None:  # a value only Python renders alike
+                    text = ascii_json(reads.version(run, vid).to_json_text())
+                else:
+                    text = ascii_json(before + json_text(held.get(vid, [])) + after)
+                yield sep + text
+                sep = ",\n"
+            yield ("[\n" if sep == "[\n" else "") + "\n]"
+        finally:
+            self.con.execute("COMMIT")
 
     def get(self, ref: Ref) -> VersionInfo:
         """As Catalog.get(ref): MODEL:N, MODEL@STAGE or MODEL (latest unarchived)."""

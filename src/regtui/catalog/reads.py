@@ -12,7 +12,7 @@ Kept free of SQLAlchemy: the quick path imports it.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from regtui.catalog import store
@@ -30,7 +30,6 @@ SELECT_VERSIONS = (
     "SELECT " + ", ".join(f"version.{c}" for c in COLUMNS) + ", model.name "
     "FROM version JOIN model ON model.id = version.model_id "
 )
-VERSIONS_OF_MODEL = SELECT_VERSIONS + "WHERE version.model_id = :mid ORDER BY version.number"
 VERSION_BY_ID = SELECT_VERSIONS + "WHERE version.id = :vid"
 MODEL_ID = "SELECT id FROM model WHERE name = :name"
 VERSION_ID_BY_NUMBER = "SELECT id FROM version WHERE model_id = :mid AND number = :number"
@@ -115,8 +114,26 @@ def versions(
     """Model `mid`'s versions (None: every model's), in ordering.order_terms'
     order (by default oldest first, models by name), the first `limit` of them.
     SQLite's SQL: the quick path is this function's only caller."""
+    rows = version_rows(run, SELECT_VERSIONS, mid, order_by=order_by, desc=desc, limit=limit)
+    return records(list(rows), stages_held(run, mid) if mid is not None else all_stages_held(run))
+
+
+def version_rows(
+    run: Run,
+    select: str,
+    mid: int | None,
+    *,
+    order_by: str | None = None,
+    desc: bool = False,
+    limit: int | None = None,
+    stream: Callable[[str, Mapping[str, Any]], Iterable[Sequence[Any]]] | None = None,
+) -> Iterable[Sequence[Any]]:
+    """The rows of `versions`, with `select` (a select list over `version` joined
+    to `model`, as SELECT_VERSIONS) giving each row's columns. `stream`, if
+    given, runs the query whose rows are the answer (lazily, say)."""
+    last = stream or run
     if mid is not None and order_by is None and not desc and limit is None:
-        return records(run(VERSIONS_OF_MODEL, {"mid": mid}), stages_held(run, mid))
+        return last(select + "WHERE version.model_id = :mid ORDER BY version.number", {"mid": mid})
     terms, params = order_terms(order_by, desc, "sqlite", across=mid is None)
     bound: dict[str, Any] = {**params, "mid": mid, "limit": limit}
     rows: Sequence[Sequence[Any]] = []
@@ -124,19 +141,20 @@ def versions(
     if top is not None:
         # The first `limit` by a metric or tag, read down its index by value, when
         # that many versions hold it (those that lack it come after them all).
-        rows = run(
-            SELECT_VERSIONS + f"WHERE version.id IN ({top}) ORDER BY " + ", ".join(terms), bound
-        )
+        rows = run(select + f"WHERE version.id IN ({top}) ORDER BY " + ", ".join(terms), bound)
     if top is None or len(rows) < (limit or 0):
-        sql = SELECT_VERSIONS + ("WHERE version.model_id = :mid " if mid is not None else "")
+        sql = select + ("WHERE version.model_id = :mid " if mid is not None else "")
         sql += "ORDER BY " + ", ".join(terms) + (" LIMIT :limit" if limit is not None else "")
-        rows = run(sql, bound)
-    if mid is not None:
-        return records(rows, stages_held(run, mid))
+        return last(sql, bound)
+    return rows
+
+
+def all_stages_held(run: Run) -> dict[int, list[str]]:
+    """Version id -> the stages (of any model) that point at it, by name."""
     held: dict[int, list[str]] = {}
     for vid, name in run(ALL_STAGES_HELD, {}):
         held.setdefault(vid, []).append(name)
-    return records(rows, held)
+    return held
 
 
 def version(run: Run, vid: int) -> VersionInfo:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from regtui.catalog.clock import iso, utc
-from regtui.catalog.version_fields import AT, FIELDS, Kind
+from regtui.catalog.version_fields import AT, FIELDS, Field, Kind
 from regtui.text import json_text
 
 if TYPE_CHECKING:
@@ -25,7 +25,29 @@ def versions_json_text(versions: list[VersionInfo]) -> str:
     """A JSON list of versions, one per line, built without decoding what the
     database already holds as JSON text (the fast path of `versions --json`).
     Same content as [v.to_json() for v in versions]."""
-    return "[\n" + ",\n".join(v.to_json_text() for v in versions) + "\n]"
+    return ascii_json("[\n" + ",\n".join(v.to_json_text() for v in versions) + "\n]")
+
+
+# Past ASCII, and DEL: json.dumps escapes it too (its escapes cover all but space to ~).
+_NON_ASCII = re.compile(r"[^\x00-\x7e]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if code < 0x10000:
+        return f"\\u{code:04x}"
+    code -= 0x10000
+    return f"\\u{0xD800 | (code >> 10):04x}\\u{0xDC00 | (code & 0x3FF):04x}"
+
+
+def ascii_json(text: str) -> str:
+    """JSON text with every non-ASCII character written as a \\u escape (all of
+    JSON's own syntax is ASCII, so only string contents change, not meaning).
+    Stored JSON is spliced as stored, and a row written by another tool or an
+    older release may hold raw non-ASCII text: it must not reach a terminal so."""
+    if text.isascii() and "\x7f" not in text:
+        return text
+    return _NON_ASCII.sub(_escape, text)
 
 
 # JSON string literals with non-ASCII escaped (json's own C encoder), as
@@ -66,19 +88,57 @@ def _json_part(v: VersionInfo, name: str, value: Any, cache: dict[str, Any] | No
 _Part = Callable[["VersionInfo", Any, "dict[str, Any] | None"], str]
 
 
-def _json_text_parts() -> list[str | _Part]:
-    """`json_text_of`'s pieces, from version_fields.FIELDS: the fixed text between
-    values, and one small function per value. Built once at import (no code is
-    generated or executed): `versions --json` joins them 100,000 times."""
+def json_layout() -> list[str | Field]:
+    """The shape of a version's JSON text, from version_fields.FIELDS: the fixed
+    text between values (neighbours merged) and, where a value goes, its field.
+    Both builders of the text (here, and SQLite's in version_json_sql) use it."""
+    # (key, [(part name or None, field)], composite?): a composite's parts gather under its key.
+    entries: list[tuple[str, list[tuple[str | None, Field]], bool]] = []
+    for f in FIELDS:
+        if not f.json:
+            continue
+        head, _, part = f.name.partition(".")
+        if not part:
+            entries.append((f.name, [(None, f)], False))
+            continue
+        if not entries or entries[-1][0] != head:
+            entries.append((head, [], True))
+        entries[-1][1].append((part, f))
+    pieces: list[str | Field] = ["{"]
+    for n, (key, parts, composite) in enumerate(entries):
+        pieces.append((", " if n else "") + f'"{key}": ' + ("{" if composite else ""))
+        for m, (sub, f) in enumerate(parts):
+            if sub is not None:
+                pieces.append((", " if m else "") + f'"{sub}": ')
+            pieces.append(f)
+        if composite:
+            pieces.append("}")
+    pieces.append("}")
+    merged: list[str | Field] = []
+    for piece in pieces:
+        if isinstance(piece, str) and merged and isinstance(merged[-1], str):
+            merged[-1] += piece
+        else:
+            merged.append(piece)
+    return merged
 
-    def encode(kind: Kind, i: int, name: str) -> _Part:
-        if kind is Kind.INT:
+
+def _json_text_parts() -> list[str | _Part]:
+    """`json_text_of`'s pieces: json_layout with one small function per value.
+    Built once at import (no code is generated or executed): `versions --json`
+    joins them 100,000 times."""
+
+    def encode(f: Field) -> _Part:
+        if f.kind is Kind.JOINED:
+            return joined[f.name]
+        i, name = AT[f.name], f.name
+        if f.kind is Kind.INT:
             return lambda v, r, c: f"{r[i]}"
-        if kind is Kind.TEXT:
+        if f.kind is Kind.TEXT:
             return lambda v, r, c: _opt(r[i])
-        if kind is Kind.FLAG:
+        if f.kind is Kind.FLAG:
             return lambda v, r, c: "true" if r[i] else "false"
-        if kind is Kind.TIME:
+        if f.kind is Kind.TIME:
             return lambda v, r, c: _opt(_iso_text(r[i]))
         return lambda v, r, c: _json_part(v, name, r[i], c)
 
@@ -86,36 +146,7 @@ def _json_text_parts() -> list[str | _Part]:
         "model": lambda v, r, c: _str(v._model),
         "stages": lambda v, r, c: _dumps(list(v._stages)),
     }
-    # (key, [(part name or None, value)], composite?): a composite's parts gather under its key.
-    entries: list[tuple[str, list[tuple[str | None, _Part]], bool]] = []
-    for f in FIELDS:
-        if not f.json:
-            continue
-        value = joined[f.name] if f.kind is Kind.JOINED else encode(f.kind, AT[f.name], f.name)
-        head, _, part = f.name.partition(".")
-        if not part:
-            entries.append((f.name, [(None, value)], False))
-            continue
-        if not entries or entries[-1][0] != head:
-            entries.append((head, [], True))
-        entries[-1][1].append((part, value))
-    pieces: list[str | _Part] = ["{"]
-    for n, (key, parts, composite) in enumerate(entries):
-        pieces.append((", " if n else "") + f'"{key}": ' + ("{" if composite else ""))
-        for m, (sub, fill) in enumerate(parts):
-            if sub is not None:
-                pieces.append((", " if m else "") + f'"{sub}": ')
-            pieces.append(fill)
-        if composite:
-            pieces.append("}")
-    pieces.append("}")
-    merged: list[str | _Part] = []  # neighbouring fixed texts joined once
-    for piece in pieces:
-        if isinstance(piece, str) and merged and isinstance(merged[-1], str):
-            merged[-1] += piece
-        else:
-            merged.append(piece)
-    return merged
+    return [p if isinstance(p, str) else encode(p) for p in json_layout()]
 
 
 _JSON_PARTS = _json_text_parts()
