@@ -69,7 +69,7 @@ def cmd_versions(args: argparse.Namespace) -> int:
     if args.json and not args.where:
         # Streamed as SQLite builds each row's text: 100,000 versions in well under a second.
         streamed = read_quickly(
-            args, lambda q: output.write_pieces(q.versions_json(args.model, **order))
+            args, lambda q: version_list.write_pieces(q.versions_json(args.model, **order))
         )
         if streamed:
             return 0

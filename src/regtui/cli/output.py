@@ -8,7 +8,7 @@ import argparse
 import os
 import shutil
 import sys
-from collections.abc import Callable, Generator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +23,6 @@ from regtui.catalog.records import (
     VersionInfo,
     iso,
 )
-from regtui.errors import RegtuiError
 from regtui.text import counted, elide_middle, elide_pair, human_size, json_text, printable
 
 if TYPE_CHECKING:
@@ -52,26 +51,6 @@ def emit(
         text()
     else:
         print(text)
-
-
-def write_pieces(pieces: Generator[str, None, None]) -> bool:
-    """Writes text to stdout as it comes. Once a piece is out, a failure is an
-    error of its own (RegtuiError), never a quiet second answer after half of one."""
-    import sqlite3
-
-    written = False
-    try:
-        for piece in pieces:
-            sys.stdout.write(piece)
-            written = True
-    except sqlite3.Error as exc:
-        if not written:
-            raise
-        raise RegtuiError(f"reading the catalog failed midway: {exc}") from None
-    finally:
-        pieces.close()  # its read transaction ends now, while the connection is open
-    sys.stdout.write("\n")
-    return True
 
 
 def safe(value: object, limit: int = 10_000) -> str:

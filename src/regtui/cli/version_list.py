@@ -1,12 +1,14 @@
-"""What `regtui versions` reads from its arguments and prints across models: the
---limit count, and the table whose rows name each version as MODEL:N."""
+"""What `regtui versions` reads from its arguments and prints: the --limit count,
+the table whose rows name each version as MODEL:N, and JSON as it streams."""
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
+import sys
+from collections.abc import Generator, Sequence
 
 from regtui.catalog.records import VersionInfo
+from regtui.errors import RegtuiError
 from regtui.text import elide_middle
 
 MAX_LIMIT = 1 << 62  # fits SQLite's and PostgreSQL's 64-bit LIMIT
@@ -47,3 +49,23 @@ def print_found_versions(versions: Sequence[VersionInfo]) -> None:
             for v in versions
         ],
     )
+
+
+def write_pieces(pieces: Generator[str, None, None]) -> bool:
+    """Writes text to stdout as it comes. Once a piece is out, a failure is an
+    error of its own (RegtuiError), never a quiet second answer after half of one."""
+    import sqlite3
+
+    written = False
+    try:
+        for piece in pieces:
+            sys.stdout.write(piece)
+            written = True
+    except sqlite3.Error as exc:
+        if not written:
+            raise
+        raise RegtuiError(f"reading the catalog failed midway: {exc}") from None
+    finally:
+        pieces.close()  # its read transaction ends now, while the connection is open
+    sys.stdout.write("\n")
+    return True
