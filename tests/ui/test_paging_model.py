@@ -21,7 +21,6 @@ from regtui.tui.columns import MAX_METRIC_COLUMNS, fit_columns, headline_metrics
 from regtui.tui.paging import (
     MAX_PAGES,
     PAGE_SIZE,
-    SMALL_RESULT,
     Counted,
     Failed,
     PageRows,
@@ -119,17 +118,17 @@ def test_a_refresh_fetches_every_visible_page_after_the_count(source: Recorder) 
     assert answers[1].rows[0].version == N - 4 * PAGE_SIZE
 
 
-def test_a_small_filter_result_is_one_query_for_every_page(source: Recorder) -> None:
-    where = "version > 900 and version <= 1150"
+def test_a_filter_of_a_page_or_less_is_one_query(source: Recorder) -> None:
+    where = "version > 1000 and version <= 1080"
     (answer,) = load(source, Query("big", where), [0])
-    assert source.calls == [("versions", where, SMALL_RESULT + 1, 0)]  # no count query
-    assert isinstance(answer, Counted) and answer.total == 250
-    assert sorted(answer.pages) == [0, 1, 2]
+    assert source.calls == [("versions", where, PAGE_SIZE + 1, 0)]  # no count query
+    assert answer == Counted(80, {0: answer.pages[0]}) and answer.exact
     pages = VersionPages()
     pages.show("big", where)
     pages.counted(answer, refresh=False, visible=[])
     pages.loaded(answer.total)
-    assert numbers(pages, 0, 250) == list(range(1150, 900, -1))
+    assert numbers(pages, 0, 80) == list(range(1080, 1000, -1))
+    assert not pages.counting
 
 
 def test_a_filter_matching_nothing_still_has_a_first_page(source: Recorder) -> None:
@@ -137,14 +136,31 @@ def test_a_filter_matching_nothing_still_has_a_first_page(source: Recorder) -> N
     assert answer == Counted(0, {0: []})
 
 
-def test_a_large_filter_result_counts_after_its_first_pages(source: Recorder) -> None:
-    (answer,) = load(source, Query("big", "version > 50"), [0])
-    assert source.calls == [
-        ("versions", "version > 50", SMALL_RESULT + 1, 0),
-        ("count", "version > 50"),
-    ]
-    assert isinstance(answer, Counted) and answer.total == N - 50 > SMALL_RESULT
-    assert sorted(answer.pages) == list(range(SMALL_RESULT // PAGE_SIZE))
+@pytest.mark.parametrize("matching", [PAGE_SIZE + 1, 2 * PAGE_SIZE + 7, N - 50])
+def test_a_larger_filter_shows_its_first_page_before_its_count(
+    source: Recorder, matching: int
+) -> None:
+    """The first page is an answer of its own, before the count (the slow part of a
+    broad filter): the table paints it while it says it is still counting."""
+    where = f"version > {N - matching}"
+    answers = load(source, Query("big", where), [0])
+    early = next(answers)
+    assert source.calls == [("versions", where, PAGE_SIZE + 1, 0)]  # nothing counted yet
+    assert isinstance(early, Counted) and not early.exact
+    assert early.total == PAGE_SIZE and [v.version for v in early.pages[0]][:1] == [N]
+    pages = VersionPages()
+    pages.show("big", where)
+    pages.counted(early, refresh=False, visible=[])
+    pages.loaded(early.total)
+    assert pages.counting and pages.version is not None and pages.version.version == N
+    pages.cursor = 3  # the person moves on meanwhile
+    (exact,) = list(answers)
+    assert source.calls[1:] == [("count", where)]
+    assert isinstance(exact, Counted) and exact.exact and exact.total == matching
+    pages.counted(exact, refresh=False, visible=[])
+    pages.loaded(exact.total)
+    assert not pages.counting and pages.total == matching and pages.cursor == 3
+    assert pages.request(1)  # further pages come as they are scrolled to
 
 
 def test_no_model_is_no_rows_and_no_page_query(source: Recorder) -> None:

@@ -6,9 +6,13 @@ that fit a width. `VersionTable` renders what this says and runs `load`/`load_pa
 in thread workers; each answer carries the generation it was asked for, so an
 answer to a query that has since been replaced is dropped.
 
-A filter that matches few versions costs one query: all its rows at once. The
-unfiltered view is put aside while a filter is shown, so clearing the filter shows
-it again with no query (until the catalog changes).
+A filter's first page is asked for alone and shown at once: counting every match
+of a broad filter takes far longer (~180 ms at 100k versions) than walking an index
+for its first rows (~10 ms), so the count follows, and until it comes the table
+knows only that there are more ("100+ versions, counting…"). A filter that matches
+no more than a page costs that one query. The unfiltered view is put aside while a
+filter is shown, so clearing the filter shows it again with no query (until the
+catalog changes).
 """
 
 from __future__ import annotations
@@ -24,10 +28,6 @@ from regtui.tui.columns import Column, fit_columns, headline_metrics
 
 PAGE_SIZE = 100
 MAX_PAGES = 40  # cached pages (4,000 rows): plenty for smooth scrolling, bounded memory
-# A filter is first asked for this many rows (+1). Fewer matches are all of them: the
-# count and every page come from that one pass over the filter instead of a count
-# query and a page query that each evaluate it again (~50 ms apiece at 100k versions).
-SMALL_RESULT = 10 * PAGE_SIZE
 
 
 @dataclass(frozen=True)
@@ -71,10 +71,12 @@ class VersionSource(Protocol):
 
 @dataclass(frozen=True)
 class Counted:
-    """The row count, with the first visible page (or every page of a small result)."""
+    """The row count, with the first visible page. Not `exact`: a filter's first page
+    came before its count, and there are more than `total` rows."""
 
     total: int
     pages: dict[int, list[VersionInfo]]
+    exact: bool = True
 
 
 @dataclass(frozen=True)
@@ -100,42 +102,46 @@ def fetch_page(source: VersionSource, query: Query, page: int) -> list[VersionIn
     )
 
 
-def count_and_pages(
-    source: VersionSource, query: Query, visible: list[int]
-) -> tuple[int, dict[int, list[VersionInfo]]]:
-    """The row count and the first visible page (or all pages of a small filter result)."""
-    if not query.empty and query.where:
-        rows = source.versions(
-            query.scope, where=query.where, newest_first=True, limit=SMALL_RESULT + 1
-        )
-        pages = {
-            i // PAGE_SIZE: rows[i : i + PAGE_SIZE]
-            for i in range(0, min(len(rows), SMALL_RESULT), PAGE_SIZE)
-        }
-        if len(rows) <= SMALL_RESULT:
-            return len(rows), pages or {0: []}
-        return source.count_versions(query.scope, where=query.where), pages
+def first_counts(source: VersionSource, query: Query, visible: list[int]) -> Iterator[Counted]:
+    """The row count and the first visible page: for a filter, its first page on its
+    own first (exact when it is all), then the count."""
     if query.empty:
-        return 0, {0: []}
-    total = source.count_versions(query.scope, where=query.where or None)
+        yield Counted(0, {0: []})
+        return
     first = visible[0] if visible else 0
-    return total, {first: fetch_page(source, query, first)}
+    if query.where:
+        rows = source.versions(
+            query.scope, where=query.where, newest_first=True, limit=PAGE_SIZE + 1
+        )
+        if len(rows) <= PAGE_SIZE:
+            yield Counted(len(rows), {0: rows})
+            return
+        yield Counted(PAGE_SIZE, {0: rows[:PAGE_SIZE]}, exact=False)
+        total = source.count_versions(query.scope, where=query.where)
+        yield Counted(total, {0: rows[:PAGE_SIZE]})
+        return
+    total = source.count_versions(query.scope)
+    yield Counted(total, {first: fetch_page(source, query, first)})
 
 
 def load(
     source: VersionSource, query: Query, visible: list[int]
 ) -> Iterator[Counted | PageRows | Failed]:
-    """What a (re)load answers, in order: the count, then the other visible pages.
+    """What a (re)load answers, in order: the count (for a filter, its first page
+    and then the count), then the other visible pages.
 
     A failing count is an answer (the table must not stay at "loading…"); a later
     page that fails with a regtui error just ends the answers (it is asked again
     when drawn)."""
+    counted: Counted | None = None
     try:
-        total, pages = count_and_pages(source, query, visible)
+        for counted in first_counts(source, query, visible):
+            yield counted
     except Exception as exc:
         yield Failed(one_line(exc))
         return
-    yield Counted(total, pages)
+    assert counted is not None
+    total, pages = counted.total, counted.pages
     for page in [p for p in visible if p not in pages and p * PAGE_SIZE < total]:
         try:
             rows = fetch_page(source, query, page)
@@ -178,6 +184,8 @@ class VersionPages:
     def __init__(self) -> None:
         self.query = Query(None, "")
         self.total: int | None = None  # None until the count arrives
+        # The total is a lower bound: a filter's first page came before its count.
+        self.counting = False
         self.metric_names: list[str] = []
         self.cursor = 0
         self.marked_id: int | None = None
@@ -216,6 +224,7 @@ class VersionPages:
         self._pages.clear()
         self._pending.clear()
         self.total = None
+        self.counting = False
         self.error = None
         self.cursor = 0
         kept, self._kept = self._kept, None
@@ -239,8 +248,9 @@ class VersionPages:
     def counted(self, answer: Counted, *, refresh: bool, visible: list[int]) -> None:
         """The count arrived (with some pages). `visible`: the pages on screen, kept on
         a refresh while the others, which may be stale now, are dropped."""
-        old_total = self.total
+        old_total = None if self.counting else self.total
         self.total = answer.total
+        self.counting = not answer.exact
         self.error = None
         if refresh:
             keep = set(visible) | set(answer.pages)

@@ -255,7 +255,9 @@ class CatalogScreen(VersionActions):
     def _show_status(self) -> None:
         table = self.query_one(VersionTable)
         parts = []
-        if table.total is not None:
+        if table.counting:
+            parts.append(f"{table.total}+ versions, counting…")
+        elif table.total is not None:
             parts.append(counted(table.total, "version"))
         if table.query_spec.everywhere:
             parts.append("all models")

@@ -165,6 +165,11 @@ class VersionTable(ScrollView, can_focus=True):
         return self.pages.total
 
     @property
+    def counting(self) -> bool:
+        """`total` is a lower bound: the filter's first page is shown, its count is due."""
+        return self.pages.counting
+
+    @property
     def metric_names(self) -> list[str]:
         return self.pages.metric_names
 
