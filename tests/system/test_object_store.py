@@ -100,7 +100,9 @@ def test_round_trip_through_the_bucket(
 
     model.unlink()  # training cleaned up: the bucket alone holds the bytes
     cache = _another_host(tmp_path, monkeypatch, "b")
-    served = Catalog(str(tmp_path / "catalog.sqlite")).artifact_path(cat.resolve("churn@production"))
+    served = Catalog(str(tmp_path / "catalog.sqlite")).artifact_path(
+        cat.resolve("churn@production")
+    )
     assert served.is_relative_to(cache) and served.name == "model.safetensors"
     assert served.read_bytes() == data
     assert stat.S_IMODE(served.stat().st_mode) == store.FILE_MODE

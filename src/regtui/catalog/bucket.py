@@ -61,7 +61,8 @@ def parse(text: str) -> Bucket:
     """`s3://bucket[/prefix]` as a Bucket. Refused (UsageError, one line): a URL
     holding credentials (they belong in the environment or a profile, never in the
     catalog), a query or fragment, a bad bucket name, `.`/`..`/empty segments."""
-    shown = _CONTROL.sub("?", text)[:300]
+    # Never echo what may be a secret: userinfo, or a query (a presigned URL's).
+    shown = _CONTROL.sub("?", re.split(r"[?#@]", text, maxsplit=1)[0])[:300]
     if not is_bucket_url(text):
         raise UsageError(f"{shown}: not an s3:// URL")
     parts = urlsplit(text)

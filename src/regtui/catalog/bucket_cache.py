@@ -34,9 +34,8 @@ def fetch(b: Bucket, key: str, sha256: str, *, check: bool = True) -> Path:
     holds is not those bytes (a changed object is never handed out). Without
     `check`, a cached copy is handed out without being re-hashed."""
     target = cached_path(key)
-    if target.exists():
-        if not check or _matches(target, sha256):
-            return target
+    if target.exists() and (not check or _matches(target, sha256)):
+        return target
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".incoming-", dir=target.parent))
     try:
