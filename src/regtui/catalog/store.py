@@ -66,7 +66,8 @@ class StoreLocation:
         if self.host_local:
             return (
                 "host-local: each host keeps its own copies; to share them, mount one "
-                "folder at the same path on every host and run `regtui store --set FOLDER`"
+                "folder at the same path on every host and run `regtui store --set FOLDER`, "
+                "or use a bucket: `regtui store --set s3://BUCKET/PREFIX`"
             )
         return "beside the catalog file: it belongs to this catalog alone"
 
