@@ -372,3 +372,26 @@ def test_a_store_this_host_cannot_use_is_one_line_and_nothing_is_recorded(
     assert cat.get("churn:1").stored_path is None and not cat.get("churn:1").stages
     assert len(cat.audit_events()) == events
     assert cat.store_location().path == _where(s3_store)
+
+
+def test_two_hosts_keeping_the_same_bytes_at_once_both_succeed(
+    s3_server: S3Server, s3_store: str, parts: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Host B resumes and completes the upload host A started; A's next part then
+    meets a finished upload: A's keep counts B's copy, once it verifies."""
+    data = weights(5 * PART + 100)
+    src = tmp_path / "model.safetensors"
+    src.write_bytes(data)
+    sha = hash_path(src).sha256
+    b = _where(s3_store)
+    hows: list[str] = []
+
+    def other_host(number: int, count: int) -> None:
+        if number == 2:
+            monkeypatch.setattr(bucket_upload, "on_part_sent", None)
+            hows.append(bucket_upload.keep(src.name, sha, b, [src])[1])
+
+    monkeypatch.setattr(bucket_upload, "on_part_sent", other_host)
+    key, how = bucket_upload.keep(src.name, sha, b, [src])
+    assert hows == ["upload"] and how == "reused"
+    assert _object(s3_server, s3_store, key) == data

@@ -95,3 +95,18 @@ def test_a_bucket_setting_reads_back_as_a_bucket() -> None:
     assert where.path == Bucket("models", "team") and where.source == "setting"
     assert where.to_json()["location"] == "s3://models/team"
     assert "credentials" in where.note and not where.host_local
+
+
+def test_resolve_uri_of_a_folder_store_is_the_file_uri(tmp_path: Path) -> None:
+    from regtui.catalog.artifacts import serve_path, serve_uri
+    from tests.unit.helpers import artifact
+
+    cat = Catalog(str(tmp_path / "catalog.sqlite"))
+    v = cat.register(artifact(tmp_path / "out", "m 1.safetensors", "model 1"), "churn")
+    cat.approve("churn:1", "ok")
+    cat.promote("churn:1", "production")
+    v = cat.get("churn:1")
+    where = cat.store_location().path
+    uri = serve_uri(v, where)
+    assert uri == serve_path(v, where).as_uri() and uri.startswith("file://")
+    assert "%20" in uri  # a URI, quoted, not a path

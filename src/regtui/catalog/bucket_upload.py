@@ -52,6 +52,11 @@ def keep(name: str, sha256: str, b: Bucket, sources: Sequence[Path]) -> tuple[st
         try:
             _upload(b, key, src, sha256)
         except StoreUnreachable:
+            # Another host keeping the same bytes may have completed (or aborted)
+            # the pending upload this one resumed: its copy counts if it verifies.
+            here = hash_stored(b, key)
+            if here is not None and here.sha256 == sha256:
+                return key, "reused"
             raise
         except ArtifactError as exc:
             problems.append(str(exc))
