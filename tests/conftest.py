@@ -184,6 +184,7 @@ def _isolated_env(
     monkeypatch.setenv("REGTUI_DATA_DIR", str(base / "data"))
     monkeypatch.setenv("XDG_DATA_HOME", str(base / "xdg-data"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(base / "xdg-config"))
+    monkeypatch.setenv("REGTUI_CACHE_DIR", str(base / "cache"))
     monkeypatch.setenv("REGTUI_USER", "tester")
     monkeypatch.delenv("REGTUI_DB", raising=False)
 

@@ -72,6 +72,12 @@ class ArtifactGone(ArtifactError):
     """The entry vanished before or while it was read."""
 
 
+class StoreUnreachable(ArtifactError):
+    """An object store (an s3:// store) could not be reached or refused us:
+    no credentials, an unreachable endpoint, no such bucket, access denied. Never
+    a reason to try another source: every source would meet the same store."""
+
+
 class CatalogError(RegtuiError):
     """The catalog could not be opened or written (locked, read-only, newer schema)."""
 

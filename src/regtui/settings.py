@@ -22,6 +22,17 @@ def data_dir() -> Path:
     return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
 
 
+def cache_dir() -> Path:
+    """The platformdirs user cache directory (REGTUI_CACHE_DIR overrides, for tests):
+    local copies of kept copies held in an object store."""
+    override = os.environ.get("REGTUI_CACHE_DIR")
+    if override:
+        return Path(override)
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir(APP_NAME, appauthor=False))
+
+
 def default_db_path() -> Path:
     return data_dir() / "catalog.sqlite"
 

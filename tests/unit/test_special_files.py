@@ -60,6 +60,16 @@ ALLOWED: dict[tuple[str, str, str], str] = {
     ("catalog/store.py", "clone_file", "os.fdopen"): "wraps the descriptor open_regular checked",
     ("catalog/store.py", "clone_file", "open"): "creates the store's own copy ('xb'), never reads",
     ("catalog/store.py", "clone_file", "shutil.copyfileobj"): "from the checked descriptor",
+    (
+        "catalog/bucket_upload.py",
+        "send_file",
+        "os.fdopen",
+    ): "wraps the descriptor open_regular checked",
+    (
+        "catalog/bucket_cache.py",
+        "_write",
+        "open",
+    ): "creates the cache's own copy ('xb') in its staging folder",
     ("inspect/zipcheck.py", "list_zip", "zipfile.ZipFile"): "over a file object from open_file",
     ("inspect/zipcheck.py", "read_entry", "zf.open"): "a member of a zip open_file opened",
     ("inspect/pytorch.py", "inspect_torch_zip", "zf.open"): "a member of a zip open_file opened",

@@ -12,9 +12,11 @@ import stat
 from pathlib import Path
 from typing import NamedTuple
 
+from regtui.catalog import bucket
+from regtui.catalog.bucket import Bucket
 from regtui.catalog.records import ArtifactCheck, VersionInfo
-from regtui.catalog.store import copy_paths
-from regtui.errors import ArtifactError, ArtifactGone, ArtifactRefused
+from regtui.catalog.store import Place, copy_key, copy_paths
+from regtui.errors import ArtifactError, ArtifactGone, ArtifactRefused, StoreUnreachable
 from regtui.hashing import hash_path, kind_of
 from regtui.tree_walk import resolve
 
@@ -71,12 +73,16 @@ def check_artifact(ref: str, p: Path, sha256: str) -> ArtifactCheck:
     return ArtifactCheck(ref, str(p), "ok")
 
 
-def check_kept_copy(v: VersionInfo, store: Path) -> ArtifactCheck:
+def check_kept_copy(v: VersionInfo, store: Place) -> ArtifactCheck:
     """Re-hash the version's kept copy (it must have one) where `store` says it is,
     or where an older catalog recorded it: ok at the first place that matches,
-    else the first problem found."""
+    else the first problem found. In a bucket: the object's bytes, streamed."""
     assert v.stored_path, "only versions with a kept copy"
     ref = f"{v.ref} (kept copy)"
+    if isinstance(store, Bucket):
+        key = copy_key(v.sha256, Path(v.stored_path).name)
+        state, detail = bucket.check(store, key, v.sha256)
+        return ArtifactCheck(ref, store.uri(key), state, detail)
     found = []
     for p in copy_paths(v.stored_path, v.sha256, store):
         check = check_artifact(ref, p, v.sha256)
@@ -86,7 +92,47 @@ def check_kept_copy(v: VersionInfo, store: Path) -> ArtifactCheck:
     return next((c for c in found if c.state != "missing"), found[0])
 
 
-def serve_path(v: VersionInfo, store: Path, *, check: bool = True) -> Path:
+def serve_uri(v: VersionInfo, store: Place, *, check: bool = True) -> str:
+    """`resolve --uri`: the object URL of the version's kept copy in a bucket (its
+    bytes re-hashed there first, unless not `check`), for serving systems that read
+    the store themselves; otherwise the `file://` URI of `serve_path`."""
+    if isinstance(store, Bucket) and v.stored_path:
+        key = copy_key(v.sha256, Path(v.stored_path).name)
+        if not check:
+            return store.uri(key)
+        state, detail = bucket.check(store, key, v.sha256)
+        if state == "ok":
+            return store.uri(key)
+        if state != "missing":
+            raise ArtifactError(
+                f"{v.ref}: refusing to serve: kept copy {store.uri(key)} {state}: {detail}"
+            )
+    return serve_path(v, store, check=check).as_uri()
+
+
+def _from_bucket(v: VersionInfo, store: Bucket, check: bool) -> Path:
+    """The verified local copy of a kept copy in a bucket (see bucket_cache); a
+    missing one falls back to the training output while it still matches."""
+    from regtui.catalog import bucket_cache
+
+    assert v.stored_path
+    key = copy_key(v.sha256, Path(v.stored_path).name)
+    try:
+        return bucket_cache.fetch(store, key, v.sha256, check=check)
+    except StoreUnreachable:
+        raise
+    except ArtifactGone as exc:
+        fallback = check_artifact(v.ref, Path(v.path), v.sha256)
+        if fallback.state == "ok":
+            return Path(fallback.path)
+        raise ArtifactError(
+            f"{v.ref}: refusing to serve: {exc}, and the training output {fallback.state}"
+        ) from None
+    except ArtifactError as exc:
+        raise ArtifactError(f"{v.ref}: refusing to serve: {exc}") from None
+
+
+def serve_path(v: VersionInfo, store: Place, *, check: bool = True) -> Path:
     """Where to load the version from: its kept copy in `store` if it has one, else
     its path. A version with a kept copy is served from that copy alone: the
     training output beside it may be rewritten while it is being loaded.
@@ -95,9 +141,12 @@ def serve_path(v: VersionInfo, store: Path, *, check: bool = True) -> Path:
     its store) falls back to the training output, only if it still matches the
     recorded sha256; a kept copy that is there but changed is refused (tampering).
     With `check`, the bytes are re-hashed first and a changed artifact is
-    refused rather than served.
+    refused rather than served. A kept copy in a bucket is served from its
+    verified local cache.
     """
-    if v.stored_path:
+    if v.stored_path and isinstance(store, Bucket):
+        return _from_bucket(v, store, check)
+    if v.stored_path and isinstance(store, Path):
         if not check:
             for p in copy_paths(v.stored_path, v.sha256, store):
                 if p.exists():

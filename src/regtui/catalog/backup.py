@@ -66,9 +66,11 @@ def backup(core: Core, target: str | os.PathLike[str]) -> Backup:
         why = describe(dest, exc) if isinstance(exc, OSError) else f"{dest}: {exc}"
         raise UsageError(f"backup failed: {why}") from None
     here = store_settings.store_location(core)
-    if here.source != "default":
-        return Backup(dest, pages, None, 0, [])
     there = store.location_for(sqlite_url(dest), None).path
+    # A store a setting names (a shared folder, a bucket) is shared, not carried along.
+    if here.source != "default" or not isinstance(here.path, Path):
+        return Backup(dest, pages, None, 0, [])
+    assert isinstance(there, Path), "a SQLite catalog's default store is a folder"
     copied, problems = 0, []
     for path, sha256, stored_path in kept:
         sources = [*store.copy_paths(stored_path, sha256, here.path), Path(path)]

@@ -247,6 +247,12 @@ def _keep_store_setting(value: Any, notes: list[str]) -> bool:
     said, since both catalogs now share it) when that folder exists here, else
     dropped so kept copies go to this catalog's own default store."""
     where = value.get("location") if isinstance(value, dict) else None
+    if isinstance(where, str) and where[:5].lower() == "s3://":
+        notes.append(
+            f"kept the export's store setting: {where} (a bucket, shared with the catalog "
+            "it came from; `regtui store --set` moves it)"
+        )
+        return True
     if (
         isinstance(where, str)
         and where.strip()

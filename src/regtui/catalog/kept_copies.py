@@ -14,6 +14,7 @@ from pathlib import Path
 from sqlalchemy import Connection, update
 
 from regtui.catalog import audit, store
+from regtui.catalog.bucket import Bucket
 from regtui.catalog.core import Core
 from regtui.catalog.db import read_txn, write_txn
 from regtui.catalog.records import VersionInfo
@@ -32,20 +33,23 @@ class CopyMade:
     """A kept copy made outside the write lock, to be re-checked inside it."""
 
     version_id: int
-    store: Path
+    store: store.Place
     key: str
     # The audit head when the copy was decided on: every change appends an event,
     # so an unchanged head means nothing (the store location included) moved since.
     head: tuple[int, str]
 
 
-def make(v: VersionInfo, where: Path) -> str:
+def make(v: VersionInfo, where: store.Place) -> str:
     """The key of the version's kept copy in the store at `where`, made now from
     an older copy or the training output (whichever still matches) if the store
-    has none that matches. Slow for big artifacts: call it outside any transaction."""
-    sources = [*store.copy_paths(v.stored_path, v.sha256, where)] if v.stored_path else []
+    has none that matches. Slow for big artifacts: call it outside any transaction.
+    (A bucket is checked for the copy first; only the training output is a source.)"""
+    sources: list[Path] = []
+    if v.stored_path and not isinstance(where, Bucket):
+        sources = store.copy_paths(v.stored_path, v.sha256, where)
     sources.append(Path(v.path))
-    return store.keep(Path(v.path).name, v.sha256, where, sources).key
+    return store.keep_at(Path(v.path).name, v.sha256, where, sources)
 
 
 def still_good(core: Core, conn: Connection, kept: CopyMade | None, vid: int) -> bool:
@@ -69,7 +73,7 @@ def keep_now(core: Core, ref: Ref, reason: str | None = None) -> VersionInfo:
             v = core.version_by_id(conn, core.resolve_id(conn, ref))
             where = core.store_location(conn).path
             seen = audit.head(conn)
-        if v.stored_path and store.present_copy(v.stored_path, v.sha256, where):
+        if v.stored_path and store.present_at(v.stored_path, v.sha256, where):
             return v
         kept = CopyMade(v.id, where, make(v, where), seen)
         with write_txn(core.engine) as conn:

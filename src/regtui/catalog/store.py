@@ -9,10 +9,10 @@ only then moved into place, so a copy that does not match the version's sha256
 never counts.
 
 The store belongs to its catalog (see `settings.default_store`; the catalog's
-"store" setting can point it elsewhere). Copies are recorded relative to it
-(`sha256/ab/<sha>/<name>`), so hosts that mount one shared store at the same
-path resolve the same copy. Free of the database layer: the CLI's quick read
-path uses it too.
+"store" setting can point it elsewhere: a folder, or an S3 bucket, see
+`bucket.py`). Copies are recorded relative to it (`sha256/ab/<sha>/<name>`), so
+hosts that mount one shared store at the same path, or use one bucket, resolve
+the same copy. Free of the database layer: the CLI's quick read path uses it too.
 """
 
 from __future__ import annotations
@@ -27,7 +27,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from regtui.errors import ArtifactError, UsageError
+from regtui.catalog import bucket
+from regtui.catalog.bucket import Bucket
+from regtui.errors import ArtifactError, StoreUnreachable, UsageError
 from regtui.hashing import hash_path, open_regular, tree_members
 from regtui.settings import default_store
 
@@ -38,24 +40,34 @@ FILE_MODE = 0o444
 FOLDER_MODE = 0o555
 NAME_BYTES = 200  # a kept copy's file name, well under the usual 255-byte limit
 _SHA256 = re.compile(r"[0-9a-f]{64}")
+_URL = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://")
+
+Place = Path | Bucket
+"""Where kept copies live: a folder, or a bucket (and prefix) in an object store."""
 
 
 @dataclass(frozen=True)
 class StoreLocation:
     """Where a catalog's kept copies live, and where that came from."""
 
-    path: Path
+    path: Place
     source: str  # "default" | "setting"
     host_local: bool
 
     @property
     def note(self) -> str:
+        if isinstance(self.path, Bucket):
+            return (
+                "an object store, set in the catalog: every host needs its endpoint and "
+                "credentials (AWS_* variables or a profile) and serves from a local cache"
+            )
         if self.source == "setting":
             return "set in the catalog: every client of this catalog uses this folder"
         if self.host_local:
             return (
                 "host-local: each host keeps its own copies; to share them, mount one "
-                "folder at the same path on every host and run `regtui store --set FOLDER`"
+                "folder at the same path on every host and run `regtui store --set FOLDER`, "
+                "or use a bucket: `regtui store --set s3://BUCKET/PREFIX`"
             )
         return "beside the catalog file: it belongs to this catalog alone"
 
@@ -71,17 +83,27 @@ class StoreLocation:
 def location_for(url: str, setting: Any) -> StoreLocation:
     """The store of the catalog at `url`, given its "store" setting (None: unset)."""
     if isinstance(setting, dict) and isinstance(setting.get("location"), str):
-        return StoreLocation(Path(setting["location"]), "setting", False)
+        where = setting["location"]
+        place = bucket.parse(where) if bucket.is_bucket_url(where) else Path(where)
+        return StoreLocation(place, "setting", False)
     path, host_local = default_store(url)
     return StoreLocation(path, "default", host_local)
 
 
-def absolute_location(location: str | os.PathLike[str]) -> Path:
-    """A store location as given to `store --set`: a relative one is taken against
-    the working folder; a blank one is refused (it would silently mean '.')."""
+def absolute_location(location: str | os.PathLike[str] | Bucket) -> Place:
+    """A store location as given to `store --set`: an `s3://bucket/prefix` URL
+    (never with credentials in it), or a folder: a relative one is taken against the
+    working folder; a blank one is refused (it would silently mean '.')."""
+    if isinstance(location, Bucket):
+        return location
     text = os.fspath(location)
     if not text.strip():
         raise UsageError("the store location is empty; name a folder")
+    if bucket.is_bucket_url(text):
+        return bucket.parse(text)
+    other = _URL.match(text)
+    if other:
+        raise UsageError(f"a store is a folder or an s3:// URL, not {other.group(1)[:20]}://…")
     return Path(os.path.abspath(Path(text).expanduser()))
 
 
@@ -123,6 +145,41 @@ def copy_paths(stored_path: str, sha256: str, store: Path) -> list[Path]:
 def present_copy(stored_path: str, sha256: str, store: Path) -> Path | None:
     """The first place where the version's kept copy exists (matching or not)."""
     return next((p for p in copy_paths(stored_path, sha256, store) if _exists(p)), None)
+
+
+def keep_at(name: str, sha256: str, where: Place, sources: Sequence[Path]) -> str:
+    """`keep` in a folder or a bucket; the key kept (what stored_path records)."""
+    if isinstance(where, Bucket):
+        from regtui.catalog import bucket_upload
+
+        return bucket_upload.keep(name, sha256, where, sources)[0]
+    return keep(name, sha256, where, sources).key
+
+
+def present_at(stored_path: str, sha256: str, where: Place) -> bool:
+    """Whether the version's kept copy exists in `where` (matching or not)."""
+    if isinstance(where, Bucket):
+        return bucket.exists(where, copy_key(sha256, Path(stored_path).name))
+    return present_copy(stored_path, sha256, where) is not None
+
+
+def local_sources(stored_path: str, sha256: str, where: Place) -> list[Path]:
+    """Local files a version's kept copy in `where` can be copied from: the copy
+    itself in a folder; from a bucket, its verified local cache (none if it is
+    missing or changed there); and an absolute path an older catalog recorded."""
+    if not isinstance(where, Bucket):
+        return copy_paths(stored_path, sha256, where)
+    from regtui.catalog import bucket_cache
+
+    found: list[Path] = []
+    try:
+        found.append(bucket_cache.fetch(where, copy_key(sha256, Path(stored_path).name), sha256))
+    except StoreUnreachable:
+        raise
+    except ArtifactError:
+        pass
+    recorded = Path(stored_path)
+    return [*found, recorded] if recorded.is_absolute() else found
 
 
 class KeptCount(NamedTuple):
@@ -188,7 +245,7 @@ def _copy_in(src: Path, target: Path, sha256: str) -> str:
             raise ArtifactError(
                 f"{src}: changed since it was registered (sha256 {got[:12]}…); not kept"
             )
-        _seal(staged)
+        seal(staged)
         if _exists(target) and not _matches(target, sha256):
             _move_aside(target, staging / ".replaced")
         try:
@@ -250,7 +307,7 @@ def copy_tree(src: Path, dst: Path) -> bool:
     return bool(cloned) and all(cloned)
 
 
-def _seal(root: Path) -> None:
+def seal(root: Path) -> None:
     """Files read-only, folders read-only below `root` (root's own mode is set after
     it is moved into place)."""
     if not root.is_dir():

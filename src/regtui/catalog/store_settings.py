@@ -8,14 +8,14 @@ from pathlib import Path
 
 from sqlalchemy import Connection, select
 
-from regtui.catalog import store
+from regtui.catalog import bucket, store
 from regtui.catalog.core import VERSION_COLUMNS, Core
 from regtui.catalog.db import read_txn, write_txn
 from regtui.catalog.input_checks import clean_reason
 from regtui.catalog.kept_copies import KEEP_ATTEMPTS
 from regtui.catalog.records import VersionInfo
 from regtui.catalog.schema import ModelRow, VersionRow
-from regtui.errors import ArtifactError, Conflict, UsageError
+from regtui.errors import ArtifactError, Conflict, StoreUnreachable, UsageError
 
 M = ModelRow.__table__
 V = VersionRow.__table__
@@ -36,8 +36,17 @@ def count_kept_copies(core: Core) -> store.KeptCount:
         rows = conn.execute(
             select(V.c.stored_path, V.c.sha256).where(V.c.stored_path.is_not(None))
         ).all()
-    present = sum(store.present_copy(sp, sha, where) is not None for sp, sha in rows)
+    present = sum(store.present_at(sp, sha, where) for sp, sha in rows)
     return store.KeptCount(present, len(rows) - present)
+
+
+def _usable_folder(new: Path) -> None:
+    try:
+        new.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot use {new} as the store: {exc.strerror or exc}") from None
+    if not new.is_dir() or not os.access(new, os.W_OK | os.X_OK):
+        raise UsageError(f"cannot use {new} as the store: not a folder this user may write")
 
 
 def _kept_versions(core: Core, conn: Connection) -> list[VersionInfo]:
@@ -51,9 +60,10 @@ def _kept_versions(core: Core, conn: Connection) -> list[VersionInfo]:
 
 
 def set_store_location(
-    core: Core, path: str | os.PathLike[str], reason: str | None = None
+    core: Core, path: str | os.PathLike[str] | bucket.Bucket, reason: str | None = None
 ) -> store.StoreLocation:
-    """Point the catalog's store at `path` (absolute; made if missing).
+    """Point the catalog's store at `path` (absolute; made if missing), or at a
+    bucket (`s3://bucket/prefix`, which this host must be able to use).
 
     Every kept copy is copied there first (each verified, outside the write
     lock); then the new location and its audit event (`store_moved`) commit in
@@ -63,12 +73,10 @@ def set_store_location(
     core.writable()
     reason = clean_reason(reason)
     new = store.absolute_location(path)
-    try:
-        new.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UsageError(f"cannot use {new} as the store: {exc.strerror or exc}") from None
-    if not new.is_dir() or not os.access(new, os.W_OK | os.X_OK):
-        raise UsageError(f"cannot use {new} as the store: not a folder this user may write")
+    if isinstance(new, bucket.Bucket):
+        bucket.probe(new)
+    else:
+        _usable_folder(new)
     copied: set[int] = set()
     for _ in range(KEEP_ATTEMPTS):
         with read_txn(core.engine) as conn:
@@ -80,9 +88,11 @@ def set_store_location(
         for v in kept:
             if v.id in copied:
                 continue
-            sources = [*store.copy_paths(v.stored_path or "", v.sha256, before.path)]
             try:
-                store.keep(Path(v.path).name, v.sha256, new, [*sources, Path(v.path)])
+                sources = store.local_sources(v.stored_path or "", v.sha256, before.path)
+                store.keep_at(Path(v.path).name, v.sha256, new, [*sources, Path(v.path)])
+            except StoreUnreachable:
+                raise
             except ArtifactError as exc:
                 problems.append(f"{v.ref}: {exc}")
             else:

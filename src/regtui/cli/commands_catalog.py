@@ -39,9 +39,16 @@ if TYPE_CHECKING:
         action="store_true",
         help="end the path with NUL instead of a newline (for xargs -0)",
     ),
+    arg(
+        "--uri",
+        action="store_true",
+        help="print a URI instead of a local path: the object URL (s3://…) of a kept "
+        "copy in a bucket, re-hashed there, for serving systems that read it themselves; "
+        "file://… otherwise",
+    ),
 )
 def cmd_resolve(args: argparse.Namespace) -> int:
-    from regtui.catalog.artifacts import serve_path
+    from regtui.catalog.artifacts import serve_path, serve_uri
     from regtui.catalog.refs import parse_ref
     from regtui.catalog.registration import REGISTRATION_SQL, identity_problem
     from regtui.catalog.stage_rules import check_holder
@@ -81,6 +88,15 @@ def cmd_resolve(args: argparse.Namespace) -> int:
                 f"{ref} holds {v.ref}, which the policy does not allow there ({exc.detail}); "
                 "not served: run `regtui audit --verify`"
             ) from None
+    if args.uri:
+        uri = serve_uri(v, where.path, check=not args.no_check)
+        end = "\0" if args.null else "\n"
+        output.emit(
+            args,
+            lambda: {**v.to_json(), "serve_uri": uri},
+            lambda: sys.stdout.write(output.safe(uri, 4000) + end),
+        )
+        return 0
     path = serve_path(v, where.path, check=not args.no_check)
 
     def text() -> None:
@@ -357,7 +373,9 @@ def _store_location(args: argparse.Namespace) -> StoreLocation:
         "--set",
         dest="location",
         metavar="LOCATION",
-        help="keep copies in this folder from now on (existing ones are copied there)",
+        help="keep copies in this folder, or in an S3 bucket (s3://bucket/prefix; "
+        "credentials from AWS_* variables or a profile, never the URL), from now on "
+        "(existing ones are copied there and verified first)",
     ),
     arg("--reason", help="why the store moves (with --set), kept in the audit log"),
 )
@@ -368,7 +386,7 @@ def cmd_store(args: argparse.Namespace) -> int:
     if args.location is not None:
         given = args.location
         args.location = store.absolute_location(given)  # a blank one: a usage error
-        if not Path(given).expanduser().is_absolute():
+        if isinstance(args.location, Path) and not Path(given).expanduser().is_absolute():
             print(
                 f"regtui: note: {output.safe(given, 200)} is relative: using "
                 f"{output.safe(str(args.location), 500)}",
@@ -385,7 +403,8 @@ def cmd_store(args: argparse.Namespace) -> int:
         kept = cat.count_kept_copies()
 
     # None until the folder exists: nothing has been kept there yet.
-    reflinks = store.reflinks_work(where.path) if where.path.is_dir() else None
+    here = where.path
+    reflinks = store.reflinks_work(here) if isinstance(here, Path) and here.is_dir() else None
 
     def text() -> None:
         if before is not None:

@@ -67,6 +67,7 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "resolve": (
         "regtui resolve churn@production",
         "regtui resolve churn@production -0 | xargs -0 ls -l",
+        "regtui resolve churn@production --uri   # s3://… when the store is a bucket",
     ),
     "backup": ("regtui backup /backups/catalog-$(date +%F).sqlite",),
     "audit": (
@@ -85,6 +86,7 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "store": (
         "regtui store",
         'regtui store --set /mnt/models/kept --reason "shared disk"',
+        'AWS_PROFILE=ml regtui store --set s3://models/regtui --reason "team bucket"',
     ),
     "completion": (
         'eval "$(regtui completion bash)"          # in ~/.bashrc',

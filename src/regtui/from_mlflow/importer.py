@@ -38,6 +38,7 @@ from regtui.catalog.refs import Ref, stage_for_alias
 from regtui.catalog.service import Catalog
 from regtui.errors import ArtifactError, NotFound, RegtuiError
 from regtui.from_mlflow.registry import MlflowModel, MlflowVersion, Registry
+from regtui.settings import data_dir
 
 LEGACY_STAGES = {"Production": "production", "Staging": "staging"}
 MAX_SOURCE_SHOWN = 300  # the registry as audit reasons name it: they hold 2,000 at most
@@ -297,7 +298,10 @@ class Importer:
 
         store = self.cat.store_location().path
         key = hashlib.sha256(f"{self.identity}\0{mv.model}\0{mv.number}".encode()).hexdigest()
-        home = store.parent / f"{store.name}-mlflow-downloads" / key[:32]
+        if isinstance(store, Path):
+            home = store.parent / f"{store.name}-mlflow-downloads" / key[:32]
+        else:  # a bucket store: the files stay on this host, in its data folder
+            home = data_dir() / "mlflow-downloads" / key[:32]
         if home.is_dir():
             shutil.rmtree(home)
         home.mkdir(parents=True)
