@@ -13,8 +13,7 @@ from regtui.catalog import backup, hook_delivery, hooks, kept_copies, replay, wa
 from regtui.catalog.backup import Backup
 from regtui.catalog.core import Core
 from regtui.catalog.hooks import Attempt, Hook, HookStatus
-from regtui.catalog.records import AuditEvent
-from regtui.catalog.records import VersionInfo
+from regtui.catalog.records import AuditEvent, VersionInfo
 from regtui.catalog.refs import Ref, parse_ref
 from regtui.catalog.watch_roots import WatchRoot
 
