@@ -274,7 +274,7 @@ def add_hook(
         assert key is not None
         # It fires for what happens after it was added, not for the history before.
         conn.execute(insert(C).values(hook_id=int(key[0]), seq=seq))
-        return _hook(conn.execute(select(H).where(H.c.id == int(key[0]))).one())
+        return hook_from_row(conn.execute(select(H).where(H.c.id == int(key[0]))).one())
 
 
 def remove_hook(core: Core, name: str, reason: str | None) -> None:
@@ -286,10 +286,10 @@ def remove_hook(core: Core, name: str, reason: str | None) -> None:
             raise NotFound(f"no hook named {name!r}")
         conn.execute(delete(C).where(C.c.hook_id == row.id))
         conn.execute(delete(H).where(H.c.id == row.id))
-        core.event(conn, "hook_removed", row.model, name, _hook(row).config(), None, reason)
+        core.event(conn, "hook_removed", row.model, name, hook_from_row(row).config(), None, reason)
 
 
-def _hook(row: Any) -> Hook:
+def hook_from_row(row: Any) -> Hook:
     return Hook(
         id=row.id,
         name=row.name,
@@ -311,7 +311,10 @@ def hook_rows(conn: Connection) -> list[tuple[Hook, str | None, int]]:
     rows = conn.execute(
         select(H, C.c.seq.label("cursor")).outerjoin(C, C.c.hook_id == H.c.id).order_by(H.c.name)
     ).all()
-    return [(_hook(r), r.secret, r.cursor if r.cursor is not None else r.added_seq) for r in rows]
+    return [
+        (hook_from_row(r), r.secret, r.cursor if r.cursor is not None else r.added_seq)
+        for r in rows
+    ]
 
 
 def get_hook(core: Core, name: str) -> tuple[Hook, str | None]:
@@ -319,7 +322,7 @@ def get_hook(core: Core, name: str) -> tuple[Hook, str | None]:
         row = conn.execute(select(H).where(H.c.name == name)).first()
     if row is None:
         raise NotFound(f"no hook named {name!r}")
-    return _hook(row), row.secret
+    return hook_from_row(row), row.secret
 
 
 def integrity_problem(conn: Connection, hook: Hook) -> str | None:
