@@ -20,6 +20,7 @@ import argparse
 import os
 import sys
 import threading
+from datetime import UTC
 from typing import TYPE_CHECKING
 
 from regtui.cli import values
@@ -46,7 +47,7 @@ def follow(cat: Catalog, args: argparse.Namespace) -> int:
             first = cat.audit_events(args.model, **filters, after=int(since))
         else:
             when, _day = values.when(since, "--since", day_end=False)
-            first = cat.audit_events(args.model, **filters, since=when)
+            first = cat.audit_events(args.model, **filters, since=when.astimezone(UTC))
         first = [e for e in first if e.seq <= seen]  # newer ones come in the loop, once
         if not _write(first, args.json):
             return 0
