@@ -22,7 +22,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from regtui.catalog import audit, audit_reads, clock, hook_transport, hooks, reads, store
+from regtui.catalog import (
+    audit,
+    audit_reads,
+    clock,
+    hook_cursor,
+    hook_transport,
+    hooks,
+    reads,
+    store,
+)
 from regtui.catalog.audit import canonical
 from regtui.catalog.clock import iso
 from regtui.catalog.core import Core
@@ -198,30 +207,30 @@ class Deliverer:
     def _catch_up(self, hook: Hook, secret: str | None, head: int) -> bool:
         """Deliver `hook`'s events up to `head`; False if it could not finish."""
         lease = self.retry.worst_case(hook.timeout)
-        cursor = hooks.claim(self.core, hook.id, self.owner, lease)
+        cursor = hook_cursor.claim(self.core, hook.id, self.owner, lease)
         if cursor is None:
             return False
         try:
             while cursor < head:
-                events = hooks.events_after(self.core, cursor)
+                events = hook_cursor.events_after(self.core, cursor)
                 if not events:
                     return True
                 done = cursor
                 for ev in events:
                     if hook.matches(ev):
                         if done > cursor:  # what did not match is done: say so first
-                            if not hooks.advance(self.core, hook.id, self.owner, done, lease):
+                            if not hook_cursor.advance(self.core, hook.id, self.owner, done, lease):
                                 return False
                             cursor = done
                         if not self._deliver(hook, secret, ev):
                             return False  # stopped mid-way: delivered again next time
                     done = ev.seq
-                if not hooks.advance(self.core, hook.id, self.owner, done, lease):
+                if not hook_cursor.advance(self.core, hook.id, self.owner, done, lease):
                     return False
                 cursor = done
             return True
         finally:
-            hooks.release(self.core, hook.id, self.owner)
+            hook_cursor.release(self.core, hook.id, self.owner)
 
     def _deliver(self, hook: Hook, secret: str | None, ev: AuditEvent) -> bool:
         """Every attempt at one event; False if stopped before it was done or given up."""
