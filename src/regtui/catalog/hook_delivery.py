@@ -168,10 +168,15 @@ class Deliverer:
         """Deliver until `stop` is set, looking for new events every `poll` seconds."""
         seen = -1
         while not self.stop.is_set():
-            head = self.core_head()
-            if head != seen:
-                busy = self.run_once()
-                seen = -1 if busy else head
+            try:
+                head = self.core_head()
+                if head != seen:
+                    busy = self.run_once()
+                    seen = -1 if busy else head
+            except RegtuiError as exc:  # a locked or unreachable catalog: try again later
+                self.report(f"delivery paused: {exc}")
+                seen = -1
+                self.stop.wait(max(poll, 5.0))
             self.stop.wait(poll)
 
     def core_head(self) -> int:
