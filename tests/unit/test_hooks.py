@@ -478,3 +478,20 @@ def test_an_edited_cursor_replays_but_never_runs_another_command(
         conn.execute(update(hooks.C).values(seq=0))
     deliver(cat)
     assert [d["reason"] for d in lines(out)] == ["ok", "ok"]
+
+
+def test_hooks_stay_behind_on_export_and_the_import_verifies(cat: Catalog, tmp_path: Path) -> None:
+    cat.add_hook("deploy", ["promoted"], run="true")
+    cat.add_hook("gone", ["approved"], post="https://ci.example/x", secret="k")
+    cat.remove_hook("gone", "unused")
+    data = cat.export_data()
+    with Catalog(str(tmp_path / "copy.sqlite")) as copy:
+        copy.import_data(data)
+        assert copy.hooks() == []
+        assert [e.action for e in copy.audit_events() if e.action.startswith("hook_")] == [
+            "hook_added",
+            "hook_added",
+            "hook_removed",
+        ]
+        check, state = copy.verify_catalog()
+        assert check.ok and state is not None and state.ok, state

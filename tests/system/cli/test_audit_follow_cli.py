@@ -12,16 +12,16 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta, timezone
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import pytest
 
 from regtui.catalog.service import Catalog
 from tests.support.patience import patient
-from tests.unit.helpers import catalog_with_versions
+from tests.unit.helpers import artifact, catalog_with_versions
 
 
 def follower(db: str, *args: str) -> subprocess.Popen[str]:
@@ -120,6 +120,40 @@ def test_without_since_the_last_ten_then_new_ones_as_text(cat: Catalog) -> None:
     assert int(cells[0]) == head + 1 and "approved" in cells and "churn:1" in cells
     assert new.rstrip().endswith("fresh")
     stop(p, signal.SIGINT)
+
+
+@pytest.mark.parametrize(
+    ("args", "wanted"),
+    [
+        (["fraud"], lambda e: e["model"] == "fraud"),
+        (["--actor", "bob"], lambda e: e["actor"] == "bob"),
+        (["--action", "logged"], lambda e: e["action"] == "logged"),
+        (
+            ["churn", "--action", "approved"],
+            lambda e: e["model"] == "churn" and e["action"] == "approved",
+        ),
+    ],
+    ids=["model", "actor", "action", "model+action"],
+)
+def test_filters_pick_the_same_events_as_audit(
+    tmp_path: Path, args: list[str], wanted: Callable[[dict[str, Any]], bool]
+) -> None:
+    db = str(tmp_path / "c.sqlite")
+    alice = catalog_with_versions(db, tmp_path / "art", 2)
+    bob = Catalog(db, user="bob")
+    bob.register(artifact(tmp_path / "art", "f.bin", "fraud"), "fraud")
+    p = follower(db, "--json", "--since", "0", *args)
+    for who, ref in ((alice, "churn:1"), (bob, "churn:2"), (bob, "fraud:1"), (alice, "fraud:1")):
+        who.log(ref, metrics={"x": 1.0}, reason="r")
+        if who is bob:
+            who.approve(ref, "ok")
+    every = [e.to_json() for e in alice.audit_events()]
+    expected = [e["seq"] for e in every if wanted(e)]
+    got = [json.loads(x)["seq"] for x in read_lines(p.stdout, len(expected), 30)]  # type: ignore[arg-type]
+    stop(p)
+    assert got == expected and expected
+    alice.close()
+    bob.close()
 
 
 def test_a_reader_that_goes_away_ends_it_quietly(cat: Catalog) -> None:
