@@ -125,5 +125,11 @@ def test_only_an_admin_adds_or_removes_hooks_and_anyone_delivers(
     assert [(a.ok, a.hook) for a in seen] == [(True, "audit-copy")]
     assert [d["reason"] for d in lines(out)] == ["not good"]
     assert admin.hooks()[0].cursor == admin.audit_head()[0]
+    # What was tried stays as it was: no role rewrites or drops an attempt.
+    for sql in ("UPDATE hook_attempt SET ok = NOT ok", "DELETE FROM hook_attempt"):
+        for who in (plain, admin):
+            with who.engine.begin() as conn, pytest.raises(Exception, match="append-only"):
+                conn.exec_driver_sql(sql)
+    assert len(admin.hook_attempts()) == 1
     plain.close()
     admin.close()

@@ -11,7 +11,9 @@ Revises: 0007
 - `hook_attempt`: every attempt to deliver an event to a hook.
 - PostgreSQL: only members of `regtui_admin` (and the trusted: superusers, the
   tables' owner) insert, change or delete hook rows; the actor of a new one is
-  the session's role. Cursors and attempts are the deliverer's, any team role.
+  the session's role. Cursors and attempts are the deliverer's, any team role;
+  attempts are append-only, none of the three is truncated, and 0006's check for
+  triggers the owner did not make looks at these tables too.
 """
 
 from __future__ import annotations
@@ -49,6 +51,33 @@ BEGIN
     RETURN NULL;
 END $$;
 """
+
+
+HOOK_TABLES = ("hook", "hook_cursor", "hook_attempt")
+
+
+def _unchecked(tables: tuple[str, ...]) -> str:
+    """0006's regtui_unchecked, as CREATE OR REPLACE, its foreign-trigger check
+    looking at `tables` (0006's, and with this revision the hook tables too)."""
+    start = _0006.HELPERS.index("CREATE FUNCTION {s}.regtui_unchecked(rel oid)")
+    end = _0006.HELPERS.index("CREATE FUNCTION {s}.regtui_policy()")
+    body = _0006.HELPERS[start:end]
+    fmt = {
+        "s": _0006._schema(),
+        "pin": _0006.PIN,
+        "lock": _0006.PG_WRITE_LOCK_KEY,
+        "tables": _0006._sql_names(tables),
+    }
+    return body.replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1).format(**fmt)
+
+
+# (table, trigger name suffix, when, regtui_refuse_change arguments), as 0006's refusals
+REFUSALS = [
+    ("hook_attempt", "append_only", "AFTER UPDATE OR DELETE",
+     "'append-only', 'its rows are history, append-only'"),
+    *((t, "no_truncate", "BEFORE TRUNCATE", "'no-delete', 'regtui never truncates'")
+      for t in HOOK_TABLES),
+]  # fmt: skip
 
 
 def upgrade() -> None:
@@ -101,11 +130,21 @@ def upgrade() -> None:
             f"CREATE TRIGGER regtui_guard AFTER INSERT OR UPDATE OR DELETE ON {s}.hook "
             f"FOR EACH ROW EXECUTE FUNCTION {s}.regtui_guard_hook()"
         )
+        for table, name, when, args in REFUSALS:
+            each = "STATEMENT" if "TRUNCATE" in when else "ROW"
+            op.execute(
+                f"CREATE TRIGGER regtui_{name} {when} ON {s}.{table} "
+                f"FOR EACH {each} EXECUTE FUNCTION {s}.regtui_refuse_change({args})"
+            )
+        op.execute(_unchecked((*_0006.ALL_TABLES, *HOOK_TABLES)))
 
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         s = _0006._schema()
+        op.execute(_unchecked(_0006.ALL_TABLES))
+        for table, name, _when, _args in REFUSALS:
+            op.execute(f"DROP TRIGGER IF EXISTS regtui_{name} ON {s}.{table}")
         op.execute(f"DROP TRIGGER IF EXISTS regtui_guard ON {s}.hook")
         op.execute(f"DROP FUNCTION IF EXISTS {s}.regtui_guard_hook()")
     op.drop_table("hook_attempt")
