@@ -495,3 +495,18 @@ def test_hooks_stay_behind_on_export_and_the_import_verifies(cat: Catalog, tmp_p
         ]
         check, state = copy.verify_catalog()
         assert check.ok and state is not None and state.ok, state
+
+
+@pytest.mark.parametrize(
+    "noise",
+    ["head -c 100000 /dev/zero | tr '\\0' x", "printf '\\033[31mred\\033]0;title\\007 \\377'"],
+    ids=["100 kB", "escapes and bad UTF-8"],
+)
+def test_what_a_command_prints_is_kept_bounded_and_as_text(cat: Catalog, noise: str) -> None:
+    cat.add_hook("noisy", ["approved"], run=f"{noise}; exit 1")
+    cat.approve("churn:1", "ok")
+    [attempt] = deliver(cat, Retry(1, 0))
+    assert not attempt.ok and attempt.status == 1
+    assert 0 < len(attempt.output.encode()) <= 4 * hooks.OUTPUT_LIMIT
+    assert "\x1b" not in attempt.output and "\x07" not in attempt.output
+    assert cat.hook_attempts(hook="noisy")[0].output == attempt.output
