@@ -54,6 +54,12 @@ JUSTIFIED: dict[str, str] = {
         " folder on the path, no PYTHON* variables) from the temp folder: nothing an"
         " artifact's folder holds can change what runs (tests/ui/test_chain_check.py)"
     ),
+    "catalog/hook_transport.py": (
+        "runs a hook's command, `sh -c` of the text the admin gave `regtui hook add` (kept"
+        " in the catalog and matched against its audit event before it runs), in a fresh"
+        " empty folder, never anything from an artifact or its folder"
+        " (tests/unit/test_hooks.py)"
+    ),
     "catalog/scan_processes.py": (
         "os.fork only: copies of a scan share its work; no program is started, nothing is"
         " imported, and they die with the scan"

@@ -3,6 +3,7 @@ against it, its head (a cheap change counter) and a version's registration event
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -24,8 +25,16 @@ def audit_events(
     action: str | None = None,
     limit: int | None = None,
     newest_first: bool = False,
+    after: int | None = None,
+    since: datetime | None = None,
 ) -> list[AuditEvent]:
+    """Events, oldest first; `after`: only those with a higher seq (an index range),
+    `since`: only those at or after that time."""
     q = select(E)
+    if after is not None:
+        q = q.where(E.c.seq > after)
+    if since is not None:
+        q = q.where(E.c.at >= since)
     if model is not None:
         q = q.where(E.c.model == model)
     if actor is not None:

@@ -97,6 +97,8 @@ class Expected:
     logged_settings: set[str] = field(default_factory=set)
     # Steps the log itself records that the policy of the moment forbade.
     broken: list[Mismatch] = field(default_factory=list)
+    # Each hook's (seq, config) of its hook_added event; None once removed.
+    hooks: dict[str, tuple[int, Any] | None] = field(default_factory=dict)
 
 
 class Replay:
@@ -142,6 +144,10 @@ class Replay:
         elif ev.action == "policy_changed":
             out.settings["policy"] = ev.after
             out.logged_settings.add("policy")
+        elif ev.action == "hook_added":
+            out.hooks[ev.target] = (ev.seq, ev.after)
+        elif ev.action == "hook_removed":
+            out.hooks[ev.target] = None
         elif ev.action == "store_moved" and "location" in after:
             out.settings[STORE_KEY] = {"location": after["location"]}
             out.logged_settings.add(STORE_KEY)
@@ -161,6 +167,7 @@ def compare(conn: Connection, expected: Expected) -> StateCheck:
     _versions(conn, expected, bad, unverifiable)
     _stages(conn, expected, bad)
     _settings(conn, expected, bad)
+    _hooks(conn, expected, bad)
     return StateCheck(expected.broken + bad, unverifiable)
 
 
@@ -241,6 +248,27 @@ def _settings(conn: Connection, expected: Expected, bad: list[Mismatch]) -> None
                 f"setting {STORE_KEY}", "value", expected.settings.get(STORE_KEY), table[STORE_KEY]
             )
         )
+
+
+def _hooks(conn: Connection, expected: Expected, bad: list[Mismatch]) -> None:
+    """A hook row is the one its hook_added event describes (secret: only whether
+    one is set). A hook missing from the table is not reported: export and import
+    leave hooks behind, and a hook that is not there runs nothing."""
+    from regtui.catalog.hooks import H, hook_from_row
+
+    for r in conn.execute(select(H).order_by(H.c.name)):
+        hook = hook_from_row(r)
+        logged = expected.hooks.get(hook.name)
+        if logged is None:
+            bad.append(Mismatch(f"hook {hook.name}", "row", "no such hook", "present"))
+            continue
+        seq, config = logged
+        if seq != hook.added_seq:
+            bad.append(Mismatch(f"hook {hook.name}", "added_seq", seq, hook.added_seq))
+        mine = hook.config()
+        for key in sorted(mine):
+            if (config or {}).get(key) != mine[key]:
+                bad.append(Mismatch(f"hook {hook.name}", key, (config or {}).get(key), mine[key]))
 
 
 def _policy(value: Any) -> Any:

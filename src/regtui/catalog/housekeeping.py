@@ -9,10 +9,11 @@ from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any
 
-from regtui.catalog import backup, kept_copies, replay, watch_roots
+from regtui.catalog import backup, hook_delivery, hooks, kept_copies, replay, watch_roots
 from regtui.catalog.backup import Backup
 from regtui.catalog.core import Core
-from regtui.catalog.records import VersionInfo
+from regtui.catalog.hooks import Attempt, Hook, HookStatus
+from regtui.catalog.records import AuditEvent, VersionInfo
 from regtui.catalog.refs import Ref, parse_ref
 from regtui.catalog.watch_roots import WatchRoot
 
@@ -32,6 +33,54 @@ class Housekeeping:
 
     def remove_watch_root(self, path: str | os.PathLike[str]) -> None:
         watch_roots.remove_watch_root(self._core, path)
+
+    # ------------------------------------------------------------------- hooks
+
+    def add_hook(
+        self,
+        name: str,
+        events: list[str],
+        *,
+        run: str | None = None,
+        post: str | None = None,
+        secret: str | None = None,
+        model: str | None = None,
+        stage: str | None = None,
+        timeout: float = 60.0,
+    ) -> Hook:
+        """A command to run or a URL to POST to on these events (an audit event itself)."""
+        return hooks.add_hook(
+            self._core,
+            name,
+            events,
+            run=run,
+            post=post,
+            secret=secret,
+            model=model,
+            stage=stage,
+            timeout=timeout,
+        )
+
+    def remove_hook(self, name: str, reason: str | None) -> None:
+        hooks.remove_hook(self._core, name, reason)
+
+    def hooks(self) -> list[HookStatus]:
+        """Every hook, how far its deliveries got, its last delivery and failure."""
+        return hooks.hook_statuses(self._core)
+
+    def hook_attempts(self, *, seq: int | None = None, hook: str | None = None) -> list[Attempt]:
+        """Delivery attempts, oldest first: of one event, of one hook, or all."""
+        return hooks.attempts(self._core, seq=seq, hook=hook)
+
+    def test_hook(self, name: str) -> tuple[AuditEvent, Attempt]:
+        """Deliver the hook's newest matching event (or a made-up one) once, now."""
+        return hook_delivery.test_delivery(self._core, name)
+
+    def hook_deliverer(
+        self, retry: hook_delivery.Retry | None = None, **options: Any
+    ) -> hook_delivery.Deliverer:
+        """What `hooks run` and `watch --headless` deliver with (catalog.hook_delivery)."""
+        return hook_delivery.Deliverer(self._core, retry, **options)
 
     def keep_copy(self, ref: str | Ref, reason: str | None = None) -> VersionInfo:
         """Keep a copy of the version's bytes in the store now, whatever its stages."""

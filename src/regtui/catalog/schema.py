@@ -196,3 +196,58 @@ class WatchRootRow(TableRow, table=True):
     settle_seconds: float = 2.0
     created_at: datetime
     created_by: str
+
+
+class HookRow(TableRow, table=True):
+    """A hook: what to run or where to POST when matching audit events happen.
+    Its config is repeated in its `hook_added` event; a row that differs is refused."""
+
+    __tablename__ = "hook"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=64, unique=True)
+    events: list[str] = json_column()  # audit actions: ["promoted", "rolled_back"]
+    model: str | None = Field(default=None, max_length=128)
+    stage: str | None = Field(default=None, max_length=64)
+    kind: str = Field(max_length=8)  # "run" | "post"
+    target: str = Field(sa_column=Column(Text, nullable=False))  # the command or the URL
+    # The HMAC key of a POST hook: never logged, never listed (only that one is set).
+    secret: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    timeout: float = 60.0
+    added_seq: int  # the seq of its hook_added event
+    created_at: datetime
+    created_by: str
+
+
+class HookCursorRow(TableRow, table=True):
+    """How far a hook's deliveries have got (`seq` done), and who is delivering now
+    (a lease, claimed by compare-and-set so two deliverers never deliver one event)."""
+
+    __tablename__ = "hook_cursor"
+
+    hook_id: int = Field(primary_key=True)
+    seq: int
+    lease_owner: str | None = Field(default=None, max_length=128)
+    lease_until: datetime | None = None
+
+
+class HookAttemptRow(TableRow, table=True):
+    """One attempt to deliver one event to one hook."""
+
+    __tablename__ = "hook_attempt"
+    __table_args__ = (
+        Index("ix_hook_attempt_seq", "seq"),
+        Index("ix_hook_attempt_hook", "hook_name", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    hook_name: str = Field(max_length=64)
+    seq: int
+    attempt: int
+    at: datetime
+    ok: bool
+    # HTTP status of a POST, exit code of a command (None: no answer, e.g. a timeout).
+    status: int | None = None
+    output: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    duration: float
+    final: bool = False  # the last attempt at this event: delivered, or given up

@@ -415,9 +415,19 @@ class Catalog(
         action: str | None = None,
         limit: int | None = None,
         newest_first: bool = False,
+        after: int | None = None,
+        since: datetime | None = None,
     ) -> list[AuditEvent]:
+        """Events, oldest first (or newest); `after` a seq, `since` a time (audit --follow)."""
         return audit_reads.audit_events(
-            self._core, model, actor=actor, action=action, limit=limit, newest_first=newest_first
+            self._core,
+            model,
+            actor=actor,
+            action=action,
+            limit=limit,
+            newest_first=newest_first,
+            after=after,
+            since=since,
         )
 
     def verify_audit(self, expected_head: str | None = None) -> ChainCheck:

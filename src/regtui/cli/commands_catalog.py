@@ -159,6 +159,19 @@ def cmd_backup(args: argparse.Namespace) -> int:
     ),
     arg("--verify", action="store_true", help="check the hash chain"),
     arg(
+        "--follow",
+        "-f",
+        action="store_true",
+        help="keep printing new events as they happen, one line (or JSON object) each; "
+        "without --since, the last 10 first",
+    ),
+    arg(
+        "--since",
+        metavar="SEQ|TIME",
+        help="with --follow: the events after sequence number SEQ (0: all), or from an "
+        "ISO time or date (UTC) on",
+    ),
+    arg(
         "--head",
         nargs="?",
         const="",
@@ -170,7 +183,15 @@ def cmd_backup(args: argparse.Namespace) -> int:
 def cmd_audit(args: argparse.Namespace) -> int:
     from regtui.cli import output
 
+    if args.since is not None and not args.follow:
+        raise UsageError("--since goes with --follow")
+    if args.follow and (args.verify or args.head is not None):
+        raise UsageError("--follow prints events; it does not go with --verify or --head")
     with open_catalog(args) as cat:
+        if args.follow:
+            from regtui.cli.audit_follow import follow
+
+            return follow(cat, args)
         if args.verify:
             # The chain, then the tables against what the chain records.
             check, state = cat.verify_catalog(args.head or None)

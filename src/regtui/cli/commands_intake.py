@@ -64,7 +64,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
         help="seconds (0 to 3600) a file must be quiet before it counts as finished "
         "(default: the folder's saved time, else 2)",
     ),
-    arg("--headless", action="store_true", help="no TUI: print one line per event"),
+    arg(
+        "--headless",
+        action="store_true",
+        help="no TUI: print one line per event (and deliver hooks, as `hooks run` does)",
+    ),
+    arg("--no-hooks", action="store_true", help="with --headless: deliver no hooks"),
     arg(
         "--poll",
         action="store_true",
@@ -82,7 +87,9 @@ def cmd_watch(args: argparse.Namespace) -> int:
         dirs = list(args.dirs)
         if not args.headless:
             return run_tui(args, cat, watch_dirs=dirs)
-        return run_headless(cat, dirs, args.model, args.settle, args.poll, args.json)
+        return run_headless(
+            cat, dirs, args.model, args.settle, args.poll, args.json, hooks=not args.no_hooks
+        )
 
 
 @command(

@@ -209,27 +209,10 @@ def _held_line(args: argparse.Namespace, when: datetime, whole_day: bool, held: 
 
 
 def _when(args: argparse.Namespace) -> tuple[datetime, bool]:
-    """`--at` as a time, and whether it was a date alone. A time is UTC unless it
-    says otherwise; a date means the end of that day in UTC (the zone every time
-    is shown in), so a move made at 23:59 that day counts. It needs `--stage`."""
-    from datetime import UTC, date, datetime, time
-
+    """`--at` as a time, and whether it was a date alone (values.when). It needs `--stage`."""
     if not args.stage:
         raise UsageError("--at needs --stage")
-    text = args.at.strip()
-    try:
-        day = date.fromisoformat(text)
-    except ValueError:
-        pass
-    else:
-        return datetime.combine(day, time.max, tzinfo=UTC), True
-    try:
-        when = datetime.fromisoformat(text)
-    except ValueError:
-        raise UsageError(
-            f"--at: {args.at[:80]!r} is not an ISO date (2026-03-03) or time (2026-03-03T12:00Z)"
-        ) from None
-    return (when if when.tzinfo is not None else when.replace(tzinfo=UTC)), False
+    return values.when(args.at, "--at")
 
 
 @command(

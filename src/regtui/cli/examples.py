@@ -12,6 +12,7 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
         "regtui watch runs/                      # in the TUI",
         "regtui watch runs/ --headless --settle 5  # one line per event",
         "regtui watch /mnt/nfs/runs --poll --model churn",
+        "regtui watch runs/ --headless --no-hooks  # leave hooks to `regtui hooks run`",
     ),
     "scan": (
         "regtui scan runs/",
@@ -74,6 +75,20 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
         "regtui audit churn",
         "regtui audit --verify",
         "regtui audit --verify --head 3f1c…   # against a head kept elsewhere",
+        "regtui audit --follow --json --since 41  # a live tail from after event 41",
+        "regtui audit churn -f --since 2026-12-01 --action promoted",
+    ),
+    "hook": (
+        "regtui hook add deploy --on promoted --on rolled-back --model churn "
+        "--stage production --run ./deploy.sh",
+        "regtui hook add ci --on approved --post https://ci.example/regtui --secret - < ci.key",
+        "regtui hook list",
+        "regtui hook test deploy",
+        'regtui hook remove ci --reason "moved to the new CI"',
+    ),
+    "hooks": (
+        "regtui hooks run                        # deliver until stopped (a service)",
+        "regtui hooks run --once --attempts 3 --backoff 2",
     ),
     "verify": ("regtui verify", "regtui verify churn --json"),
     "policy": (

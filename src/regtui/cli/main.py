@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "commands_read",
     "commands_review",
     "commands_catalog",
+    "commands_hooks",
     "commands_shell",
 )
 

@@ -369,26 +369,28 @@ CHANGE_WIDTH = 48  # an event's change in the audit table: what changed, cut whe
 def print_events(events: Sequence[AuditEvent]) -> None:
     # One rendering of a change for the TUI's audit table and this one (plain text,
     # no Textual: tui/audit_change.py names only the fields that changed).
-    from regtui.tui.audit_change import change_cell
-
     if not events:
         print("no events")
         return
-    table(
-        ["SEQ", "TIME", "ACTOR", "ACTION", "TARGET", "CHANGE", "REASON"],
-        [
-            [
-                str(e.seq),
-                short_time(e.at),
-                e.actor,
-                e.action,
-                e.target,
-                change_cell(e, CHANGE_WIDTH),
-                e.reason or "",
-            ]
-            for e in events
-        ],
-    )
+    table(EVENT_HEADERS, [event_cells(e) for e in events])
+
+
+EVENT_HEADERS = ["SEQ", "TIME", "ACTOR", "ACTION", "TARGET", "CHANGE", "REASON"]
+
+
+def event_cells(e: AuditEvent) -> list[str]:
+    """One event's cells as `audit` shows them (`audit --follow` prints them unaligned)."""
+    from regtui.tui.audit_change import change_cell
+
+    return [
+        str(e.seq),
+        short_time(e.at),
+        e.actor,
+        e.action,
+        e.target,
+        change_cell(e, CHANGE_WIDTH),
+        e.reason or "",
+    ]
 
 
 def chain_line(check: ChainCheck) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import re
+from datetime import datetime
 from typing import Any
 
 from regtui.errors import UsageError
@@ -75,3 +76,26 @@ def settle(text: str) -> float:
     if not 0 <= value <= 3600:
         raise argparse.ArgumentTypeError("settle time must be between 0 and 3600 seconds")
     return value
+
+
+def when(text: str, flag: str, *, day_end: bool = True) -> tuple[datetime, bool]:
+    """An ISO time or date given to `flag`, and whether it was a date alone. A time is
+    UTC unless it says otherwise; a date is in UTC (the zone every time is shown in)
+    and means the end of that day (`day_end`: what a stage held then) or its start
+    (`audit --since`: what happened from then on)."""
+    from datetime import UTC, date, time
+
+    text = text.strip()
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        pass
+    else:
+        return datetime.combine(day, time.max if day_end else time.min, tzinfo=UTC), True
+    try:
+        found = datetime.fromisoformat(text)
+    except ValueError:
+        raise UsageError(
+            f"{flag}: {text[:80]!r} is not an ISO date (2026-03-03) or time (2026-03-03T12:00Z)"
+        ) from None
+    return (found if found.tzinfo is not None else found.replace(tzinfo=UTC)), False

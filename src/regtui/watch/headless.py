@@ -13,6 +13,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
 
+from regtui.catalog.hooks import Attempt
 from regtui.catalog.service import Catalog, WatchRoot
 from regtui.errors import UsageError, reason_for
 from regtui.text import human_size, json_text, printable
@@ -75,6 +76,7 @@ class Printer:
         self.json_lines = json_lines
         self.roots = sorted((Path(r.path) for r in roots), key=lambda p: -len(p.parts))
         self.broken = threading.Event()
+        self.lock = threading.Lock()
         self.stopped_by: str | None = None  # the signal that stopped the watcher, if one did
         self.on_terminal = _is_terminal(out)
 
@@ -124,6 +126,18 @@ class Printer:
         detail = reason_for(str(ev.path), ev.detail or "") if ev.path else ev.detail
         return f"{ev.kind}  {where}  {detail}".rstrip()
 
+    def hook_attempt(self, a: Attempt) -> None:
+        """A hook delivery, as a line of its own (`hooks run` prints the same)."""
+        if self.json_lines:
+            self.write(json_text({"kind": "hook", **a.to_json()}, separators=(",", ":")))
+            return
+        mark = "✓" if a.ok else "✗"
+        status = "no answer" if a.status is None else str(a.status)
+        self.write(
+            f"{local_time(a.at)} hook {a.hook} event {a.seq}: {mark} {status} "
+            f"in {a.duration:.2f} s" + (f" (attempt {a.attempt})" if a.attempt > 1 else "")
+        )
+
     def __call__(self, ev: WatchEvent) -> None:
         line = self.format(ev)
         if line is None or self.broken.is_set():
@@ -131,10 +145,16 @@ class Printer:
         # Ctrl-C leaves the terminal's "^C" echo where the cursor was: the stop line
         # starts back at column 0 instead of after it.
         lead = "\r" if ev.kind is EventKind.STOPPED and self.on_terminal else ""
+        self.write(line, lead)
+
+    def write(self, line: str, lead: str = "") -> None:
+        if self.broken.is_set():
+            return
         try:
             # Paths and details come from artifacts: no terminal escapes get through.
-            self.out.write(lead + printable(line, one_line=True) + "\n")
-            self.out.flush()
+            with self.lock:  # the hook deliverer's thread writes lines too
+                self.out.write(lead + printable(line, one_line=True) + "\n")
+                self.out.flush()
         except (BrokenPipeError, ValueError):
             self.broken.set()  # the reader went away: stop, as `| head` expects
 
@@ -156,6 +176,7 @@ def run_headless(
     *,
     out: TextIO | None = None,
     stop: threading.Event | None = None,
+    hooks: bool = True,
 ) -> int:
     """Watch until SIGINT/SIGTERM (or `stop` is set), printing one line per event;
     the last says "stopped" and by which signal. Returns the exit code: 0 after a
@@ -173,12 +194,30 @@ def run_headless(
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGINT, signal.SIGTERM):
             saved[sig] = signal.signal(sig, on_signal)
+    deliverer = None
+    if hooks and not catalog.read_only:
+        # The same deliverer as `regtui hooks run`, beside the watcher: hooks run after
+        # the changes commit, in this thread, never in the watcher's transactions.
+        deliverer = threading.Thread(
+            target=catalog.hook_deliverer(
+                report=lambda line: printer.write(f"hooks: {line}"),
+                on_attempt=printer.hook_attempt,
+                stop=stop,
+            ).run,
+            name="regtui-hooks",
+            daemon=True,  # a command still running at exit is delivered again next time
+        )
     try:
         watcher.start()
+        if deliverer is not None:
+            deliverer.start()
         while not stop.wait(0.5):
             if printer.broken.is_set():
                 break
     finally:
+        stop.set()
+        if deliverer is not None and deliverer.is_alive():
+            deliverer.join(timeout=STOP_SECONDS)
         watcher.stop(timeout=STOP_SECONDS)
         for sig, handler in saved.items():
             signal.signal(sig, handler)

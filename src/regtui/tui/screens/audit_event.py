@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC
 from typing import ClassVar
 
@@ -14,7 +15,9 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
+from regtui.catalog.hooks import Attempt
 from regtui.catalog.records import AuditEvent, ChainCheck
+from regtui.errors import RegtuiError
 from regtui.tui.audit_change import full_value, origin, parts
 from regtui.tui.safe import clean, text
 from regtui.tui.widgets.footer import QuietFooter
@@ -77,7 +80,32 @@ def _change(e: AuditEvent) -> RenderableType:
     return table
 
 
-def event_view(e: AuditEvent, check: ChainCheck | None = None) -> RenderableType:
+def hook_lines(attempts: Sequence[Attempt]) -> Text | None:
+    """Each hook's latest attempt at this event: `deploy ✓ 200 in 0.12 s` (None: none)."""
+    latest: dict[str, Attempt] = {}
+    for a in attempts:
+        latest[a.hook] = a
+    if not latest:
+        return None
+    out = Text()
+    for name, a in latest.items():
+        status = "no answer" if a.status is None else str(a.status)
+        line = Text(clean(name, 64) + " ")
+        line.append("✓" if a.ok else "✗", "green" if a.ok else "red")
+        line.append(f" {status} in {a.duration:.2f} s")
+        if a.attempt > 1:
+            line.append(f" (attempt {a.attempt}{'' if a.final or a.ok else ', retrying'})", "dim")
+        elif not a.ok and not a.final:
+            line.append(" (retrying)", "dim")
+        if out:
+            out.append("\n")
+        out.append_text(line)
+    return out
+
+
+def event_view(
+    e: AuditEvent, check: ChainCheck | None = None, attempts: Sequence[Attempt] = ()
+) -> RenderableType:
     """The event as a Rich renderable: every cell a Text, never markup."""
     table = _grid()
     table.add_row("time", Text(event_time(e)))
@@ -99,6 +127,9 @@ def event_view(e: AuditEvent, check: ChainCheck | None = None) -> RenderableType
     note = chain_note(e, check)
     if note is not None:
         table.add_row("chain", note)
+    delivered = hook_lines(attempts)
+    if delivered is not None:
+        table.add_row("hooks", delivered)
     return table
 
 
@@ -141,8 +172,17 @@ class AuditEventScreen(ModalScreen[None]):
         with Vertical(id="audit-event", classes="dialog"):
             yield Label(self._title(), id="audit-event-title", classes="dialog-title")
             with VerticalScroll(id="audit-event-body"):
-                yield Static(event_view(self.event, self.check), id="audit-event-view")
+                yield Static(self._view(), id="audit-event-view")
         yield QuietFooter()
+
+    def _view(self) -> RenderableType:
+        """The event, with its hooks' deliveries (an indexed read of one seq's attempts)."""
+        catalog = getattr(self.app, "catalog", None)
+        try:
+            attempts = catalog.hook_attempts(seq=self.event.seq) if catalog else []
+        except RegtuiError:
+            attempts = []
+        return event_view(self.event, self.check, attempts)
 
     def on_mount(self) -> None:
         self.query_one("#audit-event-body", VerticalScroll).focus()
@@ -167,7 +207,7 @@ class AuditEventScreen(ModalScreen[None]):
             return
         self.index += step
         self.query_one("#audit-event-title", Label).update(self._title())
-        self.query_one("#audit-event-view", Static).update(event_view(self.event, self.check))
+        self.query_one("#audit-event-view", Static).update(self._view())
         self.query_one("#audit-event-body", VerticalScroll).scroll_home(animate=False)
         self.refresh_bindings()
 

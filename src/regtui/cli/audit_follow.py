@@ -1,0 +1,84 @@
+"""`regtui audit --follow`: the audit log as a live tail, for people and programs.
+
+Where it starts:
+- `--since SEQ` (digits): every event with a seq greater than SEQ. A program keeps
+  the `seq` of the last event it handled and restarts with `--since` that seq: it
+  sees no event twice and misses none (seqs are gapless and committed in order).
+  `--since 0` is the whole log.
+- `--since TIME` (an ISO time, UTC unless it says; a date means from the start
+  of that day, UTC): every event at or after it.
+- neither: the last 10 matching events, as `tail -f` does, then the new ones.
+
+Then it looks every POLL seconds at the log's head (one indexed read) and prints
+what is new, one line (or one JSON object) per event, flushed at once, until
+SIGINT or SIGTERM (exit 0) or the reader goes away (a closed pipe: exit 0).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import threading
+from datetime import UTC
+from typing import TYPE_CHECKING
+
+from regtui.cli import values
+
+if TYPE_CHECKING:
+    from regtui.catalog.records import AuditEvent
+    from regtui.catalog.service import Catalog
+
+POLL = 0.3
+TAIL = 10
+
+
+def follow(cat: Catalog, args: argparse.Namespace) -> int:
+    from regtui.cli.commands_hooks import stopped_by_signals
+
+    stop = threading.Event()
+    filters = {"actor": args.actor, "action": args.action}
+    with stopped_by_signals(stop):
+        seen, _ = cat.audit_head()
+        since = (args.since or "").strip()
+        if not since:
+            first = cat.audit_events(args.model, **filters, limit=TAIL, newest_first=True)[::-1]
+        elif since.isascii() and since.isdigit():
+            first = cat.audit_events(args.model, **filters, after=int(since))
+        else:
+            when, _day = values.when(since, "--since", day_end=False)
+            first = cat.audit_events(args.model, **filters, since=when.astimezone(UTC))
+        first = [e for e in first if e.seq <= seen]  # newer ones come in the loop, once
+        if not _write(first, args.json):
+            return 0
+        while not stop.wait(POLL):
+            head, _ = cat.audit_head()
+            if head == seen:
+                continue
+            new = cat.audit_events(args.model, **filters, after=seen)
+            new = [e for e in new if e.seq <= head]
+            seen = head
+            if not _write(new, args.json):
+                return 0
+    return 0
+
+
+def _write(events: list[AuditEvent], json_lines: bool) -> bool:
+    """Print and flush; False when the reader has gone (stdout is then /dev/null,
+    so nothing more is written, nor a warning at exit)."""
+    from regtui.cli import output
+    from regtui.text import json_text
+
+    try:
+        for e in events:
+            if json_lines:
+                line = json_text(e.to_json(), separators=(",", ":"))
+            else:
+                line = "  ".join(output.safe(c, 2000) for c in output.event_cells(e))
+            sys.stdout.write(line + "\n")
+        sys.stdout.flush()
+    except (BrokenPipeError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return False
+    return True
