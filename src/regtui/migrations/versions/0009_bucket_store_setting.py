@@ -1,7 +1,7 @@
 """the store setting may name an S3 bucket
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 
 - PostgreSQL: 0006's setting guard accepted only `{"location": "/an/absolute/folder"}`
   as the store; a store may now also be `s3://bucket[/prefix]` (no credentials in it:
