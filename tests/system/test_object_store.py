@@ -18,9 +18,10 @@ from typing import Any
 
 import pytest
 
-from regtui.catalog import bucket, bucket_upload, store
+from regtui.catalog import bucket, bucket_upload, hook_delivery, store
 from regtui.catalog.artifacts import serve_uri
 from regtui.catalog.bucket import Bucket
+from regtui.catalog.core import Core
 from regtui.catalog.service import Catalog
 from regtui.errors import ArtifactError, StoreUnreachable
 from regtui.hashing import hash_path
@@ -107,6 +108,10 @@ def test_round_trip_through_the_bucket(
     assert served.read_bytes() == data
     assert stat.S_IMODE(served.stat().st_mode) == store.FILE_MODE
     assert serve_uri(v, _where(s3_store)) == f"{s3_store}/{v.stored_path}"
+    # A hook told of the promotion is told where the bytes are: the object's URL.
+    (promoted,) = cat.audit_events("churn", action="promoted")
+    told = hook_delivery.payload(Core(cat.url), promoted)
+    assert told["path"] == f"{s3_store}/{v.stored_path}" and told["sha256"] == v.sha256
     checks = {c.ref: (c.state, c.path) for c in cat.verify_artifacts()}
     assert checks["churn:1 (kept copy)"] == ("ok", f"{s3_store}/{v.stored_path}")
     # nothing left half-done in the bucket

@@ -20,6 +20,7 @@ import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from regtui.catalog import (
@@ -87,8 +88,11 @@ def payload(core: Core, ev: AuditEvent, *, test: bool = False) -> dict[str, Any]
                 sha, path = v.sha256, v.path
                 if v.stored_path:
                     where = core.store_location(conn).path
-                    places = store.copy_paths(v.stored_path, v.sha256, where)
-                    path = str(next((p for p in places if p.exists()), places[0]))
+                    if isinstance(where, Path):
+                        places = store.copy_paths(v.stored_path, v.sha256, where)
+                        path = str(next((p for p in places if p.exists()), places[0]))
+                    else:  # a bucket: its object's URL, as `resolve --uri` gives it
+                        path = where.uri(v.stored_path)
     return {
         "seq": ev.seq,
         "at": iso(ev.at),
