@@ -27,6 +27,7 @@ COMMAND_MODULES = (
     "commands_review",
     "commands_catalog",
     "commands_shell",
+    "commands_serve",
 )
 
 

@@ -1,0 +1,60 @@
+"""What a `regtui serve` session runs: the app on the catalog, as the user the
+server authenticated. Its argv is built by the server (serve.session), never from
+anything a page sends. A catalog that cannot be opened (a PostgreSQL role that
+cannot log in, say) is shown in the browser as one line, instead of a blank page.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from rich.text import Text
+from textual.app import App, ComposeResult
+from textual.widgets import Static
+
+
+class CannotOpen(App[int]):
+    """One line saying why the session has no catalog; any key closes it."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__()
+        self.message = message
+
+    def compose(self) -> ComposeResult:
+        yield Static(Text(self.message))  # Text: the message is never markup
+
+    def on_key(self) -> None:
+        self.exit(1)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="regtui-serve-session")
+    p.add_argument("--db", required=True)
+    p.add_argument("--user", required=True)
+    p.add_argument("--read-only", action="store_true")
+    args = p.parse_args(argv)
+
+    from regtui.catalog.service import Catalog
+    from regtui.errors import RegtuiError
+    from regtui.text import printable
+    from regtui.tui.app import make_app
+
+    try:
+        cat = Catalog(args.db, user=args.user, read_only=args.read_only)
+    except RegtuiError as exc:
+        CannotOpen(f"regtui: error: {printable(str(exc), 500, one_line=True)}").run()
+        return 2
+    except Exception as exc:  # a driver's own error (a role that may not log in)
+        first = printable(f"{type(exc).__name__}: {exc}", 500, one_line=True)
+        CannotOpen(f"regtui: cannot open the catalog: {first}").run()
+        return 2
+    with cat:
+        why = "served read-only" if args.read_only else False
+        app = make_app(cat, read_only=why)
+        app.run()
+        return int(app.return_code or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
