@@ -194,7 +194,10 @@ class RegtuiServer(Server):
         await runner.setup()
         try:
             await web.TCPSite(runner, self.config.host, self.config.port).start()
-            ready(list(runner.addresses))
+            addresses = list(runner.addresses)
+            if addresses:  # --port 0: named by the port it got (one cookie per server)
+                self.cookie = f"regtui_serve_{addresses[0][1]}"
+            ready(addresses)
             await stop.wait()
             ended = len(self.sessions)
             await self.stop_sessions()
