@@ -54,6 +54,12 @@ JUSTIFIED: dict[str, str] = {
         " folder on the path, no PYTHON* variables) from the temp folder: nothing an"
         " artifact's folder holds can change what runs (tests/ui/test_chain_check.py)"
     ),
+    "serve/session.py": (
+        "starts one `regtui` app per browser session: this interpreter, isolated (-I), from"
+        " the temp folder, with an explicit argv built by the server (catalog URL, the"
+        " authenticated user, --read-only); nothing a page sends reaches it, and its process"
+        " group ends with the session (tests/unit/serve/, tests/system/serve/)"
+    ),
     "catalog/scan_processes.py": (
         "os.fork only: copies of a scan share its work; no program is started, nothing is"
         " imported, and they die with the scan"

@@ -42,17 +42,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     url = settings.database_url(getattr(args, "db", None))
     path = tokens_path(url)
-    managing = [f for f in ("add_user", "remove_user") if getattr(args, f)] + (
+    managing = [f for f in ("add_user", "remove_user") if getattr(args, f) is not None] + (
         ["list_users"] if args.list_users else []
     )
     if len(managing) > 1:
         raise UsageError("give one of --add-user, --remove-user, --list-users")
-    if args.add_user:
+    if args.add_user is not None:
         token = TokensFile.read(path).add(check_user(args.add_user))
         print(f"token for {args.add_user} (shown once; only its hash is kept in {path}):")
         print(token)
         return 0
-    if args.remove_user:
+    if args.remove_user is not None:
         if not TokensFile.read(path).remove(args.remove_user):
             raise UsageError(f"no user {args.remove_user!r} in {path}")
         print(f"removed {args.remove_user}")
@@ -70,12 +70,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
             f"--no-token is allowed only on a loopback host (127.0.0.1, ::1, localhost), "
             f"not {args.host!r}: anyone who can reach it would get the catalog"
         )
-    if args.user_header and not is_loopback(args.host):
+    if args.token == "":
+        raise UsageError("--token: empty; give a token, or leave it out for a random one")
+    if args.user_header is not None and not is_loopback(args.host):
         raise UsageError(
             f"--user-header needs a loopback --host (the proxy on this machine), not "
             f"{args.host!r}: anyone reaching the port could send the header"
         )
-    if args.user_header and not _header_name(args.user_header):
+    if args.user_header is not None and not _header_name(args.user_header):
         raise UsageError(f"--user-header {args.user_header!r}: not a header name")
     from regtui.serve.run import serve
 

@@ -98,16 +98,12 @@ class TokensFile:
             return cls(path)
         except OSError as exc:
             raise UsageError(f"tokens file {path}: {exc.strerror}") from None
+        try:
+            _check_private(path, os.fstat(fd))
+        except UsageError:
+            os.close(fd)
+            raise
         with os.fdopen(fd, "rb") as f:
-            st = os.fstat(f.fileno())
-            if not stat.S_ISREG(st.st_mode):
-                raise UsageError(f"tokens file {path}: not a regular file")
-            if st.st_mode & 0o077:
-                raise UsageError(
-                    f"tokens file {path} may be read by others: run 'chmod 600 {path}'"
-                )
-            if st.st_uid != os.getuid():
-                raise UsageError(f"tokens file {path}: owned by another user")
             raw = f.read(1 << 20)
         try:
             data = json.loads(raw)
@@ -148,6 +144,15 @@ class TokensFile:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
             raise
+
+
+def _check_private(path: Path, st: os.stat_result) -> None:
+    if not stat.S_ISREG(st.st_mode):
+        raise UsageError(f"tokens file {path}: not a regular file")
+    if st.st_mode & 0o077:
+        raise UsageError(f"tokens file {path} may be read by others: run 'chmod 600 {path}'")
+    if st.st_uid != os.getuid():
+        raise UsageError(f"tokens file {path}: owned by another user")
 
 
 @dataclass(frozen=True)

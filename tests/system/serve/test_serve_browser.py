@@ -83,7 +83,9 @@ def test_a_version_approved_in_the_browser_is_recorded_as_the_tokens_user(
     browser.wait_for_screen(page, "approved")
 
 
-def test_a_change_made_elsewhere_shows_within_seconds(page: object, db: Path, tmp_path: Path) -> None:
+def test_a_change_made_elsewhere_shows_within_seconds(
+    page: object, db: Path, tmp_path: Path
+) -> None:
     browser.wait_for_screen(page, "churn")
     with Catalog(str(db), user="trainer") as cat:
         cat.edit_model("churn", description="edited from a terminal", reason="test")
