@@ -42,12 +42,10 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         cat = Catalog(args.db, user=args.user, read_only=args.read_only)
-    except RegtuiError as exc:
-        CannotOpen(f"regtui: error: {printable(str(exc), 500, one_line=True)}").run()
-        return 2
-    except Exception as exc:  # a driver's own error (a role that may not log in)
-        first = printable(f"{type(exc).__name__}: {exc}", 500, one_line=True)
-        CannotOpen(f"regtui: cannot open the catalog: {first}").run()
+    except Exception as exc:  # RegtuiError, or a driver's own (a role that may not log in)
+        why = str(exc) if isinstance(exc, RegtuiError) else f"{type(exc).__name__}: {exc}"
+        line = f"regtui: cannot open the catalog as {args.user}: {why}"
+        CannotOpen(printable(line, 500, one_line=True)).run()
         return 2
     with cat:
         why = "served read-only" if args.read_only else False
