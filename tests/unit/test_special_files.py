@@ -77,7 +77,11 @@ ALLOWED: dict[tuple[str, str, str], str] = {
     ("inspect/protobuf_wire.py", "string", "self.read_bytes"): "a method on bytes in memory",
     ("serve/auth.py", "read", "os.open"): "the tokens file: O_NONBLOCK|O_NOFOLLOW, fstat S_ISREG",
     ("serve/auth.py", "read", "os.fdopen"): "wraps the descriptor just checked",
-    ("serve/auth.py", "_write", "os.open"): "creates the new tokens file (O_EXCL, 0600), never reads",
+    (
+        "serve/auth.py",
+        "_write",
+        "os.open",
+    ): "creates the new tokens file (O_EXCL, 0600), never reads",
     ("serve/auth.py", "_write", "os.fdopen"): "wraps the descriptor it just created",
     ("cli/access.py", "read_quickly", "QuickReader.open"): "the catalog database, not an artifact",
     ("cli/completion.py", "_reader", "QuickReader.open"): "the catalog database, not an artifact",

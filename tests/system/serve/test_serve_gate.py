@@ -11,8 +11,11 @@ orphaned grandchild would show); SIGTERM ends every session, exits 0 and says so
 from __future__ import annotations
 
 import asyncio
+import getpass
+import os
 import re
 import signal
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -50,9 +53,11 @@ def cookie(served: serving.Served, value: str) -> dict[str, str]:
 
 
 async def status(url: str, headers: dict[str, str] | None = None) -> tuple[int, str]:
-    async with aiohttp.ClientSession() as http:
-        async with http.get(url, headers=headers or {}, allow_redirects=False) as r:
-            return r.status, await r.text(errors="replace")
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(url, headers=headers or {}, allow_redirects=False) as r,
+    ):
+        return r.status, await r.text(errors="replace")
 
 
 async def ws_status(served: serving.Served, headers: dict[str, str]) -> int:
@@ -87,10 +92,12 @@ def test_the_token_becomes_a_strict_http_only_cookie_and_leaves_the_url(
     served: serving.Served,
 ) -> None:
     async def check() -> None:
-        async with aiohttp.ClientSession() as http:
-            async with http.get(f"{served.base}/?token={TOKEN}", allow_redirects=False) as r:
-                assert r.status == 303 and r.headers["Location"] == "/"
-                set_cookie = r.headers["Set-Cookie"]
+        async with (
+            aiohttp.ClientSession() as http,
+            http.get(f"{served.base}/?token={TOKEN}", allow_redirects=False) as r,
+        ):
+            assert r.status == 303 and r.headers["Location"] == "/"
+            set_cookie = r.headers["Set-Cookie"]
         assert all(p in set_cookie for p in ("HttpOnly", "SameSite=Strict", "Path=/"))
         code, page = await status(f"{served.base}/", cookie(served, TOKEN))
         assert code == 200 and "/static/js/textual.js" in page
@@ -184,3 +191,62 @@ def test_no_token_answers_only_to_a_loopback_host_name(tmp_path: Path) -> None:
             assert asyncio.run(status(f"{served.base}/", {"Host": host}))[0] == 403
     finally:
         served.stop()
+
+
+def cmdline(pid: int) -> list[str]:
+    return Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")[:-1]
+
+
+def test_a_sessions_command_is_the_servers_whatever_the_page_sends(
+    served: serving.Served,
+) -> None:
+    """Query arguments, headers and a claimed user reach neither argv nor environment."""
+    headers = {"Origin": served.base, **cookie(served, TOKEN), "X-Forwarded-User": "mallory"}
+    query = "width=80&height=24&user=mallory&db=/etc/passwd&--read-only=1&REGTUI_USER=mallory"
+
+    async def session() -> tuple[list[str], str]:
+        async with aiohttp.ClientSession() as http:
+            ws = await http.ws_connect(f"{served.base}/ws?{query}", headers=headers)
+            await ws.receive(timeout=30)
+            (group,) = serving.session_groups(served.proc.pid)
+            argv = cmdline(group)
+            env = Path(f"/proc/{group}/environ").read_bytes().decode(errors="replace")
+            cwd = os.readlink(f"/proc/{group}/cwd")
+            await ws.close()
+            return argv, env + "\0cwd=" + cwd
+
+    argv, env = asyncio.run(session())
+    assert argv[1:5] == ["-I", "-m", "regtui.serve.child", "--db"]
+    assert argv[6:] == ["--user", getpass.getuser()]  # the serving user: the startup token
+    assert "mallory" not in " ".join(argv) + env and TOKEN not in env
+    assert f"cwd={tempfile.gettempdir()}" in env
+
+
+def test_user_header_names_the_user_and_nothing_passes_without_it(tmp_path: Path) -> None:
+    db = tmp_path / "catalog.sqlite"
+    catalog_with_versions(str(db), tmp_path, n=1).close()
+    served = serving.start(db, "--token", TOKEN, "--user-header", "X-Remote-User")
+    try:
+        base = {"Origin": served.base, **cookie(served, TOKEN)}
+        for bad in ({}, {"X-Remote-User": ""}, {"X-Remote-User": "-rf"},
+                    {"X-Remote-User": "a b"}, {"X-Remote-User": "x/../y"}):  # fmt: skip
+            assert asyncio.run(status(f"{served.base}/", {**base, **bad}))[0] == 401, bad
+            assert asyncio.run(ws_status(served, {**base, **bad})) == 401, bad
+        assert (
+            asyncio.run(status(f"{served.base}/", {"X-Remote-User": "ann"}))[0] == 401
+        )  # no token
+
+        async def session() -> list[str]:
+            async with aiohttp.ClientSession() as http:
+                headers = {**base, "X-Remote-User": "ann.lee"}
+                ws = await http.ws_connect(f"{served.base}/ws", headers=headers)
+                await ws.receive(timeout=30)
+                (group,) = serving.session_groups(served.proc.pid)
+                argv = cmdline(group)
+                await ws.close()
+                return argv
+
+        assert asyncio.run(session())[-2:] == ["--user", "ann.lee"]
+    finally:
+        code, out = served.stop()
+    assert code == 0, out

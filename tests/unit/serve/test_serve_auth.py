@@ -35,7 +35,7 @@ def test_tokens_file_is_0600_and_holds_only_hashes(tmp_path: Path) -> None:
     tokens = {name: TokensFile.read(path).add(name) for name in ("ann", "bo.b", "c-3@x")}
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     raw = path.read_bytes()
-    for name, token in tokens.items():
+    for token in tokens.values():
         assert token.encode() not in raw and token[:16].encode() not in raw
         assert token_hash(token).encode() in raw
         assert len(token) >= 40  # 32 random bytes
