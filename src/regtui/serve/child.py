@@ -48,8 +48,7 @@ def main(argv: list[str] | None = None) -> int:
         CannotOpen(printable(line, 500, one_line=True)).run()
         return 2
     with cat:
-        why = "served read-only" if args.read_only else False
-        app = make_app(cat, read_only=why)
+        app = make_app(cat, read_only="served read-only" if args.read_only else False)
         app.run()
         return int(app.return_code or 0)
 

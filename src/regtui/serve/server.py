@@ -32,7 +32,7 @@ from regtui.serve.auth import Gate, is_loopback, valid_user
 from regtui.serve.session import Session, SessionPlan
 
 log = logging.getLogger("regtui.serve")
-USER_KEY = web.AppKey("regtui_user", str)
+USER_KEY = "regtui.user"  # the request's authenticated user, set by the gate
 HEADERS = {
     "Content-Security-Policy": (
         "default-src 'self'; script-src 'self' 'unsafe-inline'; "
@@ -106,12 +106,12 @@ class RegtuiServer(Server):
         if request.path == "/" and request.query:
             # Keep nothing from the address: no token in history, and none of the
             # page script's own parameters (`ping` would fetch any URL).
-            response = web.HTTPSeeOther("/", headers=HEADERS)
+            onward = web.HTTPSeeOther("/", headers=HEADERS)
             if query_token is not None:
-                response.set_cookie(
+                onward.set_cookie(
                     self.cookie, query_token, httponly=True, samesite="Strict", path="/"
                 )
-            return response
+            return onward
         if request.path == "/ws" and not self.same_origin(request):
             return refused(403, "the websocket must come from this server's own page")
         request[USER_KEY] = user
@@ -158,7 +158,7 @@ class RegtuiServer(Server):
             await websocket.prepare(request)
             session = Session(
                 self.config.plan,
-                request[USER_KEY],
+                str(request[USER_KEY]),
                 write_bytes=websocket.send_bytes,
                 write_str=websocket.send_str,
                 close=websocket.close,
