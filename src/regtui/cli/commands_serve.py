@@ -12,13 +12,18 @@ from regtui.errors import UsageError
 @command(
     "serve",
     "serve the TUI to a browser (textual-serve): one app per session, token required",
-    arg("--host", default="127.0.0.1", help="address to listen on (loopback only by default)"),
+    arg(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default: 127.0.0.1, this machine only)",
+    ),
     arg("--port", type=int, default=8000, help="port to listen on (0: any free port)"),
     arg("--read-only", action="store_true", help="serve the app with every change disabled"),
     arg(
         "--token",
         metavar="TOKEN",
-        help="the access token for the serving user (default: REGTUI_SERVE_TOKEN, else random)",
+        help="the access token for the serving user (default: REGTUI_SERVE_TOKEN, which `ps` "
+        "cannot show, else random)",
     ),
     arg(
         "--no-token",

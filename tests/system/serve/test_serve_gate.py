@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import getpass
 import os
 import re
 import signal
@@ -44,7 +43,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[serving.Served]
     folder = tmp_path_factory.mktemp("gate")
     db = folder / "catalog.sqlite"
     catalog_with_versions(str(db), folder, n=1).close()
-    s = serving.start(db, "--token", TOKEN)
+    s = serving.start(db, "--token", TOKEN, env={"REGTUI_USER": "serving-owner"})
     yield s
     s.stop(signal.SIGKILL)
 
@@ -222,7 +221,7 @@ def test_a_sessions_command_is_the_servers_whatever_the_page_sends(
 
     argv, env = asyncio.run(session())
     assert argv[1:5] == ["-I", "-m", "regtui.serve.child", "--db"]
-    assert argv[6:] == ["--user", getpass.getuser()]  # the serving user: the startup token
+    assert argv[6:] == ["--user", "serving-owner"]  # the serving user: the startup token
     assert "mallory" not in " ".join(argv) + env and TOKEN not in env
     assert f"cwd={tempfile.gettempdir()}" in env
 
