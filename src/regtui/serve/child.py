@@ -28,7 +28,29 @@ class CannotOpen(App[int]):
         self.exit(1)
 
 
+def end_with_the_server(seconds: float = 1.0) -> None:
+    """A server killed outright (SIGKILL, a crash) cannot end its sessions: each
+    notices its parent is gone within `seconds` and ends its own process group (the
+    app and the chain check it may be running)."""
+    import os
+    import signal
+    import threading
+    import time
+
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(seconds)
+        if os.getpgrp() == os.getpid():  # started by the server: its own group
+            os.killpg(0, signal.SIGKILL)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="server-gone", daemon=True).start()
+
+
 def main(argv: list[str] | None = None) -> int:
+    end_with_the_server()
     p = argparse.ArgumentParser(prog="regtui-serve-session")
     p.add_argument("--db", required=True)
     p.add_argument("--user", required=True)

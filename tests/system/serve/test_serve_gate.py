@@ -254,3 +254,22 @@ def test_user_header_names_the_user_and_nothing_passes_without_it(tmp_path: Path
     finally:
         code, out = served.stop()
     assert code == 0, out
+
+
+def test_a_server_killed_outright_leaves_no_session_behind(tmp_path: Path) -> None:
+    """SIGKILL gives the server no chance to end its sessions: they end themselves."""
+    db = tmp_path / "catalog.sqlite"
+    catalog_with_versions(str(db), tmp_path, n=1).close()
+    served = serving.start(db, "--no-token")
+
+    async def session() -> set[int]:
+        async with aiohttp.ClientSession() as http:
+            ws = await http.ws_connect(f"{served.base}/ws", headers={"Origin": served.base})
+            await ws.receive(timeout=30)
+            groups = serving.session_groups(served.proc.pid)
+            served.stop(signal.SIGKILL)
+            return groups
+
+    groups = asyncio.run(session())
+    assert len(groups) == 1
+    serving.wait_until(lambda: not serving.alive_in(groups), 5, "the orphaned session to end")
