@@ -7,6 +7,7 @@ cannot log in, say) is shown in the browser as one line, instead of a blank page
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from rich.text import Text
@@ -32,7 +33,6 @@ def end_with_the_server(seconds: float = 1.0) -> None:
     """A server killed outright (SIGKILL, a crash) cannot end its sessions: each
     notices its parent is gone within `seconds` and ends its own process group (the
     app and the chain check it may be running)."""
-    import os
     import signal
     import threading
     import time
@@ -52,7 +52,6 @@ def end_with_the_server(seconds: float = 1.0) -> None:
 def main(argv: list[str] | None = None) -> int:
     end_with_the_server()
     p = argparse.ArgumentParser(prog="regtui-serve-session")
-    p.add_argument("--db", required=True)
     p.add_argument("--user", required=True)
     p.add_argument("--read-only", action="store_true")
     args = p.parse_args(argv)
@@ -63,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     from regtui.tui.app import make_app
 
     try:
-        cat = Catalog(args.db, user=args.user, read_only=args.read_only)
+        cat = Catalog(os.environ["REGTUI_DB"], user=args.user, read_only=args.read_only)
     except Exception as exc:  # RegtuiError, or a driver's own (a role that may not log in)
         why = str(exc) if isinstance(exc, RegtuiError) else f"{type(exc).__name__}: {exc}"
         line = f"regtui: cannot open the catalog as {args.user}: {why}"

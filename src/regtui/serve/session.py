@@ -40,9 +40,17 @@ class SessionPlan:
     serving_user: str  # who the server's own URL logs in as
 
     def argv(self, user: str) -> list[str]:
-        argv = [sys.executable, "-I", "-m", "regtui.serve.child", "--db", self.url_for(user)]
-        argv += ["--user", user]
+        """The command: the catalog goes in the environment (REGTUI_DB, see
+        `environment`): a URL's password must not show in `ps`."""
+        argv = [sys.executable, "-I", "-m", "regtui.serve.child", "--user", user]
         return argv + (["--read-only"] if self.read_only else [])
+
+    def environment(self, base: dict[str, str], user: str) -> dict[str, str]:
+        """The server's environment without its own settings, plus who and where."""
+        env = {k: v for k, v in base.items() if k not in _NOT_PASSED}
+        env["REGTUI_USER"] = user
+        env["REGTUI_DB"] = self.url_for(user)
+        return env
 
     def url_for(self, user: str) -> str:
         """The catalog URL this user's session opens. On PostgreSQL the actor is the
@@ -66,12 +74,6 @@ def with_role(url: str, role: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
-def session_environment(base: dict[str, str], user: str) -> dict[str, str]:
-    env = {k: v for k, v in base.items() if k not in _NOT_PASSED}
-    env["REGTUI_USER"] = user
-    return env
-
-
 class Session(AppService):
     """textual-serve's AppService, starting an explicit argv in its own group and
     making sure the group is gone when the session stops."""
@@ -85,7 +87,7 @@ class Session(AppService):
     async def _open_app_process(
         self, width: int = 80, height: int = 24
     ) -> asyncio.subprocess.Process:
-        env = session_environment(self._build_environment(width, height), self.user)
+        env = self.plan.environment(self._build_environment(width, height), self.user)
         self.process = await asyncio.create_subprocess_exec(
             *self.plan.argv(self.user),
             stdin=asyncio.subprocess.PIPE,

@@ -220,8 +220,9 @@ def test_a_sessions_command_is_the_servers_whatever_the_page_sends(
             return argv, env + "\0cwd=" + cwd
 
     argv, env = asyncio.run(session())
-    assert argv[1:5] == ["-I", "-m", "regtui.serve.child", "--db"]
-    assert argv[6:] == ["--user", "serving-owner"]  # the serving user: the startup token
+    assert argv[1:] == ["-I", "-m", "regtui.serve.child", "--user", "serving-owner"]
+    assert "\0REGTUI_USER=serving-owner\0" in f"\0{env}"
+    assert re.search(r"\0REGTUI_DB=sqlite:///[^\0]*/catalog\.sqlite\0", f"\0{env}")
     assert "mallory" not in " ".join(argv) + env and TOKEN not in env
     assert f"cwd={tempfile.gettempdir()}" in env
 

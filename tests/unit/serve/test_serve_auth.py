@@ -27,7 +27,7 @@ from regtui.serve.auth import (
     tokens_path,
     valid_user,
 )
-from regtui.serve.session import SessionPlan, session_environment, with_role
+from regtui.serve.session import SessionPlan, with_role
 
 
 def test_tokens_file_is_0600_and_holds_only_hashes(tmp_path: Path) -> None:
@@ -138,12 +138,12 @@ def test_a_session_runs_regtui_isolated_as_the_authenticated_user() -> None:
     plan = SessionPlan("sqlite:////tmp/c.sqlite", read_only=True, postgres=False, serving_user="o")
     argv = plan.argv("ann")
     assert argv[:4] == [sys.executable, "-I", "-m", "regtui.serve.child"]
-    assert argv[4:] == ["--db", "sqlite:////tmp/c.sqlite", "--user", "ann", "--read-only"]
-    env = session_environment(
+    assert argv[4:] == ["--user", "ann", "--read-only"]
+    env = plan.environment(
         {"REGTUI_SERVE_TOKEN": "t", "REGTUI_USER": "owner", "REGTUI_DB": "/x", "PATH": "/bin"},
         "ann",
     )
-    assert env == {"REGTUI_USER": "ann", "PATH": "/bin"}
+    assert env == {"REGTUI_USER": "ann", "REGTUI_DB": "sqlite:////tmp/c.sqlite", "PATH": "/bin"}
 
 
 @pytest.mark.parametrize(
