@@ -56,9 +56,10 @@ JUSTIFIED: dict[str, str] = {
     ),
     "serve/session.py": (
         "starts one `regtui` app per browser session: this interpreter, isolated (-I), from"
-        " the temp folder, with an explicit argv built by the server (catalog URL, the"
-        " authenticated user, --read-only); nothing a page sends reaches it, and its process"
-        " group ends with the session (tests/unit/serve/, tests/system/serve/)"
+        " the temp folder, with an explicit argv and environment built by the server (the"
+        " authenticated user, --read-only, the catalog URL); nothing a page sends reaches"
+        " them, and its process group ends with the session (tests/unit/serve/,"
+        " tests/system/serve/)"
     ),
     "catalog/scan_processes.py": (
         "os.fork only: copies of a scan share its work; no program is started, nothing is"
