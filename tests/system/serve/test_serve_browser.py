@@ -12,6 +12,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -55,9 +56,13 @@ def page(served: serving.Served, db: Path) -> Iterator[object]:
         yield driver
 
 
-def test_the_catalog_shows_in_the_browser(page: object) -> None:
+def test_the_catalog_shows_in_the_browser(page: Any, served: serving.Served) -> None:
     text = browser.wait_for_screen(page, "churn", "reviewer-ann")  # header: who acts
     assert "owner" not in text.splitlines()[0]
+    # Everything the page loaded came from this server (no fonts or scripts elsewhere).
+    loaded = page.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
+    assert loaded and all(u.startswith(f"{served.base}/") for u in loaded), loaded
+    assert any(u.endswith(".ttf") for u in loaded)  # the font, served from here
 
 
 def test_a_version_approved_in_the_browser_is_recorded_as_the_tokens_user(
