@@ -108,8 +108,15 @@ class RegtuiServer(Server):
             # page script's own parameters (`ping` would fetch any URL).
             onward = web.HTTPSeeOther("/", headers=HEADERS)
             if query_token is not None:
+                # Secure when the page came over TLS (a proxy in front says so).
+                tls = request.secure or request.headers.get("X-Forwarded-Proto") == "https"
                 onward.set_cookie(
-                    self.cookie, query_token, httponly=True, samesite="Strict", path="/"
+                    self.cookie,
+                    query_token,
+                    httponly=True,
+                    samesite="Strict",
+                    path="/",
+                    secure=tls or None,
                 )
             return onward
         if request.path == "/ws" and not self.same_origin(request):

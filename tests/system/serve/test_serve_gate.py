@@ -99,6 +99,16 @@ def test_the_token_becomes_a_strict_http_only_cookie_and_leaves_the_url(
             assert r.status == 303 and r.headers["Location"] == "/"
             set_cookie = r.headers["Set-Cookie"]
         assert all(p in set_cookie for p in ("HttpOnly", "SameSite=Strict", "Path=/"))
+        assert "Secure" not in set_cookie  # plain http on loopback: it would never come back
+        async with (
+            aiohttp.ClientSession() as http,
+            http.get(
+                f"{served.base}/?token={TOKEN}",
+                headers={"X-Forwarded-Proto": "https"},  # a TLS proxy in front
+                allow_redirects=False,
+            ) as r,
+        ):
+            assert "Secure" in r.headers["Set-Cookie"]
         code, page = await status(f"{served.base}/", cookie(served, TOKEN))
         assert code == 200 and "/static/js/textual.js" in page
         # Nothing loads from elsewhere (textual-serve's page links Google Fonts).
