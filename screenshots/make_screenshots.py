@@ -1,5 +1,8 @@
 """Make an SVG of each screen from the demo catalog: `python screenshots/make_screenshots.py`.
 
+`--serve` instead makes screenshots/serve-browser.png: `regtui serve` on the demo catalog,
+as a real headless Chromium shows it (needs chromium and chromium-driver, as the tests do).
+
 Seeds a fresh temporary catalog with `regtui.demo.seed_demo` (sample_models/),
 drives the app with Pilot and saves screenshots/<screen>.svg (130×40) and
 screenshots/<screen>-80x24.svg (the smallest terminal regtui is laid out for).
@@ -72,5 +75,48 @@ async def main() -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def serve_browser(width: int = 1500, height: int = 800) -> None:
+    """`regtui serve` on the demo catalog, signed in with a user's token, in Chromium."""
+    import subprocess
+    import sys
+
+    sys.path.insert(0, str(OUT.parent))  # tests.support: the same browser as the tests
+    from tests.support import browser, serving
+
+    folder = Path(tempfile.mkdtemp(prefix="regtui-serve-shot-"))
+    os.environ["REGTUI_DATA_DIR"] = str(folder / "data")
+    from regtui.catalog.service import Catalog
+    from regtui.demo import seed_demo
+
+    db = folder / "catalog.sqlite"
+    try:
+        with Catalog(db, user="you") as catalog:
+            seed_demo(catalog)
+        added = subprocess.run(
+            [sys.executable, "-m", "regtui", "--db", str(db), "serve", "--add-user", "ann"],
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        token = added.stdout.strip().splitlines()[-1]
+        served = serving.start(db)
+        try:
+            with browser.chromium(width, height) as driver:
+                driver.get(f"{served.base}/?token={token}")
+                browser.wait_for_screen(driver, "churn-lgbm", "ann", "lightgbm", "Approve")
+                import time
+
+                time.sleep(1.0)  # the canvas catches up with the buffer (a picture, not a test)
+                driver.save_screenshot(str(OUT / "serve-browser.png"))
+                print("wrote", OUT / "serve-browser.png")
+        finally:
+            served.stop()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 if __name__ == "__main__":
-    asyncio.run(main())
+    import sys
+
+    if "--serve" in sys.argv[1:]:
+        serve_browser()
+    else:
+        asyncio.run(main())

@@ -60,6 +60,13 @@ JUSTIFIED: dict[str, str] = {
         " empty folder, never anything from an artifact or its folder"
         " (tests/unit/test_hooks.py)"
     ),
+    "serve/session.py": (
+        "starts one `regtui` app per browser session: this interpreter, isolated (-I), from"
+        " the temp folder, with an explicit argv and environment built by the server (the"
+        " authenticated user, --read-only, the catalog URL); nothing a page sends reaches"
+        " them, and its process group ends with the session (tests/unit/serve/,"
+        " tests/system/serve/)"
+    ),
     "catalog/scan_processes.py": (
         "os.fork only: copies of a scan share its work; no program is started, nothing is"
         " imported, and they die with the scan"

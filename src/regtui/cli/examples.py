@@ -108,6 +108,12 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
         'eval "$(regtui completion zsh)"           # in ~/.zshrc',
         "regtui completion fish | source          # in ~/.config/fish/config.fish",
     ),
+    "serve": (
+        "regtui serve                              # prints http://127.0.0.1:8000/?token=…",
+        "regtui serve --add-user ann               # ann's token, shown once",
+        "regtui serve --read-only --port 8080",
+        "regtui serve --user-header X-Forwarded-User   # behind a proxy on this host",
+    ),
 }
 
 TOP_EXAMPLES = (

@@ -28,6 +28,7 @@ COMMAND_MODULES = (
     "commands_catalog",
     "commands_hooks",
     "commands_shell",
+    "commands_serve",
 )
 
 
