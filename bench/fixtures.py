@@ -97,7 +97,8 @@ def generate_catalog(db: Path | str, n: int, *, batch: int = 5000, models: int =
     from regtui.catalog.service import Catalog
 
     t0 = time.perf_counter()
-    with Catalog(db, user="bench-gen") as cat:
+    on_server = str(db).startswith("postgresql")  # the server names who acts there
+    with Catalog(db, user=None if on_server else "bench-gen") as cat:
         for s in range(0, n, batch):
             cat.add_candidates(candidates(s, min(n, s + batch), n, models))
     return n / (time.perf_counter() - t0)

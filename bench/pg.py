@@ -10,9 +10,10 @@ import subprocess
 import time
 from pathlib import Path
 
+from tests.support.pg import PG_BIN_DIRS, PgServer, start_server, url_as
+
 from bench.common import CACHE_DIR
 from bench.fixtures import generate_catalog, src_fingerprint
-from tests.support.pg import PG_BIN_DIRS, PgServer, start_server, url_as
 
 __all__ = ["PgServer", "cached_pg_catalog", "database_size", "start_server", "url_as"]
 

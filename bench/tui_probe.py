@@ -91,7 +91,7 @@ async def main(db: str, model: str, n_keys: int = 40) -> dict[str, Any]:
     out: dict[str, Any] = {"imports_s": time.perf_counter() - T_START}
     rss_imported = rss_mb()
     t0 = time.perf_counter()
-    catalog = Catalog(db, user="bench")
+    catalog = Catalog(db, user=None if db.startswith("postgresql") else "bench")
     app = make_app(catalog)
     paints = Paints(app)
 
