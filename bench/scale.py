@@ -52,7 +52,7 @@ def measure(r: dict[str, Any], sz: Sizes, work: Path, backend: str, srv: Any, st
         r,
         key + "tui",
         lambda: run_json(
-            [str(VENV_PY), str(BENCH_DIR / "tui_probe.py"), str(db), model, "3"], timeout=900
+            [str(VENV_PY), str(BENCH_DIR / "tui_probe.py"), str(db), "-", "3"], timeout=900
         ),
     )
     step(r, key + "audit", lambda: audit_verify(db))
@@ -165,7 +165,12 @@ def rows(r: dict[str, Any], sz: Sizes, backends: list[str]) -> list[Row]:
             add(
                 f"{name} @{n}",
                 d,
-                lambda d=d, k=k: (fmt_s(d[k]), d[k], 0.010, f"approve: {fmt_s(d['approve_s'])}"),
+                lambda d=d, k=k: (
+                    fmt_s(d[k]),
+                    d[k],
+                    0.010,
+                    f"approve: {fmt_s(d['approve_s'])}" if k == "promote_s" else "",
+                ),
             )
         d = r.get(key + "audit")
         add(
