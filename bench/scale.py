@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -85,7 +84,7 @@ def audit_verify(db: Path | str) -> dict[str, Any]:
     done = subprocess.run(
         [str(REGTUI_BIN), "audit", "--verify", "--json"],
         stdout=subprocess.PIPE,
-        stderr=sys.stderr,
+        stderr=None,  # inherited: what it prints on stderr shows as the bench waits
         text=True,
         env=env,
         timeout=3600,
