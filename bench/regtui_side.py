@@ -116,27 +116,43 @@ def list_api(db: Path | str, *, budget_s: float = 20.0) -> dict[str, Any]:
         "median_s": median(times),
         "count": count,
         "reps": len(times),
-        "driver_s": None if is_url(db) else _bare_fetch(Path(db), budget_s),
+        "driver_s": _bare_fetch_pg(str(db), budget_s) if is_url(db) else _bare_fetch(db, budget_s),
+        "driver": "psycopg" if is_url(db) else "sqlite3",
     }
 
 
-def _bare_fetch(db: Path, budget_s: float) -> float:
+BARE_SQL = (
+    "SELECT version.*, model.name FROM version JOIN model ON model.id = version.model_id "
+    "WHERE model.name = ? ORDER BY version.number"
+)
+
+
+def _bare_fetch(db: Path | str, budget_s: float) -> float:
     """The limit under the API: the stdlib driver fetching the same rows, no records."""
     import sqlite3
 
     from regtui.settings import sqlite_uri
 
     con = sqlite3.connect(sqlite_uri(db, "ro"), uri=True)
-    sql = (
-        "SELECT version.*, model.name FROM version JOIN model ON model.id = version.model_id "
-        "WHERE model.name = ? ORDER BY version.number"
-    )
+    sql = BARE_SQL
     try:
         return median(
             repeat(lambda: con.execute(sql, (MODEL,)).fetchall(), reps=3, budget_s=budget_s)
         )
     finally:
         con.close()
+
+
+def _bare_fetch_pg(url: str, budget_s: float) -> float:
+    """The same limit on PostgreSQL: psycopg fetching the same rows (JSONB decoded
+    by the driver, as it is for the API)."""
+    import psycopg
+
+    sql = BARE_SQL.replace("?", "%s")
+    with psycopg.connect(url) as con:
+        return median(
+            repeat(lambda: con.execute(sql, (MODEL,)).fetchall(), reps=3, budget_s=budget_s)
+        )
 
 
 def list_cli(db: Path, *, reps: int = 3) -> dict[str, Any]:

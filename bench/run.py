@@ -223,7 +223,8 @@ def _list_row(
     note = "CLI time includes process start" if "cli" in key else ""
     if d.get("driver_s"):
         note = (
-            f"limit: bare sqlite3 fetchall of the same rows {fmt_s(d['driver_s'])} "
+            f"limit: bare {d.get('driver', 'sqlite3')} fetchall of the same rows "
+            f"{fmt_s(d['driver_s'])} "
             f"(API at {s / d['driver_s']:.2f}× of it)"
         )
     rows.append(
