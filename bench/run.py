@@ -736,7 +736,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--only-scale",
         action="store_true",
-        help="with --size 1m: only the 1M rows (the catalog generated or restored, then measured)",
+        help="only the 1M rows (implies --size 1m; the catalog generated or restored, then "
+        "measured)",
     )
     ap.add_argument("--out", type=Path, default=BENCH_DIR / "results" / "latest.json")
     args = ap.parse_args(argv)
@@ -751,7 +752,7 @@ def main(argv: list[str] | None = None) -> int:
             work,
             args.skip_mlflow,
             BACKENDS[args.backend],
-            at_scale=args.size == "1m",
+            at_scale=args.size == "1m" or args.only_scale,
             rest=not args.only_scale,
         )
     finally:
@@ -764,7 +765,7 @@ def main(argv: list[str] | None = None) -> int:
     info = machine()
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     print(
-        f"regtui bench ({mode}, {args.backend}, {args.size}) · {stamp} · {info['cpu']} × {info['cores']} · "
+        f"regtui bench ({mode}, {args.backend}, {'1m' if args.only_scale else args.size}) · {stamp} · {info['cpu']} × {info['cores']} · "
         f"Python {info['python']} · SQLite {info['sqlite']} · took {took:.0f} s\n"
     )
     print(table(rows))
