@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -741,6 +742,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--out", type=Path, default=BENCH_DIR / "results" / "latest.json")
     args = ap.parse_args(argv)
+    # A terminated run still stops its PostgreSQL server and removes its work folder.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     sz = TINY if args.tiny else QUICK if args.quick else FULL
     mode = "tiny" if args.tiny else "quick" if args.quick else "full"
 
