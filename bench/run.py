@@ -742,13 +742,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--out", type=Path, default=BENCH_DIR / "results" / "latest.json")
     args = ap.parse_args(argv)
-    # A terminated run still stops its PostgreSQL server and removes its work folder.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     sz = TINY if args.tiny else QUICK if args.quick else FULL
     mode = "tiny" if args.tiny else "quick" if args.quick else "full"
 
     started = time.perf_counter()
     work = Path(tempfile.mkdtemp(prefix="regtui-bench-"))
+    # A terminated run still stops its PostgreSQL server and removes its work folder.
+    before = signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     try:
         results = measure(
             sz,
@@ -759,6 +759,7 @@ def main(argv: list[str] | None = None) -> int:
             rest=not args.only_scale,
         )
     finally:
+        signal.signal(signal.SIGTERM, before)
         shutil.rmtree(work, ignore_errors=True)
     rows = rows_from(results, sz, args.skip_mlflow, BACKENDS[args.backend])
     if args.only_scale:
@@ -767,9 +768,10 @@ def main(argv: list[str] | None = None) -> int:
 
     info = machine()
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    size = "1m" if args.only_scale else args.size
     print(
-        f"regtui bench ({mode}, {args.backend}, {'1m' if args.only_scale else args.size}) · {stamp} · {info['cpu']} × {info['cores']} · "
-        f"Python {info['python']} · SQLite {info['sqlite']} · took {took:.0f} s\n"
+        f"regtui bench ({mode}, {args.backend}, {size}) · {stamp} · "
+        f"{info['cpu']} × {info['cores']} · Python {info['python']} · SQLite {info['sqlite']} · took {took:.0f} s\n"
     )
     print(table(rows))
     args.out.parent.mkdir(parents=True, exist_ok=True)
