@@ -78,6 +78,7 @@ def client_main(
     versions: int,
     folder: str,
     seed: int,
+    ready: Any,
     go: Any,
     results: Any,
 ) -> None:
@@ -105,8 +106,10 @@ def client_main(
         cat.versions(names[0], where=FILTERS[0], newest_first=True, limit=PAGE)
     except Exception as exc:  # reported, so the run fails with the reason
         out.errors.append(f"open: {type(exc).__name__}: {exc}")
+        ready.put(index)
         results.put(out)
         return
+    ready.put(index)
     go.wait()
     out.started = time.perf_counter()
     for _ in range(ops):
@@ -163,25 +166,24 @@ def run_team(
     timeout: float = 600.0,
 ) -> dict[str, Any]:
     """Start `clients` processes (spawned: each imports regtui and connects on its
-    own) against the catalog at `url`, made beforehand by `prepare(url, folder, models,
-    versions)`; each acts
-    as its own role, `role_url(url, name)` making the URL for it. Returns the figures
-    and the end checks (see `summary`)."""
+    own) against the catalog at `url`, made beforehand by `prepare(url, folder,
+    models, versions)`; each acts as its own role, `role_url(url, name)` making the
+    URL for it. Returns the figures and the end checks (see `summary`)."""
     ctx = mp.get_context("spawn")
-    go, results = ctx.Event(), ctx.Queue()
+    go, ready, results = ctx.Event(), ctx.Queue(), ctx.Queue()
     urls = [role_url(url, f"bench_client_{i:02d}") if role_url else url for i in range(clients)]
     procs = [
         ctx.Process(
             target=client_main,
-            args=(u, i, ops, models, versions, str(folder), seed, go, results),
+            args=(u, i, ops, models, versions, str(folder), seed, ready, go, results),
             name=f"bench-client-{i}",
         )
         for i, u in enumerate(urls)
     ]
     for p in procs:
         p.start()
-    # Everyone connected (their warm-up read done) before the clock starts.
-    _wait_until_ready(procs, url, clients)
+    # Everyone connected, each read run once, before the clock starts.
+    _wait_until_ready(procs, ready, clients)
     go.set()
     out: list[ClientResult] = []
     end = time.monotonic() + timeout
@@ -198,27 +200,17 @@ def run_team(
     return summary(url, out, clients, models)
 
 
-def _wait_until_ready(procs: list[Any], url: str, clients: int, timeout: float = 120) -> None:
-    """Until every client holds a connection (pg_stat_activity counts them), or a
-    client process ended early (its error is in its result)."""
-    import psycopg
-
-    from bench.pg import dbname_of
-
-    host = url.split("host=", 1)[1].split("&", 1)[0]
-    port = int(url.split("port=", 1)[1].split("&", 1)[0]) if "port=" in url else 5432
+def _wait_until_ready(procs: list[Any], ready: Any, clients: int, timeout: float = 300) -> None:
+    """Until every client said it is ready (or failed to open), or one died first."""
+    seen = 0
     end = time.monotonic() + timeout
-    with psycopg.connect(host=host, port=port, user="postgres", dbname="postgres") as conn:
-        conn.autocommit = True
-        while time.monotonic() < end:
-            (n,) = conn.execute(
-                "SELECT count(DISTINCT usename) FROM pg_stat_activity "
-                "WHERE datname = %s AND usename LIKE 'bench_client_%%'",
-                (dbname_of(url),),
-            ).fetchone() or (0,)
-            if n >= clients or any(p.exitcode is not None for p in procs):
-                return
-            time.sleep(0.05)
+    while seen < clients and time.monotonic() < end:
+        try:
+            ready.get(timeout=0.5)
+            seen += 1
+        except queue.Empty:
+            if any(p.exitcode not in (None, 0) for p in procs):
+                return  # a client died while starting: its silence counts as an error
 
 
 def pct(xs: list[float], p: float) -> float:
