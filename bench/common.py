@@ -33,6 +33,7 @@ class Row:
     met: bool | None = None
     note: str = ""
     data: dict[str, Any] = field(default_factory=dict)
+    backend: str = "sqlite"  # the catalog's backend; "-" for rows about files alone
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -149,10 +150,11 @@ def machine() -> dict[str, Any]:
 
 
 def table(rows: Sequence[Row]) -> str:
-    head = ["what", "regtui", "peer/limit", "ratio", "target", "met?"]
+    head = ["what", "backend", "regtui", "peer/limit", "ratio", "target", "met?"]
     body = [
         [
             r.what,
+            r.backend,
             r.regtui,
             r.peer,
             fmt_ratio(r.ratio),

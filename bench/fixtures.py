@@ -56,7 +56,7 @@ def sparse_safetensors(path: Path, size: int) -> Path:
     return path
 
 
-def _src_fingerprint() -> str:
+def src_fingerprint() -> str:
     """Changes whenever the catalog code or schema changes (then the cache is rebuilt)."""
     h = hashlib.sha256(GEN_VERSION.encode())
     for p in sorted((REPO / "src/regtui").glob("catalog/*.py")) + sorted(
@@ -91,13 +91,14 @@ def candidates(start: int, stop: int, total: int, models: int = 1) -> list:  # l
     ]
 
 
-def generate_catalog(db: Path, n: int, *, batch: int = 5000, models: int = 1) -> float:
+def generate_catalog(db: Path | str, n: int, *, batch: int = 5000, models: int = 1) -> float:
     """Write n versions (of MODEL, or spread over `models` models) into a new catalog
     through the service; returns versions/s."""
     from regtui.catalog.service import Catalog
 
     t0 = time.perf_counter()
-    with Catalog(db, user="bench-gen") as cat:
+    on_server = str(db).startswith("postgresql")  # the server names who acts there
+    with Catalog(db, user=None if on_server else "bench-gen") as cat:
         for s in range(0, n, batch):
             cat.add_candidates(candidates(s, min(n, s + batch), n, models))
     return n / (time.perf_counter() - t0)
@@ -111,7 +112,7 @@ def cached_catalog(n: int, dest: Path, models: int = 1) -> tuple[Path, float | N
     """
     CACHE_DIR.mkdir(parents=True, exist_ok=True)
     stem = f"regtui-{n}" if models == 1 else f"regtui-{n}x{models}"
-    cached = CACHE_DIR / f"{stem}-{_src_fingerprint()}.db"
+    cached = CACHE_DIR / f"{stem}-{src_fingerprint()}.db"
     rate = None
     if not cached.exists():
         for old in CACHE_DIR.glob(f"{stem}-*.db*"):

@@ -15,13 +15,24 @@ from bench.fixtures import MODEL, write_small_artifacts
 CHUNK = 1 << 20
 
 
-def register_one_each(work: Path, n: int) -> dict[str, Any]:
-    """`Catalog.register` once per file on a fresh catalog (hash + inspect + one transaction)."""
+def is_url(db: Path | str) -> bool:
+    return str(db).startswith("postgresql")
+
+
+def open_catalog(db: Path | str, user: str = "bench") -> Any:
+    """A Catalog on a file (acting as `user`) or a PostgreSQL URL (acting as the
+    URL's role: the server says who acts there, and a claimed name is refused)."""
     from regtui.catalog.service import Catalog
 
+    return Catalog(db, user=None if is_url(db) else user)
+
+
+def register_one_each(work: Path, n: int, db: Path | str | None = None) -> dict[str, Any]:
+    """`Catalog.register` once per file on a fresh catalog (hash + inspect + one
+    transaction); `db`: that empty catalog (default: a new SQLite file in `work`)."""
     files = write_small_artifacts(work / "register" / MODEL, n)
     times = []
-    with Catalog(work / "register.db", user="bench") as cat:
+    with open_catalog(db or work / "register.db") as cat:
         for i, p in enumerate(files):
             t0 = time.perf_counter()
             cat.register(p, MODEL, metrics={"auc": i / n}, params={"i": i}, tags={"k": "v"})
@@ -97,31 +108,33 @@ def _scan_equivalent(cat: Any, roots: list[Path]) -> list[Any]:
     return items
 
 
-def list_api(db: Path, *, budget_s: float = 20.0) -> dict[str, Any]:
-    from regtui.catalog.service import Catalog
-
-    with Catalog(db, user="bench") as cat:
+def list_api(db: Path | str, *, budget_s: float = 20.0) -> dict[str, Any]:
+    with open_catalog(db) as cat:
         count = len(cat.versions(MODEL))  # warm the page cache and SQLAlchemy's statement cache
         times = repeat(lambda: cat.versions(MODEL), reps=3, budget_s=budget_s)
     return {
         "median_s": median(times),
         "count": count,
         "reps": len(times),
-        "driver_s": _bare_fetch(db, budget_s),
+        "driver_s": _bare_fetch_pg(str(db), budget_s) if is_url(db) else _bare_fetch(db, budget_s),
+        "driver": "psycopg" if is_url(db) else "sqlite3",
     }
 
 
-def _bare_fetch(db: Path, budget_s: float) -> float:
+BARE_SQL = (
+    "SELECT version.*, model.name FROM version JOIN model ON model.id = version.model_id "
+    "WHERE model.name = ? ORDER BY version.number"
+)
+
+
+def _bare_fetch(db: Path | str, budget_s: float) -> float:
     """The limit under the API: the stdlib driver fetching the same rows, no records."""
     import sqlite3
 
     from regtui.settings import sqlite_uri
 
     con = sqlite3.connect(sqlite_uri(db, "ro"), uri=True)
-    sql = (
-        "SELECT version.*, model.name FROM version JOIN model ON model.id = version.model_id "
-        "WHERE model.name = ? ORDER BY version.number"
-    )
+    sql = BARE_SQL
     try:
         return median(
             repeat(lambda: con.execute(sql, (MODEL,)).fetchall(), reps=3, budget_s=budget_s)
@@ -130,27 +143,35 @@ def _bare_fetch(db: Path, budget_s: float) -> float:
         con.close()
 
 
+def _bare_fetch_pg(url: str, budget_s: float) -> float:
+    """The same limit on PostgreSQL: psycopg fetching the same rows (JSONB decoded
+    by the driver, as it is for the API)."""
+    import psycopg
+
+    sql = BARE_SQL.replace("?", "%s")
+    with psycopg.connect(url) as con:
+        return median(
+            repeat(lambda: con.execute(sql, (MODEL,)).fetchall(), reps=3, budget_s=budget_s)
+        )
+
+
 def list_cli(db: Path, *, reps: int = 3) -> dict[str, Any]:
     argv = [str(REGTUI_BIN), "--db", str(db), "versions", MODEL, "--json"]
     return {"median_s": median(run_cmd_times(argv, reps=reps))}
 
 
-def filter_api(db: Path, where: str) -> dict[str, Any]:
-    from regtui.catalog.service import Catalog
-
-    with Catalog(db, user="bench") as cat:
+def filter_api(db: Path | str, where: str) -> dict[str, Any]:
+    with open_catalog(db) as cat:
         count = len(cat.versions(MODEL, where=where))
         times = repeat(lambda: cat.versions(MODEL, where=where), reps=7, budget_s=5)
     return {"median_s": median(times), "count": count, "where": where}
 
 
-def filter_page_api(db: Path, where: str, *, limit: int = 50) -> dict[str, Any]:
+def filter_page_api(db: Path | str, where: str, *, limit: int = 50) -> dict[str, Any]:
     """`Catalog.versions(None, where=..., limit=...)`: the first page of a filter
     across every model, as `regtui versions --filter EXPR --limit N` and a results
     view ask it."""
-    from regtui.catalog.service import Catalog
-
-    with Catalog(db, user="bench") as cat:
+    with open_catalog(db) as cat:
         page = len(cat.versions(None, where=where, limit=limit))  # warm, as filter_api
         times = repeat(lambda: cat.versions(None, where=where, limit=limit), reps=7, budget_s=5)
         count = cat.count_versions(where=where)
@@ -165,21 +186,19 @@ def filter_page_api(db: Path, where: str, *, limit: int = 50) -> dict[str, Any]:
     }
 
 
-def stage_moves(db: Path, work: Path, reps: int = 5) -> dict[str, Any]:
+def stage_moves(db: Path | str, work: Path, reps: int = 5, model: str = MODEL) -> dict[str, Any]:
     """approve, promote (to protected `production`) and rollback on a model with many versions.
 
     The versions moved are new real files registered on top of the bulk ones, because a
     promotion keeps a copy of the artifact.
     """
-    from regtui.catalog.service import Catalog
-
-    files = write_small_artifacts(work / "stage-files" / MODEL, reps + 1, start=10_000_000)
-    with Catalog(db, user="bench-reviewer") as cat:
-        refs = [cat.register(p, MODEL).ref for p in files]
+    files = write_small_artifacts(work / "stage-files" / model, reps + 1, start=10_000_000)
+    with open_catalog(db, "bench-reviewer") as cat:
+        refs = [cat.register(p, model).ref for p in files]
         approve = [timed(lambda r=r: cat.approve(r, "bench"))[0] for r in refs]
         promote = [timed(lambda r=r: cat.promote(r, "production"))[0] for r in refs]
-        rollback = [timed(lambda: cat.rollback(MODEL, "production"))[0] for _ in range(reps)]
-        count = cat.count_versions(MODEL)
+        rollback = [timed(lambda: cat.rollback(model, "production"))[0] for _ in range(reps)]
+        count = cat.count_versions(model)
     return {
         "versions": count,
         "approve_s": median(approve),

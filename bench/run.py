@@ -1,6 +1,7 @@
 """Run every benchmark, print one table, write it as JSON.
 
-.venv/bin/python -m bench.run [--quick] [--skip-mlflow] [--out bench/results/latest.json]
+.venv/bin/python -m bench.run [--quick] [--backend sqlite|postgresql|both] [--size 100k|1m]
+                              [--only-scale] [--skip-mlflow] [--out bench/results/latest.json]
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -19,6 +21,7 @@ from typing import Any
 if __package__ in (None, ""):  # `python bench/run.py`
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench import postgresql_side, scale
 from bench import regtui_side as ours
 from bench.common import (
     BENCH_DIR,
@@ -33,6 +36,7 @@ from bench.common import (
 )
 from bench.fixtures import MODEL, cached_catalog, sparse_safetensors
 from bench.hostile import measure_all
+from bench.pg import Server
 from bench.sizes import FULL, QUICK, TINY, Sizes, label
 
 Results = dict[str, Any]
@@ -90,8 +94,47 @@ def run_watch_proven(sz: Sizes) -> Results:
     return {"settle": 0.5, **res}
 
 
-def measure(sz: Sizes, work: Path, skip_mlflow: bool) -> Results:
+BACKENDS = {"sqlite": ["sqlite"], "postgresql": ["postgresql"], "both": ["sqlite", "postgresql"]}
+FILTERS = {
+    "filter_metric": "metrics.auc > 0.999",
+    "filter_tag": "tags.team = 'team-7'",
+    "filter_both": "metrics.auc > 0.9 and tags.team = 'team-7'",
+}
+
+
+def measure(
+    sz: Sizes, work: Path, skip_mlflow: bool, backends: list[str], at_scale: bool, rest: bool
+) -> Results:
+    """`rest`: the table's rows (False with --only-scale); `at_scale`: the 1M rows."""
     r: Results = {}
+    with Server() as srv:
+        if rest and "sqlite" in backends:
+            measure_sqlite(r, sz, work, skip_mlflow)
+        if rest and "postgresql" in backends:
+            postgresql_side.measure(
+                r,
+                sz,
+                work,
+                srv,
+                step,
+                filters=FILTERS,
+                across=ACROSS_FILTERS,
+                across_models=ACROSS_MODELS,
+            )
+        if at_scale:
+            for backend in backends:
+                log(
+                    f"@{label(sz.scale)} on {backend} (generated once per catalog code, else reused)"
+                )
+                step(
+                    r,
+                    f"scale:{backend}",
+                    lambda b=backend: scale.measure(r, sz, work, b, srv, step),
+                )
+    return r
+
+
+def measure_sqlite(r: Results, sz: Sizes, work: Path, skip_mlflow: bool) -> None:
     if not skip_mlflow:
         step(r, "mlflow", lambda: run_mlflow(sz, work))
         source = r["mlflow"].get("import_source") if isinstance(r["mlflow"], dict) else None
@@ -110,11 +153,8 @@ def measure(sz: Sizes, work: Path, skip_mlflow: bool) -> Results:
     step(r, "list_small_cli", lambda: ours.list_cli(small, reps=min(3, sz.cold_reps)))
     step(r, "list_big_api", lambda: ours.list_api(big))
     step(r, "list_big_cli", lambda: ours.list_cli(big, reps=min(2, sz.cold_reps)))
-    step(r, "filter_metric", lambda: ours.filter_api(big, "metrics.auc > 0.999"))
-    step(r, "filter_tag", lambda: ours.filter_api(big, "tags.team = 'team-7'"))
-    step(
-        r, "filter_both", lambda: ours.filter_api(big, "metrics.auc > 0.9 and tags.team = 'team-7'")
-    )
+    for key, where in FILTERS.items():
+        step(r, key, lambda where=where: ours.filter_api(big, where))
     # The same number of versions spread over ACROSS_MODELS models, searched across all.
     across, _ = cached_catalog(sz.big, work / "across.db", models=ACROSS_MODELS)
     for key, where in ACROSS_FILTERS.items():
@@ -152,14 +192,45 @@ def measure(sz: Sizes, work: Path, skip_mlflow: bool) -> Results:
     )
     step(r, "watch", lambda: run_watch(sz))
     step(r, "watch_proven", lambda: run_watch_proven(sz))
-    return r
 
 
 # ---------------------------------------------------------------------- the rows
 
 
-def failed(what: str, target: str, why: str) -> Row:
-    return Row(what, "n/a", target=target, note=why)
+def failed(what: str, target: str, why: str, backend: str = "sqlite") -> Row:
+    return Row(what, "n/a", target=target, note=why, backend=backend)
+
+
+def _list_row(
+    rows: list[Row],
+    d: Any,
+    key: str,
+    n: str,
+    face: str,
+    n_ml: str,
+    ps: dict[str, Any] | None,
+) -> None:
+    what = f"list all versions @{n} ({face}) vs search @{n_ml}"
+    # ≥ 50× is the same-size comparison; at 10× MLflow's size the target is < 1 s
+    # (50× there would mean 100k rows in 36 ms, past SQLite's own fetch).
+    is_big = "big" in key
+    target = "< 1 s" if is_big else "≥ 50×"
+    if _err(d):
+        rows.append(failed(what, target, _err(d)))
+        return
+    s = d["median_s"]
+    ratio = ps["median_s"] / s if ps else None
+    ok = s < 1 if is_big else (ratio >= 50 if ratio else None)
+    note = "CLI time includes process start" if "cli" in key else ""
+    if d.get("driver_s"):
+        note = (
+            f"limit: bare {d.get('driver', 'sqlite3')} fetchall of the same rows "
+            f"{fmt_s(d['driver_s'])} "
+            f"(API at {s / d['driver_s']:.2f}× of it)"
+        )
+    rows.append(
+        Row(what, fmt_s(s), fmt_s(ps["median_s"]) if ps else "-", ratio, target, ok, note=note)
+    )
 
 
 def _err(d: Any) -> str | None:
@@ -177,7 +248,21 @@ ACROSS_FILTERS = {
 }
 
 
-def rows_from(r: Results, sz: Sizes, skip_mlflow: bool) -> list[Row]:
+def on(backends: list[str], start: int, rows: list[Row], be: str) -> None:
+    """Mark rows[start:] as measured on backend `be`."""
+    for row in rows[start:]:
+        row.backend = be
+
+
+def rows_from(
+    r: Results, sz: Sizes, skip_mlflow: bool, backends: list[str] | None = None
+) -> list[Row]:
+    backends = backends or ["sqlite"]
+    bes = [b for b in backends if b == "sqlite" or "pg:server" in r]
+
+    def k(be: str, key: str) -> str:
+        return key if be == "sqlite" else postgresql_side.PREFIX + key
+
     ml = r.get("mlflow", {"error": "skipped (--skip-mlflow)"} if skip_mlflow else {})
     mlv = ml.get("mlflow_version", "?")
     rows: list[Row] = []
@@ -190,22 +275,26 @@ def rows_from(r: Results, sz: Sizes, skip_mlflow: bool) -> list[Row]:
 
     # register one call each
     what, target = f"register {sz.register:,} versions, one call each (/s)", "≥ 10×"
-    d, p = r.get("register"), peer("register")
-    if _err(d):
-        rows.append(failed(what, target, _err(d)))
-    else:
-        ratio = d["per_s"] / p["per_s"] if p else None
-        rows.append(
-            Row(
-                what,
-                f"{fmt_rate(d['per_s'])} ({fmt_s(d['median_s'])})",
-                f"{fmt_rate(p['per_s'])} ({fmt_s(p['median_s'])})" if p else "-",
-                ratio,
-                target,
-                ratio >= 10 if ratio else None,
-                note="" if p else "MLflow " + str(ml.get("error", "not measured")),
+    p = peer("register")
+    for be in bes:
+        start = len(rows)
+        d = r.get(k(be, "register"))
+        if _err(d):
+            rows.append(failed(what, target, _err(d)))
+        else:
+            ratio = d["per_s"] / p["per_s"] if p else None
+            rows.append(
+                Row(
+                    what,
+                    f"{fmt_rate(d['per_s'])} ({fmt_s(d['median_s'])})",
+                    f"{fmt_rate(p['per_s'])} ({fmt_s(p['median_s'])})" if p else "-",
+                    ratio,
+                    target,
+                    ratio >= 10 if ratio else None,
+                    note="" if p else "MLflow " + str(ml.get("error", "not measured")),
+                )
             )
-        )
+        on(backends, start, rows, be)
 
     # import-mlflow: one command against what MLflow took to create the same versions
     if not skip_mlflow:
@@ -230,7 +319,7 @@ def rows_from(r: Results, sz: Sizes, skip_mlflow: bool) -> list[Row]:
 
     # scan
     what, target = f"scan {sz.scan:,} small artifacts (versions/s)", "≥ 100×"
-    d = r.get("scan")
+    d, p = r.get("scan"), peer("register")
     if _err(d):
         rows.append(failed(what, target, _err(d)))
     else:
@@ -258,27 +347,12 @@ def rows_from(r: Results, sz: Sizes, skip_mlflow: bool) -> list[Row]:
         ("list_big_api", n_big, "API"),
         ("list_big_cli", n_big, "CLI --json"),
     ):
-        what = f"list all versions @{n} ({face}) vs search @{n_ml}"
-        # ≥ 50× is the same-size comparison; at 10× MLflow's size the target is < 1 s
-        # (50× there would mean 100k rows in 36 ms, past SQLite's own fetch).
-        is_big = "big" in key
-        target = "< 1 s" if is_big else "≥ 50×"
-        d = r.get(key)
-        if _err(d):
-            rows.append(failed(what, target, _err(d)))
-            continue
-        s = d["median_s"]
-        ratio = ps["median_s"] / s if ps else None
-        ok = s < 1 if is_big else (ratio >= 50 if ratio else None)
-        note = "CLI time includes process start" if "cli" in key else ""
-        if d.get("driver_s"):
-            note = (
-                f"limit: bare sqlite3 fetchall of the same rows {fmt_s(d['driver_s'])} "
-                f"(API at {s / d['driver_s']:.2f}× of it)"
-            )
-        rows.append(
-            Row(what, fmt_s(s), fmt_s(ps["median_s"]) if ps else "-", ratio, target, ok, note=note)
-        )
+        for be in bes:
+            if be != "sqlite" and key != "list_big_api":
+                continue  # the CLI's quick read path is SQLite's; 10k adds nothing there
+            start = len(rows)
+            _list_row(rows, r.get(k(be, key)), key, n, face, n_ml, ps)
+            on(backends, start, rows, be)
 
     # filters
     pt = peer("search_tag")
@@ -287,68 +361,74 @@ def rows_from(r: Results, sz: Sizes, skip_mlflow: bool) -> list[Row]:
         ("filter_tag", "tag"),
         ("filter_both", "metric and tag"),
     ):
-        what = f"filter by {name} @{n_big} (API)"
-        d = r.get(key)
-        if _err(d):
-            rows.append(failed(what, "≤ 50 ms", _err(d)))
-            continue
-        s = d["median_s"]
-        rows.append(
-            Row(
-                what,
-                fmt_s(s),
-                fmt_s(pt["median_s"]) if pt else "-",
-                pt["median_s"] / s if pt else None,
-                "≤ 50 ms",
-                s <= 0.05,
-                note=f"`{d['where']}` → {d['count']:,} rows; peer = MLflow tag search @{n_ml}",
+        for be in bes:
+            what = f"filter by {name} @{n_big} (API)"
+            d = r.get(k(be, key))
+            if _err(d):
+                rows.append(failed(what, "≤ 50 ms", _err(d), be))
+                continue
+            s = d["median_s"]
+            rows.append(
+                Row(
+                    what,
+                    fmt_s(s),
+                    fmt_s(pt["median_s"]) if pt else "-",
+                    pt["median_s"] / s if pt else None,
+                    "≤ 50 ms",
+                    s <= 0.05,
+                    note=f"`{d['where']}` → {d['count']:,} rows; peer = MLflow tag search @{n_ml}",
+                    backend=be,
+                )
             )
-        )
 
     # filters across every model, first page
     for key, name in (("across_broad", "broad"), ("across_narrow", "narrow")):
-        what = f"filter across all models @{n_big}, first page ({name}, API)"
-        d = r.get(key)
-        if _err(d):
-            rows.append(failed(what, "≤ 50 ms", _err(d)))
-            continue
-        s = d["median_s"]
-        rows.append(
-            Row(
-                what,
-                fmt_s(s),
-                "-",
-                None,
-                "≤ 50 ms",
-                s <= 0.05,
-                note=f"`{d['where']}`: first {d['page']} of {d['count']:,} matches "
-                f"in {d['models']} models",
+        for be in bes:
+            what = f"filter across all models @{n_big}, first page ({name}, API)"
+            d = r.get(k(be, key))
+            if _err(d):
+                rows.append(failed(what, "≤ 50 ms", _err(d), be))
+                continue
+            s = d["median_s"]
+            rows.append(
+                Row(
+                    what,
+                    fmt_s(s),
+                    "-",
+                    None,
+                    "≤ 50 ms",
+                    s <= 0.05,
+                    note=f"`{d['where']}`: first {d['page']} of {d['count']:,} matches "
+                    f"in {d['models']} models",
+                    backend=be,
+                )
             )
-        )
 
     # stages
-    d = r.get("stages")
     for key, pkey, name, pname in (
         ("promote_s", "set_alias", "promote", "set alias"),
         ("rollback_s", "transition_stage", "rollback", "stage transition"),
     ):
-        what = f"{name} @{n_big} vs MLflow {pname} @{n_ml}"
-        if _err(d):
-            rows.append(failed(what, "≥ 50×", _err(d)))
-            continue
-        pp = peer(pkey)
-        ratio = pp["median_s"] / d[key] if pp else None
-        rows.append(
-            Row(
-                what,
-                fmt_s(d[key]),
-                fmt_s(pp["median_s"]) if pp else "-",
-                ratio,
-                "≥ 50×",
-                ratio >= 50 if ratio else None,
-                note=f"approve: {fmt_s(d['approve_s'])}" if key == "promote_s" else "",
+        for be in bes:
+            d = r.get(k(be, "stages"))
+            what = f"{name} @{n_big} vs MLflow {pname} @{n_ml}"
+            if _err(d):
+                rows.append(failed(what, "≥ 50×", _err(d), be))
+                continue
+            pp = peer(pkey)
+            ratio = pp["median_s"] / d[key] if pp else None
+            rows.append(
+                Row(
+                    what,
+                    fmt_s(d[key]),
+                    fmt_s(pp["median_s"]) if pp else "-",
+                    ratio,
+                    "≥ 50×",
+                    ratio >= 50 if ratio else None,
+                    note=f"approve: {fmt_s(d['approve_s'])}" if key == "promote_s" else "",
+                    backend=be,
+                )
             )
-        )
 
     # hashing
     d = r.get("hash")
@@ -567,7 +647,43 @@ def rows_from(r: Results, sz: Sizes, skip_mlflow: bool) -> list[Row]:
                 ),
             )
         )
-    return rows
+    return arranged(rows, r, sz, backends)
+
+
+FILE_ROWS = ("hash one", "scan ", "peak memory: inspect", "hostile inputs", "MLflow ")
+
+
+def arranged(rows: list[Row], r: Results, sz: Sizes, backends: list[str]) -> list[Row]:
+    """Rows about files alone say so; PostgreSQL's TUI rows follow SQLite's; the
+    team and the 1M rows come last; a run without SQLite keeps only the others."""
+    for row in rows:
+        if row.what.startswith(FILE_ROWS) and " small artifacts" not in row.what:
+            row.backend = "-"
+    if "pg:generate" in r:
+        g = r["pg:generate"]
+        rows.append(
+            Row(
+                "bulk add_candidates (test data), versions/s",
+                f"{label(sz.big)}: {fmt_rate(g['big_per_s'])}" if g.get("big_per_s") else "cached",
+                note="" if g.get("big_per_s") else "restored from bench/.cache (pg_dump)",
+                backend="postgresql",
+            )
+        )
+    if "sqlite" not in backends:
+        rows = [row for row in rows if row.backend == "postgresql"]
+    out: list[Row] = []
+    for row in rows:
+        out.append(row)
+        if row.backend == "sqlite" and row.what.startswith("TUI first screen"):
+            out += postgresql_side.tui_rows(r, label(sz.big))[:1]
+        if row.backend == "sqlite" and row.what.startswith("TUI filter Enter"):
+            out += postgresql_side.tui_rows(r, label(sz.big))[1:]
+    if "sqlite" not in backends:
+        out += postgresql_side.tui_rows(r, label(sz.big))
+    if "pg:team" in r:
+        out += postgresql_side.team_rows(r, sz)
+    out += scale.rows(r, sz, backends)
+    return out
 
 
 def _latency_row(what: str, d: Results | None, limit: float, note: str) -> Row:
@@ -604,6 +720,26 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="small sizes (about 2 minutes)")
     ap.add_argument("--tiny", action="store_true", help=argparse.SUPPRESS)  # the smoke test
     ap.add_argument("--skip-mlflow", action="store_true", help="no peer (ratios to MLflow blank)")
+    ap.add_argument(
+        "--backend",
+        choices=sorted(BACKENDS),
+        default="both",
+        help="the catalog backend(s) the catalog rows run on (default: both; PostgreSQL "
+        "rows start a throwaway server, as the tests do)",
+    )
+    ap.add_argument(
+        "--size",
+        choices=("100k", "1m"),
+        default="100k",
+        help="1m adds the rows at 1,000,000 versions over 1,000 models (--quick: 20k "
+        "over 100) on each backend (default: 100k, the table's sizes)",
+    )
+    ap.add_argument(
+        "--only-scale",
+        action="store_true",
+        help="only the 1M rows (implies --size 1m; the catalog generated or restored, then "
+        "measured)",
+    )
     ap.add_argument("--out", type=Path, default=BENCH_DIR / "results" / "latest.json")
     args = ap.parse_args(argv)
     sz = TINY if args.tiny else QUICK if args.quick else FULL
@@ -611,18 +747,31 @@ def main(argv: list[str] | None = None) -> int:
 
     started = time.perf_counter()
     work = Path(tempfile.mkdtemp(prefix="regtui-bench-"))
+    # A terminated run still stops its PostgreSQL server and removes its work folder.
+    before = signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     try:
-        results = measure(sz, work, args.skip_mlflow)
+        results = measure(
+            sz,
+            work,
+            args.skip_mlflow,
+            BACKENDS[args.backend],
+            at_scale=args.size == "1m" or args.only_scale,
+            rest=not args.only_scale,
+        )
     finally:
+        signal.signal(signal.SIGTERM, before)
         shutil.rmtree(work, ignore_errors=True)
-    rows = rows_from(results, sz, args.skip_mlflow)
+    rows = rows_from(results, sz, args.skip_mlflow, BACKENDS[args.backend])
+    if args.only_scale:
+        rows = scale.rows(results, sz, BACKENDS[args.backend])
     took = time.perf_counter() - started
 
     info = machine()
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    size = "1m" if args.only_scale else args.size
     print(
-        f"regtui bench ({mode}) · {stamp} · {info['cpu']} × {info['cores']} · "
-        f"Python {info['python']} · SQLite {info['sqlite']} · took {took:.0f} s\n"
+        f"regtui bench ({mode}, {args.backend}, {size}) · {stamp} · "
+        f"{info['cpu']} × {info['cores']} · Python {info['python']} · SQLite {info['sqlite']} · took {took:.0f} s\n"
     )
     print(table(rows))
     args.out.parent.mkdir(parents=True, exist_ok=True)

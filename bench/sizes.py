@@ -19,6 +19,12 @@ class Sizes:
     cold_reps: int = 7
     tui_keys: int = 40
     mlflow_reps: int = 3
+    team_clients: int = 20  # concurrent client processes on PostgreSQL
+    team_ops: int = 200  # operations each
+    team_models: int = 20
+    team_versions: int = 500  # versions per model before the clients start
+    scale: int = 1_000_000  # `--size 1m`: versions ...
+    scale_models: int = 1000  # ... over this many models
 
 
 FULL = Sizes()
@@ -33,6 +39,10 @@ QUICK = Sizes(
     watch_files=40,
     cold_reps=3,
     tui_keys=15,
+    team_ops=50,
+    team_versions=100,
+    scale=20_000,
+    scale_models=100,
 )
 TINY = Sizes(
     register=20,
@@ -47,8 +57,16 @@ TINY = Sizes(
     cold_reps=1,
     tui_keys=3,
     mlflow_reps=1,
+    team_clients=3,
+    team_ops=10,
+    team_models=3,
+    team_versions=20,
+    scale=400,
+    scale_models=4,
 )
 
 
 def label(n: int) -> str:
+    if n >= 1_000_000 and n % 1_000_000 == 0:
+        return f"{n // 1_000_000}M"
     return f"{n // 1000}k" if n >= 1000 and n % 1000 == 0 else str(n)

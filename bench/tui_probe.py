@@ -1,6 +1,7 @@
 """TUI probe, run in its own process: first screen, keystroke-to-repaint, peak memory.
 
     python bench/tui_probe.py CATALOG.db MODEL [KEYS]
+MODEL "-": whichever model the app opens on (a catalog of many models).
 Prints one JSON object. Headless (`App.run_test`, 160×50 cells).
 
 Latency is measured inside the app, not with Pilot's idle waits (those add tens of
@@ -91,7 +92,7 @@ async def main(db: str, model: str, n_keys: int = 40) -> dict[str, Any]:
     out: dict[str, Any] = {"imports_s": time.perf_counter() - T_START}
     rss_imported = rss_mb()
     t0 = time.perf_counter()
-    catalog = Catalog(db, user="bench")
+    catalog = Catalog(db, user=None if db.startswith("postgresql") else "bench")
     app = make_app(catalog)
     paints = Paints(app)
 
@@ -100,7 +101,8 @@ async def main(db: str, model: str, n_keys: int = 40) -> dict[str, Any]:
 
     def first_screen() -> bool:
         t = table()
-        return t.total is not None and t.query_spec.model == model and t.row(0) is not None
+        shown = t.query_spec.model == model or (model == "-" and t.query_spec.model)
+        return t.total is not None and bool(shown) and t.row(0) is not None
 
     paints.probe = first_screen
     async with app.run_test(size=(160, 50)) as pilot:

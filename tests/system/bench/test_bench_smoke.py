@@ -6,6 +6,7 @@ Not a timed test: it asserts only that every row was measured and written.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -24,7 +25,11 @@ def test_bench_runs_at_tiny_sizes(
     from bench import run
 
     out = tmp_path / "latest.json"
-    assert run.main(["--tiny", "--skip-mlflow", "--out", str(out)]) == 0
+    # Both backends (PostgreSQL as the tests start it) unless the run is knowingly
+    # without PostgreSQL, and the 1M rows at their tiny size.
+    backend = "sqlite" if os.environ.get("REGTUI_SKIP_PG") == "1" else "both"
+    argv = ["--tiny", "--skip-mlflow", "--backend", backend, "--size", "1m", "--out", str(out)]
+    assert run.main(argv) == 0
 
     printed = capsys.readouterr().out
     assert "| what" in printed and "peer/limit" in printed
@@ -44,5 +49,15 @@ def test_bench_runs_at_tiny_sizes(
         "cold start",
         "TUI first screen",
         "peak memory",
+        "first page of a model @400",
+        "audit --verify of every event",
+        "catalog size on disk",
     ):
         assert needle in whats
+    backends = {r["backend"] for r in data["rows"]}
+    assert {"sqlite", "-"} <= backends
+    if backend == "both":
+        assert "postgresql" in backends
+        assert "clients at once" in whats
+        team = data["raw"]["pg:team"]
+        assert team["errors"] == [] and team["gaps"] == {} and team["chain_ok"]
