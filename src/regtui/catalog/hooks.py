@@ -190,6 +190,11 @@ def event_stage(ev: AuditEvent) -> str | None:
 def check_target(kind: str, target: str) -> str:
     if kind == "post":
         parts = urlsplit(target)
+        if "@" in parts.netloc:  # never echoed: it may be a password
+            raise UsageError(
+                "a --post URL must not hold credentials (user:password@): the URL is kept "
+                "in the audit log for good; sign requests with --secret instead"
+            )
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise UsageError(f"--post takes an http:// or https:// URL, not {target[:200]!r}")
     elif not target.strip():
