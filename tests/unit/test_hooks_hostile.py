@@ -60,7 +60,9 @@ def test_a_reason_no_environment_can_hold_is_delivered_and_later_hooks_still_go(
     assert not list(tmp_path.rglob("PWNED"))
 
 
-@pytest.mark.parametrize("event", ["approved", "rejected", "promoted", "rolled_back", "archived", "metrics_logged"])
+@pytest.mark.parametrize(
+    "event", ["approved", "rejected", "promoted", "rolled_back", "archived", "metrics_logged"]
+)
 def test_hook_test_with_nothing_matched_names_no_real_version(
     cat: Catalog, tmp_path: Path, event: str
 ) -> None:
