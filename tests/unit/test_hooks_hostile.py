@@ -119,3 +119,19 @@ def test_a_child_left_running_with_the_output_open_does_not_hold_the_attempt(
     [attempt] = seen
     assert attempt.ok and attempt.output == "started\n"
     assert attempt.duration < 5
+
+
+def test_a_hook_added_again_under_its_name_starts_with_a_clean_record(cat: Catalog) -> None:
+    cat.add_hook("h", ["metrics_logged"], run="exit 1")
+    cat.log("churn:1", metrics={"a": 1.0}, reason="x")
+    cat.hook_deliverer(ONCE).run_once()
+    [old] = cat.hooks()
+    assert (old.delivered, old.failed) == (0, 1) and old.last_failure is not None
+    cat.remove_hook("h", "redo")
+    cat.add_hook("h", ["metrics_logged"], run="true")
+    [new] = cat.hooks()
+    assert (new.delivered, new.failed, new.last_failure, new.last_delivery) == (0, 0, None, None)
+    cat.log("churn:2", metrics={"a": 2.0}, reason="y")
+    cat.hook_deliverer(ONCE).run_once()
+    [new] = cat.hooks()
+    assert (new.delivered, new.failed, new.last_failure) == (1, 0, None)
