@@ -4,7 +4,9 @@ password, a command printing without end or leaving a child behind."""
 
 from __future__ import annotations
 
+import http.server
 import json
+import threading
 from pathlib import Path
 
 import pytest
@@ -135,3 +137,37 @@ def test_a_hook_added_again_under_its_name_starts_with_a_clean_record(cat: Catal
     cat.hook_deliverer(ONCE).run_once()
     [new] = cat.hooks()
     assert (new.delivered, new.failed, new.last_failure) == (1, 0, None)
+
+
+def test_a_post_answered_too_slowly_times_out_at_the_hook_timeout(cat: Catalog) -> None:
+    class Trickle(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *_args: object) -> None:
+            pass
+
+        def do_POST(self) -> None:  # each byte well within the socket timeout, the sum not
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            self.send_response(200)
+            self.send_header("Content-Length", "40")
+            self.end_headers()
+            for _ in range(40):
+                if done.wait(0.2):
+                    return
+                self.wfile.write(b"x")
+                self.wfile.flush()
+
+    done = threading.Event()
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Trickle)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+        cat.add_hook("slow", ["metrics_logged"], post=url, timeout=1.0)
+        cat.log("churn:1", metrics={"a": 1.0}, reason="x")
+        seen = []
+        cat.hook_deliverer(ONCE, on_attempt=seen.append).run_once()
+        [attempt] = seen
+        assert not attempt.ok and attempt.status is None and "timed out" in attempt.output
+        assert attempt.duration < patient(3)
+    finally:
+        done.set()
+        server.shutdown()
+        server.server_close()

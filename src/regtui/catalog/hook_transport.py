@@ -18,6 +18,7 @@ import selectors
 import signal
 import subprocess
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -145,8 +146,26 @@ _OPENER = urllib.request.build_opener(_NoRedirects)
 
 
 def post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> Outcome:
-    """POST `body` as JSON; ok on a 2xx answer."""
+    """POST `body` as JSON; ok on a 2xx answer. The whole attempt, answer included,
+    ends at `timeout`: a socket's timeout bounds each read, not their sum, so a
+    receiver trickling its answer would otherwise hold the deliverer (and every
+    other hook behind it) past the lease. The request runs in a thread left to end
+    by its own socket timeout."""
     start = time.monotonic()
+    box: list[Outcome] = []
+    worker = threading.Thread(
+        target=lambda: box.append(_post(url, body, headers, timeout, start)),
+        name="regtui-hook-post",
+        daemon=True,
+    )
+    worker.start()
+    worker.join(timeout)
+    if box:
+        return box[0]
+    return Outcome(False, None, f"timed out after {timeout:g} s", time.monotonic() - start)
+
+
+def _post(url: str, body: bytes, headers: dict[str, str], timeout: float, start: float) -> Outcome:
     request = urllib.request.Request(url, data=body, method="POST", headers=headers)
     try:
         with _OPENER.open(request, timeout=timeout) as answer:
