@@ -96,7 +96,7 @@ ALLOWED: dict[tuple[str, str, str], str] = {
     ("cli/access.py", "read_quickly", "QuickReader.open"): "the catalog database, not an artifact",
     ("cli/completion.py", "_reader", "QuickReader.open"): "the catalog database, not an artifact",
     ("cli/audit_follow.py", "_write", "os.open"): "os.devnull as stdout once the reader left",
-    ("catalog/hook_transport.py", "post", "_OPENER.open"): "a hook's URL request, not a path",
+    ("catalog/hook_transport.py", "_post", "_OPENER.open"): "a hook's URL request, not a path",
     (
         "cli/commands_catalog.py",
         "cmd_import",

@@ -45,6 +45,9 @@ from regtui.errors import RegtuiError
 MAX_BACKOFF = 300.0
 POLL_SECONDS = 0.5
 ENV_KEYS = ("EVENT", "SEQ", "MODEL", "VERSION", "STAGE", "PATH", "SHA256", "ACTOR", "REASON")
+# An environment variable cannot hold NUL: a reason written through the API may.
+# Shown as U+FFFD there (stdin's JSON keeps the exact text, escaped).
+_NUL = "\0"
 
 
 @dataclass(frozen=True)
@@ -116,10 +119,13 @@ def body_of(data: dict[str, Any]) -> bytes:
 
 
 def environment(data: dict[str, Any]) -> dict[str, str]:
-    """REGTUI_EVENT, REGTUI_SEQ, …: each payload field as text, empty when not applicable."""
-    return {
+    """REGTUI_EVENT, REGTUI_SEQ, …: each payload field as text, empty when not applicable;
+    REGTUI_TEST is 1 for `hook test`'s delivery, so a command can tell it from a real one."""
+    env = {
         f"REGTUI_{k}": "" if data.get(k.lower()) is None else str(data[k.lower()]) for k in ENV_KEYS
     }
+    env["REGTUI_TEST"] = "1" if data.get("test") else ""
+    return {k: v.replace(_NUL, "\ufffd") for k, v in env.items()}
 
 
 def delivery_id(hook: Hook, ev: AuditEvent) -> str:
@@ -210,7 +216,16 @@ class Deliverer:
         for hook, secret in todo:
             if self.stop.is_set():
                 return True
-            behind |= not self._catch_up(hook, secret, head)
+            try:
+                behind |= not self._catch_up(hook, secret, head)
+            except RegtuiError:
+                raise  # the catalog locked or unreachable: run() pauses and tries again
+            except Exception as exc:  # one hook's trouble must not stop the others' delivery
+                behind = True
+                problem = f"hook {hook.name}: {type(exc).__name__}: {exc}"
+                if problem not in self._told:
+                    self._told.add(problem)
+                    self.report(f"delivery failed: {problem}")
         return behind
 
     def _catch_up(self, hook: Hook, secret: str | None, head: int) -> bool:
@@ -275,8 +290,12 @@ def test_delivery(core: Core, name: str) -> tuple[AuditEvent, Attempt]:
         problem = hooks.integrity_problem(conn, hook)
     if problem is not None:
         raise RegtuiError(problem)
-    ev = _newest_match(core, hook) or _made_up(hook)
-    outcome = send(hook, secret, ev, payload(core, ev, test=True))
+    found = _newest_match(core, hook)
+    ev = found or _made_up(hook)
+    data = payload(core, ev, test=True)
+    if found is None:  # no version to load: a made-up event must never name a real one
+        data.update(version=None, path=None, sha256=None)
+    outcome = send(hook, secret, ev, data)
     at = clock.now()
     return ev, Attempt(
         hook.name, ev.seq, 1, at, outcome.ok, outcome.status, outcome.output, outcome.duration, True

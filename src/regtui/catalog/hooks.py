@@ -190,6 +190,11 @@ def event_stage(ev: AuditEvent) -> str | None:
 def check_target(kind: str, target: str) -> str:
     if kind == "post":
         parts = urlsplit(target)
+        if "@" in parts.netloc:  # never echoed: it may be a password
+            raise UsageError(
+                "a --post URL must not hold credentials (user:password@): the URL is kept "
+                "in the audit log for good; sign requests with --secret instead"
+            )
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise UsageError(f"--post takes an http:// or https:// URL, not {target[:200]!r}")
     elif not target.strip():
@@ -359,7 +364,7 @@ def hook_statuses(core: Core) -> list[HookStatus]:
             counts: dict[bool, int] = dict(
                 conn.execute(
                     select(A.c.ok, func.count())
-                    .where(A.c.hook_name == hook.name, A.c.final.is_(True))
+                    .where(*_its_attempts(hook), A.c.final.is_(True))
                     .group_by(A.c.ok)
                 ).all()
             )
@@ -369,8 +374,8 @@ def hook_statuses(core: Core) -> list[HookStatus]:
                     cursor,
                     int(counts.get(True, 0)),
                     int(counts.get(False, 0)),
-                    _last_attempt(conn, hook.name, ok=True),
-                    _last_attempt(conn, hook.name, ok=False),
+                    _last_attempt(conn, hook, ok=True),
+                    _last_attempt(conn, hook, ok=False),
                     integrity_problem(conn, hook),
                 )
             )
@@ -391,9 +396,15 @@ def _attempt(r: Any) -> Attempt:
     )
 
 
-def _last_attempt(conn: Connection, name: str, *, ok: bool) -> Attempt | None:
+def _its_attempts(hook: Hook) -> tuple[Any, ...]:
+    """Attempts are kept by hook name: a hook removed and added again under its name
+    starts afresh (it delivers only events after its own hook_added)."""
+    return (A.c.hook_name == hook.name, A.c.seq > hook.added_seq)
+
+
+def _last_attempt(conn: Connection, hook: Hook, *, ok: bool) -> Attempt | None:
     r = conn.execute(
-        select(A).where(A.c.hook_name == name, A.c.ok.is_(ok)).order_by(A.c.id.desc()).limit(1)
+        select(A).where(*_its_attempts(hook), A.c.ok.is_(ok)).order_by(A.c.id.desc()).limit(1)
     ).first()
     return _attempt(r) if r is not None else None
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import select
 import sys
 import threading
 from datetime import UTC
@@ -52,6 +53,8 @@ def follow(cat: Catalog, args: argparse.Namespace) -> int:
         if not _write(first, args.json):
             return 0
         while not stop.wait(POLL):
+            if reader_gone(sys.stdout):  # `| head` is done: go now, not at the next event
+                return 0
             head, _ = cat.audit_head()
             if head == seen:
                 continue
@@ -61,6 +64,19 @@ def follow(cat: Catalog, args: argparse.Namespace) -> int:
             if not _write(new, args.json):
                 return 0
     return 0
+
+
+def reader_gone(stream: object) -> bool:
+    """Whether nobody reads `stream` any more: a pipe whose reader closed it reports
+    an error to poll() (a file or a terminal never does)."""
+    try:
+        fd = stream.fileno()  # type: ignore[attr-defined]
+        poller = select.poll()
+        poller.register(fd, 0)  # no events asked: poll reports only ERR, HUP, NVAL
+        gone = select.POLLERR | select.POLLHUP | select.POLLNVAL
+        return any(ev & gone for _fd, ev in poller.poll(0))
+    except (AttributeError, OSError, ValueError):
+        return False
 
 
 def _write(events: list[AuditEvent], json_lines: bool) -> bool:

@@ -168,6 +168,18 @@ def test_a_reader_that_goes_away_ends_it_quietly(cat: Catalog) -> None:
     assert p.returncode == 0 and err == "", err
 
 
+@pytest.mark.parametrize("args", [["--json", "--since", "0"], []])
+def test_a_reader_that_goes_away_ends_it_with_no_new_event(cat: Catalog, args: list[str]) -> None:
+    # `regtui audit --follow | head -1` on a quiet catalog: head is gone, so must it be
+    p = follower(cat.url, *args)
+    read_lines(p.stdout, 1, 30)  # type: ignore[arg-type]
+    assert p.stdout is not None
+    p.stdout.close()
+    p.wait(timeout=patient(10))  # no write to fail: it notices the reader went
+    err = p.stderr.read() if p.stderr else ""
+    assert p.returncode == 0 and err == "", err
+
+
 @pytest.mark.parametrize(
     ("args", "problem"),
     [
