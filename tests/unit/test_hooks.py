@@ -300,6 +300,37 @@ def test_a_failing_hook_is_retried_then_given_up_and_the_next_event_still_goes(
     assert [a.attempt for a in cat.hook_attempts(seq=seen[0].seq)] == [1, 2, 3]
 
 
+@pytest.mark.parametrize("first", ["a-dead", "z-dead"])
+def test_a_hook_retrying_a_dead_endpoint_holds_no_other_hook_back(
+    cat: Catalog, tmp_path: Path, first: str
+) -> None:
+    """Each hook is caught up on its own: the healthy one delivers while the dead one
+    is still waiting out its retries, whichever comes first by name."""
+    released = tmp_path / "released"
+    done = tmp_path / "done"
+    # The dead hook fails until the test has seen the healthy one deliver.
+    cat.add_hook(first, ["approved"], run=f"test -e '{released}'")
+    cat.add_hook("m-healthy", ["approved"], run=f"touch '{done}'")
+    cat.approve("churn:1", "ok")
+    deliverer = cat.hook_deliverer(Retry(attempts=50, backoff=0.05))
+    worker = threading.Thread(target=deliverer.run_once)
+    worker.start()
+    try:
+        waited = 0.0
+        while not done.exists() and waited < patient(20):
+            threading.Event().wait(0.05)
+            waited += 0.05
+        assert done.exists(), "the healthy hook waited for the dead one"
+        assert worker.is_alive()  # the dead one is still retrying meanwhile
+    finally:
+        released.touch()
+        worker.join(patient(30))
+    assert {h.hook.name: (h.delivered, h.failed) for h in cat.hooks()} == {
+        first: (1, 0),
+        "m-healthy": (1, 0),
+    }
+
+
 def test_backoff_doubles_and_is_capped() -> None:
     r = Retry(attempts=12, backoff=1.0)
     assert [r.wait_before(n) for n in range(2, 7)] == [1, 2, 4, 8, 16]

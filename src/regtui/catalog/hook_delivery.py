@@ -19,6 +19,7 @@ import socket
 import threading
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,6 +49,10 @@ ENV_KEYS = ("EVENT", "SEQ", "MODEL", "VERSION", "STAGE", "PATH", "SHA256", "ACTO
 # An environment variable cannot hold NUL: a reason written through the API may.
 # Shown as U+FFFD there (stdin's JSON keeps the exact text, escaped).
 _NUL = "\0"
+
+
+# Hooks delivered at once by one deliverer (each its own thread, see run_once).
+MAX_PARALLEL_HOOKS = 8
 
 
 @dataclass(frozen=True)
@@ -212,21 +217,27 @@ class Deliverer:
                         self.report(f"refused: {problem}")
                     continue
                 todo.append((hook, secret))
-        behind = False
-        for hook, secret in todo:
-            if self.stop.is_set():
-                return True
-            try:
-                behind |= not self._catch_up(hook, secret, head)
-            except RegtuiError:
-                raise  # the catalog locked or unreachable: run() pauses and tries again
-            except Exception as exc:  # one hook's trouble must not stop the others' delivery
-                behind = True
-                problem = f"hook {hook.name}: {type(exc).__name__}: {exc}"
-                if problem not in self._told:
-                    self._told.add(problem)
-                    self.report(f"delivery failed: {problem}")
-        return behind
+        if not todo:
+            return False
+        # Each hook in a thread of its own: a hook retrying a dead endpoint must not hold
+        # back another's deliveries (leases, cursors and order are per hook already).
+        with ThreadPoolExecutor(max_workers=min(len(todo), MAX_PARALLEL_HOOKS)) as pool:
+            return any(list(pool.map(lambda t: self._hook_behind(t[0], t[1], head), todo)))
+
+    def _hook_behind(self, hook: Hook, secret: str | None, head: int) -> bool:
+        """Catch `hook` up; True if it is still behind (held elsewhere, stopped, failed)."""
+        if self.stop.is_set():
+            return True
+        try:
+            return not self._catch_up(hook, secret, head)
+        except RegtuiError:
+            raise  # the catalog locked or unreachable: run() pauses and tries again
+        except Exception as exc:  # one hook's trouble must not stop the others' delivery
+            problem = f"hook {hook.name}: {type(exc).__name__}: {exc}"
+            if problem not in self._told:
+                self._told.add(problem)
+                self.report(f"delivery failed: {problem}")
+            return True
 
     def _catch_up(self, hook: Hook, secret: str | None, head: int) -> bool:
         """Deliver `hook`'s events up to `head`; False if it could not finish."""
