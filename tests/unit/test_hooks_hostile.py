@@ -52,7 +52,10 @@ def test_a_reason_no_environment_can_hold_is_delivered_and_later_hooks_still_go(
     cat.log("churn:1", metrics={"x": 1.0}, reason=reason)
     seen = []
     cat.hook_deliverer(ONCE, on_attempt=seen.append).run_once()
-    assert sorted((a.hook, a.ok) for a in seen) == [("a", True), ("b", True)]  # hooks run side by side
+    assert sorted((a.hook, a.ok) for a in seen) == [
+        ("a", True),
+        ("b", True),
+    ]  # hooks run side by side
     env_reason, test_flag, _path, data = got(out)
     stored = cat.audit_events(action="logged")[-1].reason
     assert stored is not None and env_reason == stored.replace("\x00", "\ufffd")
