@@ -18,11 +18,12 @@ from sqlalchemy import Connection, Dialect, Text, insert, select, text, type_coe
 
 from regtui.catalog import audit, clock, reads, store
 from regtui.catalog.db import DriverSQL, MultiRowInsert, make_engine, read_txn
+from regtui.catalog.json_columns import json_undecoded
 from regtui.catalog.migrate import ensure_schema
 from regtui.catalog.records import Policy, VersionInfo
 from regtui.catalog.refs import Ref
 from regtui.catalog.schema import ModelRow, SettingRow, StageRow, VersionRow
-from regtui.catalog.version_fields import COLUMNS, INSERT_COLUMNS, RAW_COLUMNS
+from regtui.catalog.version_fields import COLUMNS, INSERT_COLUMNS, JSON_COLUMNS, RAW_COLUMNS
 from regtui.errors import CatalogError, NotFound, UsageError
 from regtui.path_problems import folder_problem
 from regtui.settings import current_user, locate
@@ -35,9 +36,12 @@ ST = SettingRow.__table__
 # The version record's columns (version_fields.COLUMNS, in that order) and the
 # model's name, as reads.SELECT_VERSIONS selects them: JSON and timestamp
 # columns handed over undecoded, for VersionInfo.from_db to decode on use.
-VERSION_COLUMNS = [type_coerce(V.c[c], Text) if c in RAW_COLUMNS else V.c[c] for c in COLUMNS] + [
-    M.c.name.label("model_name")
-]
+VERSION_COLUMNS = [
+    json_undecoded(V.c[c]).label(c)
+    if c in JSON_COLUMNS
+    else (type_coerce(V.c[c], Text) if c in RAW_COLUMNS else V.c[c])
+    for c in COLUMNS
+] + [M.c.name.label("model_name")]
 
 _IN_CHUNK = 256  # sha256 values per IN list when looking up bytes already held
 

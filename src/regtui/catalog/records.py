@@ -186,7 +186,7 @@ class VersionInfo:
             if kind is Kind.TIME:
                 value = utc(value)
             else:
-                if isinstance(value, str):
+                if isinstance(value, (str, bytes)):  # bytes: PostgreSQL's (json_columns)
                     value = json.loads(value)
                 if finish is not None:
                     value = finish(value)

@@ -102,6 +102,8 @@ MODEL_AT = len(STORED)  # the model's name, joined on after the version columns
 RAW_COLUMNS: frozenset[str] = frozenset(
     str(f.column) for f in STORED if f.kind in (Kind.JSON, Kind.TIME)
 )
+# The JSON columns among them (PostgreSQL hands these over as UTF-8 bytes).
+JSON_COLUMNS: frozenset[str] = frozenset(str(f.column) for f in STORED if f.kind is Kind.JSON)
 # What a registration writes: every column but the id the database assigns.
 INSERT_COLUMNS: tuple[str, ...] = tuple(c for c in COLUMNS if c != "id")
 
