@@ -3,10 +3,11 @@ against it, its head (a cheap change counter) and a version's registration event
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 
 from regtui.catalog import audit, audit_replay
 from regtui.catalog.core import Core
@@ -15,6 +16,8 @@ from regtui.catalog.records import AuditEvent, ChainCheck, VersionInfo
 from regtui.catalog.schema import AuditEventRow
 
 E = AuditEventRow.__table__
+# (phase, done, total): "events" of the chain checked, then "tables" (compared).
+VerifyProgress = Callable[[str, int, int], None]
 
 
 def audit_events(
@@ -78,21 +81,37 @@ def registration(core: Core, v: VersionInfo) -> Any:
 
 
 def verify_catalog(
-    core: Core, expected_head: str | None = None
+    core: Core, expected_head: str | None = None, progress: VerifyProgress | None = None
 ) -> tuple[ChainCheck, audit_replay.StateCheck | None]:
     """The chain and the tables compared with its replay, in one snapshot and one
-    pass over the events (state None when the chain itself is broken)."""
+    pass over the events (state None when the chain itself is broken). `progress`
+    hears ("events", done, total) as the chain is walked, then ("tables", 0, 0)."""
     with read_txn(core.engine) as conn:
         if core.dialect == "postgresql":
             # One snapshot for the log and the tables: under READ COMMITTED a
             # writer committing between the two reads would look like an edit.
             conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         replay = audit_replay.Replay()
-        rows = conn.execute(select(E).order_by(E.c.seq)).yield_per(2000)
-        chain = audit.verify((replay.feed(audit.row_to_event(r)) for r in rows), expected_head)
+        chain = audit.verify_rows(
+            log_rows(conn),
+            expected_head,
+            on_row=replay.feed_row,
+            progress=None
+            if progress is None
+            else lambda done, total: progress("events", done, total),
+            total=audit.head(conn)[0],
+        )
         if not chain.ok:
             return chain, None
+        if progress is not None:
+            progress("tables", 0, 0)
         return chain, audit_replay.compare(conn, replay.expected)
+
+
+def log_rows(conn: Connection) -> Iterator[Sequence[Any]]:
+    """Every event as a row of audit.CHAIN_COLUMNS, in order, fetched in batches."""
+    q = select(*(E.c[c] for c in audit.CHAIN_COLUMNS)).order_by(E.c.seq)
+    return iter(conn.execute(q).yield_per(5000))
 
 
 def audit_head(core: Core) -> tuple[int, str]:

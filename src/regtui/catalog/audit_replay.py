@@ -14,7 +14,7 @@ listed as unverifiable, never as a mismatch (old catalogs verify clean).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -107,6 +107,17 @@ class Replay:
     def __init__(self) -> None:
         self.expected = Expected()
 
+    def feed_row(self, row: Sequence[Any]) -> None:
+        """`feed` for a row of audit.CHAIN_COLUMNS. A registration, most of any
+        long log, is read from the row itself, with no AuditEvent built for it."""
+        action = row[3]
+        if action == "registered":
+            after = row[7] if isinstance(row[7], dict) else {}
+            identity = {k: after[k] for k in IDENTITY if k in after}
+            self.expected.versions[row[5]] = _Version(identity, creator=row[2])
+        elif action != "model_created":  # the only event that changes nothing here
+            self.feed(AuditEvent(*row))
+
     def feed(self, ev: AuditEvent) -> AuditEvent:
         out = self.expected
         after = ev.after if isinstance(ev.after, dict) else {}
@@ -177,42 +188,65 @@ def _versions(
     history: dict[int, list[tuple[str, str, datetime, str | None]]] = {}
     for r in conn.execute(select(A).order_by(A.c.id)):
         history.setdefault(r.version_id, []).append((r.status, r.by, utc(r.at), r.reason))
+    logged = expected.versions
+    have: set[str] = set()
+    pending = ApprovalStatus.PENDING.value
+    # Plain tuples, and the common case (identity as logged, never decided,
+    # not archived) settled by a few comparisons: a million rows go through it.
     rows = conn.execute(
-        select(
-            *(V.c[name] for name in (*IDENTITY, *STATE_COLUMNS)),
-            M.c.name.label("model_name"),
-        ).join(M, M.c.id == V.c.model_id)
-    ).all()
+        select(*(V.c[name] for name in (*IDENTITY, *STATE_COLUMNS)), M.c.name).join(
+            M, M.c.id == V.c.model_id
+        )
+    )
     for r in rows:
-        ref = f"{r.model_name}:{r.number}"
-        row = f"version {ref}"
-        v = expected.versions.get(ref)
+        (*identity, vid, number, stored_path, status, by, at, reason, archived, state, model) = r
+        ref = f"{model}:{number}"
+        v = logged.get(ref)
         if v is None:
-            unverifiable.append(f"{row}: no registration event")
+            unverifiable.append(f"version {ref}: no registration event")
             continue
-
-        def differ(name: str, log: Any, table: Any, row: str = row) -> None:
-            if log != table:
-                bad.append(Mismatch(row, name, _plain(log), _plain(table)))
-
-        for name in IDENTITY:
-            if name in v.identity:
-                differ(name, v.identity[name], getattr(r, name))
-        if "sha256" in v.identity and r.stored_path is not None:
-            key = copy_key(v.identity["sha256"], r.stored_path.rsplit("/", 1)[-1])
-            if r.stored_path != key and not r.stored_path.endswith("/" + key):
-                differ("stored_path", key, r.stored_path)
-        last = v.decisions[-1] if v.decisions else (ApprovalStatus.PENDING.value, None, None, None)
-        held = (r.approval_status, r.approval_by, utc(r.approval_at), r.approval_reason)
-        for i, name in enumerate(("approval_status", "approval_by", "approval_at")):
-            differ(name, last[i], held[i])
-        differ("approval_reason", last[3], held[3])
-        differ("approval history", v.decisions, history.get(r.id, []))
-        differ("archived", v.archived, bool(r.archived))
-        differ("artifact_state", v.artifact_state, r.artifact_state)
-    have = {f"{r.model_name}:{r.number}" for r in rows}
-    for ref in sorted(set(expected.versions) - have):
+        have.add(ref)
+        held = dict(zip(IDENTITY, identity, strict=True))
+        if not v.identity.items() <= held.items():
+            for name in IDENTITY:
+                if name in v.identity and v.identity[name] != held[name]:
+                    bad.append(Mismatch(f"version {ref}", name, v.identity[name], held[name]))
+        if stored_path is not None and "sha256" in v.identity:
+            key = copy_key(v.identity["sha256"], stored_path.rsplit("/", 1)[-1])
+            if stored_path != key and not stored_path.endswith("/" + key):
+                bad.append(Mismatch(f"version {ref}", "stored_path", key, stored_path))
+        if (
+            v.decisions
+            or status != pending
+            or (by, at, reason) != (None, None, None)
+            or vid in history
+        ):
+            _decisions(ref, v, (status, by, utc(at), reason), history.get(vid, []), bad)
+        if v.archived != bool(archived):
+            bad.append(Mismatch(f"version {ref}", "archived", v.archived, bool(archived)))
+        if v.artifact_state != state:
+            bad.append(Mismatch(f"version {ref}", "artifact_state", v.artifact_state, state))
+    for ref in sorted(set(logged) - have):
         bad.append(Mismatch(f"version {ref}", "row", "registered", "missing"))
+
+
+def _decisions(
+    ref: str,
+    v: _Version,
+    held: tuple[str, str | None, datetime | None, str | None],
+    history: list[tuple[str, str, datetime, str | None]],
+    bad: list[Mismatch],
+) -> None:
+    """A version's approval columns and history against the decisions logged."""
+    last = v.decisions[-1] if v.decisions else (ApprovalStatus.PENDING.value, None, None, None)
+    names = ("approval_status", "approval_by", "approval_at", "approval_reason")
+    for name, log, table in zip(names, last, held, strict=True):
+        if log != table:
+            bad.append(Mismatch(f"version {ref}", name, _plain(log), _plain(table)))
+    if v.decisions != history:
+        bad.append(
+            Mismatch(f"version {ref}", "approval history", _plain(v.decisions), _plain(history))
+        )
 
 
 def _stages(conn: Connection, expected: Expected, bad: list[Mismatch]) -> None:

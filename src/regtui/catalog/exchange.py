@@ -24,6 +24,7 @@ from typing import Any, TypeVar, cast
 from sqlalchemy import Connection, Insert, func, insert, select
 
 from regtui.catalog import audit, store
+from regtui.catalog.audit_reads import log_rows
 from regtui.catalog.audit_replay import Replay, compare
 from regtui.catalog.clock import iso
 from regtui.catalog.import_check import check_export
@@ -220,8 +221,7 @@ def _load(conn: Connection, data: dict[str, Any], notes: list[str]) -> int:
     for e in events:
         conn.execute(insert(E).values(**_times(e)))
     replay = Replay()
-    rows = conn.execute(select(E).order_by(E.c.seq))
-    check = audit.verify(replay.feed(audit.row_to_event(r)) for r in rows)
+    check = audit.verify_rows(log_rows(conn), on_row=replay.feed_row)
     if not check.ok:
         raise UsageError(
             f"the export's audit chain does not verify at event {check.first_bad}: "

@@ -439,10 +439,10 @@ class Catalog(
         return audit_reads.registration(self._core, v)
 
     def verify_catalog(
-        self, expected_head: str | None = None
+        self, expected_head: str | None = None, progress: audit_reads.VerifyProgress | None = None
     ) -> tuple[ChainCheck, audit_replay.StateCheck | None]:
         """The chain and the tables compared with its replay, in one snapshot."""
-        return audit_reads.verify_catalog(self._core, expected_head)
+        return audit_reads.verify_catalog(self._core, expected_head, progress)
 
     def audit_head(self) -> tuple[int, str]:
         return audit_reads.audit_head(self._core)

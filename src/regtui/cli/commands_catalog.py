@@ -194,7 +194,13 @@ def cmd_audit(args: argparse.Namespace) -> int:
             return follow(cat, args)
         if args.verify:
             # The chain, then the tables against what the chain records.
-            check, state = cat.verify_catalog(args.head or None)
+            from regtui.cli.verify_progress import VerifyProgress
+
+            progress = VerifyProgress()
+            try:
+                check, state = cat.verify_catalog(args.head or None, progress)
+            finally:
+                progress.finish()
             ok = check.ok and (state is None or state.ok)
 
             def verified() -> None:
