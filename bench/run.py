@@ -201,6 +201,34 @@ def failed(what: str, target: str, why: str, backend: str = "sqlite") -> Row:
     return Row(what, "n/a", target=target, note=why, backend=backend)
 
 
+def _within_50ms(
+    rows: list[Row],
+    what: str,
+    d: Any,
+    backend: str,
+    peer: dict[str, Any] | None,
+    note: Callable[[dict[str, Any]], str],
+) -> None:
+    """A row for one read whose median (d["median_s"]) must stay within 50 ms,
+    beside the peer's median when there is one."""
+    if _err(d):
+        rows.append(failed(what, "≤ 50 ms", _err(d), backend))
+        return
+    s, p = d["median_s"], (peer["median_s"] if peer else None)
+    rows.append(
+        Row(
+            what,
+            fmt_s(s),
+            fmt_s(p) if p else "-",
+            p / s if p else None,
+            "≤ 50 ms",
+            s <= 0.05,
+            note=note(d),
+            backend=backend,
+        )
+    )
+
+
 def _list_row(
     rows: list[Row],
     d: Any,
@@ -362,47 +390,20 @@ def rows_from(
         ("filter_both", "metric and tag"),
     ):
         for be in bes:
-            what = f"filter by {name} @{n_big} (API)"
-            d = r.get(k(be, key))
-            if _err(d):
-                rows.append(failed(what, "≤ 50 ms", _err(d), be))
-                continue
-            s = d["median_s"]
-            rows.append(
-                Row(
-                    what,
-                    fmt_s(s),
-                    fmt_s(pt["median_s"]) if pt else "-",
-                    pt["median_s"] / s if pt else None,
-                    "≤ 50 ms",
-                    s <= 0.05,
-                    note=f"`{d['where']}` → {d['count']:,} rows; peer = MLflow tag search @{n_ml}",
-                    backend=be,
-                )
-            )
+            _within_50ms(
+                rows, f"filter by {name} @{n_big} (API)", r.get(k(be, key)), be, pt,
+                lambda d: f"`{d['where']}` → {d['count']:,} rows; peer = MLflow tag search @{n_ml}",
+            )  # fmt: skip
 
     # filters across every model, first page
     for key, name in (("across_broad", "broad"), ("across_narrow", "narrow")):
         for be in bes:
-            what = f"filter across all models @{n_big}, first page ({name}, API)"
-            d = r.get(k(be, key))
-            if _err(d):
-                rows.append(failed(what, "≤ 50 ms", _err(d), be))
-                continue
-            s = d["median_s"]
-            rows.append(
-                Row(
-                    what,
-                    fmt_s(s),
-                    "-",
-                    None,
-                    "≤ 50 ms",
-                    s <= 0.05,
-                    note=f"`{d['where']}`: first {d['page']} of {d['count']:,} matches "
-                    f"in {d['models']} models",
-                    backend=be,
-                )
-            )
+            _within_50ms(
+                rows, f"filter across all models @{n_big}, first page ({name}, API)",
+                r.get(k(be, key)), be, None,
+                lambda d: f"`{d['where']}`: first {d['page']} of {d['count']:,} matches "
+                f"in {d['models']} models",
+            )  # fmt: skip
 
     # stages
     for key, pkey, name, pname in (

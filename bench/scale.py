@@ -125,16 +125,13 @@ def rows(r: dict[str, Any], sz: Sizes, backends: list[str]) -> list[Row]:
             target = f"≤ {fmt_s(limit)}"
             out.append(Row(what, shown, target, x / limit, target, x <= limit, note, backend=be))
 
-        d = r.get(key + "first_page")
-        add(
+        def within_50ms(what: str, d: Any, note: Callable[[Any], str]) -> None:
+            add(what, d, lambda: (fmt_s(d["median_s"]), d["median_s"], 0.05, note(d)))
+
+        within_50ms(
             f"first page of a model @{n} ({sz.scale_models:,} models)",
-            d,
-            lambda d=d: (
-                fmt_s(d["median_s"]),
-                d["median_s"],
-                0.05,
-                f"{d['model']}: newest {PAGE} of {d['count']:,}",
-            ),
+            r.get(key + "first_page"),
+            lambda d: f"{d['model']}: newest {PAGE} of {d['count']:,}",
         )
         d = r.get(key + "tui")
         add(
@@ -148,16 +145,10 @@ def rows(r: dict[str, Any], sz: Sizes, backends: list[str]) -> list[Row]:
             ),
         )
         for name in FILTERS:
-            d = r.get(key + "filter " + name)
-            add(
+            within_50ms(
                 f"filter by {name} across all models @{n}, first page",
-                d,
-                lambda d=d: (
-                    fmt_s(d["median_s"]),
-                    d["median_s"],
-                    0.05,
-                    f"`{d['where']}`: first {d['page']} of {d['count']:,} matches",
-                ),
+                r.get(key + "filter " + name),
+                lambda d: f"`{d['where']}`: first {d['page']} of {d['count']:,} matches",
             )
         d = r.get(key + "stages")
         for k, name in (("promote_s", "promote"), ("rollback_s", "rollback")):
