@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from sqlalchemy import insert, text, update
+from sqlalchemy import insert, text
 
 from regtui.catalog import hook_cursor, hooks
 from regtui.catalog.core import Core
@@ -494,21 +494,6 @@ def test_a_hook_inserted_beside_the_log_or_brought_back_after_removal_is_refused
     assert deliver(cat, report=told.append) == []
     assert not out.exists()
     assert sorted("removed" in t or "no hook_added" in t for t in told) == [True, True]
-
-
-def test_an_edited_cursor_replays_but_never_runs_another_command(
-    cat: Catalog, tmp_path: Path
-) -> None:
-    """The cursor is delivery state anyone writing the catalog can move: moving it
-    back repeats deliveries (at least once), never a hook the log does not hold."""
-    out = tmp_path / "out.jsonl"
-    cat.add_hook("h", ["approved"], run=recorder(out))
-    cat.approve("churn:1", "ok")
-    deliver(cat)
-    with cat.engine.begin() as conn:
-        conn.execute(update(hooks.C).values(seq=0))
-    deliver(cat)
-    assert [d["reason"] for d in lines(out)] == ["ok", "ok"]
 
 
 def test_hooks_stay_behind_on_export_and_the_import_verifies(cat: Catalog, tmp_path: Path) -> None:

@@ -289,7 +289,7 @@ def remove_hook(core: Core, name: str, reason: str | None) -> None:
         row = conn.execute(select(H).where(H.c.name == name)).first()
         if row is None:
             raise NotFound(f"no hook named {name!r}")
-        conn.execute(delete(C).where(C.c.hook_id == row.id))
+        # Its cursor goes with it (ON DELETE CASCADE): no role deletes a cursor itself.
         conn.execute(delete(H).where(H.c.id == row.id))
         core.event(conn, "hook_removed", row.model, name, hook_from_row(row).config(), None, reason)
 
