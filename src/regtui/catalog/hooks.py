@@ -157,6 +157,15 @@ class Attempt:
 
 
 @dataclass(frozen=True)
+class Lease:
+    owner: str  # the deliverer: host:pid:random
+    until: datetime
+
+    def to_json(self) -> dict[str, Any]:
+        return {"owner": self.owner, "until": iso(self.until)}
+
+
+@dataclass(frozen=True)
 class HookStatus:
     """A hook as `hook list` shows it: how far it got and how it went."""
 
@@ -167,11 +176,15 @@ class HookStatus:
     last_delivery: Attempt | None
     last_failure: Attempt | None
     problem: str | None  # why the deliverer refuses it (row and log disagree)
+    # Who holds its lease and until when, while a live one is held (None otherwise):
+    # a deliverer killed holding it makes delivery wait until then.
+    lease: Lease | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
             **self.hook.to_json(),
             "cursor": self.cursor,
+            "lease": self.lease.to_json() if self.lease else None,
             "delivered": self.delivered,
             "failed": self.failed,
             "last_delivery": self.last_delivery.to_json() if self.last_delivery else None,
@@ -357,9 +370,21 @@ def integrity_problem(conn: Connection, hook: Hook) -> str | None:
     return None
 
 
+def live_leases(conn: Connection) -> dict[int, Lease]:
+    """Each hook's lease that has not run out, by hook id."""
+    now = clock.now()
+    out = {}
+    for r in conn.execute(select(C.c.hook_id, C.c.lease_owner, C.c.lease_until)):
+        until = utc(r.lease_until)
+        if r.lease_owner is not None and until is not None and until > now:
+            out[int(r.hook_id)] = Lease(str(r.lease_owner), until)
+    return out
+
+
 def hook_statuses(core: Core) -> list[HookStatus]:
     out = []
     with read_txn(core.engine) as conn:
+        leases = live_leases(conn)
         for hook, _secret, cursor in hook_rows(conn):
             counts: dict[bool, int] = dict(
                 conn.execute(
@@ -377,6 +402,7 @@ def hook_statuses(core: Core) -> list[HookStatus]:
                     _last_attempt(conn, hook, ok=True),
                     _last_attempt(conn, hook, ok=False),
                     integrity_problem(conn, hook),
+                    leases.get(hook.id),
                 )
             )
     return out

@@ -138,6 +138,11 @@ def print_hooks(hooks: list[HookStatus]) -> None:
             a = s.last_delivery
             line += f"; last delivery: event {a.seq} at {iso(a.at)} {attempt_text(a)}"
         print(line)
+        if s.lease:
+            print(
+                f"  lease held by deliverer {output.safe(s.lease.owner, 200)} until "
+                f"{iso(s.lease.until)} (if it is gone, delivery resumes then)"
+            )
         if s.last_failure:
             a = s.last_failure
             print(f"  last failure: event {a.seq} at {iso(a.at)} {attempt_text(a)}")

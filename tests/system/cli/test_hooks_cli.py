@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from regtui.catalog import clock
 from regtui.catalog.service import Catalog
 from tests.support.patience import patient
 from tests.unit.helpers import catalog_with_versions
@@ -222,3 +223,34 @@ def test_a_failing_hook_is_visible_in_hook_list_and_hook_test(db: str, tmp_path:
     assert "✗ 7 in" in listed
     tested = regtui(db, "hook", "test", "broken")
     assert tested.returncode == 1 and "archived churn:4: ✗ 7" in tested.stdout
+
+
+def test_hook_list_shows_who_holds_a_lease_after_its_deliverer_is_killed(
+    db: str, tmp_path: Path
+) -> None:
+    """kill -9 of a deliverer mid-event leaves its lease until it runs out: `hook list`
+    (human and --json) says which deliverer holds it and until when."""
+    started = tmp_path / "started"
+    hang = f"echo $$ > '{started}'; exec sleep 120"
+    assert regtui(db, "hook", "add", "stuck", "--on", "archived", "--run", hang).returncode == 0
+    [listed] = json.loads(regtui(db, "hook", "list", "--json").stdout)
+    assert listed["lease"] is None
+    assert "lease" not in regtui(db, "hook", "list").stdout
+    assert regtui(db, "archive", "churn:1", "--reason", "r").returncode == 0
+    p = start(db, "hooks", "run")
+    try:
+        wait_until(lambda: started.exists() and started.read_text().strip())
+        p.kill()
+        p.wait(timeout=patient(20))
+        [listed] = json.loads(regtui(db, "hook", "list", "--json").stdout)
+        owner, until = listed["lease"]["owner"], listed["lease"]["until"]
+        assert owner.split(":")[1] == str(p.pid)
+        human = regtui(db, "hook", "list").stdout
+        assert f"lease held by deliverer {owner} until {until}" in human
+        with Catalog(db) as cat:
+            lease = cat.hooks()[0].lease
+            assert lease is not None and lease.until > clock.now()
+    finally:
+        p.kill()
+        if started.exists() and started.read_text().strip():
+            os.killpg(int(started.read_text()), signal.SIGKILL)
