@@ -122,7 +122,7 @@ def test_event_names_map_to_the_actions_written(name: str, action: str) -> None:
 
 
 def test_an_unknown_event_names_the_known_ones() -> None:
-    with pytest.raises(UsageError, match="rolled-back"):
+    with pytest.raises(UsageError, match="rolled_back, demoted, archived, metrics_logged"):
         hooks.event_action("deployed")
 
 
@@ -194,6 +194,14 @@ def test_every_event_kind_fires_its_hooks_once_per_change(cat: Catalog, tmp_path
         "archived": ["archived"],
         "metrics_logged": ["logged"],
     }
+    # One vocabulary: the name each kind's payload carries is what `--on` takes (as is
+    # its dashed spelling), and what the hook then lists.
+    named = {d["event"]: d["action"] for out in outs.values() for d in lines(out)}
+    assert sorted(named) == sorted(hooks.EVENTS)
+    for name, action in named.items():
+        for n, spelling in enumerate((name, name.replace("_", "-"))):
+            hook = cat.add_hook(f"again{n}-{name}", [spelling], run="true")
+            assert hook.events == (action,) and hook.to_json()["events"] == [name]
 
 
 @pytest.mark.parametrize(

@@ -32,7 +32,9 @@ from regtui.errors import Conflict, NotFound, UsageError
 H, C, A = HookRow.__table__, HookCursorRow.__table__, HookAttemptRow.__table__
 E = AuditEventRow.__table__
 
-# The names people use for events, and the audit action each stands for.
+# The names of events, as a hook's payload (`event`) and `hook list` give them, and the
+# audit action each stands for. `--on` takes them, their dashed spellings
+# (`rolled-back`) and the actions themselves (`logged`): one vocabulary.
 EVENTS: dict[str, str] = {
     "registered": "registered",
     "approved": "approved",
@@ -52,14 +54,15 @@ OUTPUT_LIMIT = 2048  # bytes of a command's output or a response body kept per a
 
 
 def event_action(name: str) -> str:
-    """The audit action a readable event name (`rolled-back`, `metrics_logged`,
-    `promoted`) or an action itself (`logged`) stands for."""
+    """The audit action an event name (`rolled_back`, `metrics_logged`, `promoted`, as
+    a payload names it), its dashed spelling (`rolled-back`) or an action itself
+    (`logged`) stands for."""
     key = name.strip().lower().replace("-", "_").replace(" ", "_")
     if key in EVENTS:
         return EVENTS[key]
     if key in READABLE:
         return key
-    known = ", ".join(n.replace("_", "-") for n in EVENTS)
+    known = ", ".join(EVENTS)
     raise UsageError(f"unknown event {name[:80]!r}: use one of {known}")
 
 
@@ -253,7 +256,7 @@ def add_hook(
         if set(actions) - STAGE_EVENTS:
             raise UsageError(
                 "--stage matches stage moves only: use it with --on promoted, "
-                "rolled-back or demoted"
+                "rolled_back or demoted"
             )
     if not 0 < timeout <= MAX_TIMEOUT:
         raise UsageError(f"--timeout is seconds, above 0 and at most {MAX_TIMEOUT:g}")

@@ -88,7 +88,7 @@ def test_add_list_remove_and_the_secret_never_printed(db: str, tmp_path: Path) -
     assert added.returncode == 0, added.stderr
     assert "added hook ci" in added.stdout
     listed = regtui(db, "hook", "list")
-    assert "ci: on approved,rolled-back: post http://127.0.0.1:9/ci (signed)" in listed.stdout
+    assert "ci: on approved,rolled_back: post http://127.0.0.1:9/ci (signed)" in listed.stdout
     as_json = json.loads(regtui(db, "hook", "list", "--json").stdout)
     assert as_json[0]["secret"] is True and as_json[0]["events"] == ["approved", "rolled_back"]
     outputs = [
@@ -254,3 +254,21 @@ def test_hook_list_shows_who_holds_a_lease_after_its_deliverer_is_killed(
         p.kill()
         if started.exists() and started.read_text().strip():
             os.killpg(int(started.read_text()), signal.SIGKILL)
+
+
+def test_hook_add_on_takes_the_payload_names_and_their_dashed_spellings(db: str) -> None:
+    """`--on` takes each event name a payload carries (hooks.EVENTS; that every kind's
+    payload carries its name there: tests/unit/test_hooks.py) and its dashed spelling;
+    `hook list` shows the payload's names."""
+    from regtui.catalog.hooks import EVENTS
+
+    for hook, names in (("plain", list(EVENTS)), ("dashed", [n.replace("_", "-") for n in EVENTS])):
+        ons = [x for n in names for x in ("--on", n)]
+        added = regtui(db, "hook", "add", hook, *ons, "--run", "true")
+        assert added.returncode == 0, added.stderr
+    listed = {
+        h["name"]: h["events"] for h in json.loads(regtui(db, "hook", "list", "--json").stdout)
+    }
+    assert listed == {"plain": list(EVENTS), "dashed": list(EVENTS)}
+    human = regtui(db, "hook", "list").stdout
+    assert human.count(f"on {','.join(EVENTS)}: run true") == 2
