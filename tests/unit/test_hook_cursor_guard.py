@@ -6,6 +6,7 @@ tests/system/test_hooks_pg.py.)"""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -78,3 +79,28 @@ def test_a_cursor_moves_forward_up_to_the_head_and_goes_with_its_hook(cat: Catal
     cat.remove_hook("h", "done")
     with cat.engine.connect() as conn:
         assert conn.execute(select(hooks.C)).all() == []
+
+
+def test_upgrading_to_0010_keeps_hooks_cursors_and_drops_those_of_gone_hooks(
+    tmp_path: Path,
+) -> None:
+    from regtui.catalog import migrate
+    from regtui.catalog.db import close_engine, make_engine, write_txn
+    from regtui.settings import sqlite_url
+
+    engine = make_engine(sqlite_url(tmp_path / "old.sqlite"))
+    with write_txn(engine) as conn:
+        migrate.upgrade(conn, "0009")
+        conn.execute(
+            hooks.H.insert().values(
+                id=1, name="h", events=["approved"], kind="run", target="true", timeout=60.0,
+                added_seq=0, created_at=datetime.now(UTC), created_by="a",
+            )
+        )  # fmt: skip
+        conn.execute(hooks.C.insert(), [{"hook_id": 1, "seq": 0}, {"hook_id": 7, "seq": 0}])
+    with write_txn(engine) as conn:
+        migrate.upgrade(conn)
+        assert conn.execute(select(hooks.C.c.hook_id)).scalars().all() == [1]
+        conn.execute(delete(hooks.H))  # the cascade
+        assert conn.execute(select(hooks.C)).all() == []
+    close_engine(engine)
