@@ -7,6 +7,7 @@ role may deliver (move cursors, record attempts)."""
 from __future__ import annotations
 
 import json
+import re
 import threading
 from pathlib import Path
 from typing import Any
@@ -21,14 +22,12 @@ from regtui.catalog.service import Catalog
 from regtui.errors import PolicyRefused
 from tests.support.patience import patient
 from tests.support.pg import PgServer, url_as
-from tests.system import test_team_enforcement as team_mode
-from tests.system.test_team_enforcement import admin_conn, as_role, dbname_of, team_database
+from tests.system.test_team_enforcement import TEAM, admin_conn, dbname_of, readme_setup_sql
 from tests.unit.helpers import artifact, catalog_with_versions
 
 pytestmark = pytest.mark.pg
 
 FAST = Retry(attempts=2, backoff=0.01)
-team_roles = team_mode.team_roles  # the README's roles, a fixture
 
 
 def recorder(out: Path) -> str:
@@ -197,13 +196,29 @@ def test_no_team_role_moves_a_cursor_back_past_the_head_or_deletes_it(
     tamperer.close()
 
 
+def readme_team(server: PgServer) -> str:
+    """A new catalog with the README's team setup run as written, its roles named
+    hk_dana, hk_erin, hk_omar (made once per server)."""
+    url = server.new_database()
+    Catalog(url).close()
+    dbname = dbname_of(url)
+    with admin_conn(server, dbname) as conn:
+        for stmt in readme_setup_sql():
+            stmt = re.sub(rf"\b({'|'.join(TEAM)})\b", r"hk_\1", stmt)
+            stmt = re.sub(r"\bDATABASE registry\b", f'DATABASE "{dbname}"', stmt)
+            if stmt.upper().startswith("CREATE ROLE"):
+                stmt = f"DO $$ BEGIN {stmt}; EXCEPTION WHEN duplicate_object THEN NULL; END $$"
+            conn.execute(stmt)
+    return url
+
+
 def test_on_the_readme_grants_no_role_deletes_a_cursor_but_removing_its_hook_does(
-    team_roles: PgServer, tmp_path: Path
+    pg_server: PgServer, tmp_path: Path
 ) -> None:
     """Team roles hold no DELETE on hook_cursor (README); `hook remove` by an admin
     still takes the cursor with the hook (the foreign key's cascade, as the owner)."""
-    url = team_database(team_roles)
-    omar, dana = as_role(url, "omar"), as_role(url, "dana")
+    url = readme_team(pg_server)
+    omar, dana = (Catalog(url_as(url, f"hk_{who}", superuser=False)) for who in ("omar", "dana"))
     out = tmp_path / "out.jsonl"
     omar.add_hook("deploy", ["rejected"], run=recorder(out))
     dana.register(artifact(tmp_path / "art", "m.bin", "w"), "team")
@@ -215,7 +230,7 @@ def test_on_the_readme_grants_no_role_deletes_a_cursor_but_removing_its_hook_doe
         with who.engine.begin() as conn, pytest.raises(Exception, match="permission denied"):
             conn.exec_driver_sql("DELETE FROM hook_cursor")
     omar.remove_hook("deploy", "retired")
-    with admin_conn(team_roles, dbname_of(url)) as conn:
+    with admin_conn(pg_server, dbname_of(url)) as conn:
         assert conn.execute("SELECT count(*) FROM hook_cursor").fetchone() == (0,)
     dana.close()
     omar.close()
