@@ -7,6 +7,7 @@ role may deliver (move cursors, record attempts)."""
 from __future__ import annotations
 
 import json
+import re
 import threading
 from pathlib import Path
 from typing import Any
@@ -14,11 +15,14 @@ from typing import Any
 import psycopg
 import pytest
 
+from regtui.catalog.db import close_engine, make_engine, write_txn
 from regtui.catalog.hook_delivery import Retry
+from regtui.catalog.migrate import upgrade
 from regtui.catalog.service import Catalog
 from regtui.errors import PolicyRefused
 from tests.support.patience import patient
 from tests.support.pg import PgServer, url_as
+from tests.system.test_team_enforcement import TEAM, admin_conn, dbname_of, readme_setup_sql
 from tests.unit.helpers import artifact, catalog_with_versions
 
 pytestmark = pytest.mark.pg
@@ -133,3 +137,132 @@ def test_only_an_admin_adds_or_removes_hooks_and_anyone_delivers(
     assert len(admin.hook_attempts()) == 1
     plain.close()
     admin.close()
+
+
+# What a role might send to replay a hook (cursor back) or silence it (past the head,
+# onto another hook, deleted), given the cursor's seq and the log's head.
+TAMPERING = {
+    "back": ("UPDATE hook_cursor SET seq = seq - 1", "cursor-forward"),
+    "back to zero": ("UPDATE hook_cursor SET seq = 0", "cursor-forward"),
+    "past the head": ("UPDATE hook_cursor SET seq = {head} + 1", "cursor-forward"),
+    "far past the head": ("UPDATE hook_cursor SET seq = 2147483647", "cursor-forward"),
+    # The foreign key refuses it before the guard (which also would) sees it.
+    "to another hook": ("UPDATE hook_cursor SET hook_id = hook_id + 1000", "fk_hook_cursor_hook"),
+    "deleted": ("DELETE FROM hook_cursor", "cursor-with-hook"),
+    "deleted by id": (
+        "DELETE FROM hook_cursor WHERE hook_id = (SELECT id FROM hook WHERE name = 'spare')",
+        "cursor-with-hook",
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def delivering(team: tuple[str, str, str], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The team catalog with a hook the admin added and the plain role delivered to."""
+    _owner, _plain_url, admin_url = team
+    out = tmp_path_factory.mktemp("cursor") / "out.jsonl"
+    with Catalog(admin_url) as admin:
+        admin.add_hook("cursor-guard", ["archived"], run=recorder(out))
+        admin.add_hook("spare", ["approved"], run="true")
+    return out
+
+
+@pytest.mark.parametrize("who", ["plain", "admin"])
+@pytest.mark.parametrize("how", sorted(TAMPERING))
+def test_no_team_role_moves_a_cursor_back_past_the_head_or_deletes_it(
+    team: tuple[str, str, str], delivering: Path, tmp_path: Path, how: str, who: str
+) -> None:
+    """Over-granted (DELETE on every table), neither a plain role nor an admin moves a
+    hook's cursor back, past the head or to another hook, or deletes it; and a plain role's delivery still works afterwards, each event once."""
+    _owner, plain_url, admin_url = team
+    plain, tamperer = Catalog(plain_url), Catalog(admin_url if who == "admin" else plain_url)
+    n = len(lines(delivering))
+    plain.register(artifact(tmp_path / "art", "m.bin", f"{how} {who}"), f"cg-{n}")
+    plain.archive(f"cg-{n}:1", reason=f"before {n}")
+    plain.hook_deliverer(FAST).run_once()
+    before = {h.hook.name: h.cursor for h in plain.hooks()}
+    head = plain.audit_head()[0]
+    assert before["cursor-guard"] == head
+    sql, rule = TAMPERING[how]
+    with tamperer.engine.begin() as conn, pytest.raises(Exception, match=rule):
+        conn.exec_driver_sql(sql.format(head=head))
+    assert {h.hook.name: h.cursor for h in plain.hooks()} == before
+    plain.archive(f"cg-{n}:1", archived=False)
+    plain.archive(f"cg-{n}:1", reason=f"after {n}")
+    plain.hook_deliverer(FAST).run_once()
+    assert [d["reason"] for d in lines(delivering)][n:] == [f"before {n}", f"after {n}"]
+    assert plain.hooks()[0].cursor == plain.audit_head()[0]
+    plain.close()
+    tamperer.close()
+
+
+def readme_team(server: PgServer) -> str:
+    """A new catalog with the README's team setup run as written, its roles named
+    hk_dana, hk_erin, hk_omar (made once per server)."""
+    url = server.new_database()
+    Catalog(url).close()
+    dbname = dbname_of(url)
+    with admin_conn(server, dbname) as conn:
+        for stmt in readme_setup_sql():
+            stmt = re.sub(rf"\b({'|'.join(TEAM)})\b", r"hk_\1", stmt)
+            stmt = re.sub(r"\bDATABASE registry\b", f'DATABASE "{dbname}"', stmt)
+            if stmt.upper().startswith("CREATE ROLE"):
+                stmt = f"DO $$ BEGIN {stmt}; EXCEPTION WHEN duplicate_object THEN NULL; END $$"
+            conn.execute(stmt)
+    return url
+
+
+def test_on_the_readme_grants_no_role_deletes_a_cursor_but_removing_its_hook_does(
+    pg_server: PgServer, tmp_path: Path
+) -> None:
+    """Team roles hold no DELETE on hook_cursor (README); `hook remove` by an admin
+    still takes the cursor with the hook (the foreign key's cascade, as the owner)."""
+    url = readme_team(pg_server)
+    omar, dana = (Catalog(url_as(url, f"hk_{who}", superuser=False)) for who in ("omar", "dana"))
+    out = tmp_path / "out.jsonl"
+    omar.add_hook("deploy", ["rejected"], run=recorder(out))
+    dana.register(artifact(tmp_path / "art", "m.bin", "w"), "team")
+    dana.reject("team:1", "no")
+    dana.hook_deliverer(FAST).run_once()  # a plain role delivers on exactly these grants
+    assert [d["reason"] for d in lines(out)] == ["no"]
+    assert dana.hooks()[0].cursor == dana.audit_head()[0]
+    for who in (dana, omar):
+        with who.engine.begin() as conn, pytest.raises(Exception, match="permission denied"):
+            conn.exec_driver_sql("DELETE FROM hook_cursor")
+    omar.remove_hook("deploy", "retired")
+    with admin_conn(pg_server, dbname_of(url)) as conn:
+        assert conn.execute("SELECT count(*) FROM hook_cursor").fetchone() == (0,)
+    dana.close()
+    omar.close()
+
+
+def test_upgrading_to_0010_revokes_delete_on_cursors_from_every_role(pg_server: PgServer) -> None:
+    """A catalog set up by 0008's README (DELETE on hook_cursor for team roles, or
+    PUBLIC) loses those grants on upgrade; the other privileges stay."""
+    url = pg_server.new_database()
+    url_as(url, "hk_old_grant", superuser=False)  # the role, made
+    engine = make_engine(url)
+    with write_txn(engine) as conn:
+        upgrade(conn, "0009")
+        conn.exec_driver_sql("GRANT SELECT, UPDATE, DELETE ON hook_cursor TO hk_old_grant, PUBLIC")
+    with write_txn(engine) as conn:
+        upgrade(conn)
+
+    def may(privilege: str, who: str = "hk_old_grant") -> bool:
+        with engine.connect() as conn:
+            return bool(
+                conn.exec_driver_sql(
+                    f"SELECT has_table_privilege('{who}', 'hook_cursor', '{privilege}')"
+                ).scalar_one()
+            )
+
+    assert not may("DELETE")
+    assert may("UPDATE") and may("SELECT")
+    with engine.connect() as conn:
+        public = conn.exec_driver_sql(
+            "SELECT array_agg(a.privilege_type ORDER BY a.privilege_type) "
+            "FROM pg_class c, aclexplode(c.relacl) a "
+            "WHERE c.oid = 'hook_cursor'::regclass AND a.grantee = 0"
+        ).scalar_one()
+    assert public == ["SELECT", "UPDATE"]
+    close_engine(engine)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -9,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from regtui.catalog import hooks
 from regtui.catalog.records import AuditEvent
 from regtui.tui.audit_change import change_cell, full_value, origin, parts
 
@@ -98,3 +100,49 @@ def test_full_value_keeps_lines_and_indents_json() -> None:
 )
 def test_origin_of_an_imported_change(reason: str | None, expected: str | None) -> None:
     assert origin(event(None, {"a": 1}, reason)) == expected
+
+
+HOOK_ACTIONS = st.lists(
+    st.sampled_from(sorted(hooks.READABLE)), min_size=1, max_size=8, unique=True
+)
+
+
+@given(
+    st.from_regex(hooks.HOOK_NAME, fullmatch=True),
+    HOOK_ACTIONS,
+    st.sampled_from(hooks.KINDS),
+    st.text(alphabet="abc /-:." + CONTROLS, min_size=1, max_size=150),
+    st.none() | st.just("churn"),
+    st.none() | st.just("production"),
+    st.booleans(),
+    st.sampled_from(["hook_added", "hook_removed"]),
+    st.integers(8, 200),
+)
+def test_a_hook_event_reads_as_the_hook_name_kind_and_events(
+    name: str,
+    actions: list[str],
+    kind: str,
+    target: str,
+    model: str | None,
+    stage: str | None,
+    secret: bool,
+    action: str,
+    width: int,
+) -> None:
+    """A hook_added / hook_removed cell is the hook as `hook list` puts it (name, kind,
+    the events by the names a payload carries, filters, then the command or URL cut in
+    the middle), never a cut list of its config's values, and never wider than asked."""
+    config = hooks.hook_config(name, actions, model, stage, kind, target, secret, 60.0)
+    added = action == "hook_added"
+    e = replace(event(None if added else config, config if added else None), action=action)
+    cell = change_cell(e, width)
+    assert len(cell) <= width
+    assert not set(CONTROLS) & set(cell)
+    assert "60.0" not in cell and "timeout" not in cell
+    assert cell.endswith("→ —") == (not added)
+    only = "".join(f" {k}={v}" for k, v in (("model", model), ("stage", stage)) if v)
+    head = f"{name}: {kind} on {','.join(hooks.READABLE[a] for a in actions)}{only}: "
+    if len(head) + 6 + 4 <= width:
+        assert cell.startswith(head)
+    else:
+        assert cell.startswith(head[: min(len(name), width - 6)])

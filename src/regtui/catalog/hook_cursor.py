@@ -1,7 +1,10 @@
 """A hook's cursor: the last seq it finished, and the lease a deliverer holds
 while it delivers. Deliverers claim a lease and move the cursor by compare-and-set
 under the catalog's write lock, so two never deliver one hook's events at once;
-a lease its holder did not renew (a crashed deliverer) runs out and is taken over."""
+a lease its holder did not renew (a crashed deliverer) runs out and is taken over.
+The database holds every writer to what this module does (migration 0010): a
+cursor's seq only moves forward, never past the audit log's head, and a cursor is
+deleted only with its hook (ON DELETE CASCADE)."""
 
 from __future__ import annotations
 

@@ -32,7 +32,9 @@ from regtui.errors import Conflict, NotFound, UsageError
 H, C, A = HookRow.__table__, HookCursorRow.__table__, HookAttemptRow.__table__
 E = AuditEventRow.__table__
 
-# The names people use for events, and the audit action each stands for.
+# The names of events, as a hook's payload (`event`) and `hook list` give them, and the
+# audit action each stands for. `--on` takes them, their dashed spellings
+# (`rolled-back`) and the actions themselves (`logged`): one vocabulary.
 EVENTS: dict[str, str] = {
     "registered": "registered",
     "approved": "approved",
@@ -52,14 +54,15 @@ OUTPUT_LIMIT = 2048  # bytes of a command's output or a response body kept per a
 
 
 def event_action(name: str) -> str:
-    """The audit action a readable event name (`rolled-back`, `metrics_logged`,
-    `promoted`) or an action itself (`logged`) stands for."""
+    """The audit action an event name (`rolled_back`, `metrics_logged`, `promoted`, as
+    a payload names it), its dashed spelling (`rolled-back`) or an action itself
+    (`logged`) stands for."""
     key = name.strip().lower().replace("-", "_").replace(" ", "_")
     if key in EVENTS:
         return EVENTS[key]
     if key in READABLE:
         return key
-    known = ", ".join(n.replace("_", "-") for n in EVENTS)
+    known = ", ".join(EVENTS)
     raise UsageError(f"unknown event {name[:80]!r}: use one of {known}")
 
 
@@ -157,6 +160,15 @@ class Attempt:
 
 
 @dataclass(frozen=True)
+class Lease:
+    owner: str  # the deliverer: host:pid:random
+    until: datetime
+
+    def to_json(self) -> dict[str, Any]:
+        return {"owner": self.owner, "until": iso(self.until)}
+
+
+@dataclass(frozen=True)
 class HookStatus:
     """A hook as `hook list` shows it: how far it got and how it went."""
 
@@ -167,11 +179,15 @@ class HookStatus:
     last_delivery: Attempt | None
     last_failure: Attempt | None
     problem: str | None  # why the deliverer refuses it (row and log disagree)
+    # Who holds its lease and until when, while a live one is held (None otherwise):
+    # a deliverer killed holding it makes delivery wait until then.
+    lease: Lease | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
             **self.hook.to_json(),
             "cursor": self.cursor,
+            "lease": self.lease.to_json() if self.lease else None,
             "delivered": self.delivered,
             "failed": self.failed,
             "last_delivery": self.last_delivery.to_json() if self.last_delivery else None,
@@ -240,7 +256,7 @@ def add_hook(
         if set(actions) - STAGE_EVENTS:
             raise UsageError(
                 "--stage matches stage moves only: use it with --on promoted, "
-                "rolled-back or demoted"
+                "rolled_back or demoted"
             )
     if not 0 < timeout <= MAX_TIMEOUT:
         raise UsageError(f"--timeout is seconds, above 0 and at most {MAX_TIMEOUT:g}")
@@ -289,7 +305,7 @@ def remove_hook(core: Core, name: str, reason: str | None) -> None:
         row = conn.execute(select(H).where(H.c.name == name)).first()
         if row is None:
             raise NotFound(f"no hook named {name!r}")
-        conn.execute(delete(C).where(C.c.hook_id == row.id))
+        # Its cursor goes with it (ON DELETE CASCADE): no role deletes a cursor itself.
         conn.execute(delete(H).where(H.c.id == row.id))
         core.event(conn, "hook_removed", row.model, name, hook_from_row(row).config(), None, reason)
 
@@ -357,9 +373,21 @@ def integrity_problem(conn: Connection, hook: Hook) -> str | None:
     return None
 
 
+def live_leases(conn: Connection) -> dict[int, Lease]:
+    """Each hook's lease that has not run out, by hook id."""
+    now = clock.now()
+    out = {}
+    for r in conn.execute(select(C.c.hook_id, C.c.lease_owner, C.c.lease_until)):
+        until = utc(r.lease_until)
+        if r.lease_owner is not None and until is not None and until > now:
+            out[int(r.hook_id)] = Lease(str(r.lease_owner), until)
+    return out
+
+
 def hook_statuses(core: Core) -> list[HookStatus]:
     out = []
     with read_txn(core.engine) as conn:
+        leases = live_leases(conn)
         for hook, _secret, cursor in hook_rows(conn):
             counts: dict[bool, int] = dict(
                 conn.execute(
@@ -377,6 +405,7 @@ def hook_statuses(core: Core) -> list[HookStatus]:
                     _last_attempt(conn, hook, ok=True),
                     _last_attempt(conn, hook, ok=False),
                     integrity_problem(conn, hook),
+                    leases.get(hook.id),
                 )
             )
     return out

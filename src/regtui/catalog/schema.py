@@ -225,7 +225,9 @@ class HookCursorRow(TableRow, table=True):
 
     __tablename__ = "hook_cursor"
 
-    hook_id: int = Field(primary_key=True)
+    # Deleted with its hook, by the database (on PostgreSQL with the owner's rights:
+    # team roles hold no DELETE on cursors; migration 0010).
+    hook_id: int = Field(primary_key=True, foreign_key="hook.id", ondelete="CASCADE")
     seq: int
     lease_owner: str | None = Field(default=None, max_length=128)
     lease_until: datetime | None = None

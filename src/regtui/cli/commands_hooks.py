@@ -22,7 +22,8 @@ if TYPE_CHECKING:
 
 EVENT_HELP = (
     "an event to fire on, repeatable: registered, approved, rejected, promoted, "
-    "rolled-back, demoted, archived, metrics-logged"
+    "rolled_back, demoted, archived, metrics_logged (as a hook's payload names them; "
+    "rolled-back and metrics-logged work too)"
 )
 
 
@@ -38,7 +39,7 @@ EVENT_HELP = (
     arg("name", nargs="?", metavar="NAME", help="the hook's name (letters, digits, . _ -)"),
     arg("--on", action="append", default=[], metavar="EVENT", help=EVENT_HELP),
     arg("--model", type=values.model_name, help="only this model's events"),
-    arg("--stage", help="only moves of this stage (with promoted, rolled-back, demoted)"),
+    arg("--stage", help="only moves of this stage (with promoted, rolled_back, demoted)"),
     arg(
         "--run",
         metavar="COMMAND",
@@ -131,13 +132,18 @@ def print_hooks(hooks: list[HookStatus]) -> None:
         what = f"run {h.target}" if h.kind == "run" else f"post {h.target}"
         signed = " (signed)" if h.has_secret else ""
         only = "".join(f" {k}={v}" for k, v in (("model", h.model), ("stage", h.stage)) if v)
-        events = ",".join(e.replace("_", "-") for e in s.to_json()["events"])
+        events = ",".join(s.to_json()["events"])
         print(f"{output.safe(h.name)}: on {events}{output.safe(only)}: {output.safe(what)}{signed}")
         line = f"  delivered {s.delivered}, failed {s.failed}, up to event {s.cursor}"
         if s.last_delivery:
             a = s.last_delivery
             line += f"; last delivery: event {a.seq} at {iso(a.at)} {attempt_text(a)}"
         print(line)
+        if s.lease:
+            print(
+                f"  lease held by deliverer {output.safe(s.lease.owner, 200)} until "
+                f"{iso(s.lease.until)} (if it is gone, delivery resumes then)"
+            )
         if s.last_failure:
             a = s.last_failure
             print(f"  last failure: event {a.seq} at {iso(a.at)} {attempt_text(a)}")

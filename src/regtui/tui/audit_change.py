@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from regtui.catalog.hooks import READABLE
 from regtui.catalog.records import AuditEvent
 from regtui.text import elide_middle, elide_pair
 from regtui.tui.plain import clean, value_str
@@ -63,6 +64,9 @@ def change_cell(e: AuditEvent, width: int) -> str:
     with the other side. Of the ways to fit (field names or not, the last fields left
     out as "+N more": an event records its most telling field first), the one that
     fits, then starves no value, then keeps most fields, then cuts fewest values."""
+    hook = hook_config(e)
+    if hook is not None:
+        return hook_cell(e, hook, width)
     shown = ([p for p in parts(e) if p.changed] or parts(e))[:MAX_CELL_PARTS]
     if not shown:
         return ""
@@ -78,6 +82,33 @@ def change_cell(e: AuditEvent, width: int) -> str:
             break  # it fits and starves nothing: leaving out more cannot do better
     assert best is not None
     return best.line()
+
+
+def hook_config(e: AuditEvent) -> dict[str, Any] | None:
+    """The hook configuration a `hook_added` (after) or `hook_removed` (before) records."""
+    value = {"hook_added": e.after, "hook_removed": e.before}.get(e.action)
+    return value if isinstance(value, dict) else None
+
+
+def hook_cell(e: AuditEvent, config: dict[str, Any], width: int) -> str:
+    """A hook as `hook list` puts it, `deploy: run on promoted,rolled_back model=churn:
+    /srv/deploy.sh`: its name, kind and events whole while they fit, the command or URL
+    cut in the middle; a removed one ends `→ —`."""
+    events = config.get("events")
+    names = (
+        ",".join(READABLE.get(str(a), str(a)) for a in events)
+        if isinstance(events, list)
+        else value_str(events)
+    )
+    only = "".join(f" {k}={value_str(config[k])}" for k in ("model", "stage") if config.get(k))
+    head = one_line(f"{value_str(config.get('name'))}: {value_str(config.get('kind'))} on ")
+    head += one_line(names + only)
+    what = one_line(config.get("target")) + (" (signed)" if config.get("secret") is True else "")
+    gone = f" → {ABSENT}" if e.action == "hook_removed" else ""
+    room = max(width - len(gone), 1)
+    if len(head) + 2 + min(len(what), MIN_USEFUL) <= room:
+        return f"{head}: {elide_middle(what, room - len(head) - 2)}{gone}"
+    return (head if len(head) <= room else head[: room - 1] + "…") + gone
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from regtui.catalog import clock
 from regtui.catalog.service import Catalog
 from tests.support.patience import patient
 from tests.unit.helpers import catalog_with_versions
@@ -87,7 +88,7 @@ def test_add_list_remove_and_the_secret_never_printed(db: str, tmp_path: Path) -
     assert added.returncode == 0, added.stderr
     assert "added hook ci" in added.stdout
     listed = regtui(db, "hook", "list")
-    assert "ci: on approved,rolled-back: post http://127.0.0.1:9/ci (signed)" in listed.stdout
+    assert "ci: on approved,rolled_back: post http://127.0.0.1:9/ci (signed)" in listed.stdout
     as_json = json.loads(regtui(db, "hook", "list", "--json").stdout)
     assert as_json[0]["secret"] is True and as_json[0]["events"] == ["approved", "rolled_back"]
     outputs = [
@@ -222,3 +223,51 @@ def test_a_failing_hook_is_visible_in_hook_list_and_hook_test(db: str, tmp_path:
     assert "✗ 7 in" in listed
     tested = regtui(db, "hook", "test", "broken")
     assert tested.returncode == 1 and "archived churn:4: ✗ 7" in tested.stdout
+
+
+def test_hook_list_shows_who_holds_a_lease_after_its_deliverer_is_killed(
+    db: str, tmp_path: Path
+) -> None:
+    """kill -9 of a deliverer mid-event leaves its lease until it runs out: `hook list`
+    (human and --json) says which deliverer holds it and until when."""
+    started = tmp_path / "started"
+    hang = f"echo $$ > '{started}'; exec sleep 120"
+    with Catalog(db) as cat:  # in-process: only the deliverer and `hook list` need be processes
+        cat.add_hook("stuck", ["archived"], run=hang)
+        assert cat.hooks()[0].lease is None and cat.hooks()[0].to_json()["lease"] is None
+        cat.archive("churn:1", reason="r")
+    p = start(db, "hooks", "run")
+    try:
+        wait_until(lambda: started.exists() and started.read_text().strip())
+        p.kill()
+        p.wait(timeout=patient(20))
+        [listed] = json.loads(regtui(db, "hook", "list", "--json").stdout)
+        owner, until = listed["lease"]["owner"], listed["lease"]["until"]
+        assert owner.split(":")[1] == str(p.pid)
+        human = regtui(db, "hook", "list").stdout
+        assert f"lease held by deliverer {owner} until {until}" in human
+        with Catalog(db) as cat:
+            lease = cat.hooks()[0].lease
+            assert lease is not None and lease.until > clock.now()
+    finally:
+        p.kill()
+        if started.exists() and started.read_text().strip():
+            os.killpg(int(started.read_text()), signal.SIGKILL)
+
+
+def test_hook_add_on_takes_the_payload_names_and_their_dashed_spellings(db: str) -> None:
+    """`--on` takes each event name a payload carries (hooks.EVENTS; that every kind's
+    payload carries its name there: tests/unit/test_hooks.py) and its dashed spelling;
+    `hook list` shows the payload's names."""
+    from regtui.catalog.hooks import EVENTS
+
+    for hook, names in (("plain", list(EVENTS)), ("dashed", [n.replace("_", "-") for n in EVENTS])):
+        ons = [x for n in names for x in ("--on", n)]
+        added = regtui(db, "hook", "add", hook, *ons, "--run", "true")
+        assert added.returncode == 0, added.stderr
+    listed = {
+        h["name"]: h["events"] for h in json.loads(regtui(db, "hook", "list", "--json").stdout)
+    }
+    assert listed == {"plain": list(EVENTS), "dashed": list(EVENTS)}
+    human = regtui(db, "hook", "list").stdout
+    assert human.count(f"on {','.join(EVENTS)}: run true") == 2
