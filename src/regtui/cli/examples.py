@@ -79,7 +79,7 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
         "regtui audit churn -f --since 2026-12-01 --action promoted",
     ),
     "hook": (
-        "regtui hook add deploy --on promoted --on rolled-back --model churn "
+        "regtui hook add deploy --on promoted --on rolled_back --model churn "
         "--stage production --run ./deploy.sh",
         "regtui hook add ci --on approved --post https://ci.example/regtui --secret - < ci.key",
         "regtui hook list",
