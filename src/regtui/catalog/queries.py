@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, func, select, text
+from sqlalchemy import ColumnElement, Connection, Select, func, select, text, true
 
 from regtui.catalog import lookups, reads
 from regtui.catalog.core import VERSION_COLUMNS, Core
@@ -166,14 +166,10 @@ def _walked_page(
         return None
     walked = max(WALK_MIN, WALK_FACTOR * want)
     mid = None if model is None else core.model_id(conn, model)
-    head = _walk(core.dialect, mid, order_by, desc)
+    head = _walk(core.dialect, mid, order_by, desc, walked)
     if head is None:
         return None
-    matches = (
-        select(V.c.id)
-        .select_from(V.join(M, M.c.id == V.c.model_id))
-        .where(V.c.id.in_(head.limit(walked)))
-    )
+    matches = select(V.c.id).select_from(V.join(M, M.c.id == V.c.model_id)).where(V.c.id.in_(head))
     if where:
         matches = matches.where(compile_filter(where, core.dialect, probes=True))
     if not include_archived:
@@ -183,15 +179,20 @@ def _walked_page(
     return ids[offset:] if len(ids) == want else None
 
 
-def _walk(dialect: str, mid: int | None, order_by: str | None, desc: bool) -> Select[Any] | None:
-    """Version ids in the order `order_by` asks, read down an index, so the first
-    n come without a sort (None: no index gives that order). For a metric or tag:
-    only the versions holding it, which come first in that order anyway."""
+def _walk(
+    dialect: str, mid: int | None, order_by: str | None, desc: bool, n: int
+) -> Select[Any] | None:
+    """The first n version ids in the order `order_by` asks, read down an index,
+    so they come without a sort (None: no index gives that order). For a metric
+    or tag: only the versions holding it, which come first in that order anyway."""
+    if order_by is None and mid is None and dialect == "postgresql":
+        return _walk_models(desc, n)
     if order_by is None:
         head = select(V.c.id).select_from(V.join(M, M.c.id == V.c.model_id))
         if mid is not None:
             head = head.where(V.c.model_id == mid)
-        return head.order_by(*_order(dialect, None, desc, across=mid is None, filtered=False))
+        order = _order(dialect, None, desc, across=mid is None, filtered=False)
+        return head.order_by(*order).limit(n)
     field, key = order_field(order_by)
     if field not in ("metrics", "tags"):
         return None
@@ -208,7 +209,27 @@ def _walk(dialect: str, mid: int | None, order_by: str | None, desc: bool) -> Se
         head = head.where(V.c.model_id == mid)
     # Ties by model, then version: a sort of each run of equal values only.
     ties = _order(dialect, None, False, across=True, filtered=False)
-    return head.order_by(value.desc() if desc else value, *ties)
+    return head.order_by(value.desc() if desc else value, *ties).limit(n)
+
+
+def _walk_models(desc: bool, n: int) -> Select[Any]:
+    """PostgreSQL's walk across models (by name, then number): it cannot read that
+    order down one index through the join, and sorted every version to keep n
+    (0.45 s at 1M). Here the models are sorted first (a small table), each one's
+    versions are read down its (model_id, number) index, n at most, and an
+    incremental sort by name stops once n came: about 1 ms at 1M. (Sorting the
+    models in their own subquery is what lets the planner see them presorted.)"""
+    models = select(M.c.id, M.c.name).order_by(M.c.name.collate("C")).subquery("m")
+    number = V.c.number.desc() if desc else V.c.number
+    each = select(V.c.id, V.c.number).where(V.c.model_id == models.c.id).order_by(number)
+    walked = each.limit(n).lateral("walked")
+    by_number = walked.c.number.desc() if desc else walked.c.number
+    return (
+        select(walked.c.id)
+        .select_from(models.join(walked, true()))
+        .order_by(models.c.name.collate("C"), by_number)
+        .limit(n)
+    )
 
 
 def _order(
