@@ -110,3 +110,29 @@ def test_resolve_uri_of_a_folder_store_is_the_file_uri(tmp_path: Path) -> None:
     uri = serve_uri(v, where)
     assert uri == serve_path(v, where).as_uri() and uri.startswith("file://")
     assert "%20" in uri  # a URI, quoted, not a path
+
+
+@pytest.mark.parametrize(
+    "endpoint",
+    [
+        "http://minio:hunter2@127.0.0.1:1",
+        "http://AKIAEXAMPLE:hunter2@127.0.0.1:1/",
+        "https://u:hunter2@localhost:1/path",
+    ],
+)
+def test_an_endpoint_password_is_never_echoed(
+    endpoint: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """AWS_ENDPOINT_URL with credentials in it: the one-line error names the store
+    and what failed, never the password (nothing listens on port 1)."""
+    pytest.importorskip("boto3")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "not-this-one")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    with pytest.raises(Exception) as caught:
+        bucket.probe(bucket.parse("s3://models/p"))
+    message = str(caught.value)
+    assert "s3://models/p" in message and "\n" not in message
+    assert "hunter2" not in message and "not-this-one" not in message

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from regtui.catalog.datasets import redact
 from regtui.errors import ArtifactError, StoreUnreachable, UsageError
 from regtui.hashing import CHUNK, Digest
 
@@ -159,9 +160,13 @@ def talking(b: Bucket) -> Iterator[None]:
         if isinstance(exc, ClientError):
             err = exc.response.get("Error", {})
             code, msg = str(err.get("Code", "")), str(err.get("Message", ""))
-            raise StoreUnreachable(f"{b}: the object store refused: {code} {msg}".strip()) from None
+            refused = redact(f"{code} {msg}".strip())
+            raise StoreUnreachable(f"{b}: the object store refused: {refused}") from None
         if isinstance(exc, BotoCoreError):
-            raise StoreUnreachable(f"{b}: cannot use the object store: {exc}") from None
+            # An endpoint URL (AWS_ENDPOINT_URL) may carry a password: never echoed.
+            raise StoreUnreachable(
+                f"{b}: cannot use the object store: {redact(str(exc))}"
+            ) from None
         raise
 
 
