@@ -9,13 +9,19 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from regtui import readlog
 from regtui.catalog.artifacts import entry
-from regtui.catalog.input_checks import clean_metrics, clean_params, clean_tags
+from regtui.catalog.input_checks import (
+    clean_metrics,
+    clean_params,
+    clean_tags,
+    has_nul,
+    without_nul,
+)
 from regtui.catalog.refs import check_model_name
 from regtui.errors import ArtifactChanged, ArtifactRefused
 from regtui.hashing import Digest, Progress, hash_path, iter_tree
@@ -53,6 +59,29 @@ class Candidate:
     # while sidecar values only fill in what it lacks.
     given_metrics: dict[str, float] = field(default_factory=dict)
     given_params: dict[str, Any] = field(default_factory=dict)
+
+
+# What a candidate holds that an artifact or its sidecars may have said.
+_READ_FIELDS = (
+    "metrics",
+    "params",
+    "tags",
+    "metadata",
+    "lineage",
+    "warnings",
+    "damage",
+    "datasets",
+)
+
+
+def storable(cand: Candidate) -> Candidate:
+    """`cand` as both backends store it: a NUL in text an artifact or its sidecars
+    gave (a header's metadata, a sidecar's tag) shown as U+FFFD. PostgreSQL stores
+    no NUL in text or JSONB, so such an artifact could not be registered there at
+    all, while SQLite took it; what a person gives is refused instead (refuse_nul)."""
+    if not any(has_nul(getattr(cand, f)) for f in _READ_FIELDS):
+        return cand
+    return replace(cand, **{f: without_nul(getattr(cand, f)) for f in _READ_FIELDS})
 
 
 class Preparer:

@@ -16,7 +16,13 @@ from regtui.catalog.clock import iso
 from regtui.catalog.core import Core
 from regtui.catalog.db import write_txn
 from regtui.catalog.indexes import index_datasets, index_versions
-from regtui.catalog.input_checks import clean_metrics, clean_params, clean_reason, clean_tags
+from regtui.catalog.input_checks import (
+    clean_description,
+    clean_metrics,
+    clean_params,
+    clean_reason,
+    clean_tags,
+)
 from regtui.catalog.records import ModelInfo, VersionInfo
 from regtui.catalog.refs import Ref, parse_ref
 from regtui.catalog.schema import (
@@ -80,6 +86,7 @@ def edit_model(
 ) -> ModelInfo:
     """Replace the model's description and/or tags."""
     reason = clean_reason(reason)
+    description = clean_description(description)
     with write_txn(core.engine) as conn:
         mid = core.model_id(conn, model)
         row = conn.execute(select(M).where(M.c.id == mid)).one()
@@ -202,6 +209,7 @@ def edit_version(
 ) -> VersionInfo:
     """Replace a version's description and/or tags (an empty description clears it)."""
     reason = clean_reason(reason)
+    description = clean_description(description)
     with write_txn(core.engine) as conn:
         vid = core.resolve_id(conn, parse_ref(ref))
         v = core.version_by_id(conn, vid)

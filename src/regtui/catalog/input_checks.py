@@ -14,9 +14,49 @@ MAX_REASON = 2000
 MAX_KEY = 200  # characters of a metric or param name
 
 
+def refuse_nul(value: Any, what: str) -> None:
+    """Refuse text holding a NUL anywhere in `value` (keys and strings, however
+    nested). PostgreSQL stores no NUL in text or JSONB, and an export holding one
+    is refused on import: a write SQLite alone would take must not be taken."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise UsageError(f"{what} holds a NUL character (\\x00), which no catalog stores")
+    elif isinstance(value, Mapping):
+        for k, v in value.items():
+            refuse_nul(k, what)
+            refuse_nul(v, what)
+    elif isinstance(value, list | tuple):
+        for v in value:
+            refuse_nul(v, what)
+
+
+def has_nul(value: Any) -> bool:
+    """Whether a NUL is anywhere in `value` (keys and strings, however nested)."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, Mapping):
+        return any(has_nul(k) or has_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(has_nul(v) for v in value)
+    return False
+
+
+def without_nul(value: Any) -> Any:
+    """`value` with every NUL in its text shown as U+FFFD: for what an artifact or
+    its sidecars said, which is recorded, not refused (see refuse_nul)."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, Mapping):
+        return {without_nul(k): without_nul(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [without_nul(v) for v in value]
+    return value
+
+
 def check_key(key: Any, what: str) -> str:
-    """A metric/param name: non-empty, at most MAX_KEY characters (one-line error)."""
+    """A metric/param name: non-empty, at most MAX_KEY characters, no NUL (one-line error)."""
     name = str(key)
+    refuse_nul(name, f"a {what} name")
     if not name.strip():
         raise UsageError(f"a {what} needs a non-empty name")
     if len(name) > MAX_KEY:
@@ -48,6 +88,7 @@ def clean_params(params: dict[str, Any] | None) -> dict[str, Any]:
         if at is not None:
             where = f"{name[:80]!r}" + (f" (at {at[:80]!r})" if at else "")
             raise UsageError(f"param {where} must hold finite numbers only, got {_shown(v, at)}")
+        refuse_nul(v, f"param {name[:80]!r}")
         out[name] = v
     return out
 
@@ -62,7 +103,15 @@ def _shown(value: Any, at: str | None = "") -> str:
 
 
 def clean_tags(tags: Mapping[str, Any] | None) -> dict[str, str]:
-    return {str(k): str(v) for k, v in (tags or {}).items()}
+    out = {str(k): str(v) for k, v in (tags or {}).items()}
+    refuse_nul(out, "a tag")
+    return out
+
+
+def clean_description(description: str | None) -> str | None:
+    if description is not None:
+        refuse_nul(description, "a description")
+    return description
 
 
 @overload
@@ -73,6 +122,7 @@ def clean_reason(reason: str | None, required: bool = False) -> str | None:
     """A reason stripped (blank: None), at most MAX_REASON characters; `required`
     refuses a blank one."""
     if reason is not None:
+        refuse_nul(reason, "a reason")
         reason = reason.strip()
     if required and not reason:
         raise UsageError("a reason is required for this action")

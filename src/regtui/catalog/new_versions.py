@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from regtui.catalog import audit, clock
-from regtui.catalog.candidates import Candidate
+from regtui.catalog.candidates import Candidate, storable
 from regtui.catalog.core import Core
 from regtui.catalog.db import write_txn
 from regtui.catalog.edits import log_values
@@ -30,6 +30,7 @@ def add_candidates(core: Core, candidates: Sequence[Candidate]) -> list[Register
     """
     core.writable()
     sql = core.sql
+    candidates = [storable(c) for c in candidates]
     with write_txn(core.engine) as conn:
         ts = clock.now()
         chain = audit.Appender(conn)
