@@ -21,7 +21,7 @@ import os
 import select
 import sys
 import threading
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from regtui.cli import values
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
 POLL = 0.3
 TAIL = 10
+PAGE = 1000  # events read at a time while catching up
 
 
 def follow(cat: Catalog, args: argparse.Namespace) -> int:
@@ -44,26 +45,49 @@ def follow(cat: Catalog, args: argparse.Namespace) -> int:
         since = (args.since or "").strip()
         if not since:
             first = cat.audit_events(args.model, **filters, limit=TAIL, newest_first=True)[::-1]
-        elif since.isascii() and since.isdigit():
-            first = cat.audit_events(args.model, **filters, after=int(since))
+            first = [e for e in first if e.seq <= seen]  # newer ones come in the loop, once
+            if not _write(first, args.json):
+                return 0
         else:
-            when, _day = values.when(since, "--since", day_end=False)
-            first = cat.audit_events(args.model, **filters, since=when.astimezone(UTC))
-        first = [e for e in first if e.seq <= seen]  # newer ones come in the loop, once
-        if not _write(first, args.json):
-            return 0
+            if since.isascii() and since.isdigit():
+                after, when = int(since), None
+            else:
+                day, _day = values.when(since, "--since", day_end=False)
+                after, when = 0, day.astimezone(UTC)
+            if not _pages(cat, args, filters, after, seen, stop, when):
+                return 0
         while not stop.wait(POLL):
             if reader_gone(sys.stdout):  # `| head` is done: go now, not at the next event
                 return 0
             head, _ = cat.audit_head()
             if head == seen:
                 continue
-            new = cat.audit_events(args.model, **filters, after=seen)
-            new = [e for e in new if e.seq <= head]
-            seen = head
-            if not _write(new, args.json):
+            if not _pages(cat, args, filters, seen, head, stop):
                 return 0
+            seen = head
     return 0
+
+
+def _pages(
+    cat: Catalog,
+    args: argparse.Namespace,
+    filters: dict[str, str | None],
+    after: int,
+    head: int,
+    stop: threading.Event,
+    since: datetime | None = None,
+) -> bool:
+    """Write the events after seq `after` up to `head`, PAGE at a time (`--since 0`
+    on a long log streams instead of loading it whole); False: the reader went."""
+    while not stop.is_set():
+        page = cat.audit_events(args.model, **filters, after=after, since=since, limit=PAGE)
+        shown = [e for e in page if e.seq <= head]
+        if not _write(shown, args.json):
+            return False
+        if len(shown) < PAGE:
+            return True
+        after = shown[-1].seq
+    return True
 
 
 def reader_gone(stream: object) -> bool:

@@ -211,7 +211,10 @@ def stopped_by_signals(stop: threading.Event) -> Iterator[None]:
     """SIGINT and SIGTERM set `stop` (a clean exit 0) instead of raising."""
 
     def on_signal(_sig: int, _frame: FrameType | None) -> None:
-        stop.set()
+        # Not stop.set() here: the handler runs in the main thread, which may be
+        # inside stop.wait() holding the event's lock at that moment, and set()
+        # would wait for that lock forever (the signal then seems ignored).
+        threading.Thread(target=stop.set, name="regtui-stop", daemon=True).start()
 
     saved: dict[int, Callable[[int, FrameType | None], Any] | int | None] = {}
     if threading.current_thread() is threading.main_thread():

@@ -201,3 +201,34 @@ def test_bad_combinations_are_one_line_errors(
     )
     assert done.returncode == 2, done.stderr
     assert done.stderr.count("\n") == 1 and problem in done.stderr
+
+
+@pytest.mark.parametrize("since", ["0", "1200", "2000-01-01"])
+def test_catching_up_on_a_long_log_streams_every_event_once_in_order(
+    sqlite_path: str, since: str
+) -> None:
+    """More events than one page (audit_follow.PAGE) to catch up on: every one
+    after `since`, in order, once; then it follows as before."""
+    import hashlib
+
+    from regtui.catalog.service import Candidate
+    from regtui.hashing import Digest
+
+    with Catalog(sqlite_path) as c:
+        c.add_candidates(
+            [
+                Candidate(
+                    path=Path(f"/runs/m-{i}.safetensors"),
+                    model="churn",
+                    digest=Digest(hashlib.sha256(str(i).encode()).hexdigest(), 10 + i),
+                    format="safetensors",
+                )
+                for i in range(2_600)
+            ]
+        )
+        head, _ = c.audit_head()
+    start = int(since) if since.isdigit() else 0
+    p = follower(sqlite_path, "--json", "--since", since)
+    seqs = [json.loads(line)["seq"] for line in read_lines(p.stdout, head - start, 60)]  # type: ignore[arg-type]
+    stop(p)
+    assert seqs == list(range(start + 1, head + 1))

@@ -201,6 +201,10 @@ def test_watch_headless_no_hooks_delivers_nothing(db: str, tmp_path: Path) -> No
     watched.mkdir()
     regtui(db, "hook", "add", "h", "--on", "archived", "--run", recorder(out))
     watcher = start(db, "watch", str(watched), "--headless", "--no-hooks")
+    assert watcher.stdout is not None
+    for line in watcher.stdout:  # up and handling SIGTERM: a signal sooner kills it
+        if " ready: " in line:
+            break
     with Catalog(db) as cat:
         cat.archive("churn:1", reason="x")
     time.sleep(1.5)  # three of the deliverer's polls
