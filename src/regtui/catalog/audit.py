@@ -36,6 +36,8 @@ CHAIN_COLUMNS = (
     "seq", "at", "actor", "action", "model", "target", "before", "after", "reason",
     "prev_hash", "hash",
 )  # fmt: skip
+# The columns an event's hash covers: all but the hash itself.
+HASHED = CHAIN_COLUMNS[:-1]
 # Verifying reports progress every this many events (or each hundredth of the log).
 PROGRESS_EVERY = 1000
 # (done, total) events of the chain checked so far.
@@ -59,22 +61,6 @@ def event_hash(
     reason: str | None,
     prev_hash: str,
 ) -> str:
-    return _digest(seq, at, actor, action, model, target, before, after, reason, prev_hash)
-
-
-def _digest(
-    seq: int,
-    at: datetime,
-    actor: str,
-    action: str,
-    model: str | None,
-    target: str,
-    before: Any,
-    after: Any,
-    reason: str | None,
-    prev_hash: str,
-) -> str:
-    """The hash of an event's fields (positional: verifying calls it per event)."""
     body = {
         "seq": seq,
         "at": iso(at),
@@ -184,7 +170,7 @@ def verify_rows(
             return ChainCheck(False, count, prev, seq, f"sequence jumps to {seq} after {count - 1}")
         if prev_hash != prev:
             return ChainCheck(False, count, prev, seq, "does not link to the event before it")
-        if _digest(*row[:10]) != hash_:
+        if event_hash(**dict(zip(HASHED, row[:-1], strict=True))) != hash_:
             return ChainCheck(
                 False, count, prev, seq, "its content was changed after it was written"
             )
