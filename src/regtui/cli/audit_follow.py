@@ -11,7 +11,9 @@ Where it starts:
 
 Then it looks every POLL seconds at the log's head (one indexed read) and prints
 what is new, one line (or one JSON object) per event, flushed at once, until
-SIGINT or SIGTERM (exit 0) or the reader goes away (a closed pipe: exit 0).
+SIGINT or SIGTERM (exit 0) or the reader goes away (a closed pipe: exit 0). A
+SQLite catalog file replaced meanwhile (a restore) ends it with an error naming
+the seq to resume after.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from regtui.cli import values
+from regtui.errors import CatalogError
 
 if TYPE_CHECKING:
     from regtui.catalog.records import AuditEvent
@@ -40,6 +43,8 @@ def follow(cat: Catalog, args: argparse.Namespace) -> int:
 
     stop = threading.Event()
     filters = {"actor": args.actor, "action": args.action}
+    # Before the first read: a file replaced at any moment after it is noticed.
+    file = _catalog_file(cat)
     with stopped_by_signals(stop):
         seen, _ = cat.audit_head()
         since = (args.since or "").strip()
@@ -59,6 +64,13 @@ def follow(cat: Catalog, args: argparse.Namespace) -> int:
         while not stop.wait(POLL):
             if reader_gone(sys.stdout):  # `| head` is done: go now, not at the next event
                 return 0
+            if file is not None and _identity(file[0]) != file[1]:
+                # A restore or a copy put another file there: this one is no longer
+                # the catalog, and its seqs may not continue the other's.
+                raise CatalogError(
+                    f"the catalog file {file[0]} was replaced while it was followed; "
+                    f"follow it again (`--since {seen}` resumes after the last event shown)"
+                )
             head, _ = cat.audit_head()
             if head == seen:
                 continue
@@ -88,6 +100,24 @@ def _pages(
             return True
         after = shown[-1].seq
     return True
+
+
+def _catalog_file(cat: Catalog) -> tuple[str, tuple[int, int] | None] | None:
+    """A SQLite catalog's file and its identity (device, inode); None on a server."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(cat.url)
+    if not url.drivername.startswith("sqlite") or not url.database:
+        return None
+    return url.database, _identity(url.database)
+
+
+def _identity(path: str) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:  # gone: not the file being followed either
+        return None
+    return st.st_dev, st.st_ino
 
 
 def reader_gone(stream: object) -> bool:

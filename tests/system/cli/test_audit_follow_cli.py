@@ -232,3 +232,29 @@ def test_catching_up_on_a_long_log_streams_every_event_once_in_order(
     seqs = [json.loads(line)["seq"] for line in read_lines(p.stdout, head - start, 60)]  # type: ignore[arg-type]
     stop(p)
     assert seqs == list(range(start + 1, head + 1))
+
+
+@pytest.mark.parametrize("how", ["restored", "removed"])
+def test_a_replaced_catalog_file_ends_it_naming_where_to_resume(
+    sqlite_path: str, tmp_path: Path, how: str
+) -> None:
+    """A restore puts another file where the catalog was: following the old one
+    would show nothing more, silently. It ends with one line and the seq to resume."""
+    import shutil
+
+    catalog_with_versions(sqlite_path, tmp_path / "art", 2).close()
+    saved = tmp_path / "saved.sqlite"
+    shutil.copy(sqlite_path, saved)
+    with Catalog(sqlite_path) as c:
+        head, _ = c.audit_head()
+    p = follower(sqlite_path, "--json", "--since", "0")
+    read_lines(p.stdout, head, 30)  # type: ignore[arg-type]
+    if how == "restored":
+        os.replace(saved, sqlite_path)
+    else:
+        os.unlink(sqlite_path)
+    _out, err = p.communicate(timeout=patient(15))
+    assert p.returncode == 7, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "was replaced" in lines[0] and f"--since {head}" in lines[0]
+    assert "Traceback" not in err
